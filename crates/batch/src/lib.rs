@@ -1,0 +1,40 @@
+//! # bacino-batch
+//!
+//! Parallel runners for bacino on rayon: the [`Parallel`] executor that
+//! `bacino-core` uses to parse and measure millions of residents on every
+//! core.
+//!
+//! ```
+//! use bacino_batch::Parallel;
+//! use bacino_core::Executor;
+//! let squares = Parallel.map((0..4u64).collect(), |x| x * x);
+//! assert_eq!(squares, vec![0, 1, 4, 9]);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use bacino_core::Executor;
+use rayon::prelude::*;
+
+/// Runs work on rayon's global thread pool (all cores unless
+/// `RAYON_NUM_THREADS` or [`configure_threads`] says otherwise).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Parallel;
+
+impl Executor for Parallel {
+    fn map<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send,
+        R: Send,
+        F: Fn(T) -> R + Sync + Send,
+    {
+        items.into_par_iter().map(f).collect()
+    }
+}
+
+/// Sets the size of rayon's global pool; call once, before any parallel work.
+pub fn configure_threads(threads: usize) -> Result<(), rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+}

@@ -1,0 +1,57 @@
+//! # bacino-core
+//!
+//! The pure, synchronous engine of bacino: datasets of facilities and
+//! residents, exact geodesic distances (WGS84, Karney), an R-tree index that
+//! returns the *exact* geodesic nearest facility, and weighted statistics.
+//!
+//! ```no_run
+//! use bacino_core::{distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, Sequential, Target};
+//!
+//! let dataset = Dataset::load("fixtures/bergamo")?;
+//! let query = DistanceQuery {
+//!     target: Target::Nearest(FacilityKind::Gp),
+//!     group_by: GroupBy::Municipality,
+//!     min_group_size: 10.0,
+//! };
+//! let report = distance_report(&dataset, &query, &Sequential)?;
+//! println!("{}", serde_json::to_string_pretty(&report).unwrap());
+//! # Ok::<(), bacino_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod areas;
+mod crs;
+mod dataset;
+mod distances;
+mod error;
+mod exec;
+mod geodesic;
+mod index;
+mod load;
+mod manifest;
+mod model;
+mod stats;
+mod voronoi;
+
+pub use areas::Areas;
+pub use crs::{Crs, ToWgs84};
+pub use dataset::Dataset;
+pub use distances::{
+    distance_report, resident_distances, DistanceQuery, DistanceReport, GroupBy, GroupStats,
+    ResidentDistances, Target, DEFAULT_MIN_GROUP_SIZE,
+};
+pub use error::{Error, Location, Result};
+pub use exec::{chunk_ranges, Executor, Sequential};
+pub use geodesic::{
+    chord_upper_bound, geodesic_distance_m, lower_bound_from_chord_m, unit_normal,
+    MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
+};
+pub use index::{FacilityIndex, Nearest};
+pub use manifest::{is_valid_name, AreasSource, Manifest, ResolvedManifest, Source};
+pub use model::{
+    Categorical, Facilities, Facility, FacilityId, FacilityIdx, FacilityKind, FacilityStatus,
+    LonLat, Residents, NONE,
+};
+pub use stats::{round_mm, Summary};
+pub use voronoi::{ring_area, voronoi_cells};

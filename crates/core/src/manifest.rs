@@ -1,0 +1,153 @@
+//! `dataset.toml`, the manifest of a dataset directory (CONTRACT §1).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::crs::Crs;
+use crate::error::{Error, Location, Result};
+
+/// The parsed manifest. Unknown keys are rejected so typos surface early.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// URL-safe id, `[a-z0-9-]+`.
+    pub name: String,
+    /// Human title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Default CRS of coordinates in CSV files.
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Facilities file.
+    pub facilities: Source,
+    /// Residents file.
+    pub residents: Source,
+    /// Optional area polygons.
+    #[serde(default)]
+    pub areas: Option<AreasSource>,
+}
+
+/// A point file (CSV or GeoJSON).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Path, relative to the manifest's directory.
+    pub path: PathBuf,
+    /// CRS override for this file.
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+/// The areas file (GeoJSON polygons).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreasSource {
+    /// Path, relative to the manifest's directory.
+    pub path: PathBuf,
+    /// Property holding the area id (e.g. the ISTAT code).
+    #[serde(default = "default_id_property")]
+    pub id_property: String,
+    /// Property holding the area name.
+    #[serde(default)]
+    pub name_property: Option<String>,
+    /// CRS of the file when it is not WGS84 (RFC 7946 files always are).
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+fn default_id_property() -> String {
+    "id".to_owned()
+}
+
+/// A manifest with its paths resolved and CRSs parsed.
+#[derive(Debug, Clone)]
+pub struct ResolvedManifest {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// Parsed content.
+    pub manifest: Manifest,
+    /// Resolved facilities path.
+    pub facilities_path: PathBuf,
+    /// CRS of the facilities file.
+    pub facilities_crs: Crs,
+    /// Resolved residents path.
+    pub residents_path: PathBuf,
+    /// CRS of the residents file.
+    pub residents_crs: Crs,
+    /// Resolved areas path and CRS.
+    pub areas: Option<(PathBuf, Crs, AreasSource)>,
+}
+
+/// True for `[a-z0-9-]+`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl ResolvedManifest {
+    /// Reads `DIR/dataset.toml` (or the given `.toml` file).
+    pub fn read(dir_or_file: &Path) -> Result<Self> {
+        let path = if dir_or_file.is_dir() {
+            dir_or_file.join("dataset.toml")
+        } else {
+            dir_or_file.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+            let mut loc = Location::file(&path);
+            if let Some(span) = e.span() {
+                let before = &text[..span.start.min(text.len())];
+                loc.line = Some(before.matches('\n').count() as u64 + 1);
+                loc.column = Some(before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1);
+            }
+            Error::input(loc, format!("invalid manifest: {}", e.message()))
+        })?;
+        let bad = |field: &str, message: String| {
+            let mut loc = Location::file(&path);
+            loc.field = Some(field.to_owned());
+            Error::input(loc, message)
+        };
+        if !is_valid_name(&manifest.name) {
+            return Err(bad(
+                "name",
+                format!(
+                    "expected a URL-safe id ([a-z0-9-]+), found `{}`",
+                    manifest.name
+                ),
+            ));
+        }
+        let parse_crs = |field: &str, s: &Option<String>, default: Crs| -> Result<Crs> {
+            match s {
+                None => Ok(default),
+                Some(s) => s.parse().map_err(|e: Error| bad(field, e.to_string())),
+            }
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let dataset_crs = parse_crs("crs", &manifest.crs, Crs::WGS84)?;
+        let facilities_crs = parse_crs("facilities.crs", &manifest.facilities.crs, dataset_crs)?;
+        let residents_crs = parse_crs("residents.crs", &manifest.residents.crs, dataset_crs)?;
+        let areas = match &manifest.areas {
+            None => None,
+            Some(a) => Some((
+                base.join(&a.path),
+                parse_crs("areas.crs", &a.crs, Crs::WGS84)?,
+                a.clone(),
+            )),
+        };
+        Ok(ResolvedManifest {
+            facilities_path: base.join(&manifest.facilities.path),
+            residents_path: base.join(&manifest.residents.path),
+            path,
+            manifest,
+            facilities_crs,
+            residents_crs,
+            areas,
+        })
+    }
+}

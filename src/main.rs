@@ -1,0 +1,160 @@
+//! `bacino`: patient–clinic distances and catchments for primary-care planning.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bacino_batch::Parallel;
+use bacino_core::{
+    distance_report, Dataset, DistanceQuery, DistanceReport, GroupBy, GroupStats, Target,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "bacino",
+    version,
+    about = "Patient–clinic distance and catchment analysis"
+)]
+struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Distance statistics from residents to facilities, as JSON on stdout.
+    Stats(StatsArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum To {
+    /// The facility in each resident's `gp_id`.
+    Assigned,
+    /// The nearest active facility of `--kind`.
+    Nearest,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// The JSON document of the HTTP API.
+    Json,
+    /// An aligned table for people.
+    Table,
+}
+
+#[derive(clap::Args)]
+struct StatsArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// What to measure to.
+    #[arg(long, value_enum)]
+    to: To,
+    /// Facility kind for `--to nearest`: gp, pediatrician, cdc, odc, cot, pharmacy, ad.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Group residents by `group`, `municipality`, `area`, `facility` or any residents column.
+    #[arg(long)]
+    group_by: Option<String>,
+    /// Groups with fewer people are suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = bacino_batch::configure_threads(n) {
+            eprintln!("error: --threads {n}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let result = match cli.command {
+        Command::Stats(args) => stats(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
+    Dataset::load_with(dir, &Parallel)
+        .with_context(|| format!("cannot load dataset {}", dir.display()))
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    let to = match args.to {
+        To::Assigned => "assigned",
+        To::Nearest => "nearest",
+    };
+    let target = Target::from_params(to, args.kind.as_deref())?;
+    let group_by: GroupBy = args.group_by.as_deref().unwrap_or("all").parse()?;
+    let dataset = load(&args.dir)?;
+    let query = DistanceQuery {
+        target,
+        group_by,
+        min_group_size: args.min_group_size,
+    };
+    let report = distance_report(&dataset, &query, &Parallel)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        Format::Table => write_table(&mut out, &report)?,
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> {
+    let target = match r.kind {
+        Some(k) => format!("nearest {k}"),
+        None => "assigned facility".into(),
+    };
+    writeln!(
+        out,
+        "{}: distance to {target} (geodesic, metres)",
+        r.dataset
+    )?;
+    writeln!(
+        out,
+        "{:<28} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "group", "people", "p25", "median", "p75", "p90", "mean", "max"
+    )?;
+    for g in &r.groups {
+        let label = match g {
+            GroupStats::Stats { key, name, .. } | GroupStats::Suppressed { key, name, .. } => {
+                match (key, name) {
+                    (Some(k), Some(n)) => format!("{k} {n}"),
+                    (Some(k), None) => k.clone(),
+                    (None, _) => "(none)".into(),
+                }
+            }
+        };
+        let label: String = label.chars().take(28).collect();
+        match g.summary() {
+            Some(s) => writeln!(
+                out,
+                "{label:<28} {:>10} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
+                s.count, s.p25_m, s.median_m, s.p75_m, s.p90_m, s.mean_m, s.max_m
+            )?,
+            None => writeln!(out, "{label:<28} {:>10}", "suppressed")?,
+        }
+    }
+    if r.unmeasured > 0.0 {
+        writeln!(out, "not measured (no assignment): {} people", r.unmeasured)?;
+    }
+    Ok(())
+}
