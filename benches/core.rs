@@ -1,1 +1,96 @@
-fn main() {}
+//! Criterion benchmarks of the core engine: index build, exact nearest
+//! queries, weighted statistics, loading and a whole distances report.
+//!
+//! `cargo bench --bench core`; the side-by-side comparison with the Python
+//! peers is `benches/compare/run.sh`.
+#![allow(missing_docs)]
+
+use std::path::Path;
+
+use bacino_batch::Parallel;
+use bacino_core::{
+    distance_report, Dataset, DistanceQuery, Facilities, Facility, FacilityId, FacilityIndex,
+    FacilityKind, FacilityStatus, GroupBy, LonLat, Sequential, Summary, Target,
+};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn gps(n: usize, rng: &mut ChaCha8Rng) -> Facilities {
+    Facilities::new(
+        (0..n)
+            .map(|i| Facility {
+                id: FacilityId(format!("GP{i:04}")),
+                kind: FacilityKind::Gp,
+                name: None,
+                location: LonLat::new(rng.random_range(9.3..10.3), rng.random_range(45.4..46.2)),
+                capacity: Some(1500),
+                list_size: None,
+                status: FacilityStatus::Active,
+                municipality: None,
+                ad: false,
+            })
+            .collect(),
+    )
+    .expect("unique ids")
+}
+
+fn bench_index(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let facilities = gps(594, &mut rng);
+    let points: Vec<LonLat> = (0..100_000)
+        .map(|_| LonLat::new(rng.random_range(9.3..10.3), rng.random_range(45.4..46.2)))
+        .collect();
+    c.bench_function("index/build 594 GPs", |b| {
+        b.iter(|| FacilityIndex::active(black_box(&facilities), FacilityKind::Gp))
+    });
+    let index = FacilityIndex::active(&facilities, FacilityKind::Gp);
+    c.bench_function("index/nearest x100k (exact geodesic)", |b| {
+        b.iter(|| {
+            points
+                .iter()
+                .map(|&p| index.nearest(p).map_or(0.0, |h| h.distance_m))
+                .sum::<f64>()
+        })
+    });
+    c.bench_function("index/k_nearest k=8 x10k", |b| {
+        b.iter(|| points[..10_000].iter().map(|&p| index.k_nearest(p, 8).len()).sum::<usize>())
+    });
+}
+
+fn bench_stats(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let pairs: Vec<(f64, f64)> = (0..1_000_000)
+        .map(|_| (rng.random_range(0.0..20_000.0), 1.0))
+        .collect();
+    c.bench_function("stats/summary of 1M weighted distances", |b| {
+        b.iter_batched(
+            || pairs.clone(),
+            |mut p| Summary::from_weighted(&mut p),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+fn bench_dataset(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo");
+    c.bench_function("load/fixtures/bergamo (92k residents, parallel)", |b| {
+        b.iter(|| Dataset::load_with(&dir, &Parallel).expect("fixture loads"))
+    });
+    let dataset = Dataset::load(&dir).expect("fixture loads");
+    let query = DistanceQuery {
+        target: Target::Nearest(FacilityKind::Gp),
+        group_by: GroupBy::Municipality,
+        min_group_size: 10.0,
+    };
+    c.bench_function("report/nearest gp by municipality (92k, sequential)", |b| {
+        b.iter(|| distance_report(&dataset, &query, &Sequential).expect("report"))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench_index, bench_stats, bench_dataset
+}
+criterion_main!(benches);

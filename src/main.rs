@@ -100,13 +100,18 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     };
     let target = Target::from_params(to, args.kind.as_deref())?;
     let group_by: GroupBy = args.group_by.as_deref().unwrap_or("all").parse()?;
+    let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
+    let t1 = std::time::Instant::now();
     let query = DistanceQuery {
         target,
         group_by,
         min_group_size: args.min_group_size,
     };
     let report = distance_report(&dataset, &query, &Parallel)?;
+    if std::env::var_os("BACINO_TIMINGS").is_some() {
+        eprintln!("load {:?}, report {:?}", t1 - t0, t1.elapsed());
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {

@@ -98,6 +98,9 @@ pub struct ResidentDistances {
     pub facility: Vec<FacilityIdx>,
 }
 
+/// A group's key, name and (distance, weight) pairs.
+type Bucket = (Option<String>, Option<String>, Vec<(f64, f64)>);
+
 /// Rows per unit of parallel work.
 const CHUNK: usize = 16_384;
 
@@ -315,7 +318,7 @@ pub fn distance_report<E: Executor>(
         };
         buckets[b].push((d, weights[i]));
     }
-    let mut groups: Vec<(Option<String>, Option<String>, Vec<(f64, f64)>)> = buckets
+    let mut groups: Vec<Bucket> = buckets
         .into_iter()
         .enumerate()
         .filter(|(_, b)| !b.is_empty())

@@ -26,6 +26,12 @@ pub const WGS84_F: f64 = 1.0 / 298.257_223_563;
 /// long. [`FacilityIndex`](crate::FacilityIndex) relies on this bound.
 pub const MIN_CURVATURE_RADIUS_M: f64 = WGS84_A_M * (1.0 - WGS84_F) * (1.0 - WGS84_F);
 
+/// Largest radius of curvature of the WGS84 ellipsoid, in metres: the
+/// radius at the poles, `a² / b`. A geodesic whose end normals are `θ`
+/// radians apart is at most `θ · MAX_CURVATURE_RADIUS_M` long (the curve
+/// whose normals sweep that arc is no longer, and the geodesic is shortest).
+pub const MAX_CURVATURE_RADIUS_M: f64 = WGS84_A_M / (1.0 - WGS84_F);
+
 /// Geodesic distance between two points on WGS84, in metres (Karney 2013,
 /// accurate to about 15 nanometres).
 ///

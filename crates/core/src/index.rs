@@ -7,6 +7,7 @@ use rstar::RTree;
 
 use crate::geodesic::{
     chord_upper_bound, geodesic_distance_m, lower_bound_from_chord_m, unit_normal,
+    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
 
@@ -49,8 +50,123 @@ pub struct FacilityIndex {
     tree: RTree<Entry>,
     facility: Vec<FacilityIdx>,
     location: Vec<LonLat>,
+    normal: Vec<[f64; 3]>,
     /// Rank of each facility's id among the indexed ones, for tie-breaking.
     id_rank: Vec<u32>,
+    grid: Option<CandidateGrid>,
+}
+
+/// A lon/lat grid over the facilities whose every cell lists the facilities
+/// that can be nearest to *some* point of the cell (rigorous bounds, see
+/// [`CandidateGrid::build`]). A query then ranks two or three candidates
+/// instead of walking the tree.
+#[derive(Debug, Clone)]
+struct CandidateGrid {
+    lon0: f64,
+    lat0: f64,
+    step_lon: f64,
+    step_lat: f64,
+    nx: usize,
+    ny: usize,
+    starts: Vec<u32>,
+    candidates: Vec<u32>,
+}
+
+/// Lists longer than this are answered through the tree instead.
+const MAX_CELL_CANDIDATES: usize = 64;
+
+impl CandidateGrid {
+    /// For a cell of angular radius `r` (radians, around its centre `c`) and
+    /// a facility at angle `t` from `c`, every point of the cell lies at a
+    /// geodesic distance in `[R_MIN (t - r), R_MAX (t + r)]` from it. With
+    /// `U` the least upper bound over all facilities, the nearest facility of
+    /// any point in the cell has `R_MIN (t - r) <= U`, i.e.
+    /// `t <= U / R_MIN + r`: those are the candidates kept.
+    fn build(tree: &RTree<Entry>, location: &[LonLat]) -> Option<Self> {
+        if location.is_empty() {
+            return None;
+        }
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for p in location {
+            x0 = x0.min(p.lon);
+            x1 = x1.max(p.lon);
+            y0 = y0.min(p.lat);
+            y1 = y1.max(p.lat);
+        }
+        let margin_x = ((x1 - x0) * 0.1).max(0.05);
+        let margin_y = ((y1 - y0) * 0.1).max(0.05);
+        let (x0, x1) = (x0 - margin_x, x1 + margin_x);
+        let (y0, y1) = (y0 - margin_y, y1 + margin_y);
+        if x0 < -180.0 || x1 > 180.0 || y0 < -80.0 || y1 > 80.0 || x1 - x0 > 60.0 {
+            return None; // large or polar extents: the tree alone does well
+        }
+        let target = (location.len() * 32).clamp(1024, 1 << 18) as f64;
+        let cos_mid = ((y0 + y1) * 0.5).to_radians().cos();
+        let side = ((x1 - x0) * cos_mid * (y1 - y0) / target).sqrt();
+        let (step_lat, step_lon) = (side, side / cos_mid);
+        let nx = ((x1 - x0) / step_lon).ceil() as usize;
+        let ny = ((y1 - y0) / step_lat).ceil() as usize;
+        let mut starts = Vec::with_capacity(nx * ny + 1);
+        let mut candidates = Vec::new();
+        for iy in 0..ny {
+            let (la, lb) = (y0 + iy as f64 * step_lat, y0 + (iy + 1) as f64 * step_lat);
+            let max_cos = if la <= 0.0 && lb >= 0.0 {
+                1.0
+            } else {
+                la.abs().min(lb.abs()).to_radians().cos()
+            };
+            // Any point is within this angle of the centre: half the
+            // latitude span plus half the longitude span at its widest.
+            let r = (0.5 * step_lat).to_radians() + (0.5 * step_lon).to_radians() * max_cos + 1e-12;
+            for ix in 0..nx {
+                starts.push(candidates.len() as u32);
+                let c = LonLat::new(x0 + (ix as f64 + 0.5) * step_lon, (la + lb) * 0.5);
+                let qc = unit_normal(c);
+                let Some((_, d2)) = tree.nearest_neighbor_iter_with_distance_2(&qc).next() else {
+                    continue;
+                };
+                let theta_min = 2.0 * (d2.sqrt() * 0.5).min(1.0).asin();
+                let upper = MAX_CURVATURE_RADIUS_M * (theta_min + r);
+                let reach = (upper / MIN_CURVATURE_RADIUS_M + r) * (1.0 + 1e-9) + 1e-12;
+                let chord = if reach >= std::f64::consts::PI {
+                    2.0
+                } else {
+                    2.0 * (reach * 0.5).sin()
+                };
+                let before = candidates.len();
+                candidates.extend(
+                    tree.locate_within_distance(qc, chord * chord)
+                        .map(|e| e.data),
+                );
+                candidates[before..].sort_unstable();
+            }
+        }
+        starts.push(candidates.len() as u32);
+        Some(CandidateGrid {
+            lon0: x0,
+            lat0: y0,
+            step_lon,
+            step_lat,
+            nx,
+            ny,
+            starts,
+            candidates,
+        })
+    }
+
+    fn cell(&self, p: LonLat) -> Option<&[u32]> {
+        let fx = (p.lon - self.lon0) / self.step_lon;
+        let fy = (p.lat - self.lat0) / self.step_lat;
+        if !(fx >= 0.0 && fy >= 0.0) {
+            return None;
+        }
+        let (ix, iy) = (fx as usize, fy as usize);
+        if ix >= self.nx || iy >= self.ny {
+            return None;
+        }
+        let k = iy * self.nx + ix;
+        Some(&self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize])
+    }
 }
 
 impl FacilityIndex {
@@ -63,16 +179,20 @@ impl FacilityIndex {
             .iter()
             .map(|&i| facilities.get(i).location)
             .collect();
-        let entries = location
+        let normal: Vec<[f64; 3]> = location.iter().map(|&p| unit_normal(p)).collect();
+        let entries = normal
             .iter()
             .enumerate()
-            .map(|(local, &p)| GeomWithData::new(unit_normal(p), local as u32))
+            .map(|(local, &n)| GeomWithData::new(n, local as u32))
             .collect();
+        let tree = RTree::bulk_load(entries);
         FacilityIndex {
-            tree: RTree::bulk_load(entries),
+            grid: CandidateGrid::build(&tree, &location),
+            tree,
             id_rank: (0..members.len() as u32).collect(),
             facility: members,
             location,
+            normal,
         }
     }
 
@@ -107,32 +227,62 @@ impl FacilityIndex {
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
         let q = unit_normal(p);
-        let first = self.tree.nearest_neighbor(&q).or_else(|| {
-            // rstar documents that the fast path may miss in rare rounding cases.
-            self.tree.nearest_neighbor_iter(&q).next()
-        })?;
+        if let Some(cands) = self.grid.as_ref().and_then(|g| g.cell(p)) {
+            if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
+                return Some(self.nearest_among(p, &q, cands));
+            }
+        }
+        self.nearest_by_tree(p, &q)
+    }
+
+    /// Exact nearest among a cell's candidates: Karney for the nearest by
+    /// chord, then only for those whose chord allows them to be as near.
+    fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32]) -> Nearest {
+        let mut first = (f64::INFINITY, cands[0]);
+        for &l in cands {
+            let d2 = dist2(q, &self.normal[l as usize]);
+            if d2 < first.0 {
+                first = (d2, l);
+            }
+        }
         let mut best = (
-            geodesic_distance_m(p, self.location[first.data as usize]),
-            first.data,
+            geodesic_distance_m(p, self.location[first.1 as usize]),
+            first.1,
         );
-        // Any facility at least as near lies within this chord of `q`.
-        let reach = chord_upper_bound(best.0);
-        for e in self.tree.locate_within_distance(q, reach * reach) {
-            if e.data == first.data {
+        let mut reach2 = chord_upper_bound(best.0).powi(2);
+        for &l in cands {
+            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2 {
                 continue;
             }
-            let chord = dist2(e.geom(), &q).sqrt();
-            if lower_bound_from_chord_m(chord) > best.0 {
-                continue;
+            let cand = (geodesic_distance_m(p, self.location[l as usize]), l);
+            if self.cmp(cand, best) == Ordering::Less {
+                best = cand;
+                reach2 = chord_upper_bound(best.0).powi(2);
+            }
+        }
+        self.hit(best.1, best.0)
+    }
+
+    fn nearest_by_tree(&self, p: LonLat, q: &[f64; 3]) -> Option<Nearest> {
+        let q = *q;
+        let mut best: Option<(f64, u32)> = None;
+        // Candidates come in increasing chord order; stop once the chord's
+        // lower bound exceeds the best geodesic distance found.
+        for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
+            if let Some(b) = best {
+                if lower_bound_from_chord_m(d2.sqrt()) > b.0 {
+                    break;
+                }
             }
             let cand = (
                 geodesic_distance_m(p, self.location[e.data as usize]),
                 e.data,
             );
-            if self.cmp(cand, best) == Ordering::Less {
-                best = cand;
+            if best.is_none_or(|b| self.cmp(cand, b) == Ordering::Less) {
+                best = Some(cand);
             }
         }
+        let best = best?;
         Some(self.hit(best.1, best.0))
     }
 

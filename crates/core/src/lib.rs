@@ -45,7 +45,7 @@ pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
 pub use geodesic::{
     chord_upper_bound, geodesic_distance_m, lower_bound_from_chord_m, unit_normal,
-    MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
+    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
 pub use manifest::{is_valid_name, AreasSource, Manifest, ResolvedManifest, Source};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
 
 use crate::areas::Areas;
 use crate::crs::{Crs, ToWgs84};
@@ -505,7 +505,7 @@ impl ResidentCols {
             .iter()
             .enumerate()
             .filter(|(i, h)| {
-                !(t.geometry_xy && *i < 2) && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(h))
+                !(RESERVED.iter().any(|r| r.eq_ignore_ascii_case(h)) || t.geometry_xy && *i < 2)
             })
             .map(|(i, h)| (h.clone(), i))
             .collect();
@@ -526,6 +526,8 @@ struct ResidentsPart {
     residents: Residents,
     /// Position of each row, for error messages found after parsing.
     lines: Vec<RowPos>,
+    /// (hash of id, row within the part), sorted once the part is complete.
+    id_hashes: Vec<(u64, u32)>,
 }
 
 struct ResidentParser<'a> {
@@ -536,11 +538,18 @@ struct ResidentParser<'a> {
 }
 
 impl ResidentParser<'_> {
-    fn new_part(&self) -> ResidentsPart {
+    fn new_part(&self, rows: usize) -> ResidentsPart {
         let mut residents = Residents {
             unit_weights: true,
             ..Residents::default()
         };
+        residents.location.reserve(rows);
+        residents.weight.reserve(rows);
+        residents.gp.reserve(rows);
+        residents.id_ends.reserve(rows);
+        residents.id_bytes.reserve(rows * 10);
+        residents.municipality.reserve(rows);
+        residents.group.reserve(rows);
         residents.extra = self
             .cols
             .extra
@@ -549,8 +558,13 @@ impl ResidentParser<'_> {
             .collect();
         ResidentsPart {
             residents,
-            lines: Vec::new(),
+            lines: Vec::with_capacity(rows),
+            id_hashes: Vec::with_capacity(rows),
         }
+    }
+
+    fn finish(&self, part: ResidentsPart) -> ResidentsPart {
+        part
     }
 
     fn push(&self, part: &mut ResidentsPart, rec: &ByteRecord, pos: RowPos) -> Result<()> {
@@ -609,6 +623,7 @@ impl ResidentParser<'_> {
             let v = t.str(rec, *col, pos)?;
             r.extra[k].1.push(Some(v));
         }
+        part.id_hashes.push((hash_id(id), r.location.len() as u32));
         r.id_bytes.extend_from_slice(id.as_bytes());
         r.id_ends.push(r.id_bytes.len() as u64);
         r.location.push(location);
@@ -645,7 +660,7 @@ fn load_residents<E: Executor>(
             transform: &transform,
             facilities,
         };
-        let mut part = p.new_part();
+        let mut part = p.new_part(rows.len());
         for (i, rec) in rows.iter().enumerate() {
             p.push(
                 &mut part,
@@ -656,7 +671,7 @@ fn load_residents<E: Executor>(
                 },
             )?;
         }
-        vec![part]
+        vec![p.finish(part)]
     } else {
         let (header, start) = csv_header(path, &bytes)?;
         let t = Table {
@@ -681,7 +696,7 @@ fn load_residents<E: Executor>(
             split_lines(body, CSV_PIECE_BYTES, first_line)
         };
         let results = exec.map(pieces, |(from, to, line0)| -> Result<ResidentsPart> {
-            let mut part = p.new_part();
+            let mut part = p.new_part((to - from) / 48 + 16);
             let mut rdr = csv_reader(&body[from..to], false);
             let mut rec = ByteRecord::new();
             loop {
@@ -697,7 +712,7 @@ fn load_residents<E: Executor>(
                             },
                         )?;
                     }
-                    Ok(false) => return Ok(part),
+                    Ok(false) => return Ok(p.finish(part)),
                     Err(e) => {
                         let mut err = csv_error(path, &e);
                         if let Error::Input { location, .. } = &mut err {
@@ -731,12 +746,16 @@ fn split_lines(body: &[u8], size: usize, first_line: u64) -> Vec<(usize, usize, 
 }
 
 fn merge_parts(path: &Path, parts: Vec<ResidentsPart>) -> Result<Residents> {
+    let duplicate = first_duplicate(&parts);
+    let mut offsets = Vec::with_capacity(parts.len());
     let mut parts = parts.into_iter();
     let Some(first) = parts.next() else {
         return Ok(Residents::default());
     };
+    offsets.push(0usize);
     let (mut all, mut lines) = (first.residents, first.lines);
     for part in parts {
+        offsets.push(all.len());
         let r = part.residents;
         let base = all.id_bytes.len() as u64;
         all.id_bytes.extend_from_slice(&r.id_bytes);
@@ -752,33 +771,63 @@ fn merge_parts(path: &Path, parts: Vec<ResidentsPart>) -> Result<Residents> {
         }
         lines.extend(part.lines);
     }
-    // Duplicate ids: report the second occurrence.
-    let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
-    seen.reserve(all.len());
-    for row in 0..all.len() {
-        if let Some(first) = seen.insert(all.id(row), row as u32) {
-            let pos = lines[row];
-            let mut loc = Location::file(path);
-            loc.line = pos.line;
-            loc.feature = pos.feature;
-            loc.field = Some("id".into());
-            let first_at = match lines[first as usize] {
-                RowPos { line: Some(l), .. } => format!("line {l}"),
-                RowPos {
-                    feature: Some(f), ..
-                } => format!("feature #{f}"),
-                _ => "before".into(),
-            };
-            return Err(Error::input(
-                loc,
-                format!(
-                    "duplicate resident id `{}` (first seen at {first_at})",
-                    all.id(row)
-                ),
-            ));
-        }
+    if let Some(((pa, ra), (pb, rb))) = duplicate {
+        let (first, row) = (offsets[pa] + ra as usize, offsets[pb] + rb as usize);
+        let pos = lines[row];
+        let mut loc = Location::file(path);
+        loc.line = pos.line;
+        loc.feature = pos.feature;
+        loc.field = Some("id".into());
+        let first_at = match lines[first] {
+            RowPos { line: Some(l), .. } => format!("line {l}"),
+            RowPos {
+                feature: Some(f), ..
+            } => format!("feature #{f}"),
+            _ => "before".into(),
+        };
+        return Err(Error::input(
+            loc,
+            format!(
+                "duplicate resident id `{}` (first seen at {first_at})",
+                all.id(row)
+            ),
+        ));
     }
     Ok(all)
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// The earliest repeated id across parts, as ((part, row) of the first
+/// occurrence, (part, row) of the repeat). Sorting 64-bit hashes (computed
+/// in parallel while parsing) is several times faster than a hash set of
+/// strings; equal hashes are confirmed on the strings.
+fn first_duplicate(parts: &[ResidentsPart]) -> Option<((usize, u32), (usize, u32))> {
+    let mut all: Vec<(u64, u32, u32)> =
+        Vec::with_capacity(parts.iter().map(|p| p.id_hashes.len()).sum());
+    for (k, p) in parts.iter().enumerate() {
+        all.extend(p.id_hashes.iter().map(|&(h, row)| (h, k as u32, row)));
+    }
+    radsort::sort_by_key(&mut all, |e| e.0);
+    let id = |(k, row): (usize, u32)| parts[k].residents.id(row as usize);
+    let mut found: Option<((usize, u32), (usize, u32))> = None;
+    for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        let mut rows: Vec<(usize, u32)> = run.iter().map(|e| (e.1 as usize, e.2)).collect();
+        rows.sort_unstable();
+        for (i, &b) in rows.iter().enumerate() {
+            if let Some(&a) = rows[..i].iter().find(|&&a| id(a) == id(b)) {
+                if found.is_none_or(|(_, f)| b < f) {
+                    found = Some((a, b));
+                }
+                break;
+            }
+        }
+    }
+    found
 }
 
 // --------------------------------------------------------------------- areas

@@ -1,6 +1,6 @@
 //! The data model: facilities (public), residents (private), areas.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -166,7 +166,8 @@ impl Facilities {
     /// Builds the collection; fails on a duplicate id with the index of the
     /// second occurrence.
     pub fn new(items: Vec<Facility>) -> Result<Self, (usize, String)> {
-        let mut by_id = HashMap::with_capacity(items.len());
+        let mut by_id = HashMap::default();
+        by_id.reserve(items.len());
         for (i, f) in items.iter().enumerate() {
             if by_id.insert(f.id.0.clone(), i as FacilityIdx).is_some() {
                 return Err((i, f.id.0.clone()));
@@ -225,6 +226,8 @@ pub struct Categorical {
     codes: Vec<u32>,
     values: Vec<String>,
     lookup: HashMap<String, u32>,
+    /// The last value pushed: input is often sorted by municipality or group.
+    last: Option<(String, u32)>,
 }
 
 impl Categorical {
@@ -237,7 +240,14 @@ impl Categorical {
     pub fn push(&mut self, value: Option<&str>) {
         let code = match value {
             None | Some("") => NONE,
-            Some(v) => self.code_for(v),
+            Some(v) => match &self.last {
+                Some((last, c)) if last == v => *c,
+                _ => {
+                    let c = self.code_for(v);
+                    self.last = Some((v.to_owned(), c));
+                    c
+                }
+            },
         };
         self.codes.push(code);
     }
@@ -306,6 +316,11 @@ impl Categorical {
     /// True when there are no rows.
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
+    }
+
+    /// Reserves room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        self.codes.reserve(n);
     }
 }
 
