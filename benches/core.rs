@@ -54,7 +54,12 @@ fn bench_index(c: &mut Criterion) {
         })
     });
     c.bench_function("index/k_nearest k=8 x10k", |b| {
-        b.iter(|| points[..10_000].iter().map(|&p| index.k_nearest(p, 8).len()).sum::<usize>())
+        b.iter(|| {
+            points[..10_000]
+                .iter()
+                .map(|&p| index.k_nearest(p, 8).len())
+                .sum::<usize>()
+        })
     });
 }
 

@@ -53,13 +53,14 @@ impl FromStr for Crs {
             crs: t.to_owned(),
             message: message.to_owned(),
         };
-        let epsg: u16 = code
+        let code: u32 = code
             .ok_or_else(|| err("expected `EPSG:<code>`, e.g. `EPSG:3003`"))?
             .parse()
             .map_err(|_| err("expected a numeric EPSG code, e.g. `EPSG:3003`"))?;
-        if crs_definitions::from_code(epsg).is_none() {
-            return Err(err("unknown EPSG code"));
-        }
+        let epsg = u16::try_from(code)
+            .ok()
+            .filter(|&c| crs_definitions::from_code(c).is_some())
+            .ok_or_else(|| err("unknown EPSG code"))?;
         Ok(Crs { epsg })
     }
 }
