@@ -251,9 +251,7 @@ fn a_malformed_row_deep_in_a_large_file_is_reported_at_its_line() {
         ],
     );
     // A duplicate id far apart, in different pieces.
-    let r2 = r
-        .replace("R-bad,9.67,not-a-latitude", "R17,9.67,45.5")
-        .replace("\nR17,", "\nR17,");
+    let r2 = r.replace("R-bad,9.67,not-a-latitude", "R17,9.67,45.5");
     let ds = TempDataset::csv(FACILITIES, &r2);
     let msg = Dataset::load_with(ds.path(), &Parallel)
         .unwrap_err()

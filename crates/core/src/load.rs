@@ -524,8 +524,8 @@ impl ResidentCols {
 /// Residents parsed from one piece of a file.
 struct ResidentsPart {
     residents: Residents,
-    /// Position of each row, for error messages found after parsing.
-    lines: Vec<RowPos>,
+    /// Where the part's rows came from, to locate a row in error messages.
+    source: PartSource,
     /// (hash of id, row within the part), sorted once the part is complete.
     id_hashes: Vec<(u64, u32)>,
 }
@@ -558,13 +558,9 @@ impl ResidentParser<'_> {
             .collect();
         ResidentsPart {
             residents,
-            lines: Vec::with_capacity(rows),
+            source: PartSource::GeoJson,
             id_hashes: Vec::with_capacity(rows),
         }
-    }
-
-    fn finish(&self, part: ResidentsPart) -> ResidentsPart {
-        part
     }
 
     fn push(&self, part: &mut ResidentsPart, rec: &ByteRecord, pos: RowPos) -> Result<()> {
@@ -630,7 +626,6 @@ impl ResidentParser<'_> {
         r.unit_weights &= weight == 1.0;
         r.weight.push(weight);
         r.gp.push(gp);
-        part.lines.push(pos);
         Ok(())
     }
 }
@@ -646,7 +641,7 @@ fn load_residents<E: Executor>(
 ) -> Result<Residents> {
     let bytes = read_bytes(path)?;
     let transform = ToWgs84::new(crs)?;
-    let parts: Vec<ResidentsPart> = if is_geojson(path) {
+    let (parts, body_start): (Vec<ResidentsPart>, usize) = if is_geojson(path) {
         let (header, rows) = geojson_points(path, &bytes)?;
         let t = Table {
             path,
@@ -671,7 +666,7 @@ fn load_residents<E: Executor>(
                 },
             )?;
         }
-        vec![p.finish(part)]
+        (vec![part], 0)
     } else {
         let (header, start) = csv_header(path, &bytes)?;
         let t = Table {
@@ -697,6 +692,7 @@ fn load_residents<E: Executor>(
         };
         let results = exec.map(pieces, |(from, to, line0)| -> Result<ResidentsPart> {
             let mut part = p.new_part((to - from) / 48 + 16);
+            part.source = PartSource::Csv { from, to, line0 };
             let mut rdr = csv_reader(&body[from..to], false);
             let mut rec = ByteRecord::new();
             loop {
@@ -712,7 +708,7 @@ fn load_residents<E: Executor>(
                             },
                         )?;
                     }
-                    Ok(false) => return Ok(p.finish(part)),
+                    Ok(false) => return Ok(part),
                     Err(e) => {
                         let mut err = csv_error(path, &e);
                         if let Error::Input { location, .. } = &mut err {
@@ -723,9 +719,9 @@ fn load_residents<E: Executor>(
                 }
             }
         });
-        results.into_iter().collect::<Result<Vec<_>>>()?
+        (results.into_iter().collect::<Result<Vec<_>>>()?, start)
     };
-    merge_parts(path, parts)
+    merge_parts(path, parts, &bytes[body_start..])
 }
 
 /// Splits `body` into `(from, to, first_line)` pieces of about `size` bytes,
@@ -745,17 +741,100 @@ fn split_lines(body: &[u8], size: usize, first_line: u64) -> Vec<(usize, usize, 
     pieces
 }
 
-fn merge_parts(path: &Path, parts: Vec<ResidentsPart>) -> Result<Residents> {
-    let duplicate = first_duplicate(&parts);
-    let mut offsets = Vec::with_capacity(parts.len());
-    let mut parts = parts.into_iter();
-    let Some(first) = parts.next() else {
-        return Ok(Residents::default());
+/// The rows of a part: a GeoJSON file (row = feature), or a byte range of a
+/// CSV body whose first record starts on line `line0`.
+#[derive(Debug, Clone, Copy)]
+enum PartSource {
+    GeoJson,
+    Csv { from: usize, to: usize, line0: u64 },
+}
+
+impl PartSource {
+    /// Position of row `row` of the part; CSV pieces are re-read, which is
+    /// fine on this error-only path.
+    fn locate(self, body: &[u8], row: u32) -> RowPos {
+        match self {
+            PartSource::GeoJson => RowPos {
+                line: None,
+                feature: Some(row as usize),
+            },
+            PartSource::Csv { from, to, line0 } => {
+                let mut rdr = csv_reader(&body[from..to], false);
+                let mut rec = ByteRecord::new();
+                let mut line = None;
+                for _ in 0..=row {
+                    if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+                        break;
+                    }
+                    line = rec.position().map(|p| line0 + p.line() - 1);
+                }
+                RowPos {
+                    line,
+                    feature: None,
+                }
+            }
+        }
+    }
+}
+
+fn merge_parts(path: &Path, parts: Vec<ResidentsPart>, body: &[u8]) -> Result<Residents> {
+    if let Some(((pa, ra), (pb, rb))) = first_duplicate(&parts) {
+        let pos = parts[pb].source.locate(body, rb);
+        let mut loc = Location::file(path);
+        loc.line = pos.line;
+        loc.feature = pos.feature;
+        loc.field = Some("id".into());
+        let first_at = match parts[pa].source.locate(body, ra) {
+            RowPos { line: Some(l), .. } => format!("line {l}"),
+            RowPos {
+                feature: Some(f), ..
+            } => format!("feature #{f}"),
+            _ => "before".into(),
+        };
+        return Err(Error::input(
+            loc,
+            format!(
+                "duplicate resident id `{}` (first seen at {first_at})",
+                parts[pb].residents.id(rb as usize)
+            ),
+        ));
+    }
+    if parts.len() == 1 {
+        return Ok(parts
+            .into_iter()
+            .next()
+            .map(|p| p.residents)
+            .unwrap_or_default());
+    }
+    // Allocate once: growing by doubling would copy and fault pages repeatedly.
+    let n: usize = parts.iter().map(|p| p.residents.len()).sum();
+    let id_len: usize = parts.iter().map(|p| p.residents.id_bytes.len()).sum();
+    let mut all = Residents {
+        location: Vec::with_capacity(n),
+        weight: Vec::with_capacity(n),
+        id_bytes: Vec::with_capacity(id_len),
+        id_ends: Vec::with_capacity(n),
+        gp: Vec::with_capacity(n),
+        unit_weights: true,
+        ..Residents::default()
     };
-    offsets.push(0usize);
-    let (mut all, mut lines) = (first.residents, first.lines);
+    all.municipality.reserve(n);
+    all.group.reserve(n);
+    all.extra = parts
+        .first()
+        .map(|p| {
+            p.residents
+                .extra
+                .iter()
+                .map(|(name, _)| {
+                    let mut c = Categorical::new();
+                    c.reserve(n);
+                    (name.clone(), c)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     for part in parts {
-        offsets.push(all.len());
         let r = part.residents;
         let base = all.id_bytes.len() as u64;
         all.id_bytes.extend_from_slice(&r.id_bytes);
@@ -769,29 +848,6 @@ fn merge_parts(path: &Path, parts: Vec<ResidentsPart>) -> Result<Residents> {
         for (k, (_, c)) in r.extra.iter().enumerate() {
             all.extra[k].1.extend_from(c);
         }
-        lines.extend(part.lines);
-    }
-    if let Some(((pa, ra), (pb, rb))) = duplicate {
-        let (first, row) = (offsets[pa] + ra as usize, offsets[pb] + rb as usize);
-        let pos = lines[row];
-        let mut loc = Location::file(path);
-        loc.line = pos.line;
-        loc.feature = pos.feature;
-        loc.field = Some("id".into());
-        let first_at = match lines[first] {
-            RowPos { line: Some(l), .. } => format!("line {l}"),
-            RowPos {
-                feature: Some(f), ..
-            } => format!("feature #{f}"),
-            _ => "before".into(),
-        };
-        return Err(Error::input(
-            loc,
-            format!(
-                "duplicate resident id `{}` (first seen at {first_at})",
-                all.id(row)
-            ),
-        ));
     }
     Ok(all)
 }
