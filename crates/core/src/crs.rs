@@ -81,7 +81,8 @@ enum Engine {
         src_latlong: bool,
     },
     #[cfg(feature = "proj")]
-    Proj(Box<proj::Proj>),
+    // PROJ objects are not thread-safe; parsing threads take turns.
+    Proj(std::sync::Mutex<proj::Proj>),
 }
 
 impl fmt::Debug for ToWgs84 {
@@ -149,7 +150,7 @@ impl ToWgs84 {
         })?;
         Ok(ToWgs84 {
             crs,
-            engine: Engine::Proj(Box::new(p)),
+            engine: Engine::Proj(std::sync::Mutex::new(p)),
         })
     }
 
@@ -182,6 +183,7 @@ impl ToWgs84 {
             }
             #[cfg(feature = "proj")]
             Engine::Proj(p) => {
+                let p = p.lock().unwrap_or_else(|e| e.into_inner());
                 let (lon, lat) = p
                     .convert((x, y))
                     .map_err(|e| fail(format!("cannot transform ({x}, {y}): {e}")))?;

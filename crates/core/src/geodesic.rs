@@ -32,6 +32,34 @@ pub const MIN_CURVATURE_RADIUS_M: f64 = WGS84_A_M * (1.0 - WGS84_F) * (1.0 - WGS
 /// whose normals sweep that arc is no longer, and the geodesic is shortest).
 pub const MAX_CURVATURE_RADIUS_M: f64 = WGS84_A_M / (1.0 - WGS84_F);
 
+/// Meridional radius of curvature at geodetic latitude `lat_deg`, metres:
+/// the smaller principal radius of curvature there.
+pub fn meridional_radius_m(lat_deg: f64) -> f64 {
+    let e2 = WGS84_F * (2.0 - WGS84_F);
+    let s = lat_deg.to_radians().sin();
+    WGS84_A_M * (1.0 - e2) / (1.0 - e2 * s * s).powf(1.5)
+}
+
+/// Largest chord between unit normals of a point at latitude `lat_deg` and
+/// any point at most `distance_m` from it.
+///
+/// Tighter than [`chord_upper_bound`] away from the equator: a geodesic of
+/// length `s` from the point stays within `s / MIN_CURVATURE_RADIUS_M`
+/// radians of its latitude, and every radius of curvature there is at least
+/// the meridional radius at the lowest such latitude.
+#[inline]
+pub fn chord_upper_bound_near(lat_deg: f64, distance_m: f64) -> f64 {
+    let band_deg = (distance_m / MIN_CURVATURE_RADIUS_M).to_degrees();
+    let low = (lat_deg.abs() - band_deg).max(0.0);
+    let radius = meridional_radius_m(low) * (1.0 - 1e-12);
+    let angle = ((distance_m + 1e-6) / radius) * (1.0 + 1e-12);
+    if angle >= std::f64::consts::PI {
+        2.0
+    } else {
+        2.0 * (angle * 0.5).sin()
+    }
+}
+
 /// Geodesic distance between two points on WGS84, in metres (Karney 2013,
 /// accurate to about 15 nanometres).
 ///
@@ -97,6 +125,38 @@ mod tests {
     }
 
     #[test]
+    fn meridional_radius_matches_known_values() {
+        // a(1-e²) at the equator, a²/b at the poles.
+        assert!((meridional_radius_m(0.0) - MIN_CURVATURE_RADIUS_M).abs() < 1e-6);
+        assert!((meridional_radius_m(90.0) - MAX_CURVATURE_RADIUS_M).abs() < 1e-6);
+        // 45°: 6367381.8 m (standard tables).
+        assert!((meridional_radius_m(45.0) - 6_367_381.816).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_local_chord_bound_holds_for_random_pairs_at_all_latitudes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..20_000 {
+            let a = LonLat::new(
+                rng.random_range(-180.0..180.0),
+                rng.random_range(-89.9..89.9),
+            );
+            let scale = [0.001, 0.01, 0.1, 1.0, 10.0][rng.random_range(0..5)];
+            let b = LonLat::new(
+                (a.lon + rng.random_range(-scale..scale)).clamp(-180.0, 180.0),
+                (a.lat + rng.random_range(-scale..scale)).clamp(-90.0, 90.0),
+            );
+            let (na, nb) = (unit_normal(a), unit_normal(b));
+            let chord =
+                ((na[0] - nb[0]).powi(2) + (na[1] - nb[1]).powi(2) + (na[2] - nb[2]).powi(2))
+                    .sqrt();
+            let d = geodesic_distance_m(a, b);
+            assert!(chord <= chord_upper_bound_near(a.lat, d), "{a:?} {b:?} {d}");
+        }
+    }
+
+    #[test]
     fn distance_of_identical_points_is_zero() {
         let p = LonLat::new(9.67, 45.69);
         assert_eq!(geodesic_distance_m(p, p), 0.0);
@@ -128,6 +188,8 @@ mod tests {
                 let d = geodesic_distance_m(a, b);
                 assert!(lower_bound_from_chord_m(chord) <= d, "{a:?} {b:?}");
                 assert!(chord <= chord_upper_bound(d), "{a:?} {b:?}");
+                assert!(chord <= chord_upper_bound_near(a.lat, d), "{a:?} {b:?}");
+                assert!(chord <= chord_upper_bound_near(b.lat, d), "{a:?} {b:?}");
             }
         }
     }

@@ -6,8 +6,8 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, geodesic_distance_m, lower_bound_from_chord_m, unit_normal,
-    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, chord_upper_bound_near, geodesic_distance_m, lower_bound_from_chord_m,
+    unit_normal, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
 
@@ -249,7 +249,7 @@ impl FacilityIndex {
             geodesic_distance_m(p, self.location[first.1 as usize]),
             first.1,
         );
-        let mut reach2 = chord_upper_bound(best.0).powi(2);
+        let mut reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
         for &l in cands {
             if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2 {
                 continue;
@@ -257,7 +257,7 @@ impl FacilityIndex {
             let cand = (geodesic_distance_m(p, self.location[l as usize]), l);
             if self.cmp(cand, best) == Ordering::Less {
                 best = cand;
-                reach2 = chord_upper_bound(best.0).powi(2);
+                reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
             }
         }
         self.hit(best.1, best.0)

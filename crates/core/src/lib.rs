@@ -44,8 +44,9 @@ pub use distances::{
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
 pub use geodesic::{
-    chord_upper_bound, geodesic_distance_m, lower_bound_from_chord_m, unit_normal,
-    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
+    chord_upper_bound, chord_upper_bound_near, geodesic_distance_m, lower_bound_from_chord_m,
+    meridional_radius_m, unit_normal, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M,
+    WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
 pub use manifest::{is_valid_name, AreasSource, Manifest, ResolvedManifest, Source};

@@ -37,6 +37,76 @@ struct Table<'a> {
     geometry_xy: bool,
 }
 
+/// The fields of one record, from the csv crate or from the fast splitter.
+trait Fields {
+    fn count(&self) -> usize;
+    fn field(&self, i: usize) -> &[u8];
+}
+
+impl Fields for ByteRecord {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        &self[i]
+    }
+}
+
+/// A line of a quote-free CSV body split at commas.
+struct SplitLine<'a> {
+    line: &'a [u8],
+    bounds: &'a [(usize, usize)],
+}
+
+impl Fields for SplitLine<'_> {
+    fn count(&self) -> usize {
+        self.bounds.len()
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        let (a, b) = self.bounds[i];
+        &self.line[a..b]
+    }
+}
+
+/// Calls `f(line_number, fields)` for every non-empty line of a CSV body
+/// that contains no quote character (so commas and newlines only delimit).
+/// This is about twice as fast as the general csv reader on large files.
+fn for_each_plain_line(
+    body: &[u8],
+    first_line: u64,
+    mut f: impl FnMut(u64, &SplitLine) -> Result<()>,
+) -> Result<()> {
+    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(16);
+    let mut start = 0;
+    let mut line_no = first_line;
+    while start < body.len() {
+        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
+        let mut line = &body[start..end];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if !line.is_empty() {
+            bounds.clear();
+            let mut a = 0;
+            for c in memchr::memchr_iter(b',', line) {
+                bounds.push((a, c));
+                a = c + 1;
+            }
+            bounds.push((a, line.len()));
+            f(
+                line_no,
+                &SplitLine {
+                    line,
+                    bounds: &bounds,
+                },
+            )?;
+        }
+        line_no += 1;
+        start = end + 1;
+    }
+    Ok(())
+}
+
 /// Columns holding the coordinates.
 #[derive(Debug, Clone, Copy)]
 struct CoordCols {
@@ -111,28 +181,33 @@ impl Table<'_> {
         }
     }
 
-    fn check_len(&self, rec: &ByteRecord, pos: RowPos) -> Result<()> {
-        if rec.len() != self.header.len() {
+    fn check_len(&self, rec: &impl Fields, pos: RowPos) -> Result<()> {
+        if rec.count() != self.header.len() {
             return Err(self.err(
                 pos,
                 None,
                 format!(
                     "expected {} fields as in the header, found {}",
                     self.header.len(),
-                    rec.len()
+                    rec.count()
                 ),
             ));
         }
         Ok(())
     }
 
-    fn str<'r>(&self, rec: &'r ByteRecord, col: usize, pos: RowPos) -> Result<&'r str> {
-        std::str::from_utf8(&rec[col])
-            .map(str::trim)
+    fn str<'r>(&self, rec: &'r impl Fields, col: usize, pos: RowPos) -> Result<&'r str> {
+        std::str::from_utf8(rec.field(col).trim_ascii())
             .map_err(|_| self.err(pos, Some(col), "expected UTF-8 text"))
     }
 
-    fn point(&self, rec: &ByteRecord, cols: CoordCols, t: &ToWgs84, pos: RowPos) -> Result<LonLat> {
+    fn point(
+        &self,
+        rec: &impl Fields,
+        cols: CoordCols,
+        t: &ToWgs84,
+        pos: RowPos,
+    ) -> Result<LonLat> {
         let num = |col: usize, what: &str| -> Result<f64> {
             let s = self.str(rec, col, pos)?;
             s.parse::<f64>()
@@ -563,7 +638,7 @@ impl ResidentParser<'_> {
         }
     }
 
-    fn push(&self, part: &mut ResidentsPart, rec: &ByteRecord, pos: RowPos) -> Result<()> {
+    fn push(&self, part: &mut ResidentsPart, rec: &impl Fields, pos: RowPos) -> Result<()> {
         let t = self.t;
         let c = self.cols;
         t.check_len(rec, pos)?;
@@ -685,7 +760,8 @@ fn load_residents<E: Executor>(
         let first_line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
         // A quoted field may hold a newline, so only quote-free files are
         // split at line ends; others are parsed in one piece.
-        let pieces = if memchr::memchr(b'"', body).is_some() {
+        let quoted = memchr::memchr(b'"', body).is_some();
+        let pieces = if quoted {
             vec![(0, body.len(), first_line)]
         } else {
             split_lines(body, CSV_PIECE_BYTES, first_line)
@@ -693,6 +769,19 @@ fn load_residents<E: Executor>(
         let results = exec.map(pieces, |(from, to, line0)| -> Result<ResidentsPart> {
             let mut part = p.new_part((to - from) / 48 + 16);
             part.source = PartSource::Csv { from, to, line0 };
+            if !quoted {
+                for_each_plain_line(&body[from..to], line0, |line, rec| {
+                    p.push(
+                        &mut part,
+                        rec,
+                        RowPos {
+                            line: Some(line),
+                            feature: None,
+                        },
+                    )
+                })?;
+                return Ok(part);
+            }
             let mut rdr = csv_reader(&body[from..to], false);
             let mut rec = ByteRecord::new();
             loop {

@@ -46,6 +46,10 @@ impl Summary {
     /// ignored. Returns `None` when nothing has positive weight. Reorders
     /// `pairs`.
     pub fn from_weighted(pairs: &mut [(f64, f64)]) -> Option<Summary> {
+        if pairs.iter().all(|p| p.1 == 1.0) {
+            let mut values: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+            return Self::from_unit_weights(&mut values);
+        }
         let mut pairs: Vec<(f64, f64)> = pairs.iter().copied().filter(|p| p.1 > 0.0).collect();
         if pairs.is_empty() {
             return None;
@@ -82,8 +86,32 @@ impl Summary {
 
     /// Summarises unweighted distances (every weight 1).
     pub fn from_values(values: &[f64]) -> Option<Summary> {
-        let mut pairs: Vec<(f64, f64)> = values.iter().map(|&d| (d, 1.0)).collect();
-        Self::from_weighted(&mut pairs)
+        Self::from_unit_weights(&mut values.to_vec())
+    }
+
+    /// The unit-weight case: numpy's linear percentiles on sorted values,
+    /// without cumulative weights. Reorders `values`.
+    fn from_unit_weights(values: &mut [f64]) -> Option<Summary> {
+        if values.is_empty() {
+            return None;
+        }
+        radsort::sort(values);
+        let n = values.len();
+        let percentile = |p: f64| -> f64 {
+            let h = p * (n - 1) as f64;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            values[lo] + (h - lo as f64) * (values[hi] - values[lo])
+        };
+        Some(Summary {
+            count: n as f64,
+            median_m: percentile(0.5),
+            p25_m: percentile(0.25),
+            p75_m: percentile(0.75),
+            p90_m: percentile(0.9),
+            mean_m: values.iter().sum::<f64>() / n as f64,
+            max_m: values[n - 1],
+        })
     }
 
     /// The same figures rounded to millimetres (count untouched).
@@ -160,6 +188,28 @@ mod tests {
         }
         // mean = (30 + 2 + 14 + 120) / 10
         assert!((s.mean_m - 16.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_weighted_path_agrees_with_the_unit_weight_path() {
+        // Weights 2 on every row: same percentiles as unit weights on the
+        // doubled list, computed by the general (cumulative-weight) path.
+        let v: Vec<f64> = (0..57).map(|i| ((i * 31) % 57) as f64 * 3.5).collect();
+        let doubled: Vec<f64> = v.iter().flat_map(|&x| [x, x]).collect();
+        let unit = Summary::from_values(&doubled).unwrap();
+        let mut pairs: Vec<(f64, f64)> = v.iter().map(|&x| (x, 2.0)).collect();
+        let weighted = Summary::from_weighted(&mut pairs).unwrap();
+        assert_eq!(unit.count, weighted.count);
+        for (a, b) in [
+            (unit.median_m, weighted.median_m),
+            (unit.p25_m, weighted.p25_m),
+            (unit.p75_m, weighted.p75_m),
+            (unit.p90_m, weighted.p90_m),
+            (unit.mean_m, weighted.mean_m),
+            (unit.max_m, weighted.max_m),
+        ] {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
     }
 
     #[test]
