@@ -81,8 +81,10 @@ enum Engine {
         src_latlong: bool,
     },
     #[cfg(feature = "proj")]
-    // PROJ objects are not thread-safe; parsing threads take turns.
-    Proj(std::sync::Mutex<proj::Proj>),
+    /// PROJ objects cannot move between threads, so each thread builds its
+    /// own on first use (see `with_thread_proj`).
+    #[cfg(feature = "proj")]
+    Proj,
 }
 
 impl fmt::Debug for ToWgs84 {
@@ -142,15 +144,11 @@ impl ToWgs84 {
                 engine: Engine::Identity,
             });
         }
-        let p = proj::Proj::new_known_crs(&crs.to_string(), "EPSG:4326", None).map_err(|e| {
-            Error::Crs {
-                crs: crs.to_string(),
-                message: e.to_string(),
-            }
-        })?;
+        // Fail here, on the caller's thread, if PROJ does not know the CRS.
+        with_thread_proj(crs, |_| Ok(()))?;
         Ok(ToWgs84 {
             crs,
-            engine: Engine::Proj(std::sync::Mutex::new(p)),
+            engine: Engine::Proj,
         })
     }
 
@@ -182,11 +180,11 @@ impl ToWgs84 {
                 LonLat::new(p.0.to_degrees(), p.1.to_degrees())
             }
             #[cfg(feature = "proj")]
-            Engine::Proj(p) => {
-                let p = p.lock().unwrap_or_else(|e| e.into_inner());
-                let (lon, lat) = p
-                    .convert((x, y))
-                    .map_err(|e| fail(format!("cannot transform ({x}, {y}): {e}")))?;
+            Engine::Proj => {
+                let (lon, lat) = with_thread_proj(self.crs, |p| {
+                    p.convert((x, y))
+                        .map_err(|e| fail(format!("cannot transform ({x}, {y}): {e}")))
+                })?;
                 LonLat::new(lon, lat)
             }
         };
@@ -195,6 +193,31 @@ impl ToWgs84 {
         }
         Ok(out)
     }
+}
+
+#[cfg(feature = "proj")]
+fn with_thread_proj<R>(crs: Crs, f: impl FnOnce(&proj::Proj) -> Result<R>) -> Result<R> {
+    use std::cell::RefCell;
+    thread_local! {
+        static PROJS: RefCell<Vec<(u16, proj::Proj)>> = const { RefCell::new(Vec::new()) };
+    }
+    PROJS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let i = match cache.iter().position(|(code, _)| *code == crs.epsg) {
+            Some(i) => i,
+            None => {
+                let p = proj::Proj::new_known_crs(&crs.to_string(), "EPSG:4326", None).map_err(
+                    |e| Error::Crs {
+                        crs: crs.to_string(),
+                        message: e.to_string(),
+                    },
+                )?;
+                cache.push((crs.epsg, p));
+                cache.len() - 1
+            }
+        };
+        f(&cache[i].1)
+    })
 }
 
 #[cfg(test)]
