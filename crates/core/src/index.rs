@@ -82,7 +82,28 @@ impl CandidateGrid {
     /// `U` the least upper bound over all facilities, the nearest facility of
     /// any point in the cell has `R_MIN (t - r) <= U`, i.e.
     /// `t <= U / R_MIN + r`: those are the candidates kept.
+    ///
+    /// Facilities sharing a location (two GPs in one building) are at the
+    /// same distance from everything, and the one with the smallest id wins
+    /// the tie; only that one is listed, so each site costs one distance.
     fn build(tree: &RTree<Entry>, location: &[LonLat]) -> Option<Self> {
+        if location.is_empty() {
+            return None;
+        }
+        // Locals are in id order, so the first at each location has the
+        // smallest id there.
+        let mut first_at: std::collections::HashMap<(u64, u64), u32> =
+            std::collections::HashMap::with_capacity(location.len());
+        let representative: Vec<bool> = location
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                *first_at
+                    .entry((p.lon.to_bits(), p.lat.to_bits()))
+                    .or_insert(i as u32)
+                    == i as u32
+            })
+            .collect();
         if location.is_empty() {
             return None;
         }
@@ -136,7 +157,8 @@ impl CandidateGrid {
                 let before = candidates.len();
                 candidates.extend(
                     tree.locate_within_distance(qc, chord * chord)
-                        .map(|e| e.data),
+                        .map(|e| e.data)
+                        .filter(|&l| representative[l as usize]),
                 );
                 candidates[before..].sort_unstable();
             }
@@ -450,6 +472,25 @@ mod tests {
         let at = index.nearest(p).unwrap();
         assert_eq!(at.distance_m, 0.0);
         assert_eq!(f.get(at.facility).id.0, "GP10");
+    }
+
+    #[test]
+    fn many_facilities_sharing_buildings_still_give_the_brute_force_answer() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let sites: Vec<LonLat> = (0..60)
+            .map(|_| LonLat::new(rng.random_range(9.5..9.9), rng.random_range(45.6..45.8)))
+            .collect();
+        let items = (0..240)
+            .map(|i| facility(format!("G{}", (i * 7919) % 1000), sites[i % 60], FacilityStatus::Active))
+            .collect();
+        let f = Facilities::new(items).unwrap();
+        let index = FacilityIndex::active(&f, FacilityKind::Gp);
+        for _ in 0..2000 {
+            let p = LonLat::new(rng.random_range(9.4..10.0), rng.random_range(45.5..45.9));
+            let got = index.nearest(p).unwrap();
+            let want = &brute_sorted(&f, p)[0];
+            assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}");
+        }
     }
 
     #[test]
