@@ -1,1 +1,32 @@
-//! placeholder
+//! # bacino-api
+//!
+//! The HTTP API of bacino on actix-web: distances as JSON (CONTRACT §4),
+//! OpenAPI at `/openapi.json` with Swagger UI at `/docs/`, and every error as
+//! RFC 9457 `application/problem+json`. Handlers are thin: they validate,
+//! run the core computation off the async workers (`web::block`) and cache
+//! results that depend only on the dataset.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer};
+//! use bacino_api::{configure, AppState, Config};
+//! use bacino_core::Dataset;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let dataset = Dataset::load("fixtures/bergamo").expect("loads");
+//! let state = AppState::new(vec![dataset], Config::default()).expect("unique names");
+//! HttpServer::new(move || App::new().configure(configure(state.clone())))
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod routes;
+mod state;
+
+pub use error::{ApiError, Problem};
+pub use routes::{configure, ApiDoc};
+pub use state::{AppState, Config};

@@ -1,0 +1,131 @@
+//! The one place where errors become HTTP responses: RFC 9457
+//! `application/problem+json`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// An API error; every variant maps to one status code here and nowhere else.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No dataset of that name.
+    #[error("no dataset named `{0}`")]
+    UnknownDataset(String),
+    /// No route at that path.
+    #[error("no resource at `{0}`")]
+    NotFound(String),
+    /// A query or body parameter is invalid.
+    #[error("invalid `{name}`: {message}")]
+    BadParameter {
+        /// Parameter name.
+        name: String,
+        /// What was expected.
+        message: String,
+    },
+    /// The request body is larger than allowed.
+    #[error("request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The request is well-formed but the dataset cannot answer it.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A bug or an unexpected failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<bacino_core::Error> for ApiError {
+    fn from(e: bacino_core::Error) -> Self {
+        match e {
+            bacino_core::Error::InvalidParameter { name, message } => {
+                ApiError::BadParameter { name, message }
+            }
+            bacino_core::Error::UnknownFacility(id) => {
+                ApiError::Unprocessable(format!("unknown facility id `{id}`"))
+            }
+            bacino_core::Error::Unavailable(m) => ApiError::Unprocessable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What happened in this case.
+    pub detail: String,
+    /// The parameter at fault, for invalid parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::UnknownDataset(_) => {
+                (StatusCode::NOT_FOUND, "unknown-dataset", "Unknown dataset")
+            }
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::BadParameter { .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid-parameter",
+                "Invalid parameter",
+            ),
+            ApiError::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Request body too large",
+            ),
+            ApiError::Unprocessable(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Cannot compute this for the dataset",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        let (status, kind, title) = self.parts();
+        Problem {
+            kind: format!("https://bacino.dev/problems/{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            parameter: match self {
+                ApiError::BadParameter { name, .. } => Some(name.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(m) = self {
+            tracing::error!(error = %m, "internal error");
+        }
+        HttpResponse::build(self.status_code())
+            .content_type("application/problem+json")
+            .json(self.problem())
+    }
+}

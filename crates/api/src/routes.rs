@@ -1,0 +1,317 @@
+//! Routes and handlers. Handlers extract and validate, hand the computation
+//! to `bacino-core` on a blocking thread, and serialise.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bacino_core::{distance_report, DistanceQuery, GroupBy, Sequential, Target};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, Problem};
+use crate::state::{AppState, Cached, Entry};
+
+/// The OpenAPI document of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bacino",
+        description = "Patient–clinic distances and catchments for primary-care planning"
+    ),
+    paths(health, list_datasets, distances),
+    components(schemas(Health, DatasetInfo, DistancesDoc, GroupDoc, Problem))
+)]
+pub struct ApiDoc;
+
+/// Registers every route, the error handlers and Swagger UI. Used by
+/// `bacino serve` and by the tests, so both see the same service.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let limit = state.config.max_body_bytes;
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                let message = err.to_string();
+                // serde names an unknown parameter as "unknown field `x`".
+                let name = message
+                    .split_once("unknown field `")
+                    .and_then(|(_, rest)| rest.split_once('`'))
+                    .map_or("query", |(name, _)| name)
+                    .to_owned();
+                ApiError::BadParameter { name, message }.into()
+            }))
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(limit)
+                    .error_handler(move |err, _| match err {
+                        actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                        | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                            ApiError::TooLarge { limit }.into()
+                        }
+                        other => ApiError::BadParameter {
+                            name: "body".into(),
+                            message: other.to_string(),
+                        }
+                        .into(),
+                    }),
+            )
+            .service(health)
+            .service(list_datasets)
+            .service(distances)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+            .default_service(web::to(|req: HttpRequest| async move {
+                Err::<HttpResponse, _>(ApiError::NotFound(req.path().to_owned()))
+            }));
+    }
+}
+
+/// Service status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the service answers.
+    pub status: &'static str,
+    /// Number of loaded datasets.
+    pub datasets: usize,
+}
+
+/// Liveness and readiness.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
+#[actix_web::get("/health")]
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        datasets: state.datasets.len(),
+    })
+}
+
+/// A loaded dataset, as listed by `/v1/datasets`. Only aggregates: residents
+/// are never described individually.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetInfo {
+    /// URL-safe name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Active facilities per kind.
+    pub facilities: BTreeMap<String, usize>,
+    /// Total people (sum of resident weights).
+    pub residents: f64,
+    /// Number of area polygons (0 without an areas file).
+    pub areas: usize,
+}
+
+/// The loaded datasets.
+#[utoipa::path(get, path = "/v1/datasets", responses((status = 200, body = [DatasetInfo])))]
+#[actix_web::get("/v1/datasets")]
+async fn list_datasets(state: web::Data<AppState>) -> HttpResponse {
+    let list: Vec<DatasetInfo> = state
+        .datasets
+        .values()
+        .map(|e| {
+            let d = &e.dataset;
+            let mut facilities = BTreeMap::new();
+            for f in d.facilities().iter().filter(|f| f.is_active()) {
+                *facilities.entry(f.kind.to_string()).or_insert(0) += 1;
+            }
+            DatasetInfo {
+                name: d.name.clone(),
+                title: d.title.clone(),
+                facilities,
+                residents: d.residents().total_weight(),
+                areas: d.areas().map_or(0, |a| a.len()),
+            }
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+/// Query parameters of the distances endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DistancesParams {
+    /// `assigned` (to each resident's `gp_id`) or `nearest` (to the nearest
+    /// active facility of `kind`).
+    to: Option<String>,
+    /// Facility kind for `to=nearest`: gp, pediatrician, cdc, odc, cot, pharmacy, ad.
+    kind: Option<String>,
+    /// `group`, `municipality`, `area`, `facility`, `gp_id` or a residents column.
+    group_by: Option<String>,
+    /// Privacy threshold in people; not below the server's (default 10).
+    min_group_size: Option<String>,
+}
+
+/// Statistics of one group (CONTRACT §2); suppressed groups carry only
+/// `key`, `name` and `suppressed: true`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupDoc {
+    /// Group key (`all` without grouping; null for residents without a value).
+    pub key: Option<String>,
+    /// Human name of the key, when known.
+    pub name: Option<String>,
+    /// People.
+    pub count: Option<f64>,
+    /// Weighted median, metres.
+    pub median_m: Option<f64>,
+    /// 25th percentile, metres.
+    pub p25_m: Option<f64>,
+    /// 75th percentile, metres.
+    pub p75_m: Option<f64>,
+    /// 90th percentile, metres.
+    pub p90_m: Option<f64>,
+    /// Weighted mean, metres.
+    pub mean_m: Option<f64>,
+    /// Maximum, metres.
+    pub max_m: Option<f64>,
+    /// True when the group has fewer than `min_group_size` people.
+    pub suppressed: Option<bool>,
+}
+
+/// The distances document (CONTRACT §4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DistancesDoc {
+    /// Dataset name.
+    pub dataset: String,
+    /// `assigned` or `nearest`.
+    pub to: String,
+    /// Facility kind for `nearest`.
+    pub kind: Option<String>,
+    /// `geodesic` (WGS84, Karney).
+    pub metric: String,
+    /// Grouping used.
+    pub group_by: Option<String>,
+    /// Privacy threshold applied.
+    pub min_group_size: f64,
+    /// People without a measurable distance.
+    pub unmeasured: f64,
+    /// Groups sorted by key.
+    pub groups: Vec<GroupDoc>,
+}
+
+/// Distance statistics from residents to facilities, grouped. Results are
+/// computed once per dataset and parameters, then served from memory.
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/distances",
+    params(("name" = String, Path, description = "Dataset name"), DistancesParams),
+    responses(
+        (status = 200, body = DistancesDoc),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/distances")]
+async fn distances(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<DistancesParams>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let p = params.into_inner();
+    let to = p.to.ok_or_else(|| ApiError::BadParameter {
+        name: "to".into(),
+        message: "required: `assigned` or `nearest`".into(),
+    })?;
+    let target = Target::from_params(&to, p.kind.as_deref())?;
+    let group_by: GroupBy = p.group_by.as_deref().unwrap_or("all").parse()?;
+    let floor = state.config.min_group_size;
+    let min_group_size = match p.min_group_size.as_deref() {
+        None => floor,
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= floor)
+            .ok_or_else(|| ApiError::BadParameter {
+                name: "min_group_size".into(),
+                message: format!("expected a number ≥ {floor}, found `{s}`"),
+            })?,
+    };
+    let key = format!(
+        "distances|{}|{}|{:?}|{min_group_size}",
+        to,
+        match target {
+            Target::Nearest(k) => k.as_str(),
+            Target::Assigned => "",
+        },
+        group_by
+    );
+    let query = DistanceQuery {
+        target,
+        group_by,
+        min_group_size,
+    };
+    let cached = cached(entry, key, move |e| {
+        let report = distance_report(&e.dataset, &query, &Sequential)?;
+        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await?;
+    Ok(respond(&req, &cached))
+}
+
+fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
+    state
+        .datasets
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::UnknownDataset(name.to_owned()))
+}
+
+/// Returns the cached body for `key`, computing it on a blocking thread the
+/// first time. Only successes are cached.
+async fn cached(
+    entry: Arc<Entry>,
+    key: String,
+    compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,
+) -> Result<Arc<Cached>, ApiError> {
+    if let Some(hit) = entry
+        .cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return Ok(hit.clone());
+    }
+    let e = entry.clone();
+    let body = web::block(move || compute(&e))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let etag = format!("\"{:016x}\"", {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        body.hash(&mut h);
+        h.finish()
+    });
+    let value = Arc::new(Cached { body, etag });
+    entry
+        .cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, value.clone());
+    Ok(value)
+}
+
+fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == c.etag || t.trim() == "*"));
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::ETAG, c.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+    if matches {
+        resp.finish()
+    } else {
+        resp.content_type("application/json").body(c.body.clone())
+    }
+}

@@ -1,0 +1,165 @@
+//! The service in-process (`actix_web::test`): routes, errors, caching.
+
+use actix_web::{test, App};
+use bacino_api::{configure, AppState, Config};
+use bacino_core::{
+    distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, Sequential, Target,
+};
+use serde_json::Value;
+
+fn fixture() -> Dataset {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bergamo");
+    Dataset::load(dir).expect("fixture loads")
+}
+
+macro_rules! app {
+    () => {{
+        let state = AppState::new(vec![fixture()], Config::default()).unwrap();
+        test::init_service(App::new().configure(configure(state))).await
+    }};
+}
+
+#[actix_rt::test]
+async fn distances_equal_the_core_report_and_are_cached_with_an_etag() {
+    let app = app!();
+    let req = test::TestRequest::get()
+        .uri("/v1/datasets/bergamo/distances?to=nearest&kind=cdc&group_by=municipality")
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let etag = resp
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(resp.headers().get("cache-control").is_some());
+    let body: Value = test::read_body_json(resp).await;
+    let want = distance_report(
+        &fixture(),
+        &DistanceQuery {
+            target: Target::Nearest(FacilityKind::Cdc),
+            group_by: GroupBy::Municipality,
+            min_group_size: 10.0,
+        },
+        &Sequential,
+    )
+    .unwrap();
+    assert_eq!(body, serde_json::to_value(&want).unwrap());
+    // Revalidation with the tag answers 304 and no body.
+    let req = test::TestRequest::get()
+        .uri("/v1/datasets/bergamo/distances?to=nearest&kind=cdc&group_by=municipality")
+        .insert_header(("If-None-Match", etag.as_str()))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 304);
+}
+
+#[actix_rt::test]
+async fn bad_requests_are_problem_documents_naming_the_parameter() {
+    let app = app!();
+    for (uri, status, parameter) in [
+        ("/v1/datasets/bergamo/distances", 400, Some("to")),
+        (
+            "/v1/datasets/bergamo/distances?to=nearest",
+            400,
+            Some("kind"),
+        ),
+        ("/v1/datasets/bergamo/distances?to=far", 400, Some("to")),
+        (
+            "/v1/datasets/bergamo/distances?to=nearest&kind=hospital",
+            400,
+            Some("kind"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&group_by=income",
+            400,
+            Some("group_by"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&min_group_size=3",
+            400,
+            Some("min_group_size"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&min_group_size=x",
+            400,
+            Some("min_group_size"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&colour=red",
+            400,
+            Some("colour"),
+        ),
+        ("/v1/datasets/nowhere/distances?to=assigned", 404, None),
+        ("/v2/anything", 404, None),
+    ] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(resp.status().as_u16(), status, "{uri}");
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/problem+json",
+            "{uri}"
+        );
+        let body: Value = test::read_body_json(resp).await;
+        assert_eq!(body["status"], status, "{uri}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(body["parameter"].as_str(), parameter, "{uri}: {body}");
+    }
+}
+
+#[actix_rt::test]
+async fn a_kind_without_facilities_is_unprocessable_not_a_server_error() {
+    let dir = tempfile_dataset();
+    let state = AppState::new(vec![Dataset::load(dir.path()).unwrap()], Config::default()).unwrap();
+    let app = test::init_service(App::new().configure(configure(state))).await;
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/v1/datasets/t/distances?to=nearest&kind=odc")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+}
+
+fn tempfile_dataset() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dataset.toml"),
+        "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("f.csv"),
+        "id,kind,lon,lat\nGP1,gp,9.6,45.6\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("r.csv"), "id,lon,lat\nR1,9.61,45.61\n").unwrap();
+    dir
+}
+
+#[actix_rt::test]
+async fn health_datasets_and_openapi_answer() {
+    let app = app!();
+    let body: Value =
+        test::call_and_read_body_json(&app, test::TestRequest::get().uri("/health").to_request())
+            .await;
+    assert_eq!(body["status"], "ok");
+    let body: Value = test::call_and_read_body_json(
+        &app,
+        test::TestRequest::get().uri("/v1/datasets").to_request(),
+    )
+    .await;
+    assert_eq!(body[0]["name"], "bergamo");
+    assert_eq!(body[0]["facilities"]["gp"], 594);
+    assert_eq!(body[0]["areas"], 243);
+    let doc: Value = test::call_and_read_body_json(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    assert!(doc["paths"]["/v1/datasets/{name}/distances"]["get"].is_object());
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+}
