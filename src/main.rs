@@ -11,6 +11,8 @@ use bacino_core::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod serve;
+
 #[derive(Parser)]
 #[command(
     name = "bacino",
@@ -30,22 +32,7 @@ enum Command {
     /// Distance statistics from residents to facilities, as JSON on stdout.
     Stats(StatsArgs),
     /// Serve the HTTP API (no DIR: the bundled default dataset).
-    Serve(ServeArgs),
-}
-
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// Dataset directories (each with dataset.toml).
-    dirs: Vec<PathBuf>,
-    /// Address to listen on; port 0 picks a free port (printed on stderr).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    bind: String,
-    /// Groups with fewer people are suppressed; requests cannot go lower.
-    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
-    min_group_size: f64,
-    /// Largest accepted request body, bytes.
-    #[arg(long, default_value_t = 256 * 1024)]
-    max_body_bytes: usize,
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,7 +82,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Stats(args) => stats(args),
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,63 +93,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
+pub(crate) fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
     Dataset::load_with(dir, &Parallel)
         .with_context(|| format!("cannot load dataset {}", dir.display()))
-}
-
-/// The bundled default dataset: `fixtures/bergamo` of the working directory,
-/// else of the source tree this binary was built from.
-fn default_dataset() -> PathBuf {
-    let here = PathBuf::from("fixtures/bergamo");
-    if here.join("dataset.toml").is_file() {
-        here
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo")
-    }
-}
-
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if args.min_group_size.is_nan() || args.min_group_size < 1.0 {
-        anyhow::bail!("--min-group-size must be at least 1");
-    }
-    let dirs = if args.dirs.is_empty() {
-        vec![default_dataset()]
-    } else {
-        args.dirs
-    };
-    let mut datasets = Vec::with_capacity(dirs.len());
-    for dir in &dirs {
-        let d = load(dir)?;
-        tracing::info!(dataset = %d.name, residents = d.residents().len(), facilities = d.facilities().len(), "loaded");
-        datasets.push(d);
-    }
-    let config = bacino_api::Config {
-        min_group_size: args.min_group_size,
-        max_body_bytes: args.max_body_bytes,
-    };
-    let state = bacino_api::AppState::new(datasets, config).map_err(anyhow::Error::msg)?;
-    actix_web::rt::System::new().block_on(async move {
-        let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new()
-                .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                .configure(bacino_api::configure(state.clone()))
-        })
-        .bind(&args.bind)
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
-        for addr in server.addrs() {
-            eprintln!("listening on http://{addr}");
-        }
-        // actix stops gracefully on SIGINT/SIGTERM, finishing open requests.
-        server.run().await.context("server failed")
-    })
 }
 
 fn stats(args: StatsArgs) -> anyhow::Result<()> {

@@ -23,10 +23,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod catalog;
 mod error;
+mod ogc;
 mod routes;
 mod state;
 
 pub use error::{ApiError, Problem};
+pub use ogc::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use routes::{configure, ApiDoc};
 pub use state::{AppState, Config};

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, Problem};
-use crate::state::{AppState, Cached, Entry};
+use crate::state::{AppState, Cached, Entry, Memo};
 
 /// The OpenAPI document of the service.
 #[derive(OpenApi)]
@@ -61,6 +61,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(health)
             .service(list_datasets)
             .service(distances)
+            .configure(crate::ogc::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .default_service(web::to(|req: HttpRequest| async move {
                 Err::<HttpResponse, _>(ApiError::NotFound(req.path().to_owned()))
@@ -254,7 +255,7 @@ async fn distances(
     Ok(respond(&req, &cached))
 }
 
-fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
+pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
     state
         .datasets
         .get(name)
@@ -262,15 +263,15 @@ fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
         .ok_or_else(|| ApiError::UnknownDataset(name.to_owned()))
 }
 
-/// Returns the cached body for `key`, computing it on a blocking thread the
-/// first time. Only successes are cached.
-async fn cached(
+/// Returns the memoised value for `key`, computing it on a blocking thread
+/// the first time. Only successes are kept.
+pub(crate) async fn memo<T: Send + Sync + 'static>(
     entry: Arc<Entry>,
+    map: fn(&Entry) -> &Memo<T>,
     key: String,
-    compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,
-) -> Result<Arc<Cached>, ApiError> {
-    if let Some(hit) = entry
-        .cache
+    compute: impl FnOnce(&Entry) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Arc<T>, ApiError> {
+    if let Some(hit) = map(&entry)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
@@ -278,25 +279,35 @@ async fn cached(
         return Ok(hit.clone());
     }
     let e = entry.clone();
-    let body = web::block(move || compute(&e))
+    let value = web::block(move || compute(&e))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let etag = format!("\"{:016x}\"", {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        body.hash(&mut h);
-        h.finish()
-    });
-    let value = Arc::new(Cached { body, etag });
-    entry
-        .cache
+    let value = Arc::new(value);
+    map(&entry)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(key, value.clone());
     Ok(value)
 }
 
-fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
+/// Returns the cached JSON body for `key`, computing it the first time.
+async fn cached(
+    entry: Arc<Entry>,
+    key: String,
+    compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,
+) -> Result<Arc<Cached>, ApiError> {
+    memo(
+        entry,
+        |e| &e.cache,
+        key,
+        move |e| compute(e).map(|body| Cached::new(body, "application/json")),
+    )
+    .await
+}
+
+/// Answers with a cached body, or 304 when the client's `If-None-Match`
+/// names its tag.
+pub(crate) fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -312,6 +323,6 @@ fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
     if matches {
         resp.finish()
     } else {
-        resp.content_type("application/json").body(c.body.clone())
+        resp.content_type(c.content_type).body(c.body.clone())
     }
 }

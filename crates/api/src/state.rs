@@ -29,13 +29,39 @@ impl Default for Config {
 pub(crate) struct Cached {
     pub body: String,
     pub etag: String,
+    pub content_type: &'static str,
 }
 
-/// One dataset and the responses computed from it so far.
+impl Cached {
+    /// A body and its tag (a hash of the body).
+    pub fn new(body: String, content_type: &'static str) -> Cached {
+        let etag = format!("\"{:016x}\"", hash_of(&body));
+        Cached {
+            body,
+            etag,
+            content_type,
+        }
+    }
+}
+
+/// A fast, stable-within-a-process hash for entity tags.
+pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// A memo of results computed from one dataset, by key.
+pub(crate) type Memo<T> = Mutex<FxHashMap<String, Arc<T>>>;
+
+/// One dataset and the results computed from it so far: serialised
+/// responses and feature layers for OGC API Features.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub dataset: Dataset,
-    pub cache: Mutex<FxHashMap<String, Arc<Cached>>>,
+    pub cache: Memo<Cached>,
+    pub layers: Memo<crate::catalog::Layer>,
 }
 
 /// Everything the handlers share; cheap to clone.
@@ -54,6 +80,7 @@ impl AppState {
             let entry = Entry {
                 dataset: d,
                 cache: Mutex::new(FxHashMap::default()),
+                layers: Mutex::new(FxHashMap::default()),
             };
             if map.insert(name.clone(), Arc::new(entry)).is_some() {
                 return Err(format!("two datasets are named `{name}`"));

@@ -1,0 +1,251 @@
+//! The catalog: which feature collections a dataset offers and how their
+//! features are built. Only public or aggregated data ever becomes a
+//! feature: facility locations, area polygons with suppressed statistics,
+//! catchments. Residents never do.
+
+use std::fmt;
+
+use bacino_core::{
+    distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, GroupStats, Sequential, Target,
+};
+use geo::BoundingRect;
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::state::hash_of;
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Facilities of one kind (active and ceased, with `status`).
+    Facilities(FacilityKind),
+    /// The dataset's areas with aggregated distance statistics.
+    Areas,
+}
+
+impl Source {
+    /// Every source a dataset offers, in a stable order.
+    pub fn all_for(dataset: &Dataset) -> Vec<Source> {
+        let mut out: Vec<Source> = FacilityKind::ALL
+            .into_iter()
+            .filter(|k| dataset.facilities().iter().any(|f| f.kind == *k))
+            .map(Source::Facilities)
+            .collect();
+        if dataset.areas().is_some() {
+            out.push(Source::Areas);
+        }
+        out
+    }
+
+    /// The collection id within a dataset: dataset names use `[a-z0-9-]`, so
+    /// `_` separates the parts unambiguously.
+    pub fn collection_id(self, dataset: &str) -> String {
+        format!("{dataset}_{self}")
+    }
+
+    /// Human title.
+    pub fn title(self, dataset: &Dataset) -> String {
+        match self {
+            Source::Facilities(k) => format!("{}: facilities of kind `{k}`", dataset.title),
+            Source::Areas => format!("{}: areas with distance statistics", dataset.title),
+        }
+    }
+
+    /// What the features are.
+    pub fn description(self, min_group_size: f64) -> String {
+        match self {
+            Source::Facilities(k) => format!(
+                "Point features of every `{k}` facility (active and ceased), with capacity, \
+                 list size and status."
+            ),
+            Source::Areas => format!(
+                "Area polygons with their population and geodesic distance statistics \
+                 (metres) to the nearest GP, to the nearest Casa di Comunità and to the \
+                 assigned GP; areas with fewer than {min_group_size} people carry \
+                 `suppressed: true` and no figures."
+            ),
+        }
+    }
+
+    /// Builds the features (CPU work: run off the async workers).
+    pub fn build(self, dataset: &Dataset, min_group_size: f64) -> Result<Layer, ApiError> {
+        let features = match self {
+            Source::Facilities(kind) => facility_features(dataset, kind),
+            Source::Areas => area_features(dataset, min_group_size)?,
+        };
+        Ok(Layer::new(features))
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Facilities(k) => write!(f, "facilities_{k}"),
+            Source::Areas => f.write_str("areas"),
+        }
+    }
+}
+
+/// One feature, serialised once.
+#[derive(Debug)]
+pub(crate) struct LayerFeature {
+    /// Feature id (facility or area id).
+    pub id: String,
+    /// `[min lon, min lat, max lon, max lat]`.
+    pub bbox: [f64; 4],
+    /// The GeoJSON Feature object.
+    pub json: String,
+}
+
+/// A collection's features, built once per dataset and served from memory.
+#[derive(Debug)]
+pub(crate) struct Layer {
+    pub features: Vec<LayerFeature>,
+    /// Union of the features' boxes, when there are features.
+    pub extent: Option<[f64; 4]>,
+    /// Tag of the whole layer (hash of every feature).
+    pub etag: u64,
+}
+
+impl Layer {
+    fn new(features: Vec<LayerFeature>) -> Layer {
+        let extent = features.iter().map(|f| f.bbox).reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        });
+        let etag = hash_of(&features.iter().map(|f| f.json.as_str()).collect::<Vec<_>>());
+        Layer {
+            features,
+            extent,
+            etag,
+        }
+    }
+}
+
+fn feature(id: &str, geometry: geojson::Geometry, properties: Map<String, Value>) -> String {
+    json!({"type": "Feature", "id": id, "geometry": geometry, "properties": properties}).to_string()
+}
+
+/// A whole number as an integer, anything else as a float.
+fn number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
+fn facility_features(dataset: &Dataset, kind: FacilityKind) -> Vec<LayerFeature> {
+    let facilities = dataset.facilities();
+    (0..facilities.len() as u32)
+        .filter(|&i| facilities.get(i).kind == kind)
+        .map(|i| {
+            let f = facilities.get(i);
+            let p = f.location;
+            let mut props = Map::new();
+            props.insert("facility_id".into(), json!(f.id.0));
+            props.insert("kind".into(), json!(f.kind.as_str()));
+            props.insert("name".into(), json!(f.name));
+            props.insert(
+                "status".into(),
+                json!(if f.is_active() { "active" } else { "ceased" }),
+            );
+            props.insert("capacity".into(), json!(f.capacity));
+            let list_size = dataset.list_size(i);
+            props.insert("list_size".into(), number(list_size));
+            props.insert(
+                "load".into(),
+                json!(f
+                    .capacity
+                    .filter(|&c| c > 0)
+                    .map(|c| (list_size / f64::from(c) * 1000.0).round() / 1000.0)),
+            );
+            props.insert("municipality".into(), json!(f.municipality));
+            props.insert("ad".into(), json!(f.ad));
+            let geometry = geojson::Geometry::new(geojson::Value::Point(vec![p.lon, p.lat]));
+            LayerFeature {
+                id: f.id.0.clone(),
+                bbox: [p.lon, p.lat, p.lon, p.lat],
+                json: feature(&f.id.0, geometry, props),
+            }
+        })
+        .collect()
+}
+
+/// Area polygons with per-area statistics from the same reports as
+/// `GET /v1/datasets/{name}/distances?group_by=area`.
+fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeature>, ApiError> {
+    let Some(areas) = dataset.areas() else {
+        return Ok(Vec::new());
+    };
+    let targets = [
+        ("gp", Target::Nearest(FacilityKind::Gp)),
+        ("cdc", Target::Nearest(FacilityKind::Cdc)),
+        ("assigned_gp", Target::Assigned),
+    ];
+    let mut by_area: Vec<Map<String, Value>> = vec![Map::new(); areas.len()];
+    let index_of: std::collections::HashMap<&str, usize> =
+        (0..areas.len()).map(|i| (areas.id(i), i)).collect();
+    let mut population: Vec<Option<f64>> = vec![None; areas.len()];
+    for (label, target) in targets {
+        let query = DistanceQuery {
+            target,
+            group_by: GroupBy::Area,
+            min_group_size,
+        };
+        let report = match distance_report(dataset, &query, &Sequential) {
+            Ok(r) => r,
+            // A dataset without CdC (say) simply has no such figures.
+            Err(bacino_core::Error::Unavailable(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for group in &report.groups {
+            let Some(&i) = group.key().and_then(|k| index_of.get(k)) else {
+                continue;
+            };
+            // A suppressed group (too few people) contributes no figures.
+            if let GroupStats::Stats { summary, .. } = group {
+                if target != Target::Assigned {
+                    population[i].get_or_insert(summary.count);
+                }
+                let props = &mut by_area[i];
+                props.insert(format!("median_{label}_m"), json!(summary.median_m));
+                props.insert(format!("p90_{label}_m"), json!(summary.p90_m));
+                props.insert(format!("mean_{label}_m"), json!(summary.mean_m));
+            }
+        }
+    }
+    let features = (0..areas.len())
+        .map(|i| {
+            let mut props = Map::new();
+            props.insert("area_id".into(), json!(areas.id(i)));
+            props.insert("name".into(), json!(areas.name(i)));
+            // Small areas show nothing but their identity.
+            match population[i] {
+                Some(people) => {
+                    props.insert("population".into(), number(people));
+                    props.append(&mut by_area[i]);
+                }
+                None => {
+                    props.insert("suppressed".into(), json!(true));
+                }
+            }
+            let geom = areas.geometry(i);
+            let bbox = geom
+                .bounding_rect()
+                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+                .unwrap_or([0.0; 4]);
+            let geometry = geojson::Geometry::new(geojson::Value::from(geom));
+            LayerFeature {
+                id: areas.id(i).to_owned(),
+                bbox,
+                json: feature(areas.id(i), geometry, props),
+            }
+        })
+        .collect();
+    Ok(features)
+}

@@ -1,0 +1,411 @@
+//! OGC API – Features, Part 1 (Core, GeoJSON) under `/ogc`, so that QGIS
+//! and GDAL (`ogrinfo OAPIF:http://host/ogc`) open bacino's layers directly.
+//!
+//! Every dataset offers one collection per facility kind
+//! (`{dataset}_facilities_{kind}`), its areas with aggregated statistics
+//! (`{dataset}_areas`) and its catchments. Features are built once per
+//! dataset (off the async workers) and pages are cut from memory.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::catalog::{Layer, Source};
+use crate::error::ApiError;
+use crate::routes::{memo, respond};
+use crate::state::{hash_of, AppState, Cached, Entry};
+
+/// Largest page the server returns; larger `limit`s are reduced to it.
+pub const MAX_LIMIT: usize = 10_000;
+/// Page size without `limit`.
+pub const DEFAULT_LIMIT: usize = 100;
+
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const GEOJSON: &str = "application/geo+json";
+
+/// Registers the `/ogc` routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ogc", web::get().to(landing))
+        .route("/ogc/", web::get().to(landing))
+        .route("/ogc/conformance", web::get().to(conformance))
+        .route("/ogc/collections", web::get().to(collections))
+        .route("/ogc/collections/{id}", web::get().to(collection))
+        .route("/ogc/collections/{id}/items", web::get().to(items))
+        .route("/ogc/collections/{id}/items/{fid}", web::get().to(item));
+}
+
+/// Only `f` (output format) is accepted besides each endpoint's own parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatParam {
+    f: Option<String>,
+}
+
+fn check_format(f: Option<&str>) -> Result<(), ApiError> {
+    match f {
+        None | Some("json" | "geojson" | "application/json" | "application/geo+json") => Ok(()),
+        Some(other) => Err(ApiError::BadParameter {
+            name: "f".into(),
+            message: format!("expected `json`, found `{other}`"),
+        }),
+    }
+}
+
+fn base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/ogc", info.scheme(), info.host())
+}
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": kind, "title": title})
+}
+
+fn json_response(value: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(value.to_string())
+}
+
+async fn landing(req: HttpRequest, q: web::Query<FormatParam>) -> Result<HttpResponse, ApiError> {
+    check_format(q.f.as_deref())?;
+    let b = base(&req);
+    let root = b.trim_end_matches("/ogc");
+    Ok(json_response(&json!({
+        "title": "bacino",
+        "description": "Health facilities, areas with distance statistics, and catchments \
+                        (OGC API – Features)",
+        "links": [
+            link(b.clone(), "self", "application/json", "This document"),
+            link(format!("{root}/openapi.json"), "service-desc",
+                 "application/vnd.oai.openapi+json;version=3.0", "The API definition"),
+            link(format!("{root}/docs/"), "service-doc", "text/html", "The API documentation"),
+            link(format!("{b}/conformance"), "conformance", "application/json",
+                 "Conformance classes"),
+            link(format!("{b}/collections"), "data", "application/json", "The collections"),
+        ]
+    })))
+}
+
+async fn conformance(q: web::Query<FormatParam>) -> Result<HttpResponse, ApiError> {
+    check_format(q.f.as_deref())?;
+    Ok(json_response(&json!({
+        "conformsTo": [
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        ]
+    })))
+}
+
+/// A collection of one dataset.
+struct Collection {
+    id: String,
+    entry: Arc<Entry>,
+    source: Source,
+}
+
+fn all_collections(state: &AppState) -> Vec<Collection> {
+    state
+        .datasets
+        .values()
+        .flat_map(|entry| {
+            Source::all_for(&entry.dataset)
+                .into_iter()
+                .map(|source| Collection {
+                    id: source.collection_id(&entry.dataset.name),
+                    entry: entry.clone(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+fn find(state: &AppState, id: &str) -> Result<Collection, ApiError> {
+    all_collections(state)
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("/ogc/collections/{id}")))
+}
+
+async fn layer(state: &AppState, c: &Collection) -> Result<Arc<Layer>, ApiError> {
+    let min = state.config.min_group_size;
+    let source = c.source;
+    memo(
+        c.entry.clone(),
+        |e| &e.layers,
+        source.to_string(),
+        move |e| source.build(&e.dataset, min),
+    )
+    .await
+}
+
+async fn describe(state: &AppState, c: &Collection, b: &str) -> Result<Value, ApiError> {
+    let layer = layer(state, c).await?;
+    let mut doc = json!({
+        "id": c.id,
+        "title": c.source.title(&c.entry.dataset),
+        "description": c.source.description(state.config.min_group_size),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            link(format!("{b}/collections/{}", c.id), "self", "application/json", "This collection"),
+            link(format!("{b}/collections/{}/items", c.id), "items", GEOJSON, "Its features"),
+        ]
+    });
+    if let Some(e) = layer.extent {
+        doc["extent"] = json!({"spatial": {"bbox": [e], "crs": CRS84}});
+    }
+    Ok(doc)
+}
+
+async fn collections(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<FormatParam>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(q.f.as_deref())?;
+    let b = base(&req);
+    let mut list = Vec::new();
+    for c in all_collections(&state) {
+        list.push(describe(&state, &c, &b).await?);
+    }
+    Ok(json_response(&json!({
+        "links": [link(format!("{b}/collections"), "self", "application/json", "The collections")],
+        "collections": list,
+    })))
+}
+
+async fn collection(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    q: web::Query<FormatParam>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(q.f.as_deref())?;
+    let c = find(&state, &id)?;
+    Ok(json_response(&describe(&state, &c, &base(&req)).await?))
+}
+
+/// Query parameters of `/items` (OGC API – Features Part 1).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemsParams {
+    limit: Option<String>,
+    offset: Option<String>,
+    bbox: Option<String>,
+    #[serde(rename = "bbox-crs")]
+    bbox_crs: Option<String>,
+    /// Accepted and matched by every feature: none has a time.
+    datetime: Option<String>,
+    f: Option<String>,
+}
+
+fn parse_usize(name: &str, value: Option<&str>, default: usize) -> Result<usize, ApiError> {
+    value.map_or(Ok(default), |v| {
+        v.trim().parse().map_err(|_| ApiError::BadParameter {
+            name: name.into(),
+            message: format!("expected a non-negative integer, found `{v}`"),
+        })
+    })
+}
+
+/// `minLon,minLat,maxLon,maxLat` (or the 6-number 3-D form) in CRS84.
+fn parse_bbox(value: &str) -> Result<[f64; 4], ApiError> {
+    let bad = |why: &str| ApiError::BadParameter {
+        name: "bbox".into(),
+        message: format!("{why}: expected `minLon,minLat,maxLon,maxLat`, found `{value}`"),
+    };
+    let n: Vec<f64> = value
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("not numbers"))?;
+    let b = match n[..] {
+        [a, b, c, d] => [a, b, c, d],
+        [a, b, _, c, d, _] => [a, b, c, d],
+        _ => return Err(bad("wrong number of values")),
+    };
+    if b.iter().any(|x| !x.is_finite()) || b[1] > b[3] || b[1] < -90.0 || b[3] > 90.0 {
+        return Err(bad("out of range"));
+    }
+    Ok(b)
+}
+
+/// Whether feature box `f` meets query box `q`; a query whose west edge is
+/// east of its east edge crosses the antimeridian.
+fn intersects(f: &[f64; 4], q: &[f64; 4]) -> bool {
+    let lat = f[1] <= q[3] && f[3] >= q[1];
+    let lon = if q[0] <= q[2] {
+        f[0] <= q[2] && f[2] >= q[0]
+    } else {
+        f[2] >= q[0] || f[0] <= q[2]
+    };
+    lat && lon
+}
+
+async fn items(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    q: web::Query<ItemsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    check_format(q.f.as_deref())?;
+    if let Some(crs) = q.bbox_crs.as_deref().filter(|c| *c != CRS84) {
+        return Err(ApiError::BadParameter {
+            name: "bbox-crs".into(),
+            message: format!("only {CRS84} is supported, found `{crs}`"),
+        });
+    }
+    let _ = q.datetime;
+    let limit = parse_usize("limit", q.limit.as_deref(), DEFAULT_LIMIT)?;
+    if limit == 0 {
+        return Err(ApiError::BadParameter {
+            name: "limit".into(),
+            message: format!("expected an integer from 1 to {MAX_LIMIT}, found 0"),
+        });
+    }
+    let limit = limit.min(MAX_LIMIT);
+    let offset = parse_usize("offset", q.offset.as_deref(), 0)?;
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let c = find(&state, &id)?;
+    let layer = layer(&state, &c).await?;
+
+    let matched: Vec<&str> = layer
+        .features
+        .iter()
+        .filter(|f| bbox.is_none_or(|b| intersects(&f.bbox, &b)))
+        .map(|f| f.json.as_str())
+        .collect();
+    let page: Vec<&str> = matched.iter().skip(offset).take(limit).copied().collect();
+
+    let b = base(&req);
+    let here = |offset: usize| {
+        let mut url = format!(
+            "{b}/collections/{}/items?limit={limit}&offset={offset}",
+            c.id
+        );
+        if let Some(bb) = &q.bbox {
+            url.push_str("&bbox=");
+            url.push_str(&bb.replace(' ', ""));
+        }
+        url
+    };
+    let mut links = vec![
+        link(here(offset), "self", GEOJSON, "This page"),
+        link(
+            format!("{b}/collections/{}", c.id),
+            "collection",
+            "application/json",
+            "The collection",
+        ),
+    ];
+    if offset + page.len() < matched.len() {
+        links.push(link(here(offset + limit), "next", GEOJSON, "Next page"));
+    }
+    if offset > 0 {
+        links.push(link(
+            here(offset.saturating_sub(limit)),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
+    }
+    // Features are already serialised: splice them in rather than re-parse.
+    let mut body = String::with_capacity(page.iter().map(|f| f.len() + 1).sum::<usize>() + 512);
+    body.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    body.push_str(&page.join(","));
+    body.push_str("],");
+    let tail = json!({
+        "numberMatched": matched.len(),
+        "numberReturned": page.len(),
+        "links": links,
+    })
+    .to_string();
+    body.push_str(&tail[1..]);
+    let etag = format!(
+        "\"{:016x}\"",
+        hash_of(&(layer.etag, offset, limit, q.bbox.as_deref(), &b))
+    );
+    Ok(respond(
+        &req,
+        &Cached {
+            body,
+            etag,
+            content_type: GEOJSON,
+        },
+    ))
+}
+
+async fn item(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<FormatParam>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(q.f.as_deref())?;
+    let (id, fid) = path.into_inner();
+    let c = find(&state, &id)?;
+    let layer = layer(&state, &c).await?;
+    let f = layer
+        .features
+        .iter()
+        .find(|f| f.id == fid)
+        .ok_or_else(|| ApiError::NotFound(format!("/ogc/collections/{id}/items/{fid}")))?;
+    let b = base(&req);
+    let mut value: Value =
+        serde_json::from_str(&f.json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    value["links"] = json!([
+        link(
+            format!("{b}/collections/{id}/items/{fid}"),
+            "self",
+            GEOJSON,
+            "This feature"
+        ),
+        link(
+            format!("{b}/collections/{id}"),
+            "collection",
+            "application/json",
+            "The collection"
+        ),
+    ]);
+    Ok(HttpResponse::Ok()
+        .content_type(GEOJSON)
+        .body(value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_accepts_four_or_six_numbers_and_rejects_the_rest() {
+        assert_eq!(parse_bbox("9,45,10,46").unwrap(), [9.0, 45.0, 10.0, 46.0]);
+        assert_eq!(
+            parse_bbox("9,45,0,10,46,100").unwrap(),
+            [9.0, 45.0, 10.0, 46.0]
+        );
+        for bad in [
+            "9,45,10",
+            "a,b,c,d",
+            "9,46,10,45",
+            "9,-95,10,45",
+            "9,45,10,NaN",
+        ] {
+            assert!(parse_bbox(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn boxes_meet_across_the_antimeridian() {
+        let f = [179.5, 0.0, 179.6, 1.0];
+        assert!(intersects(&f, &[170.0, -1.0, -170.0, 2.0]));
+        assert!(!intersects(&f, &[-170.0, -1.0, 170.0, 2.0]));
+        assert!(intersects(&[9.6, 45.6, 9.6, 45.6], &[9.6, 45.6, 9.7, 45.7]));
+        assert!(!intersects(
+            &[9.6, 45.6, 9.6, 45.6],
+            &[9.61, 45.6, 9.7, 45.7]
+        ));
+    }
+}
