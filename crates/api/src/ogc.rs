@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::catalog::{Layer, Source};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::{memo, respond};
 use crate::state::{hash_of, AppState, Cached, Entry};
 
@@ -39,7 +39,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 /// Only `f` (output format) is accepted besides each endpoint's own parameters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FormatParam {
+pub(crate) struct FormatParam {
     f: Option<String>,
 }
 
@@ -68,7 +68,13 @@ fn json_response(value: &Value) -> HttpResponse {
         .body(value.to_string())
 }
 
-async fn landing(req: HttpRequest, q: web::Query<FormatParam>) -> Result<HttpResponse, ApiError> {
+/// OGC API – Features landing page.
+#[utoipa::path(get, path = "/ogc", tag = "ogc", params(("f" = Option<String>, Query, description = "Format: json")),
+    responses((status = 200, description = "Landing page with links", content_type = "application/json")))]
+pub(crate) async fn landing(
+    req: HttpRequest,
+    q: web::Query<FormatParam>,
+) -> Result<HttpResponse, ApiError> {
     check_format(q.f.as_deref())?;
     let b = base(&req);
     let root = b.trim_end_matches("/ogc");
@@ -88,7 +94,10 @@ async fn landing(req: HttpRequest, q: web::Query<FormatParam>) -> Result<HttpRes
     })))
 }
 
-async fn conformance(q: web::Query<FormatParam>) -> Result<HttpResponse, ApiError> {
+/// Conformance classes (Core, GeoJSON).
+#[utoipa::path(get, path = "/ogc/conformance", tag = "ogc",
+    responses((status = 200, description = "conformsTo list", content_type = "application/json")))]
+pub(crate) async fn conformance(q: web::Query<FormatParam>) -> Result<HttpResponse, ApiError> {
     check_format(q.f.as_deref())?;
     Ok(json_response(&json!({
         "conformsTo": [
@@ -159,7 +168,10 @@ async fn describe(state: &AppState, c: &Collection, b: &str) -> Result<Value, Ap
     Ok(doc)
 }
 
-async fn collections(
+/// Every collection: facilities per kind, areas with statistics, catchments.
+#[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
+    responses((status = 200, description = "Collections with extents", content_type = "application/json")))]
+pub(crate) async fn collections(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<FormatParam>,
@@ -176,7 +188,12 @@ async fn collections(
     })))
 }
 
-async fn collection(
+/// One collection.
+#[utoipa::path(get, path = "/ogc/collections/{id}", tag = "ogc",
+    params(("id" = String, Path, description = "Collection id, e.g. bergamo_facilities_gp")),
+    responses((status = 200, description = "The collection", content_type = "application/json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn collection(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -190,7 +207,7 @@ async fn collection(
 /// Query parameters of `/items` (OGC API – Features Part 1).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ItemsParams {
+pub(crate) struct ItemsParams {
     limit: Option<String>,
     offset: Option<String>,
     bbox: Option<String>,
@@ -244,7 +261,18 @@ fn intersects(f: &[f64; 4], q: &[f64; 4]) -> bool {
     lat && lon
 }
 
-async fn items(
+/// A page of a collection's features (GeoJSON), with `next`/`prev` links.
+#[utoipa::path(get, path = "/ogc/collections/{id}/items", tag = "ogc",
+    params(("id" = String, Path, description = "Collection id"),
+           ("limit" = Option<usize>, Query, description = "Page size, 1 to 10000 (default 100; larger values are reduced to 10000)"),
+           ("offset" = Option<usize>, Query, description = "Features to skip"),
+           ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat (CRS84)"),
+           ("bbox-crs" = Option<String>, Query, description = "Only CRS84"),
+           ("datetime" = Option<String>, Query, description = "Accepted; features have no time")),
+    responses((status = 200, description = "FeatureCollection with numberMatched, numberReturned and links", content_type = "application/geo+json"),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn items(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -338,7 +366,12 @@ async fn items(
     ))
 }
 
-async fn item(
+/// One feature by id.
+#[utoipa::path(get, path = "/ogc/collections/{id}/items/{fid}", tag = "ogc",
+    params(("id" = String, Path, description = "Collection id"), ("fid" = String, Path, description = "Feature id")),
+    responses((status = 200, description = "The feature", content_type = "application/geo+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn item(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,

@@ -21,7 +21,17 @@ use crate::state::{AppState, Cached, Entry, Memo};
         title = "bacino",
         description = "Patient–clinic distances and catchments for primary-care planning"
     ),
-    paths(health, list_datasets, distances),
+    paths(
+        health,
+        list_datasets,
+        distances,
+        crate::ogc::landing,
+        crate::ogc::conformance,
+        crate::ogc::collections,
+        crate::ogc::collection,
+        crate::ogc::items,
+        crate::ogc::item
+    ),
     components(schemas(Health, DatasetInfo, DistancesDoc, GroupDoc, Problem))
 )]
 pub struct ApiDoc;

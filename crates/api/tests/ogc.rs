@@ -238,3 +238,46 @@ async fn area_statistics_match_the_distances_endpoint_and_small_areas_are_suppre
     // The 10 % sample has a few hamlets with fewer than 10 residents.
     assert!(suppressed > 0);
 }
+
+#[actix_rt::test]
+async fn no_garbage_in_any_parameter_gets_a_server_error() {
+    let app = app!();
+    let garbage = [
+        "",
+        "%00",
+        "NaN",
+        "inf",
+        "-1",
+        "1e400",
+        "99999999999999999999999",
+        "%F0%9F%92%A9",
+        "..%2F..%2Fetc%2Fpasswd",
+        "'%3B--",
+        "1,2,3,4,5",
+        "a%20b",
+    ];
+    let templates = [
+        "/v1/datasets/bergamo/distances?to={}",
+        "/v1/datasets/bergamo/distances?to=nearest&kind={}",
+        "/v1/datasets/bergamo/distances?to=assigned&group_by={}",
+        "/v1/datasets/bergamo/distances?to=assigned&min_group_size={}",
+        "/v1/datasets/{}/distances?to=assigned",
+        "/ogc/collections/{}",
+        "/ogc/collections/{}/items",
+        "/ogc/collections/bergamo_areas/items?limit={}",
+        "/ogc/collections/bergamo_areas/items?offset={}",
+        "/ogc/collections/bergamo_areas/items?bbox={}",
+        "/ogc/collections/bergamo_areas/items?bbox-crs={}",
+        "/ogc/collections/bergamo_areas/items/{}",
+        "/ogc?f={}",
+    ];
+    for t in templates {
+        for g in garbage {
+            let uri = t.replace("{}", g);
+            let resp =
+                test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+            let status = resp.status().as_u16();
+            assert!(status < 500, "{uri}: {status}");
+        }
+    }
+}
