@@ -60,14 +60,12 @@ pub fn write(result: &Catchments, out: impl Write) -> anyhow::Result<()> {
                     (_, Some(v)) => v.to_string(),
                 };
                 let written = match *ty {
-                    ColumnType::String => {
-                        flatgeobuf::geozero::PropertyProcessor::property(
-                            feat,
-                            i,
-                            name,
-                            &ColumnValue::String(&value),
-                        )
-                    }
+                    ColumnType::String => flatgeobuf::geozero::PropertyProcessor::property(
+                        feat,
+                        i,
+                        name,
+                        &ColumnValue::String(&value),
+                    ),
                     ColumnType::Bool => flatgeobuf::geozero::PropertyProcessor::property(
                         feat,
                         i,

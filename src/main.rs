@@ -196,8 +196,8 @@ fn is_fgb(path: &std::path::Path) -> bool {
 
 #[cfg(feature = "flatgeobuf")]
 fn write_fgb(result: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     fgb::write(result, std::io::BufWriter::new(file))
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -34,6 +34,7 @@ mod projection;
 use std::fmt;
 use std::str::FromStr;
 
+use geo::orient::{Direction, Orient};
 use geo::{
     BooleanOps, BoundingRect, Centroid, ConvexHull, Coord, Intersects, LineString, MultiPoint,
     MultiPolygon, Point, Polygon, Rect,
@@ -287,7 +288,7 @@ pub fn catchments<E: Executor>(
         dataset: dataset.name.clone(),
         kind: options.kind,
         method: options.method,
-        study_area_km2: geo::GeodesicArea::geodesic_area_unsigned(dataset.study_area()) / 1e6,
+        study_area_km2: geodesic_km2(dataset.study_area()),
         total_population: dataset.residents().total_weight(),
         features,
     })
@@ -310,7 +311,10 @@ fn active_members(
                 if facilities.get(f).kind != kind {
                     return Err(Error::param(
                         "active",
-                        format!("facility `{}` is not of kind `{kind}`", facilities.get(f).id),
+                        format!(
+                            "facility `{}` is not of kind `{kind}`",
+                            facilities.get(f).id
+                        ),
                     ));
                 }
             }
@@ -383,7 +387,11 @@ fn facility_properties(
 }
 
 /// Population and distance figures with privacy suppression.
-fn figures(kind: FacilityKind, pairs: &mut [(f64, f64)], min_group_size: f64) -> CatchmentProperties {
+fn figures(
+    kind: FacilityKind,
+    pairs: &mut [(f64, f64)],
+    min_group_size: f64,
+) -> CatchmentProperties {
     let population: f64 = pairs.iter().map(|p| p.1).sum();
     let suppressed = population < min_group_size;
     let summary = if suppressed {
@@ -409,18 +417,28 @@ fn figures(kind: FacilityKind, pairs: &mut [(f64, f64)], min_group_size: f64) ->
 
 fn feature(geometry: MultiPolygon<f64>, mut properties: CatchmentProperties) -> CatchmentFeature {
     let geometry = polish::finish(&geometry);
-    properties.area_km2 = geo::GeodesicArea::geodesic_area_unsigned(&geometry) / 1e6;
+    properties.area_km2 = geodesic_km2(&geometry);
     CatchmentFeature {
         geometry: (!geometry.0.is_empty()).then_some(geometry),
         properties,
     }
 }
 
+/// Area on the ellipsoid in km² of counter-clockwise polygons. Summed per
+/// polygon from signed areas: the unsigned area of a degenerate sliver whose
+/// signed area rounds below zero would be the rest of the globe.
+fn geodesic_km2(mp: &MultiPolygon<f64>) -> f64 {
+    mp.0.iter()
+        .map(|p| geo::GeodesicArea::geodesic_area_signed(p).abs())
+        .sum::<f64>()
+        / 1e6
+}
+
 /// The study area, built on first use by [`Dataset::study_area`].
 pub(crate) fn build_study_area(dataset: &Dataset) -> MultiPolygon<f64> {
     if let Some(areas) = dataset.areas().filter(|a| !a.is_empty()) {
         let parts: Vec<&MultiPolygon<f64>> = (0..areas.len()).map(|i| areas.geometry(i)).collect();
-        return geo::unary_union(parts);
+        return geo::unary_union(parts).orient(Direction::Default);
     }
     let points: Vec<Point<f64>> = dataset
         .residents()
@@ -455,7 +473,7 @@ pub(crate) fn build_study_area(dataset: &Dataset) -> MultiPolygon<f64> {
             Coord { x: p.lon, y: p.lat }
         })
         .collect();
-    MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])])
+    MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]).orient(Direction::Default)
 }
 
 /// Groups facilities at exactly the same location; each group sorted by id,
@@ -478,6 +496,9 @@ fn sites(dataset: &Dataset, members: &[FacilityIdx]) -> Vec<Vec<FacilityIdx>> {
     groups
 }
 
+/// `(distance_m, weight)` of the people a feature serves.
+type Pairs = Vec<(f64, f64)>;
+
 type EdgeTree = RTree<GeomWithData<Rectangle<[f64; 2]>, ()>>;
 
 /// R-tree of the boundary segments of `area`, to find cells that cross it.
@@ -498,7 +519,11 @@ fn edge_tree(area: &MultiPolygon<f64>) -> EdgeTree {
 
 /// `cell ∩ area`, skipping the boolean operation for cells that no boundary
 /// segment of `area` comes near (those are wholly inside or outside).
-fn clip_convex(cell: Polygon<f64>, area: &MultiPolygon<f64>, edges: &EdgeTree) -> MultiPolygon<f64> {
+fn clip_convex(
+    cell: Polygon<f64>,
+    area: &MultiPolygon<f64>,
+    edges: &EdgeTree,
+) -> MultiPolygon<f64> {
     let Some(b) = cell.bounding_rect() else {
         return MultiPolygon::new(vec![]);
     };
@@ -582,7 +607,7 @@ fn voronoi<E: Executor>(
         pairs[group_of[f as usize] as usize].push((d, w));
     }
 
-    let work: Vec<(usize, MultiPolygon<f64>, Vec<(f64, f64)>)> = geometries
+    let work: Vec<(usize, MultiPolygon<f64>, Pairs)> = geometries
         .into_iter()
         .zip(pairs)
         .enumerate()
@@ -625,7 +650,11 @@ fn assigned<E: Executor>(
         .map(|f| dataset.list_size(f))
         .collect();
     if overrides.assignment.is_some() && kind == FacilityKind::Gp {
-        for ((&new, &old), &w) in assignment.iter().zip(residents.gp()).zip(residents.weights()) {
+        for ((&new, &old), &w) in assignment
+            .iter()
+            .zip(residents.gp())
+            .zip(residents.weights())
+        {
             if new != old {
                 if old != NONE {
                     list_size[old as usize] -= w;
@@ -663,7 +692,7 @@ fn assigned<E: Executor>(
     shown.extend(pairs.keys().copied());
     shown.sort_by(|&a, &b| facilities.get(a).id.cmp(&facilities.get(b).id));
     shown.dedup();
-    let work: Vec<(FacilityIdx, Vec<(f64, f64)>, Vec<h3o::CellIndex>)> = shown
+    let work: Vec<(FacilityIdx, Pairs, Vec<h3o::CellIndex>)> = shown
         .into_iter()
         .map(|f| {
             let mut qualifying: Vec<h3o::CellIndex> = cells
@@ -729,7 +758,7 @@ fn bands<E: Executor>(
         pairs[band_of(d)].push((d, w));
     }
 
-    let work: Vec<(usize, Vec<h3o::CellIndex>, Vec<(f64, f64)>)> = cells_of
+    let work: Vec<(usize, Vec<h3o::CellIndex>, Pairs)> = cells_of
         .into_iter()
         .zip(pairs)
         .enumerate()
@@ -751,16 +780,15 @@ fn ring_coords(ring: &LineString<f64>) -> Vec<Vec<f64>> {
 }
 
 fn geojson_geometry(mp: &MultiPolygon<f64>) -> geojson::Geometry {
-    let polys = mp
-        .0
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(ring_coords)
-                .collect()
-        })
-        .collect();
+    let polys =
+        mp.0.iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(ring_coords)
+                    .collect()
+            })
+            .collect();
     geojson::Geometry::new(geojson::Value::MultiPolygon(polys))
 }
 
@@ -791,10 +819,7 @@ impl CatchmentProperties {
         }
         if let Some(band) = &self.band {
             m.insert("band_min_m".into(), number(band.min_m));
-            m.insert(
-                "band_max_m".into(),
-                band.max_m.map_or(Value::Null, number),
-            );
+            m.insert("band_max_m".into(), band.max_m.map_or(Value::Null, number));
         }
         if self.suppressed {
             m.insert("suppressed".into(), json!(true));

@@ -59,7 +59,11 @@ mod tests {
     fn distances_from_the_centre_are_exact_geodesics() {
         let centre = LonLat::new(9.8, 45.8);
         let aeqd = Aeqd::new(centre);
-        for p in [LonLat::new(9.2, 45.5), LonLat::new(10.4, 46.2), LonLat::new(9.81, 45.79)] {
+        for p in [
+            LonLat::new(9.2, 45.5),
+            LonLat::new(10.4, 46.2),
+            LonLat::new(9.81, 45.79),
+        ] {
             let [x, y] = aeqd.forward(p);
             assert!((x.hypot(y) - geodesic_distance_m(centre, p)).abs() < 1e-6);
         }
@@ -68,7 +72,11 @@ mod tests {
     #[test]
     fn inverse_undoes_forward_to_a_micrometre() {
         let aeqd = Aeqd::new(LonLat::new(9.8, 45.8));
-        for p in [LonLat::new(9.2, 45.5), LonLat::new(10.4, 46.2), LonLat::new(9.8, 45.9)] {
+        for p in [
+            LonLat::new(9.2, 45.5),
+            LonLat::new(10.4, 46.2),
+            LonLat::new(9.8, 45.9),
+        ] {
             let back = aeqd.inverse(aeqd.forward(p));
             assert!(geodesic_distance_m(p, back) < 1e-6, "{p:?} -> {back:?}");
         }
