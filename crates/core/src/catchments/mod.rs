@@ -6,8 +6,8 @@
 //!   than to any other site. Bisectors are drawn in an ellipsoidal azimuthal
 //!   equidistant projection centred on the study area (exact geodesic
 //!   distances and azimuths from the centre; the bisectors depart from the
-//!   geodesic ones by well under a metre across a province, see
-//!   `projection.rs`), then cells are clipped to the study area. Facilities
+//!   geodesic ones by centimetres across a province, see `projection.rs`),
+//!   then cells are clipped to the study area (geo's `BooleanOps`). Facilities
 //!   at one location (two GPs in one building) share a cell: one feature
 //!   lists all their ids. Populations count each resident at their exact
 //!   geodesic nearest facility ([`FacilityIndex`]), so they sum to the total
