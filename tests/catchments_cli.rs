@@ -225,3 +225,112 @@ fn flatgeobuf_output_is_read_by_gdal_when_ogrinfo_is_installed() {
         assert!(text.contains(column), "{column} missing in {text}");
     }
 }
+
+/// The ISTAT boundaries of the province's 243 municipalities, when the
+/// project's shared data is beside the repository (it is not committed).
+fn province_boundaries() -> Option<std::path::PathBuf> {
+    let rel = "data/istat-municipalities/bergamo_016.geojson";
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("BACINO_PROVINCE_GEOJSON")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            repo.join("../shared").join(rel),
+            std::path::Path::new("/work/shared").join(rel),
+        ])
+        .find(|p| p.is_file())
+}
+
+fn km2(mp: &MultiPolygon<f64>) -> f64 {
+    use geo::GeodesicArea;
+    mp.0.iter()
+        .map(|p| p.geodesic_area_signed().abs())
+        .fold(0.0, |a, b| a + b)
+        / 1e6
+}
+
+#[test]
+fn voronoi_cells_tile_the_real_province_boundary() {
+    let Some(boundaries) = province_boundaries() else {
+        println!("SKIPPED: bergamo_016.geojson not found (set BACINO_PROVINCE_GEOJSON)");
+        return;
+    };
+    let fixture = fixture_dir();
+    let manifest = format!(
+        "name = \"province\"\n[facilities]\npath = \"{}\"\n[residents]\npath = \"{}\"\n\
+         [areas]\npath = \"{}\"\nid_property = \"com_istat_code\"\nname_property = \"name\"\n",
+        fixture.join("facilities.csv").display(),
+        fixture.join("residents.csv").display(),
+        boundaries.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dataset.toml"), manifest).unwrap();
+    let fc = json_of(&["catchments", &dir.path().to_string_lossy(), "--kind", "gp"]);
+    let cells = polygons(&fc);
+    assert!(cells.iter().all(|g| g.is_valid()));
+    let municipalities: geojson::FeatureCollection = std::fs::read_to_string(&boundaries)
+        .unwrap()
+        .parse::<geojson::GeoJson>()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let parts: Vec<MultiPolygon<f64>> = municipalities
+        .features
+        .into_iter()
+        .map(
+            |f| match geo::Geometry::<f64>::try_from(f.geometry.unwrap()).unwrap() {
+                geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                other => panic!("unexpected {other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(parts.len(), 243);
+    let province_km2 = km2(&geo::unary_union(&parts));
+    let union_km2 = km2(&geo::unary_union(&cells));
+    let sum_km2: f64 = cells.iter().map(km2).sum();
+    assert!(
+        (union_km2 / province_km2 - 1.0).abs() < 0.005,
+        "{union_km2} vs {province_km2}"
+    );
+    assert!(
+        sum_km2 - union_km2 < 1e-3 * province_km2,
+        "cells overlap by {} km²",
+        sum_km2 - union_km2
+    );
+    let total: f64 = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["population"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(total, fixture_people());
+}
+
+#[test]
+fn catchments_do_not_depend_on_the_number_of_threads() {
+    let fixture = fixture();
+    for method in ["voronoi", "assigned", "bands"] {
+        let one = json_of(&[
+            "--threads",
+            "1",
+            "catchments",
+            &fixture,
+            "--kind",
+            "gp",
+            "--method",
+            method,
+        ]);
+        let two = json_of(&[
+            "--threads",
+            "2",
+            "catchments",
+            &fixture,
+            "--kind",
+            "gp",
+            "--method",
+            method,
+        ]);
+        assert!(one == two, "{method} differs between 1 and 2 threads");
+    }
+}

@@ -12,7 +12,9 @@
 //!   lists all their ids. Populations count each resident at their exact
 //!   geodesic nearest facility ([`FacilityIndex`]), so they sum to the total
 //!   and match `bacino stats --to nearest`; residents outside the study area
-//!   are counted too.
+//!   are counted too. A site whose cell lies wholly outside the study area
+//!   (a facility just beyond its border) keeps its figures with a `null`
+//!   geometry.
 //! - **assigned** — where a facility's own patients live: H3 cells holding at
 //!   least `min_group_size` of them, dissolved. Patients are the residents'
 //!   `gp_id` for GPs, and their nearest active facility for other kinds.
@@ -140,7 +142,22 @@ impl CatchmentOptions {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Options from request parameters (`kind`, `method`, both required),
+    /// with the defaults for the rest; errors name the parameter.
+    pub fn from_params(kind: Option<&str>, method: Option<&str>) -> Result<Self> {
+        let kind: FacilityKind = kind
+            .ok_or_else(|| Error::param("kind", "required: a facility kind, e.g. `gp`"))?
+            .parse()
+            .map_err(|m: String| Error::param("kind", m))?;
+        let method: CatchmentMethod = method
+            .ok_or_else(|| Error::param("method", "required: `voronoi`, `assigned` or `bands`"))?
+            .parse()?;
+        Ok(CatchmentOptions::new(kind, method))
+    }
+
+    /// Checks every field; errors name the parameter (`min_group_size`,
+    /// `resolution`, `bands`).
+    pub fn validate(&self) -> Result<()> {
         if !(self.min_group_size.is_finite() && self.min_group_size >= 0.0) {
             return Err(Error::param(
                 "min_group_size",
@@ -430,7 +447,8 @@ fn feature(geometry: MultiPolygon<f64>, mut properties: CatchmentProperties) -> 
 fn geodesic_km2(mp: &MultiPolygon<f64>) -> f64 {
     mp.0.iter()
         .map(|p| geo::GeodesicArea::geodesic_area_signed(p).abs())
-        .sum::<f64>()
+        // Not `sum()`: an empty float sum is -0.0.
+        .fold(0.0, |a, b| a + b)
         / 1e6
 }
 
@@ -805,6 +823,18 @@ fn number(x: f64) -> Value {
 }
 
 impl CatchmentProperties {
+    /// A stable feature id: the facility id, or for a band `band-<min>-<max>`
+    /// in metres (`band-10000-inf` for the last).
+    pub fn feature_id(&self) -> Option<String> {
+        if let Some(id) = &self.facility_id {
+            return Some(id.0.clone());
+        }
+        self.band.map(|b| match b.max_m {
+            Some(max) => format!("band-{}-{}", b.min_m, max),
+            None => format!("band-{}-inf", b.min_m),
+        })
+    }
+
     /// The GeoJSON `properties` object. Suppressed features carry no
     /// population or distances, only `"suppressed": true`.
     pub fn to_json(&self) -> Map<String, Value> {
@@ -882,11 +912,7 @@ impl Catchments {
                 geojson::Feature {
                     bbox: rect.map(bbox_of),
                     geometry: f.geometry.as_ref().map(geojson_geometry),
-                    id: f
-                        .properties
-                        .facility_id
-                        .as_ref()
-                        .map(|id| geojson::feature::Id::String(id.0.clone())),
+                    id: f.properties.feature_id().map(geojson::feature::Id::String),
                     properties: Some(f.properties.to_json()),
                     foreign_members: None,
                 }

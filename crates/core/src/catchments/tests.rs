@@ -610,3 +610,49 @@ fn geojson_output_follows_rfc_7946() {
     }
     assert!(fc.bbox.is_some());
 }
+
+#[test]
+fn options_from_request_parameters_name_what_is_wrong() {
+    let o = CatchmentOptions::from_params(Some("cdc"), Some("bands")).unwrap();
+    assert_eq!(
+        (o.kind, o.method),
+        (FacilityKind::Cdc, CatchmentMethod::Bands)
+    );
+    assert_eq!(o.bands_m, DEFAULT_BANDS_M.to_vec());
+    for (kind, method, name) in [
+        (None, Some("voronoi"), "kind"),
+        (Some("dentist"), Some("voronoi"), "kind"),
+        (Some("gp"), None, "method"),
+        (Some("gp"), Some("hull"), "method"),
+    ] {
+        let err = CatchmentOptions::from_params(kind, method).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidParameter { name: ref n, .. } if n == name),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn band_features_have_stable_ids() {
+    let dataset = synthetic(Some(l_shape_and_island()));
+    let c = run(
+        &dataset,
+        &CatchmentOptions::new(FacilityKind::Cdc, CatchmentMethod::Bands),
+        Overrides::default(),
+    );
+    let ids: Vec<String> = c
+        .features
+        .iter()
+        .map(|f| f.properties.feature_id().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "band-0-2000",
+            "band-2000-5000",
+            "band-5000-10000",
+            "band-10000-inf"
+        ]
+    );
+}
