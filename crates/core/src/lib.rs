@@ -38,7 +38,8 @@ mod voronoi;
 pub use areas::Areas;
 pub use catchments::{
     catchments, Band, CatchmentFeature, CatchmentMethod, CatchmentOptions, CatchmentProperties,
-    Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M, MAX_RESOLUTION,
+    Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M, MAX_BAND_CELLS,
+    MAX_RESOLUTION,
 };
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;

@@ -17,6 +17,26 @@ pub const DEFAULT_RESOLUTION: u8 = 8;
 /// be smaller than a building and many per resident.
 pub const MAX_RESOLUTION: u8 = 12;
 
+/// Most cells `bands` may classify (about 3 s and 200 MB on 2 cores).
+pub const MAX_BAND_CELLS: f64 = 500_000.0;
+
+/// Checks that covering a box of `box_km2` at `res` stays within
+/// [`MAX_BAND_CELLS`].
+pub(crate) fn check_cover_size(box_km2: f64, res: Resolution) -> Result<()> {
+    let cells = box_km2 / res.area_km2();
+    if cells > MAX_BAND_CELLS {
+        return Err(Error::param(
+            "resolution",
+            format!(
+                "resolution {} needs about {cells:.0} cells to cover the study area's \
+                 {box_km2:.0} km² box (at most {MAX_BAND_CELLS:.0}): use a coarser resolution",
+                u8::from(res)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a resolution parameter.
 pub(crate) fn resolution(res: u8) -> Result<Resolution> {
     if res > MAX_RESOLUTION {
@@ -152,6 +172,14 @@ mod tests {
             (got_km2 / want_km2 - 1.0).abs() < 1e-6,
             "{got_km2} vs {want_km2}"
         );
+    }
+
+    #[test]
+    fn covering_a_province_at_building_scale_is_refused() {
+        // Bergamo's box is about 5,500 km²: 7,500 cells at resolution 8,
+        // 2.6 M at resolution 11 (0.0021 km² per cell).
+        assert!(check_cover_size(5_500.0, resolution(8).unwrap()).is_ok());
+        assert!(check_cover_size(5_500.0, resolution(11).unwrap()).is_err());
     }
 
     #[test]

@@ -56,7 +56,7 @@ use crate::model::{FacilityId, FacilityIdx, FacilityKind, LonLat, NONE};
 use crate::stats::{round_mm, Summary};
 use crate::voronoi::voronoi_cells;
 
-pub use hex::{DEFAULT_RESOLUTION, MAX_RESOLUTION};
+pub use hex::{DEFAULT_RESOLUTION, MAX_BAND_CELLS, MAX_RESOLUTION};
 use projection::Aeqd;
 
 /// Without areas, the study area is the convex hull of residents and
@@ -755,6 +755,8 @@ fn bands<E: Executor>(
     let band_of = |d: f64| edges.partition_point(|&e| e <= d);
     let n_bands = edges.len() + 1;
 
+    let box_km2 = geodesic_km2(&MultiPolygon::new(vec![bbox.to_polygon()]));
+    hex::check_cover_size(box_km2, res)?;
     let cover = hex::covering(bbox, res);
     let classified = exec.map(chunk_ranges(cover.len(), 4_096), |r| {
         cover[r]
