@@ -7,11 +7,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
-    distance_report, Dataset, DistanceQuery, DistanceReport, GroupBy, GroupStats, Target,
+    distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
+    GroupBy, GroupStats, Overrides, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod serve;
+#[cfg(feature = "flatgeobuf")]
+mod fgb;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +36,8 @@ enum Command {
     Stats(StatsArgs),
     /// Serve the HTTP API (no DIR: the bundled default dataset).
     Serve(serve::ServeArgs),
+    /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
+    Catchments(CatchmentsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -72,6 +77,31 @@ struct StatsArgs {
     format: Format,
 }
 
+#[derive(clap::Args)]
+struct CatchmentsArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// Facility kind: gp, pediatrician, cdc, odc, cot, pharmacy, ad.
+    #[arg(long)]
+    kind: String,
+    /// voronoi (nearest-facility cells), assigned (where listed patients
+    /// live) or bands (distance bands to the nearest facility).
+    #[arg(long, default_value = "voronoi")]
+    method: String,
+    /// Output file (`.geojson`/`.json`, or `.fgb` for FlatGeobuf); stdout when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// H3 resolution of `assigned` and `bands` cells (0-12).
+    #[arg(long, default_value_t = bacino_core::DEFAULT_RESOLUTION)]
+    resolution: u8,
+    /// Band edges in metres, comma-separated, for `bands`.
+    #[arg(long, value_delimiter = ',', default_values_t = bacino_core::DEFAULT_BANDS_M)]
+    bands: Vec<f64>,
+    /// Groups with fewer people are suppressed; `assigned` draws no cell with fewer patients.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
@@ -83,6 +113,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Catchments(args) => catchments(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,6 +157,61 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         Format::Table => write_table(&mut out, &report)?,
     }
     Ok(())
+}
+
+fn catchments(args: CatchmentsArgs) -> anyhow::Result<()> {
+    let kind: FacilityKind = args
+        .kind
+        .parse()
+        .map_err(|m: String| bacino_core::Error::param("kind", m))?;
+    let mut options = CatchmentOptions::new(kind, args.method.parse()?);
+    options.resolution = args.resolution;
+    options.bands_m = args.bands;
+    options.min_group_size = args.min_group_size;
+    let t0 = std::time::Instant::now();
+    let dataset = load(&args.dir)?;
+    let t1 = std::time::Instant::now();
+    let result = bacino_core::catchments(&dataset, &options, Overrides::default(), &Parallel)?;
+    let t2 = std::time::Instant::now();
+    match &args.out {
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", result.to_geojson_string())?;
+        }
+        Some(path) if is_fgb(path) => write_fgb(&result, path)?,
+        Some(path) => std::fs::write(path, result.to_geojson_string() + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?,
+    }
+    if std::env::var_os("BACINO_TIMINGS").is_some() {
+        eprintln!(
+            "load {:?}, catchments {:?}, write {:?}",
+            t1 - t0,
+            t2 - t1,
+            t2.elapsed()
+        );
+    }
+    Ok(())
+}
+
+fn is_fgb(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("fgb"))
+}
+
+#[cfg(feature = "flatgeobuf")]
+fn write_fgb(result: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    fgb::write(result, std::io::BufWriter::new(file))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(not(feature = "flatgeobuf"))]
+fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "{}: this build has no FlatGeobuf support (feature `flatgeobuf`)",
+        path.display()
+    )
 }
 
 fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> {

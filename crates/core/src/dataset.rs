@@ -22,6 +22,7 @@ pub struct Dataset {
     areas: Option<Areas>,
     list_size: Vec<f64>,
     resident_area: OnceLock<Vec<u32>>,
+    study_area: OnceLock<geo::MultiPolygon<f64>>,
 }
 
 impl Dataset {
@@ -64,6 +65,7 @@ impl Dataset {
             areas,
             list_size,
             resident_area: OnceLock::new(),
+            study_area: OnceLock::new(),
         }
     }
 
@@ -105,5 +107,13 @@ impl Dataset {
                     .concat(),
             }
         })
+    }
+
+    /// The area catchments are clipped to (WGS84 lon/lat): the union of the
+    /// areas or, without areas, the convex hull of residents and facilities
+    /// grown by [`HULL_BUFFER_M`](crate::HULL_BUFFER_M); computed on first use.
+    pub fn study_area(&self) -> &geo::MultiPolygon<f64> {
+        self.study_area
+            .get_or_init(|| crate::catchments::build_study_area(self))
     }
 }

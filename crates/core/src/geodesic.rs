@@ -10,7 +10,7 @@ use geographiclib_rs::{Geodesic, InverseGeodesic};
 
 use crate::model::LonLat;
 
-static WGS84: LazyLock<Geodesic> = LazyLock::new(Geodesic::wgs84);
+pub(crate) static WGS84: LazyLock<Geodesic> = LazyLock::new(Geodesic::wgs84);
 
 /// WGS84 semi-major axis, metres.
 pub const WGS84_A_M: f64 = 6_378_137.0;

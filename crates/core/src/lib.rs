@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod areas;
+mod catchments;
 mod crs;
 mod dataset;
 mod distances;
@@ -35,6 +36,11 @@ mod stats;
 mod voronoi;
 
 pub use areas::Areas;
+pub use catchments::{
+    catchments, Band, CatchmentFeature, CatchmentMethod, CatchmentOptions, CatchmentProperties,
+    Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M, MAX_BAND_CELLS,
+    MAX_RESOLUTION,
+};
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use distances::{
