@@ -12,9 +12,9 @@ use bacino_core::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod serve;
 #[cfg(feature = "flatgeobuf")]
 mod fgb;
+mod serve;
 
 #[derive(Parser)]
 #[command(

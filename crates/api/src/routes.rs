@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use bacino_core::{distance_report, DistanceQuery, GroupBy, Sequential, Target};
+use bacino_core::{
+    catchments, distance_report, CatchmentOptions, DistanceQuery, GroupBy, Overrides, Sequential,
+    Target,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
@@ -25,6 +28,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         health,
         list_datasets,
         distances,
+        catchments_route,
         crate::ogc::landing,
         crate::ogc::conformance,
         crate::ogc::collections,
@@ -71,6 +75,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(health)
             .service(list_datasets)
             .service(distances)
+            .service(catchments_route)
             .configure(crate::ogc::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .default_service(web::to(|req: HttpRequest| async move {
@@ -231,18 +236,7 @@ async fn distances(
     })?;
     let target = Target::from_params(&to, p.kind.as_deref())?;
     let group_by: GroupBy = p.group_by.as_deref().unwrap_or("all").parse()?;
-    let floor = state.config.min_group_size;
-    let min_group_size = match p.min_group_size.as_deref() {
-        None => floor,
-        Some(s) => s
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= floor)
-            .ok_or_else(|| ApiError::BadParameter {
-                name: "min_group_size".into(),
-                message: format!("expected a number ≥ {floor}, found `{s}`"),
-            })?,
-    };
+    let min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
     let key = format!(
         "distances|{}|{}|{:?}|{min_group_size}",
         to,
@@ -261,6 +255,104 @@ async fn distances(
         let report = distance_report(&e.dataset, &query, &Sequential)?;
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
+    .await?;
+    Ok(respond(&req, &cached))
+}
+
+/// The privacy threshold of a request: the server's, or a larger one asked for.
+fn min_group_size(state: &AppState, asked: Option<&str>) -> Result<f64, ApiError> {
+    let floor = state.config.min_group_size;
+    match asked {
+        None => Ok(floor),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= floor)
+            .ok_or_else(|| ApiError::BadParameter {
+                name: "min_group_size".into(),
+                message: format!("expected a number ≥ {floor}, found `{s}`"),
+            }),
+    }
+}
+
+/// Query parameters of the catchments endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CatchmentsParams {
+    /// Facility kind: gp, pediatrician, cdc, odc, cot, pharmacy, ad.
+    kind: Option<String>,
+    /// `voronoi` (default; nearest-facility cells clipped to the study area),
+    /// `assigned` (H3 cells where each facility's listed patients live) or
+    /// `bands` (distance bands to the nearest facility).
+    method: Option<String>,
+    /// H3 resolution for `assigned` and `bands` (default 8).
+    resolution: Option<String>,
+    /// Band edges in metres for `bands`, e.g. `2000,5000,10000`.
+    bands: Option<String>,
+    /// Privacy threshold in people; not below the server's (default 10).
+    min_group_size: Option<String>,
+}
+
+/// Catchment polygons of the active facilities of a kind, as an RFC 7946
+/// GeoJSON FeatureCollection (WGS84 lon/lat). Computed once per dataset and
+/// parameters, then served from memory.
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/catchments",
+    params(("name" = String, Path, description = "Dataset name"), CatchmentsParams),
+    responses(
+        (status = 200, description = "FeatureCollection: one feature per facility (per shared site) or band, with facility_id(s), kind, name, population, median_m, p90_m, capacity, list_size, load", content_type = "application/geo+json"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/catchments")]
+async fn catchments_route(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<CatchmentsParams>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let p = params.into_inner();
+    let mut options = CatchmentOptions::from_params(
+        p.kind.as_deref(),
+        Some(p.method.as_deref().unwrap_or("voronoi")),
+    )?;
+    options.min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
+    if let Some(r) = p.resolution.as_deref() {
+        options.resolution = r.trim().parse().map_err(|_| ApiError::BadParameter {
+            name: "resolution".into(),
+            message: format!("expected an H3 resolution (integer), found `{r}`"),
+        })?;
+    }
+    if let Some(b) = p.bands.as_deref() {
+        options.bands_m = b
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| ApiError::BadParameter {
+                name: "bands".into(),
+                message: format!("expected comma-separated metres, e.g. `2000,5000`, found `{b}`"),
+            })?;
+    }
+    options.validate()?;
+    let key = format!("catchments|{options:?}");
+    let cached = memo(
+        entry,
+        |e| &e.cache,
+        key,
+        move |e| {
+            let drawn = catchments(&e.dataset, &options, Overrides::default(), &Sequential)?;
+            Ok(Cached::new(
+                drawn.to_geojson_string(),
+                "application/geo+json",
+            ))
+        },
+    )
     .await?;
     Ok(respond(&req, &cached))
 }

@@ -163,3 +163,63 @@ async fn health_datasets_and_openapi_answer() {
     assert!(doc["paths"]["/v1/datasets/{name}/distances"]["get"].is_object());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 }
+
+#[actix_rt::test]
+async fn catchments_are_the_core_geojson_and_bad_parameters_are_named() {
+    use bacino_core::{catchments, CatchmentMethod, CatchmentOptions, Overrides};
+    let app = app!();
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/v1/datasets/bergamo/catchments?kind=cdc&method=voronoi")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "application/geo+json"
+    );
+    assert!(resp.headers().get("etag").is_some());
+    let body: Value = test::read_body_json(resp).await;
+    let want = catchments(
+        &fixture(),
+        &CatchmentOptions::new(FacilityKind::Cdc, CatchmentMethod::Voronoi),
+        Overrides::default(),
+        &Sequential,
+    )
+    .unwrap();
+    assert_eq!(body["type"], "FeatureCollection");
+    let want: Value = serde_json::from_str(&want.to_geojson_string()).unwrap();
+    assert_eq!(body, want);
+    // 21 Case di Comunità, one cell each.
+    assert_eq!(body["features"].as_array().unwrap().len(), 21);
+    for (uri, parameter) in [
+        ("/v1/datasets/bergamo/catchments?method=voronoi", "kind"),
+        (
+            "/v1/datasets/bergamo/catchments?kind=gp&method=circles",
+            "method",
+        ),
+        (
+            "/v1/datasets/bergamo/catchments?kind=gp&method=bands&resolution=x",
+            "resolution",
+        ),
+        (
+            "/v1/datasets/bergamo/catchments?kind=gp&method=bands&resolution=99",
+            "resolution",
+        ),
+        (
+            "/v1/datasets/bergamo/catchments?kind=gp&method=bands&bands=5000,2000",
+            "bands",
+        ),
+        (
+            "/v1/datasets/bergamo/catchments?kind=gp&min_group_size=2",
+            "min_group_size",
+        ),
+    ] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(resp.status(), 400, "{uri}");
+        let body: Value = test::read_body_json(resp).await;
+        assert_eq!(body["parameter"], parameter, "{uri}");
+    }
+}
