@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
-    distance_report, Dataset, DistanceQuery, DistanceReport, GroupBy, GroupStats, Target,
+    distance_report, Dataset, DistanceQuery, DistanceReport, GroupBy, GroupStats, ScenarioQuery,
+    Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Distance statistics from residents to facilities, as JSON on stdout.
     Stats(StatsArgs),
+    /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
+    Scenario(ScenarioArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -68,6 +71,24 @@ struct StatsArgs {
     format: Format,
 }
 
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// Ids of the GPs that cease, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    cease: Vec<String>,
+    /// Nobody is reassigned farther than this, metres.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MAX_DISTANCE_M)]
+    max_distance_m: f64,
+    /// Also place residents of group `no_gp` (no `gp_id`) into spare capacity.
+    #[arg(long)]
+    assign_unlisted: bool,
+    /// Aggregates over fewer people are suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
@@ -78,6 +99,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Stats(args) => stats(args),
+        Command::Scenario(args) => scenario(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,6 +142,31 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         }
         Format::Table => write_table(&mut out, &report)?,
     }
+    Ok(())
+}
+
+fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let dataset = load(&args.dir)?;
+    let t1 = std::time::Instant::now();
+    let query = ScenarioQuery {
+        cease: args
+            .cease
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        max_distance_m: args.max_distance_m,
+        assign_unlisted: args.assign_unlisted,
+        min_group_size: args.min_group_size,
+    };
+    let report = bacino_core::scenario(&dataset, &query, &Parallel)?;
+    if std::env::var_os("BACINO_TIMINGS").is_some() {
+        eprintln!("load {:?}, scenario {:?}", t1 - t0, t1.elapsed());
+    }
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
     Ok(())
 }
 

@@ -481,7 +481,13 @@ mod tests {
             .map(|_| LonLat::new(rng.random_range(9.5..9.9), rng.random_range(45.6..45.8)))
             .collect();
         let items = (0..240)
-            .map(|i| facility(format!("G{}", (i * 7919) % 1000), sites[i % 60], FacilityStatus::Active))
+            .map(|i| {
+                facility(
+                    format!("G{}", (i * 7919) % 1000),
+                    sites[i % 60],
+                    FacilityStatus::Active,
+                )
+            })
             .collect();
         let f = Facilities::new(items).unwrap();
         let index = FacilityIndex::active(&f, FacilityKind::Gp);
