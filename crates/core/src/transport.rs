@@ -73,6 +73,7 @@ pub(crate) struct Flow {
     pub augmentations: u64,
 }
 
+#[cfg(test)]
 impl Flow {
     pub fn cost(&self, pb: &Problem) -> i64 {
         self.on_arc
@@ -311,11 +312,11 @@ pub(crate) fn certify(pb: &Problem, flow: &Flow) -> Result<Certificate, String> 
             }
         }
     }
-    for j in 0..g {
-        if load[j] < pb.cap[j] {
+    for (j, (&l, &c)) in load.iter().zip(&pb.cap).enumerate() {
+        if l < c {
             set(j, t, 0);
         }
-        if load[j] > 0 {
+        if l > 0 {
             set(t, j, 0);
         }
     }
@@ -417,6 +418,7 @@ mod tests {
             .collect();
         let mut load = vec![0u64; cap.len()];
         let mut best = (0u64, 0i64);
+        #[allow(clippy::too_many_arguments)]
         fn go(
             i: usize,
             people: &[usize],
