@@ -32,6 +32,23 @@ enum Command {
     Stats(StatsArgs),
     /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
     Scenario(ScenarioArgs),
+    /// Runs a JSON Lines file of scenarios in parallel, writing OUTDIR/<name>/ and OUTDIR/index.json.
+    ///
+    /// Exits non-zero only when the dataset or the scenarios file cannot be read or
+    /// OUTDIR cannot be written; a failing scenario is reported in index.json.
+    Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+struct BatchArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// JSON Lines file, one scenario per line.
+    #[arg(long)]
+    scenarios: PathBuf,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,6 +117,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats(args) => stats(args),
         Command::Scenario(args) => scenario(args),
+        Command::Batch(args) => batch(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,6 +185,25 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;
+    Ok(())
+}
+
+fn batch(args: BatchArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let text = std::fs::read_to_string(&args.scenarios)
+        .with_context(|| format!("cannot read scenarios file {}", args.scenarios.display()))?;
+    let dataset = load(&args.dir)?;
+    let options = bacino_batch::BatchOptions {
+        catchments: None,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let index = bacino_batch::run_batch(&dataset, &text, &args.out, &options)?;
+    eprintln!(
+        "{} scenarios ok, {} failed; see {}",
+        index.ok,
+        index.errors,
+        args.out.join("index.json").display()
+    );
     Ok(())
 }
 
