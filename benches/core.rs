@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the core engine: index build, exact nearest
-//! queries, weighted statistics, loading and a whole distances report.
+//! queries, weighted statistics, loading, a whole distances report and an
+//! exact GP-cessation reassignment.
 //!
 //! `cargo bench --bench core`; the side-by-side comparison with the Python
 //! peers is `benches/compare/run.sh`.
@@ -9,8 +10,9 @@ use std::path::Path;
 
 use bacino_batch::Parallel;
 use bacino_core::{
-    distance_report, Dataset, DistanceQuery, Facilities, Facility, FacilityId, FacilityIndex,
-    FacilityKind, FacilityStatus, GroupBy, LonLat, Sequential, Summary, Target,
+    distance_report, reassign, Dataset, DistanceQuery, Facilities, Facility, FacilityId,
+    FacilityIndex, FacilityKind, FacilityStatus, GroupBy, LonLat, ScenarioQuery, Sequential,
+    Summary, Target,
 };
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
@@ -93,9 +95,34 @@ fn bench_dataset(c: &mut Criterion) {
     });
 }
 
+/// Exact reassignment on the fixture: twelve GPs spread over the province,
+/// and three neighbouring GPs in Bergamo city where spare places are short
+/// (long augmenting paths). `BACINO_BENCH_DATASET=/tmp/bergamo-full` runs
+/// the same scenarios at full scale.
+fn bench_reassign(c: &mut Criterion) {
+    let dir = std::env::var_os("BACINO_BENCH_DATASET")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo"));
+    let dataset = Dataset::load_with(&dir, &Parallel).expect("dataset loads");
+    let spread: Vec<String> = (0..12).map(|i| format!("GP{:04}", 1 + 50 * i)).collect();
+    let city: Vec<String> = ["GP0055", "GP0058", "GP0059"].map(String::from).to_vec();
+    for (label, cease) in [("12 spread GPs", spread), ("3 city GPs", city)] {
+        let query = ScenarioQuery {
+            cease,
+            ..ScenarioQuery::default()
+        };
+        let solved = reassign(&dataset, &query, &Parallel).expect("scenario");
+        let patients: u64 = solved.rows.iter().map(|r| r.people as u64).sum();
+        c.bench_function(
+            &format!("reassign/{label} ({patients} patients, parallel distances)"),
+            |b| b.iter(|| reassign(&dataset, &query, &Parallel).expect("scenario")),
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench_index, bench_stats, bench_dataset
+    targets = bench_index, bench_stats, bench_dataset, bench_reassign
 }
 criterion_main!(benches);

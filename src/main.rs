@@ -8,7 +8,7 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, Overrides, Target,
+    GroupBy, GroupStats, Overrides, ScenarioQuery, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -38,6 +38,25 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
     Catchments(CatchmentsArgs),
+    /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
+    Scenario(ScenarioArgs),
+    /// Runs a JSON Lines file of scenarios in parallel, writing OUTDIR/<name>/ and OUTDIR/index.json.
+    ///
+    /// Exits non-zero only when the dataset or the scenarios file cannot be read or
+    /// OUTDIR cannot be written; a failing scenario is reported in index.json.
+    Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+struct BatchArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// JSON Lines file, one scenario per line.
+    #[arg(long)]
+    scenarios: PathBuf,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,6 +121,24 @@ struct CatchmentsArgs {
     min_group_size: f64,
 }
 
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// Ids of the GPs that cease, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    cease: Vec<String>,
+    /// Nobody is reassigned farther than this, metres.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MAX_DISTANCE_M)]
+    max_distance_m: f64,
+    /// Also place residents of group `no_gp` (no `gp_id`) into spare capacity.
+    #[arg(long)]
+    assign_unlisted: bool,
+    /// Aggregates over fewer people are suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
@@ -114,6 +151,8 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
         Command::Catchments(args) => catchments(args),
+        Command::Scenario(args) => scenario(args),
+        Command::Batch(args) => batch(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -212,6 +251,50 @@ fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Res
         "{}: this build has no FlatGeobuf support (feature `flatgeobuf`)",
         path.display()
     )
+}
+
+fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let dataset = load(&args.dir)?;
+    let t1 = std::time::Instant::now();
+    let query = ScenarioQuery {
+        cease: args
+            .cease
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        max_distance_m: args.max_distance_m,
+        assign_unlisted: args.assign_unlisted,
+        min_group_size: args.min_group_size,
+    };
+    let report = bacino_core::scenario(&dataset, &query, &Parallel)?;
+    if std::env::var_os("BACINO_TIMINGS").is_some() {
+        eprintln!("load {:?}, scenario {:?}", t1 - t0, t1.elapsed());
+    }
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn batch(args: BatchArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let text = std::fs::read_to_string(&args.scenarios)
+        .with_context(|| format!("cannot read scenarios file {}", args.scenarios.display()))?;
+    let dataset = load(&args.dir)?;
+    let options = bacino_batch::BatchOptions {
+        catchments: None,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let index = bacino_batch::run_batch(&dataset, &text, &args.out, &options)?;
+    eprintln!(
+        "{} scenarios ok, {} failed; see {}",
+        index.ok,
+        index.errors,
+        args.out.join("index.json").display()
+    );
+    Ok(())
 }
 
 fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> {

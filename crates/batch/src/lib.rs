@@ -2,7 +2,8 @@
 //!
 //! Parallel runners for bacino on rayon: the [`Parallel`] executor that
 //! `bacino-core` uses to parse and measure millions of residents on every
-//! core.
+//! core, and [`run_batch`], which runs a file of GP-cessation scenarios
+//! (see the [`scenarios`] module for the formats).
 //!
 //! ```
 //! use bacino_batch::Parallel;
@@ -12,6 +13,13 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod scenarios;
+
+pub use scenarios::{
+    parse_scenarios, random_draws, reassignments_csv, run_batch, BatchIndex, BatchOptions,
+    CatchmentsHook, Error, IndexEntry, ParsedLine, RandomCease, Result, ScenarioSpec,
+};
 
 use bacino_core::Executor;
 use rayon::prelude::*;

@@ -32,7 +32,9 @@ mod index;
 mod load;
 mod manifest;
 mod model;
+mod reassign;
 mod stats;
+mod transport;
 mod voronoi;
 
 pub use areas::Areas;
@@ -59,6 +61,10 @@ pub use manifest::{is_valid_name, AreasSource, Manifest, ResolvedManifest, Sourc
 pub use model::{
     Categorical, Facilities, Facility, FacilityId, FacilityIdx, FacilityKind, FacilityStatus,
     LonLat, Residents, NONE,
+};
+pub use reassign::{
+    reassign, scenario, scenario_report, Figures, GpChange, MunicipalityChange, Optimality,
+    Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport, DEFAULT_MAX_DISTANCE_M,
 };
 pub use stats::{round_mm, Summary};
 pub use voronoi::{ring_area, voronoi_cells};
