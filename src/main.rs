@@ -57,6 +57,10 @@ struct BatchArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// Method of each scenario's `catchments.geojson` (GP catchments after
+    /// the change): voronoi, assigned, bands, or none for no file.
+    #[arg(long, default_value = "assigned")]
+    catchments: String,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -283,8 +287,12 @@ fn batch(args: BatchArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.scenarios)
         .with_context(|| format!("cannot read scenarios file {}", args.scenarios.display()))?;
     let dataset = load(&args.dir)?;
+    let catchments = match args.catchments.as_str() {
+        "none" => None,
+        m => Some(m.parse::<bacino_core::CatchmentMethod>()?),
+    };
     let options = bacino_batch::BatchOptions {
-        catchments: None,
+        catchments,
         progress: std::io::stderr().is_terminal(),
     };
     let index = bacino_batch::run_batch(&dataset, &text, &args.out, &options)?;

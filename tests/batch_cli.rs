@@ -152,6 +152,41 @@ fn a_failing_scenario_is_reported_and_the_others_complete() {
         assert_eq!(listed[r[0].as_str()], r[1]);
     }
 
+    // Catchments after the change: the ceased GPs are gone, and each
+    // receiving GP's patients are its old list plus the reassigned ones.
+    let cells = read_json(&out.join("city/catchments.geojson"));
+    assert_eq!(cells["type"], "FeatureCollection");
+    assert_eq!(cells["method"], "assigned");
+    let features = cells["features"].as_array().unwrap();
+    let ids: Vec<&str> = features
+        .iter()
+        .flat_map(|f| f["properties"]["facility_ids"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"GP0055") && !ids.contains(&"GP0058"));
+    let mut listed_after: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in &residents {
+        if !r[gp].is_empty() && r[gp] != "GP0055" && r[gp] != "GP0058" {
+            *listed_after.entry(r[gp].as_str()).or_default() += 1;
+        }
+    }
+    for (to_id, n) in &to {
+        if !to_id.is_empty() {
+            *listed_after.entry(to_id.as_str()).or_default() += n;
+        }
+    }
+    let mut checked = 0;
+    for f in features {
+        let p = &f["properties"];
+        let fids = p["facility_ids"].as_array().unwrap();
+        if fids.len() == 1 && p["suppressed"] != true {
+            let id = fids[0].as_str().unwrap();
+            assert_eq!(p["population"].as_u64(), Some(listed_after[id]), "{id}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+
     // Random draws: a distribution over 3 draws of 2 GPs each.
     let wave = read_json(&out.join("wave/summary.json"));
     assert_eq!(wave["draws"].as_array().unwrap().len(), 3);

@@ -43,13 +43,25 @@ impl Server {
 
     /// A plain HTTP/1.1 GET: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            s,
+        self.request(&format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
             self.addr
-        )
-        .unwrap();
+        ))
+    }
+
+    /// A plain HTTP/1.1 POST of JSON: (status, body).
+    fn post(&self, path: &str, json: &str) -> (u16, String) {
+        self.request(&format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            self.addr,
+            json.len()
+        ))
+    }
+
+    fn request(&self, raw_request: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.write_all(raw_request.as_bytes()).unwrap();
         let mut raw = String::new();
         s.read_to_string(&mut raw).unwrap();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap();
@@ -137,6 +149,23 @@ fn the_server_answers_exactly_what_the_cli_prints() {
             "{query}"
         );
     }
+    // A cessation: the same document over HTTP and from the CLI.
+    let (status, body) = server.post(
+        "/v1/datasets/bergamo/scenarios",
+        r#"{"cease": ["GP0012", "GP0044", "GP0101"], "max_distance_m": 25000}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        cli(&[
+            "scenario",
+            d,
+            "--cease",
+            "GP0012,GP0044,GP0101",
+            "--max-distance-m",
+            "25000"
+        ])
+    );
     // 300 sequential queries, none failing.
     for i in 0..300 {
         let q = [
@@ -178,6 +207,14 @@ fn no_response_reveals_a_resident() {
     ] {
         bodies.push(server.get(path).1);
     }
+    bodies.push(
+        server
+            .post(
+                "/v1/datasets/bergamo/scenarios",
+                r#"{"cease": ["GP0012", "GP0044"], "assign_unlisted": true}"#,
+            )
+            .1,
+    );
     // Every feature of every OGC collection.
     let collections: Value = serde_json::from_str(&server.get("/ogc/collections").1).unwrap();
     for c in collections["collections"].as_array().unwrap() {

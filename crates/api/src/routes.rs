@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_core::{
-    catchments, distance_report, CatchmentOptions, DistanceQuery, GroupBy, Overrides, Sequential,
-    Target,
+    catchments, distance_report, scenario, CatchmentOptions, DistanceQuery, GroupBy, Overrides,
+    ScenarioQuery, Sequential, Target, DEFAULT_MAX_DISTANCE_M,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -29,6 +29,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         list_datasets,
         distances,
         catchments_route,
+        scenarios,
         crate::ogc::landing,
         crate::ogc::conformance,
         crate::ogc::collections,
@@ -36,7 +37,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         crate::ogc::items,
         crate::ogc::item
     ),
-    components(schemas(Health, DatasetInfo, DistancesDoc, GroupDoc, Problem))
+    components(schemas(Health, DatasetInfo, DistancesDoc, GroupDoc, ScenarioBody, Problem))
 )]
 pub struct ApiDoc;
 
@@ -76,6 +77,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(list_datasets)
             .service(distances)
             .service(catchments_route)
+            .service(scenarios)
             .configure(crate::ogc::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .default_service(web::to(|req: HttpRequest| async move {
@@ -355,6 +357,81 @@ async fn catchments_route(
     )
     .await?;
     Ok(respond(&req, &cached))
+}
+
+/// A GP-cessation scenario.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioBody {
+    /// Ids of the active GPs that cease.
+    pub cease: Vec<String>,
+    /// Nobody is reassigned farther than this, metres (default 30000).
+    pub max_distance_m: Option<f64>,
+    /// Also place residents of group `no_gp` into spare capacity (default false).
+    pub assign_unlisted: Option<bool>,
+    /// Privacy threshold in people; not below the server's (default 10).
+    pub min_group_size: Option<f64>,
+}
+
+/// Solves a GP cessation exactly: the ceasing GPs' listed patients are
+/// reassigned to the remaining active GPs so that the sum of geodesic
+/// distances is minimal, within spare capacity (`capacity - list_size`) and
+/// `max_distance_m`, placing as many people as possible first. Returns the
+/// document `bacino scenario` prints.
+#[utoipa::path(
+    post,
+    path = "/v1/datasets/{name}/scenarios",
+    params(("name" = String, Path, description = "Dataset name")),
+    request_body = ScenarioBody,
+    responses(
+        (status = 200, description = "patients, placed, orphans, total_distance_m, new_distance, by_gp, by_municipality, optimality", content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::post("/v1/datasets/{name}/scenarios")]
+async fn scenarios(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<ScenarioBody>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let b = body.into_inner();
+    let floor = state.config.min_group_size;
+    let min_group_size = match b.min_group_size {
+        None => floor,
+        Some(v) if v.is_finite() && v >= floor => v,
+        Some(v) => {
+            return Err(ApiError::BadParameter {
+                name: "min_group_size".into(),
+                message: format!("expected a number ≥ {floor}, found {v}"),
+            })
+        }
+    };
+    let max_distance_m = b.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M);
+    if !(max_distance_m.is_finite() && max_distance_m > 0.0) {
+        return Err(ApiError::BadParameter {
+            name: "max_distance_m".into(),
+            message: format!("expected a positive number of metres, found {max_distance_m}"),
+        });
+    }
+    let query = ScenarioQuery {
+        cease: b.cease,
+        max_distance_m,
+        assign_unlisted: b.assign_unlisted.unwrap_or(false),
+        min_group_size,
+    };
+    let body = web::block(move || {
+        let report = scenario(&entry.dataset, &query, &Sequential)?;
+        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {

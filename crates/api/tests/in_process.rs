@@ -223,3 +223,75 @@ async fn catchments_are_the_core_geojson_and_bad_parameters_are_named() {
         assert_eq!(body["parameter"], parameter, "{uri}");
     }
 }
+
+#[actix_rt::test]
+async fn a_scenario_is_the_core_document_and_bad_bodies_are_client_errors() {
+    use bacino_core::{scenario, ScenarioQuery};
+    let app = app!();
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/v1/datasets/bergamo/scenarios")
+            .set_json(serde_json::json!({"cease": ["GP0055", "GP0058"], "max_distance_m": 20000}))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = test::read_body_json(resp).await;
+    let want = scenario(
+        &fixture(),
+        &ScenarioQuery {
+            cease: vec!["GP0055".into(), "GP0058".into()],
+            max_distance_m: 20_000.0,
+            ..ScenarioQuery::default()
+        },
+        &Sequential,
+    )
+    .unwrap();
+    assert_eq!(body, serde_json::to_value(&want).unwrap());
+    assert_eq!(
+        body["patients"],
+        body["placed"].as_u64().unwrap() + body["orphans"].as_u64().unwrap()
+    );
+
+    let post = |body: String| {
+        test::TestRequest::post()
+            .uri("/v1/datasets/bergamo/scenarios")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body)
+            .to_request()
+    };
+    for (body, status, parameter) in [
+        (r#"{"cease": ["NOPE"]}"#.to_owned(), 422, None),
+        (r#"{"cease": ["CDC01"]}"#.to_owned(), 400, Some("cease")),
+        (r#"{"cease": "GP0055"}"#.to_owned(), 400, Some("body")),
+        (
+            r#"{"cease": ["GP0055"], "colour": 1}"#.to_owned(),
+            400,
+            Some("body"),
+        ),
+        (
+            r#"{"cease": ["GP0055"], "max_distance_m": -5}"#.to_owned(),
+            400,
+            Some("max_distance_m"),
+        ),
+        (
+            r#"{"cease": ["GP0055"], "min_group_size": 1}"#.to_owned(),
+            400,
+            Some("min_group_size"),
+        ),
+        ("{not json".to_owned(), 400, Some("body")),
+        // Larger than the 256 KiB default limit.
+        (
+            format!(r#"{{"cease": ["{}"]}}"#, "G".repeat(300_000)),
+            413,
+            None,
+        ),
+    ] {
+        let resp = test::call_service(&app, post(body.clone())).await;
+        let got = resp.status().as_u16();
+        let doc: Value = test::read_body_json(resp).await;
+        assert_eq!(got, status, "{}: {doc}", &body[..body.len().min(60)]);
+        assert_eq!(doc["parameter"].as_str(), parameter, "{doc}");
+    }
+}

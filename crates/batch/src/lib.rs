@@ -17,8 +17,8 @@
 pub mod scenarios;
 
 pub use scenarios::{
-    parse_scenarios, random_draws, reassignments_csv, run_batch, BatchIndex, BatchOptions,
-    CatchmentsHook, Error, IndexEntry, ParsedLine, RandomCease, Result, ScenarioSpec,
+    catchments_after, parse_scenarios, random_draws, reassignments_csv, run_batch, BatchIndex,
+    BatchOptions, Error, IndexEntry, ParsedLine, RandomCease, Result, ScenarioSpec,
 };
 
 use bacino_core::Executor;

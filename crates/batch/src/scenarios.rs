@@ -22,8 +22,10 @@
 //!   orphan, `from_id` empty for an unlisted resident. For `random_cease`
 //!   it holds **draw 0 only** (`summary.json` says so in
 //!   `reassignments_draw`);
-//! - `catchments.geojson`, when [`BatchOptions::catchments`] is given
-//!   (after the change; draw 0 for `random_cease`).
+//! - `catchments.geojson`, when [`BatchOptions::catchments`] names a method:
+//!   the GP catchments after the change (ceased GPs removed; with
+//!   `assigned`, reassigned patients drawn with their new GP); draw 0 for
+//!   `random_cease`.
 //!
 //! `OUTDIR/index.json` lists every line of the file with its status (`ok` or
 //! `error` and a message). A bad line (invalid JSON, bad or duplicate name,
@@ -38,8 +40,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use bacino_core::{
-    reassign, scenario_report, Dataset, FacilityKind, Figures, Reassignment, ScenarioQuery,
-    ScenarioReport, DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
+    catchments, reassign, scenario_report, CatchmentMethod, CatchmentOptions, Dataset,
+    FacilityKind, Figures, Overrides, Reassignment, ScenarioQuery, ScenarioReport,
+    DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -72,27 +75,33 @@ pub enum Error {
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Builds `catchments.geojson` (an RFC 7946 FeatureCollection, as text)
-/// for a dataset after a reassignment.
-pub type CatchmentsHook =
-    Box<dyn Fn(&Dataset, &Reassignment) -> bacino_core::Result<String> + Send + Sync>;
-
 /// How a batch runs.
-#[derive(Default)]
+#[derive(Debug, Default, Clone)]
 pub struct BatchOptions {
-    /// Writes `catchments.geojson` per scenario when given.
-    pub catchments: Option<CatchmentsHook>,
+    /// Writes each scenario's GP catchments after the change to
+    /// `catchments.geojson`, drawn by this method (none: no file).
+    pub catchments: Option<CatchmentMethod>,
     /// Show a progress bar on standard error (the CLI sets this on a TTY).
     pub progress: bool,
 }
 
-impl std::fmt::Debug for BatchOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchOptions")
-            .field("catchments", &self.catchments.is_some())
-            .field("progress", &self.progress)
-            .finish()
-    }
+/// The GP catchments of `dataset` after `solved`: ceased GPs removed, and
+/// for `assigned` the reassigned patients counted with their new GP.
+pub fn catchments_after(
+    dataset: &Dataset,
+    solved: &Reassignment,
+    method: CatchmentMethod,
+    min_group_size: f64,
+) -> bacino_core::Result<String> {
+    let active = solved.active_after(dataset);
+    let assignment = solved.assignment_after(dataset);
+    let mut options = CatchmentOptions::new(FacilityKind::Gp, method);
+    options.min_group_size = min_group_size;
+    let overrides = Overrides {
+        active: Some(&active),
+        assignment: Some(&assignment),
+    };
+    Ok(catchments(dataset, &options, overrides, &Parallel)?.to_geojson_string())
 }
 
 /// `random_cease` parameters.
@@ -488,8 +497,9 @@ fn run_one(
         &dir.join("reassignments.csv"),
         &reassignments_csv(dataset, &first),
     )?;
-    if let Some(hook) = &options.catchments {
-        let geojson = hook(dataset, &first)?;
+    if let Some(method) = options.catchments {
+        let min = spec.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE);
+        let geojson = catchments_after(dataset, &first, method, min)?;
         write_atomic(&dir.join("catchments.geojson"), &geojson)?;
     }
     Ok(())

@@ -128,6 +128,44 @@ pub struct Reassignment {
     pub optimality: Optimality,
 }
 
+impl Reassignment {
+    /// Each resident's GP after the change: the dataset's `gp_id`, with
+    /// every reassigned row moved to its new GP ([`NONE`] for orphans), and
+    /// nobody left with a ceased GP (`ad_user` rows that only visited one
+    /// are not reassigned, and now have none). A weighted row split over
+    /// several GPs goes to the one receiving most of its people (ties: the
+    /// first line, i.e. the smallest id).
+    pub fn assignment_after(&self, dataset: &Dataset) -> Vec<FacilityIdx> {
+        let mut gp: Vec<FacilityIdx> = dataset
+            .residents()
+            .gp()
+            .iter()
+            .map(|&g| if self.ceased.contains(&g) { NONE } else { g })
+            .collect();
+        let mut people = vec![0u32; gp.len()];
+        let mut touched = vec![false; gp.len()];
+        for r in &self.rows {
+            if !touched[r.resident] || r.people > people[r.resident] {
+                touched[r.resident] = true;
+                people[r.resident] = r.people;
+                gp[r.resident] = r.to;
+            }
+        }
+        gp
+    }
+
+    /// The active GPs of `dataset` that remain active after the change, by
+    /// facility index.
+    pub fn active_after(&self, dataset: &Dataset) -> Vec<FacilityIdx> {
+        dataset
+            .facilities()
+            .active_of_kind(FacilityKind::Gp)
+            .into_iter()
+            .filter(|i| !self.ceased.contains(i))
+            .collect()
+    }
+}
+
 /// A patient to place: row, people, GP left.
 #[derive(Debug, Clone, Copy)]
 struct Patient {
