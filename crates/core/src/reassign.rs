@@ -50,6 +50,16 @@ const PRICED_CANDIDATES: usize = 8;
 /// round while someone is unplaced.
 const ESCAPES_ADDED: usize = 4;
 
+/// Rounds in which arcs with a large reduced cost are forgotten (later
+/// rounds only add, so the widening terminates).
+const DROP_ROUNDS: u32 = 3;
+
+/// Arcs kept per patient when forgetting, at least.
+const KEEP_AT_LEAST: usize = 8;
+
+/// Arcs within this reduced cost (mm) of a patient's best are kept.
+const KEEP_SLACK_MM: i64 = 1_000_000;
+
 /// Arc costs are whole millimetres, so optimality is exact in integers.
 const MM_PER_M: f64 = 1000.0;
 
@@ -104,7 +114,8 @@ pub struct Optimality {
     pub rounds: u32,
     /// Patient → GP arcs in the final problem.
     pub arcs: u64,
-    /// Arcs added by widening after the first round.
+    /// Arcs added by widening over all rounds (some may have been
+    /// forgotten again when their reduced cost became large).
     pub arcs_added: u64,
     /// Augmenting paths in the final solve.
     pub augmentations: u64,
@@ -336,7 +347,7 @@ fn reassign_tuned<E: Executor>(
         })
         .concat();
 
-    let first_arcs: u64 = cands.iter().map(|c| c.arcs.len() as u64).sum();
+    let mut arcs_added = 0u64;
     let mut rounds = 0u32;
     let (pb, flow) = loop {
         rounds += 1;
@@ -345,12 +356,16 @@ fn reassign_tuned<E: Executor>(
         let cert = certify(&pb, &flow).map_err(|e| {
             Error::Unavailable(format!("reassignment could not be proven optimal: {e}"))
         })?;
-        let widened = widen(
+        if rounds <= DROP_ROUNDS && flow.unplaced.iter().all(|&u| u == 0) {
+            drop_slack(&mut cands, &pb, &flow, &cert);
+        }
+        let added = widen(
             &patients, &mut cands, &pb, &flow, &cert, &sinks, locs, max_d, exec,
         );
-        if !widened {
+        if added == 0 {
             break (pb, flow);
         }
+        arcs_added += added as u64;
     };
     let arcs = pb.arc_sink.len() as u64;
 
@@ -393,7 +408,7 @@ fn reassign_tuned<E: Executor>(
             proven: true,
             rounds,
             arcs,
-            arcs_added: arcs - first_arcs,
+            arcs_added,
             augmentations: flow.augmentations,
             cost_resolution_m: 1.0 / MM_PER_M,
         },
@@ -436,7 +451,7 @@ struct Sinks<'a> {
 }
 
 /// Proves the pruning harmless or widens the candidate lists (column
-/// generation); returns true when some list changed (solve again).
+/// generation); returns the number of arcs added (none: proven).
 ///
 /// A pruned arc `(p, g')` could improve the solution only if its reduced
 /// cost is negative, i.e. `cost(p, g') < ψ(g') + a(p)`
@@ -455,7 +470,7 @@ fn widen<E: Executor>(
     locs: &[LonLat],
     max_d: f64,
     exec: &E,
-) -> bool {
+) -> usize {
     let psi = &cert.sink_potential;
     let anyone_unplaced = flow.unplaced.iter().any(|&u| u > 0);
     let current: &[Candidates] = cands;
@@ -542,13 +557,46 @@ fn widen<E: Executor>(
             out
         })
         .concat();
-    let changed = updates
-        .iter()
-        .any(|(i, c)| c.arcs.len() != cands[*i].arcs.len());
+    let mut added = 0;
     for (i, c) in updates {
+        added += c.arcs.len() - cands[i].arcs.len();
         cands[i] = c;
     }
-    changed
+    added
+}
+
+/// Forgets arcs whose reduced cost is far above the patient's best one
+/// (they are priced again every round, so the proof still covers them):
+/// keeps the re-solves small when many arcs had to be added.
+fn drop_slack(cands: &mut [Candidates], pb: &Problem, flow: &Flow, cert: &Certificate) {
+    let psi = &cert.sink_potential;
+    for (i, c) in cands.iter_mut().enumerate() {
+        if c.complete || c.arcs.len() <= KEEP_AT_LEAST {
+            continue;
+        }
+        let arcs = pb.arcs(i);
+        let reduced: Vec<i64> = arcs
+            .clone()
+            .map(|a| pb.arc_cost[a] - psi[pb.arc_sink[a] as usize])
+            .collect();
+        let best = reduced.iter().copied().min().unwrap_or(0);
+        let mut order: Vec<usize> = (0..reduced.len()).collect();
+        order.sort_by_key(|&k| (reduced[k], k));
+        let keep: Vec<bool> = {
+            let mut keep = vec![false; reduced.len()];
+            for (rank, &k) in order.iter().enumerate() {
+                keep[k] = rank < KEEP_AT_LEAST
+                    || reduced[k] - best <= KEEP_SLACK_MM
+                    || flow.on_arc[arcs.start + k] > 0;
+            }
+            keep
+        };
+        let mut k = 0;
+        c.arcs.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+    }
 }
 
 /// Up to `k` receiving GPs minimising `d(p, g) + offset_m[g]` with
