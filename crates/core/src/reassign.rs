@@ -11,19 +11,31 @@
 //! (maximum flow), then the total distance is minimal (min-cost max-flow),
 //! solved exactly by [`crate::transport`].
 //!
-//! Candidate arcs are pruned to each patient's nearest GPs, and pruning is
-//! *proven* harmless before an answer is returned: with the dual potentials
-//! of the solved problem, every pruned arc within `max_distance_m` must have
-//! non-negative reduced cost (checked exactly, through a distance bound and
-//! `FacilityIndex::within` where the bound is not enough), and, when someone
-//! is left unplaced, every patient reachable from the unplaced ones in the
-//! residual graph must have all their arcs (so no augmenting path can hide
-//! in a pruned arc). Otherwise the arc set is widened and the problem solved
-//! again; [`Optimality`] reports the rounds and arcs this took.
+//! Candidate arcs are pruned, and pruning is *proven* harmless before an
+//! answer is returned (column generation):
+//! - each patient starts with its nearest receiving GPs and the best ones at
+//!   the prices of a coarse version of the problem (patients pooled in ~2 km
+//!   cells), so that where nearby room is short the far GPs that will take
+//!   people are offered from the start;
+//! - after each exact solve, [`crate::transport`] certifies the flow on its
+//!   arc set (dual potentials ψ from Bellman–Ford, no augmenting path);
+//! - every pruned arc within `max_distance_m` is then priced: it could help
+//!   only if its reduced cost under ψ is negative. Each receiving GP is
+//!   screened with a rigorous chord lower bound on its distance, and only
+//!   those the bound cannot clear are measured exactly;
+//! - while someone is unplaced, every patient reachable from the unplaced in
+//!   the residual graph is offered its nearest GPs outside the reachable set,
+//!   until no such GP is within reach (a cut proving the flow maximum);
+//! - violating arcs are added and the problem solved again; in the first
+//!   rounds, arcs far above a patient's best reduced cost are forgotten to
+//!   keep the re-solves small (they are priced again every round).
+//!
+//! The answer is returned only when a round adds nothing; [`Optimality`]
+//! reports the rounds and arcs this took.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -63,8 +75,12 @@ const KEEP_SLACK_MM: i64 = 1_000_000;
 /// Arc costs are whole millimetres, so optimality is exact in integers.
 const MM_PER_M: f64 = 1000.0;
 
-/// A GP-cessation scenario.
-#[derive(Debug, Clone, PartialEq)]
+/// A GP-cessation scenario. Deserialises from the HTTP request body
+/// `{"cease": [...], "max_distance_m": 30000}` (also `assign_unlisted`,
+/// `min_group_size`; missing keys take the defaults, unknown keys are
+/// refused).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScenarioQuery {
     /// Ids of the GPs that cease (active GPs of the dataset).
     pub cease: Vec<String>,
@@ -941,7 +957,21 @@ pub fn scenario_report(
     }
 }
 
-/// Solves a scenario and builds its document in one call.
+/// Solves a scenario and builds its document in one call: the body of
+/// `bacino scenario` and of `POST /v1/datasets/{name}/scenarios`.
+///
+/// ```no_run
+/// use bacino_core::{scenario, Dataset, ScenarioQuery, Sequential};
+/// let dataset = Dataset::load("fixtures/bergamo")?;
+/// let query = ScenarioQuery {
+///     cease: vec!["GP0055".into(), "GP0058".into()],
+///     ..ScenarioQuery::default()
+/// };
+/// let report = scenario(&dataset, &query, &Sequential)?;
+/// assert!(report.optimality.proven);
+/// println!("{}", serde_json::to_string_pretty(&report).unwrap());
+/// # Ok::<(), bacino_core::Error>(())
+/// ```
 pub fn scenario<E: Executor>(
     dataset: &Dataset,
     query: &ScenarioQuery,
@@ -1457,6 +1487,19 @@ mod tests {
         assert_eq!(got.rows[1].from, NONE);
         let report = scenario_report(&ds, &got, 0.0);
         assert_eq!((report.patients, report.unlisted), (2, 1));
+    }
+
+    #[test]
+    fn the_request_body_fills_defaults_and_refuses_unknown_keys() {
+        let q: ScenarioQuery = serde_json::from_str(r#"{"cease": ["GP0012", "GP0044"]}"#).unwrap();
+        assert_eq!(q.cease, ["GP0012", "GP0044"]);
+        assert_eq!(q.max_distance_m, 30_000.0);
+        assert_eq!(q.min_group_size, 10.0);
+        assert!(!q.assign_unlisted);
+        let q: ScenarioQuery =
+            serde_json::from_str(r#"{"cease": ["A"], "max_distance_m": 5000}"#).unwrap();
+        assert_eq!(q.max_distance_m, 5_000.0);
+        assert!(serde_json::from_str::<ScenarioQuery>(r#"{"ceased": ["A"]}"#).is_err());
     }
 
     #[test]
