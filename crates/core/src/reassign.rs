@@ -14,8 +14,8 @@
 //! Candidate arcs are pruned, and pruning is *proven* harmless before an
 //! answer is returned (column generation):
 //! - each patient starts with its nearest receiving GPs and the best ones at
-//!   the prices of a coarse version of the problem (patients pooled in ~2 km
-//!   cells), so that where nearby room is short the far GPs that will take
+//!   the prices of a coarse version of the problem (patients pooled in
+//!   ~400 m cells), so that where nearby room is short the far GPs that will take
 //!   people are offered from the start;
 //! - after each exact solve, [`crate::transport`] certifies the flow on its
 //!   arc set (dual potentials ψ from Bellman–Ford, no augmenting path);
@@ -320,13 +320,13 @@ fn reassign_tuned<E: Executor>(
     let caps: Vec<u64> = receivers.iter().map(|&f| spare(dataset, f)).collect();
 
     // First arcs: each patient's nearest receiving GPs, plus the best ones
-    // at the prices of a coarse (1-2 km cells) version of the problem, so
+    // at the prices of a coarse (~400 m cells) version of the problem, so
     // that where nearby room is short the far GPs that will take people
     // are offered from the start.
     let offset_m: Vec<f64> = if complete_all || tuning.priced == 0 {
         Vec::new()
     } else {
-        aggregate_prices(&patients, locs, &sinks, &caps, max_d)
+        aggregate_prices(&patients, locs, &sinks, &caps, max_d, exec)
             .into_iter()
             .map(|psi| -(psi as f64) / MM_PER_M)
             .collect()
@@ -676,16 +676,17 @@ fn nearest_among(
 }
 
 /// Sink potentials of a coarse version of the problem: patients pooled in
-/// cells of about 2 km, each cell at its members' mean position, solved
+/// cells of about 400 m, each cell at its members' mean position, solved
 /// exactly with every arc. Only used to choose first candidates.
-fn aggregate_prices(
+fn aggregate_prices<E: Executor>(
     patients: &[Patient],
     locs: &[LonLat],
     sinks: &Sinks<'_>,
     caps: &[u64],
     max_d: f64,
+    exec: &E,
 ) -> Vec<i64> {
-    const CELL_DEG: f64 = 0.02;
+    const CELL_DEG: f64 = 0.004;
     let mut cells: BTreeMap<(i64, i64), (f64, f64, u64, u32)> = BTreeMap::new();
     for pt in patients {
         let q = locs[pt.row];
@@ -699,25 +700,35 @@ fn aggregate_prices(
         c.2 += pt.people as u64;
         c.3 += 1;
     }
+    let reach = max_d + 2.0 * CELL_DEG * 111_000.0;
+    let cells: Vec<(f64, f64, u64, u32)> = cells.into_values().collect();
+    let arcs: Vec<Vec<(u32, i64)>> = exec
+        .map(chunk_ranges(cells.len(), 64), |r| {
+            r.map(|i| {
+                let (lon, lat, _, rows) = cells[i];
+                let c = LonLat::new(lon / rows as f64, lat / rows as f64);
+                let nc = unit_normal(c);
+                (0..sinks.location.len())
+                    .filter(|&j| lower_bound_from_chord_m(chord(&nc, &sinks.normal[j])) <= reach)
+                    .filter_map(|j| {
+                        let d = geodesic_distance_m(c, sinks.location[j]);
+                        (d <= reach).then_some((j as u32, cost_mm(d)))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+        })
+        .concat();
     let mut pb = Problem {
         cap: caps.to_vec(),
         arc_start: vec![0],
         ..Problem::default()
     };
-    let reach = max_d + 2.0 * CELL_DEG * 111_000.0;
-    for &(lon, lat, people, rows) in cells.values() {
-        let c = LonLat::new(lon / rows as f64, lat / rows as f64);
-        let nc = unit_normal(c);
-        pb.supply.push(people.min(u32::MAX as u64) as u32);
-        for j in 0..sinks.location.len() {
-            if lower_bound_from_chord_m(chord(&nc, &sinks.normal[j])) > reach {
-                continue;
-            }
-            let d = geodesic_distance_m(c, sinks.location[j]);
-            if d <= reach {
-                pb.arc_sink.push(j as u32);
-                pb.arc_cost.push(cost_mm(d));
-            }
+    for (cell, arcs) in cells.iter().zip(arcs) {
+        pb.supply.push(cell.2.min(u32::MAX as u64) as u32);
+        for (j, c) in arcs {
+            pb.arc_sink.push(j);
+            pb.arc_cost.push(c);
         }
         pb.arc_start.push(pb.arc_sink.len() as u32);
     }
