@@ -845,12 +845,18 @@ fn serialize_whole<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S
     }
 }
 
-/// Builds the scenario document of a solved reassignment.
+/// Builds the scenario document of a solved reassignment; aggregates over
+/// fewer than `min_group_size` people are suppressed (NaN suppresses all).
 pub fn scenario_report(
     dataset: &Dataset,
     solved: &Reassignment,
     min_group_size: f64,
 ) -> ScenarioReport {
+    let min_group_size = if min_group_size.is_nan() {
+        f64::INFINITY
+    } else {
+        min_group_size
+    };
     let facilities = dataset.facilities();
     let residents = dataset.residents();
     let (mut patients, mut unlisted, mut placed, mut total) = (0u64, 0u64, 0u64, 0.0f64);
