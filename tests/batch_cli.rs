@@ -16,6 +16,7 @@ const SCENARIOS: &str = r#"{"name": "city", "cease": ["GP0055", "GP0058"], "max_
 {"name": "broken", "cease": [
 {"name": "city", "cease": ["GP0001"]}
 {"name": "wave", "random_cease": {"count": 2, "draws": 3, "seed": 1}, "max_distance_m": 20000}
+{"name": "leaky", "cease": ["GP0001"], "min_group_size": -1}
 "#;
 
 fn run(threads: &str, scenarios: &Path, out: &Path) -> std::process::Output {
@@ -89,6 +90,7 @@ fn a_failing_scenario_is_reported_and_the_others_complete() {
             (3, "", "error"),
             (4, "city", "error"),
             (5, "wave", "ok"),
+            (6, "leaky", "error"),
         ]
     );
     let msg = |i: usize| {
@@ -101,8 +103,9 @@ fn a_failing_scenario_is_reported_and_the_others_complete() {
     assert!(msg(3).contains("duplicate"), "{}", msg(3));
     assert_eq!(
         (index["ok"].as_u64(), index["errors"].as_u64()),
-        (Some(2), Some(3))
+        (Some(2), Some(4))
     );
+    assert!(msg(5).contains("min_group_size"), "{}", msg(5));
     assert!(!out.join("ghost").exists());
 
     // The summary is the `bacino scenario` document.

@@ -425,6 +425,14 @@ fn run_one(
     bar: &ProgressBar,
 ) -> Result<()> {
     let dir = out.join(&spec.name);
+    if let Some(m) = spec.min_group_size {
+        if m.is_nan() || m < 0.0 {
+            bar.inc(spec.random_cease.map_or(1, |r| r.draws as u64));
+            return Err(Error::Scenario(format!(
+                "min_group_size must be a number of people >= 0, found {m}"
+            )));
+        }
+    }
     let (summary, first) = match (&spec.cease, &spec.random_cease) {
         (Some(cease), _) => {
             let query = query_of(spec, cease.clone());

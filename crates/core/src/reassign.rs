@@ -11,19 +11,31 @@
 //! (maximum flow), then the total distance is minimal (min-cost max-flow),
 //! solved exactly by [`crate::transport`].
 //!
-//! Candidate arcs are pruned to each patient's nearest GPs, and pruning is
-//! *proven* harmless before an answer is returned: with the dual potentials
-//! of the solved problem, every pruned arc within `max_distance_m` must have
-//! non-negative reduced cost (checked exactly, through a distance bound and
-//! `FacilityIndex::within` where the bound is not enough), and, when someone
-//! is left unplaced, every patient reachable from the unplaced ones in the
-//! residual graph must have all their arcs (so no augmenting path can hide
-//! in a pruned arc). Otherwise the arc set is widened and the problem solved
-//! again; [`Optimality`] reports the rounds and arcs this took.
+//! Candidate arcs are pruned, and pruning is *proven* harmless before an
+//! answer is returned (column generation):
+//! - each patient starts with its nearest receiving GPs and the best ones at
+//!   the prices of a coarse version of the problem (patients pooled in
+//!   ~400 m cells), so that where nearby room is short the far GPs that will take
+//!   people are offered from the start;
+//! - after each exact solve, [`crate::transport`] certifies the flow on its
+//!   arc set (dual potentials ψ from Bellman–Ford, no augmenting path);
+//! - every pruned arc within `max_distance_m` is then priced: it could help
+//!   only if its reduced cost under ψ is negative. Each receiving GP is
+//!   screened with a rigorous chord lower bound on its distance, and only
+//!   those the bound cannot clear are measured exactly;
+//! - while someone is unplaced, every patient reachable from the unplaced in
+//!   the residual graph is offered its nearest GPs outside the reachable set,
+//!   until no such GP is within reach (a cut proving the flow maximum);
+//! - violating arcs are added and the problem solved again; in the first
+//!   rounds, arcs far above a patient's best reduced cost are forgotten to
+//!   keep the re-solves small (they are priced again every round).
+//!
+//! The answer is returned only when a round adds nothing; [`Optimality`]
+//! reports the rounds and arcs this took.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -50,11 +62,25 @@ const PRICED_CANDIDATES: usize = 8;
 /// round while someone is unplaced.
 const ESCAPES_ADDED: usize = 4;
 
+/// Rounds in which arcs with a large reduced cost are forgotten (later
+/// rounds only add, so the widening terminates).
+const DROP_ROUNDS: u32 = 3;
+
+/// Arcs kept per patient when forgetting, at least.
+const KEEP_AT_LEAST: usize = 8;
+
+/// Arcs within this reduced cost (mm) of a patient's best are kept.
+const KEEP_SLACK_MM: i64 = 1_000_000;
+
 /// Arc costs are whole millimetres, so optimality is exact in integers.
 const MM_PER_M: f64 = 1000.0;
 
-/// A GP-cessation scenario.
-#[derive(Debug, Clone, PartialEq)]
+/// A GP-cessation scenario. Deserialises from the HTTP request body
+/// `{"cease": [...], "max_distance_m": 30000}` (also `assign_unlisted`,
+/// `min_group_size`; missing keys take the defaults, unknown keys are
+/// refused).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScenarioQuery {
     /// Ids of the GPs that cease (active GPs of the dataset).
     pub cease: Vec<String>,
@@ -104,7 +130,8 @@ pub struct Optimality {
     pub rounds: u32,
     /// Patient → GP arcs in the final problem.
     pub arcs: u64,
-    /// Arcs added by widening after the first round.
+    /// Arcs added by widening over all rounds (some may have been
+    /// forgotten again when their reduced cost became large).
     pub arcs_added: u64,
     /// Augmenting paths in the final solve.
     pub augmentations: u64,
@@ -331,13 +358,13 @@ fn reassign_tuned<E: Executor>(
     let caps: Vec<u64> = receivers.iter().map(|&f| spare(dataset, f)).collect();
 
     // First arcs: each patient's nearest receiving GPs, plus the best ones
-    // at the prices of a coarse (1-2 km cells) version of the problem, so
+    // at the prices of a coarse (~400 m cells) version of the problem, so
     // that where nearby room is short the far GPs that will take people
     // are offered from the start.
     let offset_m: Vec<f64> = if complete_all || tuning.priced == 0 {
         Vec::new()
     } else {
-        aggregate_prices(&patients, locs, &sinks, &caps, max_d)
+        aggregate_prices(&patients, locs, &sinks, &caps, max_d, exec)
             .into_iter()
             .map(|psi| -(psi as f64) / MM_PER_M)
             .collect()
@@ -374,7 +401,7 @@ fn reassign_tuned<E: Executor>(
         })
         .concat();
 
-    let first_arcs: u64 = cands.iter().map(|c| c.arcs.len() as u64).sum();
+    let mut arcs_added = 0u64;
     let mut rounds = 0u32;
     let (pb, flow) = loop {
         rounds += 1;
@@ -383,12 +410,16 @@ fn reassign_tuned<E: Executor>(
         let cert = certify(&pb, &flow).map_err(|e| {
             Error::Unavailable(format!("reassignment could not be proven optimal: {e}"))
         })?;
-        let widened = widen(
+        if rounds <= DROP_ROUNDS && flow.unplaced.iter().all(|&u| u == 0) {
+            drop_slack(&mut cands, &pb, &flow, &cert);
+        }
+        let added = widen(
             &patients, &mut cands, &pb, &flow, &cert, &sinks, locs, max_d, exec,
         );
-        if !widened {
+        if added == 0 {
             break (pb, flow);
         }
+        arcs_added += added as u64;
     };
     let arcs = pb.arc_sink.len() as u64;
 
@@ -431,7 +462,7 @@ fn reassign_tuned<E: Executor>(
             proven: true,
             rounds,
             arcs,
-            arcs_added: arcs - first_arcs,
+            arcs_added,
             augmentations: flow.augmentations,
             cost_resolution_m: 1.0 / MM_PER_M,
         },
@@ -474,7 +505,7 @@ struct Sinks<'a> {
 }
 
 /// Proves the pruning harmless or widens the candidate lists (column
-/// generation); returns true when some list changed (solve again).
+/// generation); returns the number of arcs added (none: proven).
 ///
 /// A pruned arc `(p, g')` could improve the solution only if its reduced
 /// cost is negative, i.e. `cost(p, g') < ψ(g') + a(p)`
@@ -493,7 +524,7 @@ fn widen<E: Executor>(
     locs: &[LonLat],
     max_d: f64,
     exec: &E,
-) -> bool {
+) -> usize {
     let psi = &cert.sink_potential;
     let anyone_unplaced = flow.unplaced.iter().any(|&u| u > 0);
     let current: &[Candidates] = cands;
@@ -580,13 +611,46 @@ fn widen<E: Executor>(
             out
         })
         .concat();
-    let changed = updates
-        .iter()
-        .any(|(i, c)| c.arcs.len() != cands[*i].arcs.len());
+    let mut added = 0;
     for (i, c) in updates {
+        added += c.arcs.len() - cands[i].arcs.len();
         cands[i] = c;
     }
-    changed
+    added
+}
+
+/// Forgets arcs whose reduced cost is far above the patient's best one
+/// (they are priced again every round, so the proof still covers them):
+/// keeps the re-solves small when many arcs had to be added.
+fn drop_slack(cands: &mut [Candidates], pb: &Problem, flow: &Flow, cert: &Certificate) {
+    let psi = &cert.sink_potential;
+    for (i, c) in cands.iter_mut().enumerate() {
+        if c.complete || c.arcs.len() <= KEEP_AT_LEAST {
+            continue;
+        }
+        let arcs = pb.arcs(i);
+        let reduced: Vec<i64> = arcs
+            .clone()
+            .map(|a| pb.arc_cost[a] - psi[pb.arc_sink[a] as usize])
+            .collect();
+        let best = reduced.iter().copied().min().unwrap_or(0);
+        let mut order: Vec<usize> = (0..reduced.len()).collect();
+        order.sort_by_key(|&k| (reduced[k], k));
+        let keep: Vec<bool> = {
+            let mut keep = vec![false; reduced.len()];
+            for (rank, &k) in order.iter().enumerate() {
+                keep[k] = rank < KEEP_AT_LEAST
+                    || reduced[k] - best <= KEEP_SLACK_MM
+                    || flow.on_arc[arcs.start + k] > 0;
+            }
+            keep
+        };
+        let mut k = 0;
+        c.arcs.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+    }
 }
 
 /// Up to `k` receiving GPs minimising `d(p, g) + offset_m[g]` with
@@ -650,16 +714,17 @@ fn nearest_among(
 }
 
 /// Sink potentials of a coarse version of the problem: patients pooled in
-/// cells of about 2 km, each cell at its members' mean position, solved
+/// cells of about 400 m, each cell at its members' mean position, solved
 /// exactly with every arc. Only used to choose first candidates.
-fn aggregate_prices(
+fn aggregate_prices<E: Executor>(
     patients: &[Patient],
     locs: &[LonLat],
     sinks: &Sinks<'_>,
     caps: &[u64],
     max_d: f64,
+    exec: &E,
 ) -> Vec<i64> {
-    const CELL_DEG: f64 = 0.02;
+    const CELL_DEG: f64 = 0.004;
     let mut cells: BTreeMap<(i64, i64), (f64, f64, u64, u32)> = BTreeMap::new();
     for pt in patients {
         let q = locs[pt.row];
@@ -673,25 +738,35 @@ fn aggregate_prices(
         c.2 += pt.people as u64;
         c.3 += 1;
     }
+    let reach = max_d + 2.0 * CELL_DEG * 111_000.0;
+    let cells: Vec<(f64, f64, u64, u32)> = cells.into_values().collect();
+    let arcs: Vec<Vec<(u32, i64)>> = exec
+        .map(chunk_ranges(cells.len(), 64), |r| {
+            r.map(|i| {
+                let (lon, lat, _, rows) = cells[i];
+                let c = LonLat::new(lon / rows as f64, lat / rows as f64);
+                let nc = unit_normal(c);
+                (0..sinks.location.len())
+                    .filter(|&j| lower_bound_from_chord_m(chord(&nc, &sinks.normal[j])) <= reach)
+                    .filter_map(|j| {
+                        let d = geodesic_distance_m(c, sinks.location[j]);
+                        (d <= reach).then_some((j as u32, cost_mm(d)))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+        })
+        .concat();
     let mut pb = Problem {
         cap: caps.to_vec(),
         arc_start: vec![0],
         ..Problem::default()
     };
-    let reach = max_d + 2.0 * CELL_DEG * 111_000.0;
-    for &(lon, lat, people, rows) in cells.values() {
-        let c = LonLat::new(lon / rows as f64, lat / rows as f64);
-        let nc = unit_normal(c);
-        pb.supply.push(people.min(u32::MAX as u64) as u32);
-        for j in 0..sinks.location.len() {
-            if lower_bound_from_chord_m(chord(&nc, &sinks.normal[j])) > reach {
-                continue;
-            }
-            let d = geodesic_distance_m(c, sinks.location[j]);
-            if d <= reach {
-                pb.arc_sink.push(j as u32);
-                pb.arc_cost.push(cost_mm(d));
-            }
+    for (cell, arcs) in cells.iter().zip(arcs) {
+        pb.supply.push(cell.2.min(u32::MAX as u64) as u32);
+        for (j, c) in arcs {
+            pb.arc_sink.push(j);
+            pb.arc_cost.push(c);
         }
         pb.arc_start.push(pb.arc_sink.len() as u32);
     }
@@ -808,12 +883,18 @@ fn serialize_whole<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S
     }
 }
 
-/// Builds the scenario document of a solved reassignment.
+/// Builds the scenario document of a solved reassignment; aggregates over
+/// fewer than `min_group_size` people are suppressed (NaN suppresses all).
 pub fn scenario_report(
     dataset: &Dataset,
     solved: &Reassignment,
     min_group_size: f64,
 ) -> ScenarioReport {
+    let min_group_size = if min_group_size.is_nan() {
+        f64::INFINITY
+    } else {
+        min_group_size
+    };
     let facilities = dataset.facilities();
     let residents = dataset.residents();
     let (mut patients, mut unlisted, mut placed, mut total) = (0u64, 0u64, 0u64, 0.0f64);
@@ -931,7 +1012,21 @@ pub fn scenario_report(
     }
 }
 
-/// Solves a scenario and builds its document in one call.
+/// Solves a scenario and builds its document in one call: the body of
+/// `bacino scenario` and of `POST /v1/datasets/{name}/scenarios`.
+///
+/// ```no_run
+/// use bacino_core::{scenario, Dataset, ScenarioQuery, Sequential};
+/// let dataset = Dataset::load("fixtures/bergamo")?;
+/// let query = ScenarioQuery {
+///     cease: vec!["GP0055".into(), "GP0058".into()],
+///     ..ScenarioQuery::default()
+/// };
+/// let report = scenario(&dataset, &query, &Sequential)?;
+/// assert!(report.optimality.proven);
+/// println!("{}", serde_json::to_string_pretty(&report).unwrap());
+/// # Ok::<(), bacino_core::Error>(())
+/// ```
 pub fn scenario<E: Executor>(
     dataset: &Dataset,
     query: &ScenarioQuery,
@@ -1447,6 +1542,19 @@ mod tests {
         assert_eq!(got.rows[1].from, NONE);
         let report = scenario_report(&ds, &got, 0.0);
         assert_eq!((report.patients, report.unlisted), (2, 1));
+    }
+
+    #[test]
+    fn the_request_body_fills_defaults_and_refuses_unknown_keys() {
+        let q: ScenarioQuery = serde_json::from_str(r#"{"cease": ["GP0012", "GP0044"]}"#).unwrap();
+        assert_eq!(q.cease, ["GP0012", "GP0044"]);
+        assert_eq!(q.max_distance_m, 30_000.0);
+        assert_eq!(q.min_group_size, 10.0);
+        assert!(!q.assign_unlisted);
+        let q: ScenarioQuery =
+            serde_json::from_str(r#"{"cease": ["A"], "max_distance_m": 5000}"#).unwrap();
+        assert_eq!(q.max_distance_m, 5_000.0);
+        assert!(serde_json::from_str::<ScenarioQuery>(r#"{"ceased": ["A"]}"#).is_err());
     }
 
     #[test]
