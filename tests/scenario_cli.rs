@@ -8,21 +8,8 @@ mod common;
 use std::collections::{BTreeMap, VecDeque};
 use std::process::Command;
 
-use common::{fixture_dir, karney_m, read_csv};
+use common::{bacino_json, fixture_dir, karney_m, read_csv};
 use serde_json::Value;
-
-fn bacino(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
-        .args(args)
-        .output()
-        .expect("run bacino");
-    assert!(
-        out.status.success(),
-        "bacino {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
-}
 
 struct Gp {
     id: String,
@@ -156,7 +143,7 @@ fn oracle(patients: &[(f64, f64)], gps: &[Gp], max_d: f64) -> (u64, f64) {
 fn check_against_oracle(cease: &[&str], max_d: f64) -> Value {
     let (patients, gps) = fixture_problem(cease);
     let (placed, total) = oracle(&patients, &gps, max_d);
-    let doc = bacino(&[
+    let doc = bacino_json(&[
         "scenario",
         fixture_dir().to_str().unwrap(),
         "--cease",
@@ -254,8 +241,8 @@ fn the_answer_does_not_depend_on_the_number_of_threads() {
             "--assign-unlisted",
         ]
     };
-    let one = bacino(&args("1"));
-    let two = bacino(&args("2"));
+    let one = bacino_json(&args("1"));
+    let two = bacino_json(&args("2"));
     assert_eq!(one, two);
     assert!(one["unlisted"].as_u64().unwrap() > 0);
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
-use common::{fixture_dir, read_csv};
+use common::{bacino_json, fixture_dir, read_csv};
 use serde_json::Value;
 
 struct Server {
@@ -100,19 +100,6 @@ impl Drop for Server {
     }
 }
 
-fn cli(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn the_server_answers_exactly_what_the_cli_prints() {
     let server = Server::start();
@@ -145,7 +132,7 @@ fn the_server_answers_exactly_what_the_cli_prints() {
         a.extend(args);
         assert_eq!(
             serde_json::from_str::<Value>(&body).unwrap(),
-            cli(&a),
+            bacino_json(&a),
             "{query}"
         );
     }
@@ -157,7 +144,7 @@ fn the_server_answers_exactly_what_the_cli_prints() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
-        cli(&[
+        bacino_json(&[
             "scenario",
             d,
             "--cease",

@@ -6,21 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::{fixture_dir, karney_m, numpy_percentile, read_csv, TempDataset};
+use common::{bacino_json, fixture_dir, karney_m, numpy_percentile, read_csv, TempDataset};
 use serde_json::Value;
-
-fn bacino(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
-        .args(args)
-        .output()
-        .expect("run bacino");
-    assert!(
-        out.status.success(),
-        "bacino {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
-}
 
 /// Every 25th fixture resident with the fixture's facilities and areas.
 fn fixture_sample() -> (TempDataset, Vec<Vec<String>>) {
@@ -114,7 +101,7 @@ fn nearest_gp_statistics_equal_brute_force_geodesics() {
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
-    let doc = bacino(&[
+    let doc = bacino_json(&[
         "stats",
         ds.path().to_str().unwrap(),
         "--to",
@@ -153,7 +140,7 @@ fn assigned_statistics_by_group_equal_the_oracle_and_small_groups_are_suppressed
             .or_default()
             .push(karney_m(lon, lat, flon, flat));
     }
-    let doc = bacino(&[
+    let doc = bacino_json(&[
         "stats",
         ds.path().to_str().unwrap(),
         "--to",
@@ -178,7 +165,7 @@ fn assigned_statistics_by_group_equal_the_oracle_and_small_groups_are_suppressed
         }
     }
     // A threshold above every group suppresses them all.
-    let doc = bacino(&[
+    let doc = bacino_json(&[
         "stats",
         ds.path().to_str().unwrap(),
         "--to",
@@ -273,8 +260,8 @@ R29,9.641067,45.612876,549984.3198,5051236.6607";
         let mut b = vec!["stats", projected.path().to_str().unwrap()];
         b.extend(to);
         let (ga, gb) = (
-            bacino(&a)["groups"][0].clone(),
-            bacino(&b)["groups"][0].clone(),
+            bacino_json(&a)["groups"][0].clone(),
+            bacino_json(&b)["groups"][0].clone(),
         );
         for k in [
             "count", "median_m", "p25_m", "p75_m", "p90_m", "mean_m", "max_m",
@@ -291,7 +278,7 @@ R29,9.641067,45.612876,549984.3198,5051236.6607";
 #[test]
 fn municipality_groups_carry_area_names_and_area_groups_use_point_in_polygon() {
     let dir = fixture_dir();
-    let doc = bacino(&[
+    let doc = bacino_json(&[
         "stats",
         dir.to_str().unwrap(),
         "--to",
@@ -310,7 +297,7 @@ fn municipality_groups_carry_area_names_and_area_groups_use_point_in_polygon() {
     assert_eq!(bergamo["name"], "Bergamo");
     // Residents were generated inside their municipality's area, so grouping
     // by point-in-polygon gives the same people per key.
-    let by_area = bacino(&[
+    let by_area = bacino_json(&[
         "stats",
         dir.to_str().unwrap(),
         "--to",
@@ -337,7 +324,7 @@ fn municipality_groups_carry_area_names_and_area_groups_use_point_in_polygon() {
 fn results_do_not_depend_on_the_number_of_threads() {
     let dir = fixture_dir();
     let d = dir.to_str().unwrap();
-    let one = bacino(&[
+    let one = bacino_json(&[
         "--threads",
         "1",
         "stats",
@@ -349,7 +336,7 @@ fn results_do_not_depend_on_the_number_of_threads() {
         "--group-by",
         "municipality",
     ]);
-    let two = bacino(&[
+    let two = bacino_json(&[
         "--threads",
         "2",
         "stats",

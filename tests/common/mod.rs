@@ -72,3 +72,18 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// Runs the `bacino` binary, asserts success and parses its stdout as one
+/// JSON document.
+pub fn bacino_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bacino"))
+        .args(args)
+        .output()
+        .expect("run bacino");
+    assert!(
+        out.status.success(),
+        "bacino {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}

@@ -7,17 +7,8 @@ use bacino_core::{
 };
 use serde_json::Value;
 
-fn fixture() -> Dataset {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bergamo");
-    Dataset::load(dir).expect("fixture loads")
-}
-
-macro_rules! app {
-    () => {{
-        let state = AppState::new(vec![fixture()], Config::default()).unwrap();
-        test::init_service(App::new().configure(configure(state))).await
-    }};
-}
+mod common;
+use common::fixture;
 
 #[actix_rt::test]
 async fn distances_equal_the_core_report_and_are_cached_with_an_etag() {

@@ -1,21 +1,11 @@
 //! OGC API – Features in-process: paging, bbox, errors, suppression.
 
-use actix_web::{test, App};
-use bacino_api::{configure, AppState, Config};
-use bacino_core::{Dataset, FacilityKind};
+use actix_web::test;
+use bacino_core::FacilityKind;
 use serde_json::Value;
 
-fn fixture() -> Dataset {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bergamo");
-    Dataset::load(dir).expect("fixture loads")
-}
-
-macro_rules! app {
-    () => {{
-        let state = AppState::new(vec![fixture()], Config::default()).unwrap();
-        test::init_service(App::new().configure(configure(state))).await
-    }};
-}
+mod common;
+use common::fixture;
 
 macro_rules! get {
     ($app:expr, $uri:expr) => {{
