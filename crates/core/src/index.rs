@@ -6,9 +6,10 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, chord_upper_bound_near, geodesic_distance_m, lower_bound_from_chord_m,
-    unit_normal, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, chord_upper_bound_near, lower_bound_from_chord_m, unit_normal,
+    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
+use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
 
 /// A facility found by a query, with its geodesic distance in metres.
@@ -49,7 +50,8 @@ type Entry = GeomWithData<[f64; 3], u32>;
 pub struct FacilityIndex {
     tree: RTree<Entry>,
     facility: Vec<FacilityIdx>,
-    location: Vec<LonLat>,
+    /// Locations with their reduced-latitude terms, for Karney's inverse.
+    prepared: Vec<Prepared>,
     normal: Vec<[f64; 3]>,
     /// Rank of each facility's id among the indexed ones, for tie-breaking.
     id_rank: Vec<u32>,
@@ -213,7 +215,10 @@ impl FacilityIndex {
             tree,
             id_rank: (0..members.len() as u32).collect(),
             facility: members,
-            location,
+            prepared: location
+                .iter()
+                .map(|p| Prepared::new(p.lon, p.lat))
+                .collect(),
             normal,
         }
     }
@@ -260,6 +265,7 @@ impl FacilityIndex {
     /// Exact nearest among a cell's candidates: Karney for the nearest by
     /// chord, then only for those whose chord allows them to be as near.
     fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32]) -> Nearest {
+        let pp = Prepared::new(p.lon, p.lat);
         let mut first = (f64::INFINITY, cands[0]);
         for &l in cands {
             let d2 = dist2(q, &self.normal[l as usize]);
@@ -268,7 +274,7 @@ impl FacilityIndex {
             }
         }
         let mut best = (
-            geodesic_distance_m(p, self.location[first.1 as usize]),
+            inverse_distance_m(&pp, &self.prepared[first.1 as usize]),
             first.1,
         );
         let mut reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
@@ -276,7 +282,7 @@ impl FacilityIndex {
             if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2 {
                 continue;
             }
-            let cand = (geodesic_distance_m(p, self.location[l as usize]), l);
+            let cand = (inverse_distance_m(&pp, &self.prepared[l as usize]), l);
             if self.cmp(cand, best) == Ordering::Less {
                 best = cand;
                 reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
@@ -287,6 +293,7 @@ impl FacilityIndex {
 
     fn nearest_by_tree(&self, p: LonLat, q: &[f64; 3]) -> Option<Nearest> {
         let q = *q;
+        let pp = Prepared::new(p.lon, p.lat);
         let mut best: Option<(f64, u32)> = None;
         // Candidates come in increasing chord order; stop once the chord's
         // lower bound exceeds the best geodesic distance found.
@@ -297,7 +304,7 @@ impl FacilityIndex {
                 }
             }
             let cand = (
-                geodesic_distance_m(p, self.location[e.data as usize]),
+                inverse_distance_m(&pp, &self.prepared[e.data as usize]),
                 e.data,
             );
             if best.is_none_or(|b| self.cmp(cand, b) == Ordering::Less) {
@@ -314,6 +321,7 @@ impl FacilityIndex {
             return Vec::new();
         }
         let q = unit_normal(p);
+        let pp = Prepared::new(p.lon, p.lat);
         // Sorted candidates found so far; at most k kept.
         let mut found: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
         for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
@@ -321,7 +329,7 @@ impl FacilityIndex {
                 break;
             }
             let cand = (
-                geodesic_distance_m(p, self.location[e.data as usize]),
+                inverse_distance_m(&pp, &self.prepared[e.data as usize]),
                 e.data,
             );
             let pos = found.partition_point(|&x| self.cmp(x, cand) == Ordering::Less);
@@ -340,12 +348,13 @@ impl FacilityIndex {
             return Vec::new();
         }
         let q = unit_normal(p);
+        let pp = Prepared::new(p.lon, p.lat);
         let reach = chord_upper_bound(radius_m);
         let mut found: Vec<(f64, u32)> = self
             .tree
             .locate_within_distance(q, reach * reach)
             .filter_map(|e| {
-                let d = geodesic_distance_m(p, self.location[e.data as usize]);
+                let d = inverse_distance_m(&pp, &self.prepared[e.data as usize]);
                 (d <= radius_m).then_some((d, e.data))
             })
             .collect();
@@ -361,6 +370,7 @@ fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geodesic::geodesic_distance_m;
     use crate::model::{Facility, FacilityId, FacilityStatus};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -481,7 +491,13 @@ mod tests {
             .map(|_| LonLat::new(rng.random_range(9.5..9.9), rng.random_range(45.6..45.8)))
             .collect();
         let items = (0..240)
-            .map(|i| facility(format!("G{}", (i * 7919) % 1000), sites[i % 60], FacilityStatus::Active))
+            .map(|i| {
+                facility(
+                    format!("G{}", (i * 7919) % 1000),
+                    sites[i % 60],
+                    FacilityStatus::Active,
+                )
+            })
             .collect();
         let f = Facilities::new(items).unwrap();
         let index = FacilityIndex::active(&f, FacilityKind::Gp);
