@@ -279,3 +279,31 @@ fn the_cli_exits_non_zero_with_the_location_on_stderr() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("residents.csv:3: column 3 (lat)"), "{err}");
 }
+
+/// Piece boundaries fall anywhere: CRLF line ends, blank lines and a quoted
+/// field late in the file (which sends the whole file to the general CSV
+/// reader) must give the same rows as the plain file.
+#[test]
+fn a_large_file_loads_the_same_rows_with_crlf_blank_lines_or_a_late_quoted_field() {
+    let mut plain = String::from("id,lon,lat,weight,gp_id,group\n");
+    for i in 2..=300_000u32 {
+        plain.push_str(&format!(
+            "R{i},9.{:06},45.{:06},1,GP1,assigned\n",
+            i % 999_999,
+            i % 777_777
+        ));
+    }
+    let load = |r: &str| {
+        let ds = TempDataset::csv(FACILITIES, r);
+        let d = Dataset::load_with(ds.path(), &Parallel).unwrap();
+        let r = d.residents();
+        let ids: Vec<String> = (0..r.len()).map(|i| r.id(i).to_owned()).collect();
+        (ids, r.locations().to_vec())
+    };
+    let want = load(&plain);
+    assert_eq!(want.0.len(), 299_999);
+    let crlf = plain.replace('\n', "\r\n").replace("R1000,", "\r\nR1000,");
+    assert_eq!(load(&crlf), want);
+    let quoted = plain.replace("R299000,", "\"R299000\",");
+    assert_eq!(load(&quoted), want);
+}

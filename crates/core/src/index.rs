@@ -6,7 +6,7 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, chord_upper_bound_near, lower_bound_from_chord_m, unit_normal,
+    chord_upper_bound, lower_bound_from_chord_m, meridional_radius_m, unit_normal,
     MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
 use crate::karney::{inverse_distance_m, Prepared};
@@ -72,6 +72,10 @@ struct CandidateGrid {
     ny: usize,
     starts: Vec<u32>,
     candidates: Vec<u32>,
+    /// Per cell, `1 / R` for a radius of curvature `R` no larger than any
+    /// along a geodesic from a point of the cell to its nearest facility:
+    /// such a geodesic of length `s` has end normals at most `s / R` apart.
+    inv_radius: Vec<f64>,
 }
 
 /// Lists longer than this are answered through the tree instead.
@@ -130,6 +134,7 @@ impl CandidateGrid {
         let nx = ((x1 - x0) / step_lon).ceil() as usize;
         let ny = ((y1 - y0) / step_lat).ceil() as usize;
         let mut starts = Vec::with_capacity(nx * ny + 1);
+        let mut inv_radius = Vec::with_capacity(nx * ny);
         let mut candidates = Vec::new();
         for iy in 0..ny {
             let (la, lb) = (y0 + iy as f64 * step_lat, y0 + (iy + 1) as f64 * step_lat);
@@ -146,10 +151,19 @@ impl CandidateGrid {
                 let c = LonLat::new(x0 + (ix as f64 + 0.5) * step_lon, (la + lb) * 0.5);
                 let qc = unit_normal(c);
                 let Some((_, d2)) = tree.nearest_neighbor_iter_with_distance_2(&qc).next() else {
+                    inv_radius.push(1.0 / MIN_CURVATURE_RADIUS_M);
                     continue;
                 };
                 let theta_min = 2.0 * (d2.sqrt() * 0.5).min(1.0).asin();
                 let upper = MAX_CURVATURE_RADIUS_M * (theta_min + r);
+                // Every point of the cell has a facility within `upper`, so
+                // its nearest facility's geodesic stays within `upper / R_MIN`
+                // radians of latitude of the cell, where the meridional
+                // radius (the smaller principal one) is at least this.
+                let band = (upper / MIN_CURVATURE_RADIUS_M).to_degrees();
+                let low = (la.abs().min(lb.abs()) - band).max(0.0);
+                let low = if la <= 0.0 && lb >= 0.0 { 0.0 } else { low };
+                inv_radius.push((1.0 + 1e-12) / (meridional_radius_m(low) * (1.0 - 1e-12)));
                 let reach = (upper / MIN_CURVATURE_RADIUS_M + r) * (1.0 + 1e-9) + 1e-12;
                 let chord = if reach >= std::f64::consts::PI {
                     2.0
@@ -175,10 +189,12 @@ impl CandidateGrid {
             ny,
             starts,
             candidates,
+            inv_radius,
         })
     }
 
-    fn cell(&self, p: LonLat) -> Option<&[u32]> {
+    /// The candidates of the cell holding `p`, and the cell's `1 / R`.
+    fn cell(&self, p: LonLat) -> Option<(&[u32], f64)> {
         let fx = (p.lon - self.lon0) / self.step_lon;
         let fy = (p.lat - self.lat0) / self.step_lat;
         if !(fx >= 0.0 && fy >= 0.0) {
@@ -189,7 +205,10 @@ impl CandidateGrid {
             return None;
         }
         let k = iy * self.nx + ix;
-        Some(&self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize])
+        Some((
+            &self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize],
+            self.inv_radius[k],
+        ))
     }
 }
 
@@ -254,9 +273,9 @@ impl FacilityIndex {
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
         let q = unit_normal(p);
-        if let Some(cands) = self.grid.as_ref().and_then(|g| g.cell(p)) {
+        if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
-                return Some(self.nearest_among(p, &q, cands));
+                return Some(self.nearest_among(p, &q, cands, inv_radius));
             }
         }
         self.nearest_by_tree(p, &q)
@@ -264,7 +283,9 @@ impl FacilityIndex {
 
     /// Exact nearest among a cell's candidates: Karney for the nearest by
     /// chord, then only for those whose chord allows them to be as near.
-    fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32]) -> Nearest {
+    /// A facility at geodesic distance `s` has its normal at most
+    /// `s · inv_radius` radians, hence chord, away: farther ones are skipped.
+    fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32], inv_radius: f64) -> Nearest {
         let pp = Prepared::new(p.lon, p.lat);
         let mut first = (f64::INFINITY, cands[0]);
         for &l in cands {
@@ -277,15 +298,16 @@ impl FacilityIndex {
             inverse_distance_m(&pp, &self.prepared[first.1 as usize]),
             first.1,
         );
-        let mut reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
+        let reach2 = |d: f64| ((d + 1e-6) * inv_radius).powi(2);
+        let mut reach2_best = reach2(best.0);
         for &l in cands {
-            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2 {
+            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2_best {
                 continue;
             }
             let cand = (inverse_distance_m(&pp, &self.prepared[l as usize]), l);
             if self.cmp(cand, best) == Ordering::Less {
                 best = cand;
-                reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
+                reach2_best = reach2(best.0);
             }
         }
         self.hit(best.1, best.0)

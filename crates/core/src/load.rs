@@ -107,6 +107,40 @@ fn for_each_plain_line(
     Ok(())
 }
 
+/// Parses `[-+]digits[.digits]` with at most 15 significant digits: the
+/// digits as an integer, divided by a power of ten. Both are exact doubles,
+/// so the one division rounds correctly and the result equals
+/// `str::parse::<f64>` (Clinger's fast path); anything else is `None`, for
+/// the general parser.
+fn parse_plain_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    let (mut mantissa, mut count, mut frac, mut seen_dot) = (0u64, 0usize, 0usize, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+                frac += usize::from(seen_dot);
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    // At least one digit, and at most 15 so the integer is exact.
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac];
+    Some(if neg { -v } else { v })
+}
+
 /// Columns holding the coordinates.
 #[derive(Debug, Clone, Copy)]
 struct CoordCols {
@@ -209,6 +243,9 @@ impl Table<'_> {
         pos: RowPos,
     ) -> Result<LonLat> {
         let num = |col: usize, what: &str| -> Result<f64> {
+            if let Some(v) = parse_plain_decimal(rec.field(col).trim_ascii()) {
+                return Ok(v);
+            }
             let s = self.str(rec, col, pos)?;
             s.parse::<f64>()
                 .ok()
@@ -601,8 +638,9 @@ struct ResidentsPart {
     residents: Residents,
     /// Where the part's rows came from, to locate a row in error messages.
     source: PartSource,
-    /// (hash of id, row within the part), sorted once the part is complete.
-    id_hashes: Vec<(u64, u32)>,
+    /// (hash of id, row within the part), in [`ID_BUCKETS`] buckets by the
+    /// hash's top bits, so that duplicates are looked for bucket by bucket.
+    id_hashes: Vec<Vec<(u64, u32)>>,
 }
 
 struct ResidentParser<'a> {
@@ -634,7 +672,9 @@ impl ResidentParser<'_> {
         ResidentsPart {
             residents,
             source: PartSource::GeoJson,
-            id_hashes: Vec::with_capacity(rows),
+            id_hashes: (0..ID_BUCKETS)
+                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
+                .collect(),
         }
     }
 
@@ -654,6 +694,15 @@ impl ResidentParser<'_> {
                 let s = t.str(rec, col, pos)?;
                 if s.is_empty() {
                     1.0
+                } else if let Some(w) = parse_plain_decimal(s.as_bytes()) {
+                    if w < 0.0 {
+                        return Err(t.err(
+                            pos,
+                            Some(col),
+                            format!("expected a number ≥ 0, found `{s}`"),
+                        ));
+                    }
+                    w
                 } else {
                     s.parse::<f64>()
                         .ok()
@@ -694,7 +743,8 @@ impl ResidentParser<'_> {
             let v = t.str(rec, *col, pos)?;
             r.extra[k].1.push(Some(v));
         }
-        part.id_hashes.push((hash_id(id), r.location.len() as u32));
+        let h = hash_id(id);
+        part.id_hashes[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, r.location.len() as u32));
         r.id_bytes.extend_from_slice(id.as_bytes());
         r.id_ends.push(r.id_bytes.len() as u64);
         r.location.push(location);
@@ -706,7 +756,50 @@ impl ResidentParser<'_> {
 }
 
 /// Bytes per piece when a CSV file is parsed in parallel.
-const CSV_PIECE_BYTES: usize = 4 << 20;
+const CSV_PIECE_BYTES: u64 = 4 << 20;
+/// Bytes read for the header line (more if it is longer).
+const HEADER_PROBE_BYTES: u64 = 64 << 10;
+/// Id hashes are grouped in this many buckets (by their top bits) so that
+/// duplicate ids are searched for bucket by bucket, in parallel.
+const ID_BUCKET_BITS: u32 = 6;
+const ID_BUCKETS: usize = 1 << ID_BUCKET_BITS;
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads `len` bytes at `offset` (fewer at the end of the file).
+fn read_range(
+    file: &mut std::fs::File,
+    offset: u64,
+    len: u64,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.take(len).read_to_end(out)?;
+    Ok(())
+}
+
+/// One piece of a CSV body, read and parsed on its own: it owns the lines
+/// that *start* in `[from, to)` of the file (the first line start at or
+/// after `from`, through the line that contains `to - 1`).
+struct CsvPiece {
+    part: ResidentsPart,
+    /// Newlines in the lines it owns, for numbering the following pieces.
+    newlines: u64,
+}
+
+/// Why a piece was not parsed.
+enum PieceError {
+    /// A quote character: the file needs the general CSV reader.
+    Quoted,
+    /// An input error, its line number counted from the piece's first line.
+    Failed(Error),
+}
 
 fn load_residents<E: Executor>(
     path: &Path,
@@ -714,10 +807,11 @@ fn load_residents<E: Executor>(
     facilities: &Facilities,
     exec: &E,
 ) -> Result<Residents> {
-    let bytes = read_bytes(path)?;
     let transform = ToWgs84::new(crs)?;
-    let (parts, body_start): (Vec<ResidentsPart>, usize) = if is_geojson(path) {
+    if is_geojson(path) {
+        let bytes = read_bytes(path)?;
         let (header, rows) = geojson_points(path, &bytes)?;
+        drop(bytes);
         let t = Table {
             path,
             header,
@@ -741,121 +835,233 @@ fn load_residents<E: Executor>(
                 },
             )?;
         }
-        (vec![part], 0)
-    } else {
-        let (header, start) = csv_header(path, &bytes)?;
-        let t = Table {
-            path,
-            header,
-            geometry_xy: false,
-        };
-        let cols = ResidentCols::new(&t)?;
-        let p = ResidentParser {
-            t: &t,
-            cols: &cols,
-            transform: &transform,
-            facilities,
-        };
-        let body = &bytes[start..];
-        let first_line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
-        // A quoted field may hold a newline, so only quote-free files are
-        // split at line ends; others are parsed in one piece.
-        let quoted = memchr::memchr(b'"', body).is_some();
-        let pieces = if quoted {
-            vec![(0, body.len(), first_line)]
-        } else {
-            split_lines(body, CSV_PIECE_BYTES, first_line)
-        };
-        let results = exec.map(pieces, |(from, to, line0)| -> Result<ResidentsPart> {
-            let mut part = p.new_part((to - from) / 48 + 16);
-            part.source = PartSource::Csv { from, to, line0 };
-            if !quoted {
-                for_each_plain_line(&body[from..to], line0, |line, rec| {
-                    p.push(
-                        &mut part,
-                        rec,
-                        RowPos {
-                            line: Some(line),
-                            feature: None,
-                        },
-                    )
-                })?;
-                return Ok(part);
-            }
-            let mut rdr = csv_reader(&body[from..to], false);
-            let mut rec = ByteRecord::new();
-            loop {
-                match rdr.read_byte_record(&mut rec) {
-                    Ok(true) => {
-                        let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
-                        p.push(
-                            &mut part,
-                            &rec,
-                            RowPos {
-                                line: Some(line),
-                                feature: None,
-                            },
-                        )?;
-                    }
-                    Ok(false) => return Ok(part),
-                    Err(e) => {
-                        let mut err = csv_error(path, &e);
-                        if let Error::Input { location, .. } = &mut err {
-                            location.line = location.line.map(|l| l + line0 - 1);
-                        }
-                        return Err(err);
-                    }
-                }
-            }
-        });
-        (results.into_iter().collect::<Result<Vec<_>>>()?, start)
-    };
-    merge_parts(path, parts, &bytes[body_start..])
-}
-
-/// Splits `body` into `(from, to, first_line)` pieces of about `size` bytes,
-/// each ending after a newline.
-fn split_lines(body: &[u8], size: usize, first_line: u64) -> Vec<(usize, usize, u64)> {
-    let mut pieces = Vec::new();
-    let (mut from, mut line) = (0usize, first_line);
-    while from < body.len() {
-        let mut to = (from + size).min(body.len());
-        if to < body.len() {
-            to = memchr::memchr(b'\n', &body[to..]).map_or(body.len(), |i| to + i + 1);
-        }
-        pieces.push((from, to, line));
-        line += memchr::memchr_iter(b'\n', &body[from..to]).count() as u64;
-        from = to;
+        return merge_parts(path, vec![part], exec);
     }
-    pieces
+
+    // The header, from the start of the file.
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    let mut probe = Vec::new();
+    read_range(&mut file, 0, HEADER_PROBE_BYTES.min(file_len), &mut probe)
+        .map_err(|e| io_error(path, e))?;
+    drop(file);
+    let header_complete = probe.len() as u64 == file_len || memchr::memchr(b'\n', &probe).is_some();
+    if !header_complete || memchr::memchr(b'"', &probe).is_some() {
+        return load_residents_csv_serial(path, &transform, facilities, exec);
+    }
+    let (header, start) = csv_header(path, &probe)?;
+    let header_lines = probe[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    drop(probe);
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform: &transform,
+        facilities,
+    };
+
+    // Pieces are read and parsed in parallel; the whole file is never held.
+    let start = start as u64;
+    let ranges: Vec<(u64, u64)> = (0..(file_len - start).div_ceil(CSV_PIECE_BYTES))
+        .map(|k| {
+            let from = start + k * CSV_PIECE_BYTES;
+            (from, (from + CSV_PIECE_BYTES).min(file_len))
+        })
+        .collect();
+    let results = exec.map(ranges, |(from, to)| {
+        parse_csv_piece(&p, path, start, from, to, file_len)
+    });
+    let mut parts = Vec::with_capacity(results.len());
+    let mut line = header_lines + 1;
+    for r in results {
+        match r {
+            Ok(mut piece) => {
+                if let PartSource::Csv { line0, .. } = &mut piece.part.source {
+                    *line0 = line;
+                }
+                line += piece.newlines;
+                parts.push(piece.part);
+            }
+            Err(PieceError::Quoted) => {
+                return load_residents_csv_serial(path, &transform, facilities, exec)
+            }
+            Err(PieceError::Failed(mut e)) => {
+                if let Error::Input { location, .. } = &mut e {
+                    location.line = location.line.map(|l| l + line - 1);
+                }
+                return Err(e);
+            }
+        }
+    }
+    merge_parts(path, parts, exec)
 }
 
-/// The rows of a part: a GeoJSON file (row = feature), or a byte range of a
-/// CSV body whose first record starts on line `line0`.
+/// Reads and parses the lines owned by `[from, to)` (see [`CsvPiece`]);
+/// line numbers in errors count from 1 at the piece's first line.
+fn parse_csv_piece(
+    p: &ResidentParser,
+    path: &Path,
+    body_start: u64,
+    from: u64,
+    to: u64,
+    file_len: u64,
+) -> std::result::Result<CsvPiece, PieceError> {
+    let fail = |e: std::io::Error| PieceError::Failed(io_error(path, e));
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    // One byte before `from` tells whether a line starts at `from`.
+    let read_from = if from > body_start { from - 1 } else { from };
+    let mut buf = Vec::with_capacity((to - read_from) as usize + (64 << 10));
+    read_range(&mut file, read_from, to - read_from, &mut buf).map_err(fail)?;
+    let first = if from > body_start {
+        match memchr::memchr(b'\n', &buf) {
+            Some(i) => i + 1,
+            None => buf.len(),
+        }
+    } else {
+        0
+    };
+    // The last owned line may run past `to`: read on to its end.
+    let owned_end = if read_from + first as u64 >= to {
+        first // no line starts in [from, to)
+    } else if buf.last() == Some(&b'\n') {
+        buf.len()
+    } else {
+        let mut next = read_from + buf.len() as u64;
+        loop {
+            let before = buf.len();
+            if next < file_len {
+                read_range(&mut file, next, 64 << 10, &mut buf).map_err(fail)?;
+            }
+            if buf.len() == before {
+                break before; // end of file
+            }
+            next += (buf.len() - before) as u64;
+            if let Some(i) = memchr::memchr(b'\n', &buf[before..]) {
+                break before + i + 1;
+            }
+        }
+    };
+    let body = &buf[first..owned_end];
+    if memchr::memchr(b'"', body).is_some() {
+        return Err(PieceError::Quoted);
+    }
+    let newlines = memchr::memchr_iter(b'\n', body).count() as u64;
+    let mut part = p.new_part(body.len() / 48 + 16);
+    let abs_from = read_from + first as u64;
+    part.source = PartSource::Csv {
+        from: abs_from,
+        to: abs_from + body.len() as u64,
+        line0: 1,
+    };
+    for_each_plain_line(body, 1, |line, rec| {
+        p.push(
+            &mut part,
+            rec,
+            RowPos {
+                line: Some(line),
+                feature: None,
+            },
+        )
+    })
+    .map_err(PieceError::Failed)?;
+    Ok(CsvPiece { part, newlines })
+}
+
+/// The general path for CSV files with quotes (a quoted field may hold a
+/// newline, so the file cannot be split at line ends): one csv reader.
+fn load_residents_csv_serial<E: Executor>(
+    path: &Path,
+    transform: &ToWgs84,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
+    let bytes = read_bytes(path)?;
+    let (header, start) = csv_header(path, &bytes)?;
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform,
+        facilities,
+    };
+    let body = &bytes[start..];
+    let line0 = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut part = p.new_part(body.len() / 48 + 16);
+    part.source = PartSource::Csv {
+        from: start as u64,
+        to: bytes.len() as u64,
+        line0,
+    };
+    let mut rdr = csv_reader(body, false);
+    let mut rec = ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
+                p.push(
+                    &mut part,
+                    &rec,
+                    RowPos {
+                        line: Some(line),
+                        feature: None,
+                    },
+                )?;
+            }
+            Ok(false) => break,
+            Err(e) => {
+                let mut err = csv_error(path, &e);
+                if let Error::Input { location, .. } = &mut err {
+                    location.line = location.line.map(|l| l + line0 - 1);
+                }
+                return Err(err);
+            }
+        }
+    }
+    drop(bytes);
+    merge_parts(path, vec![part], exec)
+}
+
+/// The rows of a part: a GeoJSON file (row = feature), or the bytes
+/// `[from, to)` of a CSV file whose first record starts on line `line0`.
 #[derive(Debug, Clone, Copy)]
 enum PartSource {
     GeoJson,
-    Csv { from: usize, to: usize, line0: u64 },
+    Csv { from: u64, to: u64, line0: u64 },
 }
 
 impl PartSource {
-    /// Position of row `row` of the part; CSV pieces are re-read, which is
-    /// fine on this error-only path.
-    fn locate(self, body: &[u8], row: u32) -> RowPos {
+    /// Position of row `row` of the part; CSV pieces are read again, which
+    /// is fine on this error-only path.
+    fn locate(self, path: &Path, row: u32) -> RowPos {
         match self {
             PartSource::GeoJson => RowPos {
                 line: None,
                 feature: Some(row as usize),
             },
             PartSource::Csv { from, to, line0 } => {
-                let mut rdr = csv_reader(&body[from..to], false);
-                let mut rec = ByteRecord::new();
+                let mut bytes = Vec::new();
+                let read = std::fs::File::open(path)
+                    .and_then(|mut f| read_range(&mut f, from, to - from, &mut bytes));
                 let mut line = None;
-                for _ in 0..=row {
-                    if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
-                        break;
+                if read.is_ok() {
+                    let mut rdr = csv_reader(&bytes, false);
+                    let mut rec = ByteRecord::new();
+                    for _ in 0..=row {
+                        if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+                            break;
+                        }
+                        line = rec.position().map(|p| line0 + p.line() - 1);
                     }
-                    line = rec.position().map(|p| line0 + p.line() - 1);
                 }
                 RowPos {
                     line,
@@ -866,14 +1072,73 @@ impl PartSource {
     }
 }
 
-fn merge_parts(path: &Path, parts: Vec<ResidentsPart>, body: &[u8]) -> Result<Residents> {
-    if let Some(((pa, ra), (pb, rb))) = first_duplicate(&parts) {
-        let pos = parts[pb].source.locate(body, rb);
+/// One column of the parts, merged on its own.
+enum ColumnParts {
+    Location(Vec<Vec<LonLat>>),
+    Weight(Vec<Vec<f64>>),
+    Gp(Vec<Vec<u32>>),
+    Ids(Vec<(Vec<u8>, Vec<u64>)>),
+    Categorical(Vec<Categorical>),
+}
+
+enum Column {
+    Location(Vec<LonLat>),
+    Weight(Vec<f64>),
+    Gp(Vec<u32>),
+    Ids(Vec<u8>, Vec<u64>),
+    Categorical(Categorical),
+}
+
+impl ColumnParts {
+    /// Concatenates the parts, freeing each as soon as it is copied.
+    fn merge(self) -> Column {
+        fn concat<T: Copy>(parts: Vec<Vec<T>>) -> Vec<T> {
+            let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+            for p in parts {
+                all.extend_from_slice(&p);
+            }
+            all
+        }
+        match self {
+            ColumnParts::Location(p) => Column::Location(concat(p)),
+            ColumnParts::Weight(p) => Column::Weight(concat(p)),
+            ColumnParts::Gp(p) => Column::Gp(concat(p)),
+            ColumnParts::Ids(parts) => {
+                let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+                let mut ends = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+                for (b, e) in parts {
+                    let base = bytes.len() as u64;
+                    bytes.extend_from_slice(&b);
+                    ends.extend(e.iter().map(|x| x + base));
+                }
+                Column::Ids(bytes, ends)
+            }
+            ColumnParts::Categorical(parts) => {
+                let mut all = Categorical::new();
+                all.reserve(parts.iter().map(Categorical::len).sum());
+                for c in parts {
+                    all.extend_from(&c);
+                }
+                Column::Categorical(all)
+            }
+        }
+    }
+}
+
+/// Checks ids for duplicates, then concatenates the parts' columns (each
+/// column in parallel with the others).
+fn merge_parts<E: Executor>(
+    path: &Path,
+    mut parts: Vec<ResidentsPart>,
+    exec: &E,
+) -> Result<Residents> {
+    if let Some(((pa, ra), (pb, rb))) = first_duplicate(&parts, exec) {
+        let pos = parts[pb].source.locate(path, rb);
         let mut loc = Location::file(path);
         loc.line = pos.line;
         loc.feature = pos.feature;
         loc.field = Some("id".into());
-        let first_at = match parts[pa].source.locate(body, ra) {
+        let first_at = match parts[pa].source.locate(path, ra) {
             RowPos { line: Some(l), .. } => format!("line {l}"),
             RowPos {
                 feature: Some(f), ..
@@ -888,6 +1153,9 @@ fn merge_parts(path: &Path, parts: Vec<ResidentsPart>, body: &[u8]) -> Result<Re
             ),
         ));
     }
+    for p in &mut parts {
+        p.id_hashes = Vec::new();
+    }
     if parts.len() == 1 {
         return Ok(parts
             .into_iter()
@@ -895,49 +1163,62 @@ fn merge_parts(path: &Path, parts: Vec<ResidentsPart>, body: &[u8]) -> Result<Re
             .map(|p| p.residents)
             .unwrap_or_default());
     }
-    // Allocate once: growing by doubling would copy and fault pages repeatedly.
-    let n: usize = parts.iter().map(|p| p.residents.len()).sum();
-    let id_len: usize = parts.iter().map(|p| p.residents.id_bytes.len()).sum();
-    let mut all = Residents {
-        location: Vec::with_capacity(n),
-        weight: Vec::with_capacity(n),
-        id_bytes: Vec::with_capacity(id_len),
-        id_ends: Vec::with_capacity(n),
-        gp: Vec::with_capacity(n),
-        unit_weights: true,
-        ..Residents::default()
-    };
-    all.municipality.reserve(n);
-    all.group.reserve(n);
-    all.extra = parts
+    let unit_weights = parts.iter().all(|p| p.residents.unit_weights);
+    let extra_names: Vec<String> = parts
         .first()
-        .map(|p| {
-            p.residents
-                .extra
-                .iter()
-                .map(|(name, _)| {
-                    let mut c = Categorical::new();
-                    c.reserve(n);
-                    (name.clone(), c)
-                })
-                .collect()
-        })
+        .map(|p| p.residents.extra.iter().map(|(n, _)| n.clone()).collect())
         .unwrap_or_default();
-    for part in parts {
-        let r = part.residents;
-        let base = all.id_bytes.len() as u64;
-        all.id_bytes.extend_from_slice(&r.id_bytes);
-        all.id_ends.extend(r.id_ends.iter().map(|e| e + base));
-        all.location.extend_from_slice(&r.location);
-        all.weight.extend_from_slice(&r.weight);
-        all.gp.extend_from_slice(&r.gp);
-        all.unit_weights &= r.unit_weights;
-        all.municipality.extend_from(&r.municipality);
-        all.group.extend_from(&r.group);
-        for (k, (_, c)) in r.extra.iter().enumerate() {
-            all.extra[k].1.extend_from(c);
+    let n_extra = extra_names.len();
+    let mut location = Vec::with_capacity(parts.len());
+    let mut weight = Vec::with_capacity(parts.len());
+    let mut gp = Vec::with_capacity(parts.len());
+    let mut ids = Vec::with_capacity(parts.len());
+    let mut municipality = Vec::with_capacity(parts.len());
+    let mut group = Vec::with_capacity(parts.len());
+    let mut extra: Vec<Vec<Categorical>> = (0..n_extra).map(|_| Vec::new()).collect();
+    for p in parts {
+        let r = p.residents;
+        location.push(r.location);
+        weight.push(r.weight);
+        gp.push(r.gp);
+        ids.push((r.id_bytes, r.id_ends));
+        municipality.push(r.municipality);
+        group.push(r.group);
+        for (k, (_, c)) in r.extra.into_iter().enumerate() {
+            extra[k].push(c);
         }
     }
+    let mut tasks = vec![
+        ColumnParts::Location(location),
+        ColumnParts::Ids(ids),
+        ColumnParts::Weight(weight),
+        ColumnParts::Gp(gp),
+        ColumnParts::Categorical(municipality),
+        ColumnParts::Categorical(group),
+    ];
+    tasks.extend(extra.into_iter().map(ColumnParts::Categorical));
+    let mut columns = exec.map(tasks, ColumnParts::merge).into_iter();
+    let mut all = Residents {
+        unit_weights,
+        ..Residents::default()
+    };
+    let mut categoricals = Vec::new();
+    for c in columns.by_ref() {
+        match c {
+            Column::Location(v) => all.location = v,
+            Column::Weight(v) => all.weight = v,
+            Column::Gp(v) => all.gp = v,
+            Column::Ids(b, e) => {
+                all.id_bytes = b;
+                all.id_ends = e;
+            }
+            Column::Categorical(c) => categoricals.push(c),
+        }
+    }
+    let mut categoricals = categoricals.into_iter();
+    all.municipality = categoricals.next().unwrap_or_default();
+    all.group = categoricals.next().unwrap_or_default();
+    all.extra = extra_names.into_iter().zip(categoricals).collect();
     Ok(all)
 }
 
@@ -948,31 +1229,37 @@ fn hash_id(id: &str) -> u64 {
 }
 
 /// The earliest repeated id across parts, as ((part, row) of the first
-/// occurrence, (part, row) of the repeat). Sorting 64-bit hashes (computed
-/// in parallel while parsing) is several times faster than a hash set of
-/// strings; equal hashes are confirmed on the strings.
-fn first_duplicate(parts: &[ResidentsPart]) -> Option<((usize, u32), (usize, u32))> {
-    let mut all: Vec<(u64, u32, u32)> =
-        Vec::with_capacity(parts.iter().map(|p| p.id_hashes.len()).sum());
-    for (k, p) in parts.iter().enumerate() {
-        all.extend(p.id_hashes.iter().map(|&(h, row)| (h, k as u32, row)));
-    }
-    radsort::sort_by_key(&mut all, |e| e.0);
+/// occurrence, (part, row) of the repeat). The 64-bit hashes computed while
+/// parsing are sorted bucket by bucket (in parallel); equal hashes are
+/// confirmed on the strings.
+fn first_duplicate<E: Executor>(
+    parts: &[ResidentsPart],
+    exec: &E,
+) -> Option<((usize, u32), (usize, u32))> {
     let id = |(k, row): (usize, u32)| parts[k].residents.id(row as usize);
-    let mut found: Option<((usize, u32), (usize, u32))> = None;
-    for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-        let mut rows: Vec<(usize, u32)> = run.iter().map(|e| (e.1 as usize, e.2)).collect();
-        rows.sort_unstable();
-        for (i, &b) in rows.iter().enumerate() {
-            if let Some(&a) = rows[..i].iter().find(|&&a| id(a) == id(b)) {
-                if found.is_none_or(|(_, f)| b < f) {
-                    found = Some((a, b));
+    let found = exec.map((0..ID_BUCKETS).collect(), |b| {
+        let mut all: Vec<(u64, u32, u32)> =
+            Vec::with_capacity(parts.iter().map(|p| p.id_hashes[b].len()).sum());
+        for (k, p) in parts.iter().enumerate() {
+            all.extend(p.id_hashes[b].iter().map(|&(h, row)| (h, k as u32, row)));
+        }
+        all.sort_unstable();
+        let mut found: Option<((usize, u32), (usize, u32))> = None;
+        for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            // Sorted by (part, row) within the run.
+            let rows: Vec<(usize, u32)> = run.iter().map(|e| (e.1 as usize, e.2)).collect();
+            for (i, &b) in rows.iter().enumerate() {
+                if let Some(&a) = rows[..i].iter().find(|&&a| id(a) == id(b)) {
+                    if found.is_none_or(|(_, f)| b < f) {
+                        found = Some((a, b));
+                    }
+                    break;
                 }
-                break;
             }
         }
-    }
-    found
+        found
+    });
+    found.into_iter().flatten().min_by_key(|&(_, b)| b)
 }
 
 // --------------------------------------------------------------------- areas
@@ -1121,6 +1408,41 @@ fn fill_municipalities<E: Executor>(residents: &mut Residents, areas: &Areas, ex
     for (&row, area) in missing.iter().zip(found.into_iter().flatten()) {
         if area != NONE {
             residents.municipality.set_code(row, codes[area as usize]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse_exactly_as_the_standard_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for _ in 0..200_000 {
+            let digits = rng.random_range(0..9);
+            let x: f64 = rng.random_range(-200.0..200.0);
+            let s = format!("{x:.digits$}");
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
+        }
+        for s in ["1", "+2.5", "-0", "0.", ".5", "007.250", "123456789012345"] {
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            ".",
+            "1e5",
+            "1.2.3",
+            "nan",
+            "inf",
+            " 1",
+            "1234567890123456",
+        ] {
+            assert_eq!(parse_plain_decimal(s.as_bytes()), None, "{s}");
         }
     }
 }
