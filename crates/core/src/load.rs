@@ -633,14 +633,133 @@ impl ResidentCols {
     }
 }
 
-/// Residents parsed from one piece of a file.
+/// One validated resident row, on its way into storage.
+struct Row<'a> {
+    id: &'a str,
+    location: LonLat,
+    weight: f64,
+    gp: u32,
+    municipality: Option<&'a str>,
+    group: Option<&'a str>,
+    /// Values of the extra columns (no allocation when there are none).
+    extra: Vec<&'a str>,
+}
+
+/// Where parsed rows are stored: growing columns (one-piece loads) or the
+/// final columns' slices for one piece of a file parsed in parallel.
+trait RowSink {
+    fn push_row(&mut self, row: Row<'_>);
+}
+
+/// (hash of id, global row) in [`ID_BUCKETS`] buckets by the hash's top
+/// bits, so that duplicate ids are looked for bucket by bucket.
+struct IdHashes(Vec<Vec<(u64, u32)>>);
+
+impl IdHashes {
+    fn with_capacity(rows: usize) -> Self {
+        IdHashes(
+            (0..ID_BUCKETS)
+                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
+                .collect(),
+        )
+    }
+
+    fn push(&mut self, id: &str, row: u32) {
+        let h = hash_id(id);
+        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, row));
+    }
+}
+
+/// Residents of a whole file parsed in one piece (GeoJSON, quoted CSV).
 struct ResidentsPart {
     residents: Residents,
-    /// Where the part's rows came from, to locate a row in error messages.
+    /// Where the rows came from, to locate a row in error messages.
     source: PartSource,
-    /// (hash of id, row within the part), in [`ID_BUCKETS`] buckets by the
-    /// hash's top bits, so that duplicates are looked for bucket by bucket.
-    id_hashes: Vec<Vec<(u64, u32)>>,
+    id_hashes: IdHashes,
+}
+
+impl RowSink for ResidentsPart {
+    fn push_row(&mut self, row: Row<'_>) {
+        let r = &mut self.residents;
+        self.id_hashes.push(row.id, r.location.len() as u32);
+        r.id_bytes.extend_from_slice(row.id.as_bytes());
+        r.id_ends.push(r.id_bytes.len() as u64);
+        r.location.push(row.location);
+        r.unit_weights &= row.weight == 1.0;
+        r.weight.push(row.weight);
+        r.gp.push(row.gp);
+        r.municipality.push(row.municipality);
+        r.group.push(row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            r.extra[k].1.push(Some(v));
+        }
+    }
+}
+
+/// A categorical column of one piece: codes into a dictionary local to
+/// the piece (remapped to the file's dictionary afterwards).
+struct PieceCodes<'a> {
+    codes: &'a mut [u32],
+    dict: Categorical,
+    /// The last value and its code: input is often sorted by it.
+    last: Option<(String, u32)>,
+}
+
+impl PieceCodes<'_> {
+    fn set(&mut self, row: usize, value: Option<&str>) {
+        self.codes[row] = match value {
+            None | Some("") => NONE,
+            Some(v) => match &self.last {
+                Some((last, c)) if last == v => *c,
+                _ => {
+                    let c = self.dict.code_for(v);
+                    self.last = Some((v.to_owned(), c));
+                    c
+                }
+            },
+        };
+    }
+}
+
+/// The final columns' slices for the rows of one piece.
+struct PieceSink<'a> {
+    /// Global index of the piece's first row.
+    row0: u32,
+    rows: usize,
+    location: &'a mut [LonLat],
+    weight: &'a mut [f64],
+    gp: &'a mut [u32],
+    id_ends: &'a mut [u64],
+    id_bytes: &'a mut [u8],
+    /// Global offset of `id_bytes[0]`, and bytes written.
+    id_base: u64,
+    id_len: usize,
+    /// Municipality, group, then the extra columns.
+    categorical: Vec<PieceCodes<'a>>,
+    unit_weights: bool,
+    id_hashes: IdHashes,
+}
+
+impl RowSink for PieceSink<'_> {
+    fn push_row(&mut self, row: Row<'_>) {
+        let i = self.rows;
+        self.id_hashes.push(row.id, self.row0 + i as u32);
+        let id = row.id.as_bytes();
+        self.id_bytes[self.id_len..self.id_len + id.len()].copy_from_slice(id);
+        self.id_len += id.len();
+        self.id_ends[i] = self.id_base + self.id_len as u64;
+        self.location[i] = row.location;
+        self.unit_weights &= row.weight == 1.0;
+        self.weight[i] = row.weight;
+        self.gp[i] = row.gp;
+        let (m, rest) = self.categorical.split_at_mut(1);
+        m[0].set(i, row.municipality);
+        rest[0].set(i, row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            rest[1 + k].set(i, Some(v));
+        }
+        self.rows += 1;
+    }
 }
 
 struct ResidentParser<'a> {
@@ -672,17 +791,16 @@ impl ResidentParser<'_> {
         ResidentsPart {
             residents,
             source: PartSource::GeoJson,
-            id_hashes: (0..ID_BUCKETS)
-                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
-                .collect(),
+            id_hashes: IdHashes::with_capacity(rows),
         }
     }
 
-    fn push(&self, part: &mut ResidentsPart, rec: &impl Fields, pos: RowPos) -> Result<()> {
+    /// Validates one record and stores it in `sink`; nothing is stored when
+    /// it is invalid.
+    fn push(&self, sink: &mut impl RowSink, rec: &impl Fields, pos: RowPos) -> Result<()> {
         let t = self.t;
         let c = self.cols;
         t.check_len(rec, pos)?;
-        let r = &mut part.residents;
         let id = t.str(rec, c.id, pos)?;
         if id.is_empty() {
             return Err(t.err(pos, Some(c.id), "expected a non-empty id"));
@@ -692,28 +810,25 @@ impl ResidentParser<'_> {
             None => 1.0,
             Some(col) => {
                 let s = t.str(rec, col, pos)?;
+                let bad = || {
+                    t.err(
+                        pos,
+                        Some(col),
+                        format!("expected a number ≥ 0, found `{s}`"),
+                    )
+                };
                 if s.is_empty() {
                     1.0
                 } else if let Some(w) = parse_plain_decimal(s.as_bytes()) {
                     if w < 0.0 {
-                        return Err(t.err(
-                            pos,
-                            Some(col),
-                            format!("expected a number ≥ 0, found `{s}`"),
-                        ));
+                        return Err(bad());
                     }
                     w
                 } else {
                     s.parse::<f64>()
                         .ok()
                         .filter(|w| w.is_finite() && *w >= 0.0)
-                        .ok_or_else(|| {
-                            t.err(
-                                pos,
-                                Some(col),
-                                format!("expected a number ≥ 0, found `{s}`"),
-                            )
-                        })?
+                        .ok_or_else(bad)?
                 }
             }
         };
@@ -737,20 +852,22 @@ impl ResidentParser<'_> {
         let opt = |col: Option<usize>| -> Result<Option<&str>> {
             col.map(|col| t.str(rec, col, pos)).transpose()
         };
-        r.municipality.push(opt(c.municipality)?);
-        r.group.push(opt(c.group)?);
-        for (k, (_, col)) in c.extra.iter().enumerate() {
-            let v = t.str(rec, *col, pos)?;
-            r.extra[k].1.push(Some(v));
-        }
-        let h = hash_id(id);
-        part.id_hashes[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, r.location.len() as u32));
-        r.id_bytes.extend_from_slice(id.as_bytes());
-        r.id_ends.push(r.id_bytes.len() as u64);
-        r.location.push(location);
-        r.unit_weights &= weight == 1.0;
-        r.weight.push(weight);
-        r.gp.push(gp);
+        let municipality = opt(c.municipality)?;
+        let group = opt(c.group)?;
+        let extra = c
+            .extra
+            .iter()
+            .map(|(_, col)| t.str(rec, *col, pos))
+            .collect::<Result<Vec<&str>>>()?;
+        sink.push_row(Row {
+            id,
+            location,
+            weight,
+            gp,
+            municipality,
+            group,
+            extra,
+        });
         Ok(())
     }
 }
@@ -784,21 +901,103 @@ fn read_range(
     Ok(())
 }
 
-/// One piece of a CSV body, read and parsed on its own: it owns the lines
-/// that *start* in `[from, to)` of the file (the first line start at or
-/// after `from`, through the line that contains `to - 1`).
-struct CsvPiece {
-    part: ResidentsPart,
-    /// Newlines in the lines it owns, for numbering the following pieces.
-    newlines: u64,
+/// The lines of a CSV body owned by the piece `[from, to)`: those that
+/// *start* in it (the first line start at or after `from`, through the line
+/// holding byte `to - 1`). Returns the bytes and their offset in the file.
+fn read_owned_lines(
+    path: &Path,
+    body_start: u64,
+    from: u64,
+    to: u64,
+    file_len: u64,
+) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    // One byte before `from` tells whether a line starts at `from`.
+    let read_from = if from > body_start { from - 1 } else { from };
+    let mut buf = Vec::with_capacity((to - read_from) as usize + (64 << 10));
+    read_range(&mut file, read_from, to - read_from, &mut buf)?;
+    let first = if from > body_start {
+        memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1)
+    } else {
+        0
+    };
+    // The last owned line may run past `to`: read on to its end.
+    let end = if read_from + first as u64 >= to {
+        first // no line starts in [from, to)
+    } else if buf.last() == Some(&b'\n') {
+        buf.len()
+    } else {
+        let mut next = read_from + buf.len() as u64;
+        loop {
+            let before = buf.len();
+            if next < file_len {
+                read_range(&mut file, next, 64 << 10, &mut buf)?;
+            }
+            if buf.len() == before {
+                break before; // end of file
+            }
+            next += (buf.len() - before) as u64;
+            if let Some(i) = memchr::memchr(b'\n', &buf[before..]) {
+                break before + i + 1;
+            }
+        }
+    };
+    buf.truncate(end);
+    buf.drain(..first);
+    Ok((buf, read_from + first as u64))
 }
 
-/// Why a piece was not parsed.
-enum PieceError {
+/// What a first pass learns about a piece, to size and place its rows.
+#[derive(Debug, Clone, Copy)]
+struct PieceScan {
+    /// Bytes of the file holding the piece's lines.
+    from: u64,
+    to: u64,
+    /// Number of the piece's first line (set once all pieces are scanned).
+    line0: u64,
+    newlines: u64,
+    /// Non-empty lines (records), and the bytes of their ids.
+    rows: usize,
+    id_bytes: usize,
+}
+
+/// Why a piece was not scanned.
+enum ScanError {
     /// A quote character: the file needs the general CSV reader.
     Quoted,
-    /// An input error, its line number counted from the piece's first line.
-    Failed(Error),
+    Io(std::io::Error),
+}
+
+fn scan_csv_piece(
+    path: &Path,
+    body_start: u64,
+    (from, to): (u64, u64),
+    file_len: u64,
+    id_col: usize,
+) -> std::result::Result<PieceScan, ScanError> {
+    let (body, at) =
+        read_owned_lines(path, body_start, from, to, file_len).map_err(ScanError::Io)?;
+    if memchr::memchr(b'"', &body).is_some() {
+        return Err(ScanError::Quoted);
+    }
+    let mut scan = PieceScan {
+        from: at,
+        to: at + body.len() as u64,
+        line0: 0,
+        newlines: 0,
+        rows: 0,
+        id_bytes: 0,
+    };
+    for_each_plain_line(&body, 0, |_, rec| {
+        scan.rows += 1;
+        if id_col < rec.count() {
+            scan.id_bytes += rec.field(id_col).trim_ascii().len();
+        }
+        Ok(())
+    })
+    .ok();
+    scan.newlines = memchr::memchr_iter(b'\n', &body).count() as u64;
+    Ok(scan)
 }
 
 fn load_residents<E: Executor>(
@@ -835,7 +1034,7 @@ fn load_residents<E: Executor>(
                 },
             )?;
         }
-        return merge_parts(path, vec![part], exec);
+        return finish_part(path, part, exec);
     }
 
     // The header, from the start of the file.
@@ -865,7 +1064,8 @@ fn load_residents<E: Executor>(
         facilities,
     };
 
-    // Pieces are read and parsed in parallel; the whole file is never held.
+    // Pass 1, in parallel: where each piece's lines are, how many rows and
+    // id bytes they hold. The whole file is never held in memory.
     let start = start as u64;
     let ranges: Vec<(u64, u64)> = (0..(file_len - start).div_ceil(CSV_PIECE_BYTES))
         .map(|k| {
@@ -873,103 +1073,162 @@ fn load_residents<E: Executor>(
             (from, (from + CSV_PIECE_BYTES).min(file_len))
         })
         .collect();
-    let results = exec.map(ranges, |(from, to)| {
-        parse_csv_piece(&p, path, start, from, to, file_len)
-    });
-    let mut parts = Vec::with_capacity(results.len());
+    let mut scans = Vec::with_capacity(ranges.len());
     let mut line = header_lines + 1;
-    for r in results {
-        match r {
-            Ok(mut piece) => {
-                if let PartSource::Csv { line0, .. } = &mut piece.part.source {
-                    *line0 = line;
-                }
-                line += piece.newlines;
-                parts.push(piece.part);
+    for scan in exec.map(ranges, |r| {
+        scan_csv_piece(path, start, r, file_len, cols.id)
+    }) {
+        match scan {
+            Ok(mut s) => {
+                s.line0 = line;
+                line += s.newlines;
+                scans.push(s);
             }
-            Err(PieceError::Quoted) => {
+            Err(ScanError::Quoted) => {
                 return load_residents_csv_serial(path, &transform, facilities, exec)
             }
-            Err(PieceError::Failed(mut e)) => {
-                if let Error::Input { location, .. } = &mut e {
-                    location.line = location.line.map(|l| l + line - 1);
-                }
-                return Err(e);
-            }
+            Err(ScanError::Io(e)) => return Err(io_error(path, e)),
         }
     }
-    merge_parts(path, parts, exec)
+
+    // Pass 2, in parallel: every piece parses straight into its slice of
+    // the final columns (no per-piece columns to concatenate afterwards).
+    let n: usize = scans.iter().map(|s| s.rows).sum();
+    let mut location = vec![LonLat::new(0.0, 0.0); n];
+    let mut weight = vec![0.0f64; n];
+    let mut gp = vec![0u32; n];
+    let mut id_ends = vec![0u64; n];
+    let mut id_bytes = vec![0u8; scans.iter().map(|s| s.id_bytes).sum()];
+    let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
+    let mut jobs = Vec::with_capacity(scans.len());
+    {
+        let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
+        let (mut ends, mut bytes) = (&mut id_ends[..], &mut id_bytes[..]);
+        let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
+        let (mut row0, mut id_base) = (0usize, 0u64);
+        for s in &scans {
+            fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
+                let (head, tail) = std::mem::take(rest).split_at_mut(k);
+                *rest = tail;
+                head
+            }
+            let sink = PieceSink {
+                row0: row0 as u32,
+                rows: 0,
+                location: take(&mut loc, s.rows),
+                weight: take(&mut w, s.rows),
+                gp: take(&mut g, s.rows),
+                id_ends: take(&mut ends, s.rows),
+                id_bytes: take(&mut bytes, s.id_bytes),
+                id_base,
+                id_len: 0,
+                categorical: cats
+                    .iter_mut()
+                    .map(|c| PieceCodes {
+                        codes: take(c, s.rows),
+                        dict: Categorical::new(),
+                        last: None,
+                    })
+                    .collect(),
+                unit_weights: true,
+                id_hashes: IdHashes::with_capacity(s.rows),
+            };
+            jobs.push((*s, sink));
+            row0 += s.rows;
+            id_base += s.id_bytes as u64;
+        }
+    }
+    let results = exec.map(jobs, |(s, mut sink)| -> Result<PieceOut> {
+        let mut body = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
+            .map_err(|e| io_error(path, e))?;
+        for_each_plain_line(&body, s.line0, |line, rec| {
+            p.push(
+                &mut sink,
+                rec,
+                RowPos {
+                    line: Some(line),
+                    feature: None,
+                },
+            )
+        })?;
+        debug_assert!(sink.rows == s.rows && sink.id_len == s.id_bytes);
+        Ok(PieceOut {
+            unit_weights: sink.unit_weights,
+            dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
+            id_hashes: sink.id_hashes,
+        })
+    });
+    let outs = results.into_iter().collect::<Result<Vec<_>>>()?;
+
+    // One dictionary per categorical column; pieces' codes remapped to it.
+    let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
+    for (k, mut column) in codes.into_iter().enumerate() {
+        let mut all = Categorical::new();
+        let mut row0 = 0;
+        for (s, out) in scans.iter().zip(&outs) {
+            let map: Vec<u32> = out.dicts[k]
+                .values()
+                .iter()
+                .map(|v| all.code_for(v))
+                .collect();
+            for c in &mut column[row0..row0 + s.rows] {
+                if *c != NONE {
+                    *c = map[*c as usize];
+                }
+            }
+            row0 += s.rows;
+        }
+        all.set_codes(column);
+        categoricals.push(all);
+    }
+    let mut categoricals = categoricals.into_iter();
+    let residents = Residents {
+        location,
+        weight,
+        id_bytes,
+        id_ends,
+        municipality: categoricals.next().unwrap_or_default(),
+        group: categoricals.next().unwrap_or_default(),
+        gp,
+        extra: cols
+            .extra
+            .iter()
+            .map(|(name, _)| name.clone())
+            .zip(categoricals)
+            .collect(),
+        unit_weights: outs.iter().all(|o| o.unit_weights),
+    };
+    let hashes: Vec<IdHashes> = outs.into_iter().map(|o| o.id_hashes).collect();
+    check_unique_ids(path, &residents, &hashes, exec, |row| {
+        // The piece holding global row `row`, then the row within it.
+        let mut first = 0;
+        for s in &scans {
+            if (row as usize) < first + s.rows {
+                let src = PartSource::Csv {
+                    from: s.from,
+                    to: s.to,
+                    line0: s.line0,
+                };
+                return src.locate(path, row - first as u32);
+            }
+            first += s.rows;
+        }
+        RowPos {
+            line: None,
+            feature: None,
+        }
+    })?;
+    Ok(residents)
 }
 
-/// Reads and parses the lines owned by `[from, to)` (see [`CsvPiece`]);
-/// line numbers in errors count from 1 at the piece's first line.
-fn parse_csv_piece(
-    p: &ResidentParser,
-    path: &Path,
-    body_start: u64,
-    from: u64,
-    to: u64,
-    file_len: u64,
-) -> std::result::Result<CsvPiece, PieceError> {
-    let fail = |e: std::io::Error| PieceError::Failed(io_error(path, e));
-    let mut file = std::fs::File::open(path).map_err(fail)?;
-    // One byte before `from` tells whether a line starts at `from`.
-    let read_from = if from > body_start { from - 1 } else { from };
-    let mut buf = Vec::with_capacity((to - read_from) as usize + (64 << 10));
-    read_range(&mut file, read_from, to - read_from, &mut buf).map_err(fail)?;
-    let first = if from > body_start {
-        match memchr::memchr(b'\n', &buf) {
-            Some(i) => i + 1,
-            None => buf.len(),
-        }
-    } else {
-        0
-    };
-    // The last owned line may run past `to`: read on to its end.
-    let owned_end = if read_from + first as u64 >= to {
-        first // no line starts in [from, to)
-    } else if buf.last() == Some(&b'\n') {
-        buf.len()
-    } else {
-        let mut next = read_from + buf.len() as u64;
-        loop {
-            let before = buf.len();
-            if next < file_len {
-                read_range(&mut file, next, 64 << 10, &mut buf).map_err(fail)?;
-            }
-            if buf.len() == before {
-                break before; // end of file
-            }
-            next += (buf.len() - before) as u64;
-            if let Some(i) = memchr::memchr(b'\n', &buf[before..]) {
-                break before + i + 1;
-            }
-        }
-    };
-    let body = &buf[first..owned_end];
-    if memchr::memchr(b'"', body).is_some() {
-        return Err(PieceError::Quoted);
-    }
-    let newlines = memchr::memchr_iter(b'\n', body).count() as u64;
-    let mut part = p.new_part(body.len() / 48 + 16);
-    let abs_from = read_from + first as u64;
-    part.source = PartSource::Csv {
-        from: abs_from,
-        to: abs_from + body.len() as u64,
-        line0: 1,
-    };
-    for_each_plain_line(body, 1, |line, rec| {
-        p.push(
-            &mut part,
-            rec,
-            RowPos {
-                line: Some(line),
-                feature: None,
-            },
-        )
-    })
-    .map_err(PieceError::Failed)?;
-    Ok(CsvPiece { part, newlines })
+/// What a piece leaves besides the rows written into the final columns.
+struct PieceOut {
+    unit_weights: bool,
+    /// Local dictionaries of the categorical columns.
+    dicts: Vec<Categorical>,
+    id_hashes: IdHashes,
 }
 
 /// The general path for CSV files with quotes (a quoted field may hold a
@@ -1028,7 +1287,20 @@ fn load_residents_csv_serial<E: Executor>(
         }
     }
     drop(bytes);
-    merge_parts(path, vec![part], exec)
+    finish_part(path, part, exec)
+}
+
+/// The residents of a one-piece load, once their ids are checked.
+fn finish_part<E: Executor>(path: &Path, part: ResidentsPart, exec: &E) -> Result<Residents> {
+    let source = part.source;
+    check_unique_ids(
+        path,
+        &part.residents,
+        std::slice::from_ref(&part.id_hashes),
+        exec,
+        |row| source.locate(path, row),
+    )?;
+    Ok(part.residents)
 }
 
 /// The rows of a part: a GeoJSON file (row = feature), or the bytes
@@ -1072,154 +1344,36 @@ impl PartSource {
     }
 }
 
-/// One column of the parts, merged on its own.
-enum ColumnParts {
-    Location(Vec<Vec<LonLat>>),
-    Weight(Vec<Vec<f64>>),
-    Gp(Vec<Vec<u32>>),
-    Ids(Vec<(Vec<u8>, Vec<u64>)>),
-    Categorical(Vec<Categorical>),
-}
-
-enum Column {
-    Location(Vec<LonLat>),
-    Weight(Vec<f64>),
-    Gp(Vec<u32>),
-    Ids(Vec<u8>, Vec<u64>),
-    Categorical(Categorical),
-}
-
-impl ColumnParts {
-    /// Concatenates the parts, freeing each as soon as it is copied.
-    fn merge(self) -> Column {
-        fn concat<T: Copy>(parts: Vec<Vec<T>>) -> Vec<T> {
-            let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-            for p in parts {
-                all.extend_from_slice(&p);
-            }
-            all
-        }
-        match self {
-            ColumnParts::Location(p) => Column::Location(concat(p)),
-            ColumnParts::Weight(p) => Column::Weight(concat(p)),
-            ColumnParts::Gp(p) => Column::Gp(concat(p)),
-            ColumnParts::Ids(parts) => {
-                let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
-                let mut ends = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
-                for (b, e) in parts {
-                    let base = bytes.len() as u64;
-                    bytes.extend_from_slice(&b);
-                    ends.extend(e.iter().map(|x| x + base));
-                }
-                Column::Ids(bytes, ends)
-            }
-            ColumnParts::Categorical(parts) => {
-                let mut all = Categorical::new();
-                all.reserve(parts.iter().map(Categorical::len).sum());
-                for c in parts {
-                    all.extend_from(&c);
-                }
-                Column::Categorical(all)
-            }
-        }
-    }
-}
-
-/// Checks ids for duplicates, then concatenates the parts' columns (each
-/// column in parallel with the others).
-fn merge_parts<E: Executor>(
+/// Fails on the first repeated id (in row order), naming both rows.
+fn check_unique_ids<E: Executor>(
     path: &Path,
-    mut parts: Vec<ResidentsPart>,
+    residents: &Residents,
+    hashes: &[IdHashes],
     exec: &E,
-) -> Result<Residents> {
-    if let Some(((pa, ra), (pb, rb))) = first_duplicate(&parts, exec) {
-        let pos = parts[pb].source.locate(path, rb);
-        let mut loc = Location::file(path);
-        loc.line = pos.line;
-        loc.feature = pos.feature;
-        loc.field = Some("id".into());
-        let first_at = match parts[pa].source.locate(path, ra) {
-            RowPos { line: Some(l), .. } => format!("line {l}"),
-            RowPos {
-                feature: Some(f), ..
-            } => format!("feature #{f}"),
-            _ => "before".into(),
-        };
-        return Err(Error::input(
-            loc,
-            format!(
-                "duplicate resident id `{}` (first seen at {first_at})",
-                parts[pb].residents.id(rb as usize)
-            ),
-        ));
-    }
-    for p in &mut parts {
-        p.id_hashes = Vec::new();
-    }
-    if parts.len() == 1 {
-        return Ok(parts
-            .into_iter()
-            .next()
-            .map(|p| p.residents)
-            .unwrap_or_default());
-    }
-    let unit_weights = parts.iter().all(|p| p.residents.unit_weights);
-    let extra_names: Vec<String> = parts
-        .first()
-        .map(|p| p.residents.extra.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    let n_extra = extra_names.len();
-    let mut location = Vec::with_capacity(parts.len());
-    let mut weight = Vec::with_capacity(parts.len());
-    let mut gp = Vec::with_capacity(parts.len());
-    let mut ids = Vec::with_capacity(parts.len());
-    let mut municipality = Vec::with_capacity(parts.len());
-    let mut group = Vec::with_capacity(parts.len());
-    let mut extra: Vec<Vec<Categorical>> = (0..n_extra).map(|_| Vec::new()).collect();
-    for p in parts {
-        let r = p.residents;
-        location.push(r.location);
-        weight.push(r.weight);
-        gp.push(r.gp);
-        ids.push((r.id_bytes, r.id_ends));
-        municipality.push(r.municipality);
-        group.push(r.group);
-        for (k, (_, c)) in r.extra.into_iter().enumerate() {
-            extra[k].push(c);
-        }
-    }
-    let mut tasks = vec![
-        ColumnParts::Location(location),
-        ColumnParts::Ids(ids),
-        ColumnParts::Weight(weight),
-        ColumnParts::Gp(gp),
-        ColumnParts::Categorical(municipality),
-        ColumnParts::Categorical(group),
-    ];
-    tasks.extend(extra.into_iter().map(ColumnParts::Categorical));
-    let mut columns = exec.map(tasks, ColumnParts::merge).into_iter();
-    let mut all = Residents {
-        unit_weights,
-        ..Residents::default()
+    locate: impl Fn(u32) -> RowPos,
+) -> Result<()> {
+    let Some((first, repeat)) = first_duplicate(residents, hashes, exec) else {
+        return Ok(());
     };
-    let mut categoricals = Vec::new();
-    for c in columns.by_ref() {
-        match c {
-            Column::Location(v) => all.location = v,
-            Column::Weight(v) => all.weight = v,
-            Column::Gp(v) => all.gp = v,
-            Column::Ids(b, e) => {
-                all.id_bytes = b;
-                all.id_ends = e;
-            }
-            Column::Categorical(c) => categoricals.push(c),
-        }
-    }
-    let mut categoricals = categoricals.into_iter();
-    all.municipality = categoricals.next().unwrap_or_default();
-    all.group = categoricals.next().unwrap_or_default();
-    all.extra = extra_names.into_iter().zip(categoricals).collect();
-    Ok(all)
+    let pos = locate(repeat);
+    let mut loc = Location::file(path);
+    loc.line = pos.line;
+    loc.feature = pos.feature;
+    loc.field = Some("id".into());
+    let first_at = match locate(first) {
+        RowPos { line: Some(l), .. } => format!("line {l}"),
+        RowPos {
+            feature: Some(f), ..
+        } => format!("feature #{f}"),
+        _ => "before".into(),
+    };
+    Err(Error::input(
+        loc,
+        format!(
+            "duplicate resident id `{}` (first seen at {first_at})",
+            residents.id(repeat as usize)
+        ),
+    ))
 }
 
 fn hash_id(id: &str) -> u64 {
@@ -1228,28 +1382,30 @@ fn hash_id(id: &str) -> u64 {
     h.finish()
 }
 
-/// The earliest repeated id across parts, as ((part, row) of the first
-/// occurrence, (part, row) of the repeat). The 64-bit hashes computed while
-/// parsing are sorted bucket by bucket (in parallel); equal hashes are
-/// confirmed on the strings.
+/// The earliest repeated id, as (row of its first occurrence, row of the
+/// repeat). The 64-bit hashes computed while parsing are sorted bucket by
+/// bucket (in parallel); equal hashes are confirmed on the strings.
 fn first_duplicate<E: Executor>(
-    parts: &[ResidentsPart],
+    residents: &Residents,
+    hashes: &[IdHashes],
     exec: &E,
-) -> Option<((usize, u32), (usize, u32))> {
-    let id = |(k, row): (usize, u32)| parts[k].residents.id(row as usize);
+) -> Option<(u32, u32)> {
     let found = exec.map((0..ID_BUCKETS).collect(), |b| {
-        let mut all: Vec<(u64, u32, u32)> =
-            Vec::with_capacity(parts.iter().map(|p| p.id_hashes[b].len()).sum());
-        for (k, p) in parts.iter().enumerate() {
-            all.extend(p.id_hashes[b].iter().map(|&(h, row)| (h, k as u32, row)));
+        let mut all: Vec<(u64, u32)> =
+            Vec::with_capacity(hashes.iter().map(|h| h.0[b].len()).sum());
+        for h in hashes {
+            all.extend_from_slice(&h.0[b]);
         }
         all.sort_unstable();
-        let mut found: Option<((usize, u32), (usize, u32))> = None;
+        let mut found: Option<(u32, u32)> = None;
         for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-            // Sorted by (part, row) within the run.
-            let rows: Vec<(usize, u32)> = run.iter().map(|e| (e.1 as usize, e.2)).collect();
-            for (i, &b) in rows.iter().enumerate() {
-                if let Some(&a) = rows[..i].iter().find(|&&a| id(a) == id(b)) {
+            // Sorted by row within the run.
+            for (i, &(_, b)) in run.iter().enumerate() {
+                let id_b = residents.id(b as usize);
+                if let Some(&(_, a)) = run[..i]
+                    .iter()
+                    .find(|&&(_, a)| residents.id(a as usize) == id_b)
+                {
                     if found.is_none_or(|(_, f)| b < f) {
                         found = Some((a, b));
                     }
