@@ -272,21 +272,26 @@ impl FacilityIndex {
 
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
-        let q = unit_normal(p);
+        let (pp, q) = Prepared::with_normal(p.lon, p.lat);
         if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
-                return Some(self.nearest_among(p, &q, cands, inv_radius));
+                return Some(self.nearest_among(&pp, &q, cands, inv_radius));
             }
         }
-        self.nearest_by_tree(p, &q)
+        self.nearest_by_tree(&pp, &q)
     }
 
     /// Exact nearest among a cell's candidates: Karney for the nearest by
     /// chord, then only for those whose chord allows them to be as near.
     /// A facility at geodesic distance `s` has its normal at most
     /// `s · inv_radius` radians, hence chord, away: farther ones are skipped.
-    fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32], inv_radius: f64) -> Nearest {
-        let pp = Prepared::new(p.lon, p.lat);
+    fn nearest_among(
+        &self,
+        pp: &Prepared,
+        q: &[f64; 3],
+        cands: &[u32],
+        inv_radius: f64,
+    ) -> Nearest {
         let mut first = (f64::INFINITY, cands[0]);
         for &l in cands {
             let d2 = dist2(q, &self.normal[l as usize]);
@@ -295,7 +300,7 @@ impl FacilityIndex {
             }
         }
         let mut best = (
-            inverse_distance_m(&pp, &self.prepared[first.1 as usize]),
+            inverse_distance_m(pp, &self.prepared[first.1 as usize]),
             first.1,
         );
         let reach2 = |d: f64| ((d + 1e-6) * inv_radius).powi(2);
@@ -304,7 +309,7 @@ impl FacilityIndex {
             if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2_best {
                 continue;
             }
-            let cand = (inverse_distance_m(&pp, &self.prepared[l as usize]), l);
+            let cand = (inverse_distance_m(pp, &self.prepared[l as usize]), l);
             if self.cmp(cand, best) == Ordering::Less {
                 best = cand;
                 reach2_best = reach2(best.0);
@@ -313,9 +318,8 @@ impl FacilityIndex {
         self.hit(best.1, best.0)
     }
 
-    fn nearest_by_tree(&self, p: LonLat, q: &[f64; 3]) -> Option<Nearest> {
+    fn nearest_by_tree(&self, pp: &Prepared, q: &[f64; 3]) -> Option<Nearest> {
         let q = *q;
-        let pp = Prepared::new(p.lon, p.lat);
         let mut best: Option<(f64, u32)> = None;
         // Candidates come in increasing chord order; stop once the chord's
         // lower bound exceeds the best geodesic distance found.
@@ -326,7 +330,7 @@ impl FacilityIndex {
                 }
             }
             let cand = (
-                inverse_distance_m(&pp, &self.prepared[e.data as usize]),
+                inverse_distance_m(pp, &self.prepared[e.data as usize]),
                 e.data,
             );
             if best.is_none_or(|b| self.cmp(cand, b) == Ordering::Less) {

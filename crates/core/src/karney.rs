@@ -365,7 +365,21 @@ impl Prepared {
     #[inline]
     pub(crate) fn new(lon: f64, lat: f64) -> Self {
         let lat = ang_round(if lat.abs() > 90.0 { f64::NAN } else { lat });
+        Self::from_sincos(lon, lat, sincosd(lat))
+    }
+
+    /// Prepares the point and also returns its surface normal (the unit
+    /// vector of geodetic latitude), sharing the trigonometry.
+    #[inline]
+    pub(crate) fn with_normal(lon: f64, lat: f64) -> (Self, [f64; 3]) {
+        let lat = ang_round(if lat.abs() > 90.0 { f64::NAN } else { lat });
         let (s, c) = sincosd(lat);
+        let (sl, cl) = sincosd(ang_normalize(lon));
+        (Self::from_sincos(lon, lat, (s, c)), [c * cl, c * sl, s])
+    }
+
+    #[inline(always)]
+    fn from_sincos(lon: f64, lat: f64, (s, c): (f64, f64)) -> Self {
         let (sbet, cbet) = norm(F1 * s, c);
         let cbet = cbet.max(TINY);
         Prepared {
