@@ -873,7 +873,7 @@ impl ResidentParser<'_> {
 }
 
 /// Bytes per piece when a CSV file is parsed in parallel.
-const CSV_PIECE_BYTES: u64 = 4 << 20;
+const CSV_PIECE_BYTES: u64 = 2 << 20;
 /// Bytes read for the header line (more if it is longer).
 const HEADER_PROBE_BYTES: u64 = 64 << 10;
 /// Id hashes are grouped in this many buckets (by their top bits) so that
@@ -988,15 +988,29 @@ fn scan_csv_piece(
         rows: 0,
         id_bytes: 0,
     };
-    for_each_plain_line(&body, 0, |_, rec| {
-        scan.rows += 1;
-        if id_col < rec.count() {
-            scan.id_bytes += rec.field(id_col).trim_ascii().len();
+    // The lines as `for_each_plain_line` sees them, without splitting
+    // every field: only the id's.
+    let mut start = 0;
+    while start < body.len() {
+        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
+        scan.newlines += u64::from(end < body.len());
+        let mut line = &body[start..end];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
         }
-        Ok(())
-    })
-    .ok();
-    scan.newlines = memchr::memchr_iter(b'\n', &body).count() as u64;
+        if !line.is_empty() {
+            scan.rows += 1;
+            let mut field = Some(line);
+            for _ in 0..id_col {
+                field = field.and_then(|f| memchr::memchr(b',', f).map(|i| &f[i + 1..]));
+            }
+            if let Some(f) = field {
+                let end = memchr::memchr(b',', f).unwrap_or(f.len());
+                scan.id_bytes += f[..end].trim_ascii().len();
+            }
+        }
+        start = end + 1;
+    }
     Ok(scan)
 }
 
