@@ -495,6 +495,8 @@ pub(crate) fn inverse_distance_m(p1: &Prepared, p2: &Prepared) -> f64 {
         let sig12 = ssig12.atan2(csig12);
         return 0.0 + sig12 * B * dnm;
     }
+    // |(salp1, calp1)|, for normalising it below unless it changes.
+    let mut length = ssig12;
     if !(N.abs() > 0.1 || csig12 >= 0.0 || ssig12 >= 6.0 * N.abs() * PI * sq(cbet1)) {
         // Nearly antipodal: scale to the astroid problem.
         let lam12x = (-slam12).atan2(-clam12);
@@ -516,9 +518,10 @@ pub(crate) fn inverse_distance_m(p1: &Prepared, p2: &Prepared) -> f64 {
             salp1 = cbet2 * somg12;
             calp1 = sbet12a - cbet2 * sbet1 * sq(somg12) / (1.0 - comg12);
         }
+        length = hypot(salp1, calp1);
     }
     if salp1 > 0.0 || salp1.is_nan() {
-        (salp1, calp1) = norm(salp1, calp1);
+        (salp1, calp1) = (salp1 / length, calp1 / length);
     } else {
         salp1 = 1.0;
         calp1 = 0.0;

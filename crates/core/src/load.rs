@@ -808,29 +808,26 @@ impl ResidentParser<'_> {
         let location = t.point(rec, c.coords, self.transform, pos)?;
         let weight = match c.weight {
             None => 1.0,
-            Some(col) => {
-                let s = t.str(rec, col, pos)?;
-                let bad = || {
-                    t.err(
-                        pos,
-                        Some(col),
-                        format!("expected a number ≥ 0, found `{s}`"),
-                    )
-                };
-                if s.is_empty() {
-                    1.0
-                } else if let Some(w) = parse_plain_decimal(s.as_bytes()) {
-                    if w < 0.0 {
-                        return Err(bad());
+            Some(col) => match parse_plain_decimal(rec.field(col).trim_ascii()) {
+                Some(w) if w >= 0.0 => w,
+                _ => {
+                    let s = t.str(rec, col, pos)?;
+                    if s.is_empty() {
+                        1.0
+                    } else {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|w| w.is_finite() && *w >= 0.0)
+                            .ok_or_else(|| {
+                                t.err(
+                                    pos,
+                                    Some(col),
+                                    format!("expected a number ≥ 0, found `{s}`"),
+                                )
+                            })?
                     }
-                    w
-                } else {
-                    s.parse::<f64>()
-                        .ok()
-                        .filter(|w| w.is_finite() && *w >= 0.0)
-                        .ok_or_else(bad)?
                 }
-            }
+            },
         };
         let gp = match c.gp_id {
             None => NONE,
