@@ -307,3 +307,21 @@ fn a_large_file_loads_the_same_rows_with_crlf_blank_lines_or_a_late_quoted_field
     let quoted = plain.replace("R299000,", "\"R299000\",");
     assert_eq!(load(&quoted), want);
 }
+
+#[test]
+fn a_field_that_is_not_utf8_is_reported_at_its_line_and_column() {
+    let ds = TempDataset::csv(FACILITIES, RESIDENTS);
+    let mut bytes = RESIDENTS.as_bytes().to_vec();
+    // Line 3 (R2): its group becomes invalid UTF-8.
+    let at = RESIDENTS.find("assigned\nR3").unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(ds.path().join("residents.csv"), bytes).unwrap();
+    assert_mentions(
+        &load_err(&ds),
+        &[
+            "residents.csv:3:",
+            "column 6 (group)",
+            "expected UTF-8 text",
+        ],
+    );
+}

@@ -41,6 +41,10 @@ struct Table<'a> {
 trait Fields {
     fn count(&self) -> usize;
     fn field(&self, i: usize) -> &[u8];
+    /// The field as text when the record is known to be UTF-8 already.
+    fn text(&self, _i: usize) -> Option<&str> {
+        None
+    }
 }
 
 impl Fields for ByteRecord {
@@ -55,6 +59,8 @@ impl Fields for ByteRecord {
 /// A line of a quote-free CSV body split at commas.
 struct SplitLine<'a> {
     line: &'a [u8],
+    /// The same line as text, when the whole body is valid UTF-8.
+    text: Option<&'a str>,
     bounds: &'a [(usize, usize)],
 }
 
@@ -65,6 +71,11 @@ impl Fields for SplitLine<'_> {
     fn field(&self, i: usize) -> &[u8] {
         let (a, b) = self.bounds[i];
         &self.line[a..b]
+    }
+    fn text(&self, i: usize) -> Option<&str> {
+        // Commas and line ends are ASCII, so always character boundaries.
+        let (a, b) = self.bounds[i];
+        self.text.map(|t| &t[a..b])
     }
 }
 
@@ -77,6 +88,9 @@ fn for_each_plain_line(
     mut f: impl FnMut(u64, &SplitLine) -> Result<()>,
 ) -> Result<()> {
     let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(16);
+    // One validation of the whole body instead of one per field; on
+    // failure fields are checked one by one, to locate the bad one.
+    let text = std::str::from_utf8(body).ok();
     let mut start = 0;
     let mut line_no = first_line;
     while start < body.len() {
@@ -97,6 +111,7 @@ fn for_each_plain_line(
                 line_no,
                 &SplitLine {
                     line,
+                    text: text.map(|t| &t[start..start + line.len()]),
                     bounds: &bounds,
                 },
             )?;
@@ -231,6 +246,9 @@ impl Table<'_> {
     }
 
     fn str<'r>(&self, rec: &'r impl Fields, col: usize, pos: RowPos) -> Result<&'r str> {
+        if let Some(t) = rec.text(col) {
+            return Ok(t.trim_ascii());
+        }
         std::str::from_utf8(rec.field(col).trim_ascii())
             .map_err(|_| self.err(pos, Some(col), "expected UTF-8 text"))
     }
