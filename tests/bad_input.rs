@@ -325,3 +325,51 @@ fn a_field_that_is_not_utf8_is_reported_at_its_line_and_column() {
         ],
     );
 }
+
+/// GeoJSON residents go through the same row checks as CSV ones.
+#[test]
+fn geojson_residents_load_like_csv_and_duplicate_ids_name_both_features() {
+    let feature = |id: &str, lon: f64, lat: f64, gp: &str| {
+        format!(
+            r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},"properties":{{"id":"{id}","weight":1,"gp_id":"{gp}","group":"assigned"}}}}"#
+        )
+    };
+    let collection = |features: &[String]| {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        )
+    };
+    let manifest = "name = \"t\"\n[facilities]\npath = \"facilities.csv\"\n[residents]\npath = \"residents.geojson\"\n";
+    let good = collection(&[
+        feature("R1", 9.671, 45.691, "GP1"),
+        feature("R2", 9.672, 45.692, "GP2"),
+    ]);
+    let ds = TempDataset::new(
+        manifest,
+        &[("facilities.csv", FACILITIES), ("residents.geojson", &good)],
+    );
+    let d = Dataset::load_with(ds.path(), &Parallel).unwrap();
+    let r = d.residents();
+    assert_eq!((r.len(), r.id(0), r.id(1)), (2, "R1", "R2"));
+    assert_eq!(r.locations()[1], bacino_core::LonLat::new(9.672, 45.692));
+    assert_eq!(r.group().values(), ["assigned"]);
+
+    let dup = collection(&[
+        feature("R1", 9.671, 45.691, "GP1"),
+        feature("R2", 9.672, 45.692, "GP2"),
+        feature("R1", 9.673, 45.693, "GP1"),
+    ]);
+    let ds = TempDataset::new(
+        manifest,
+        &[("facilities.csv", FACILITIES), ("residents.geojson", &dup)],
+    );
+    assert_mentions(
+        &load_err(&ds),
+        &[
+            "duplicate resident id `R1`",
+            "first seen at feature #0",
+            "#2",
+        ],
+    );
+}
