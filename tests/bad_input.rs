@@ -279,3 +279,97 @@ fn the_cli_exits_non_zero_with_the_location_on_stderr() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("residents.csv:3: column 3 (lat)"), "{err}");
 }
+
+/// Piece boundaries fall anywhere: CRLF line ends, blank lines and a quoted
+/// field late in the file (which sends the whole file to the general CSV
+/// reader) must give the same rows as the plain file.
+#[test]
+fn a_large_file_loads_the_same_rows_with_crlf_blank_lines_or_a_late_quoted_field() {
+    let mut plain = String::from("id,lon,lat,weight,gp_id,group\n");
+    for i in 2..=300_000u32 {
+        plain.push_str(&format!(
+            "R{i},9.{:06},45.{:06},1,GP1,assigned\n",
+            i % 999_999,
+            i % 777_777
+        ));
+    }
+    let load = |r: &str| {
+        let ds = TempDataset::csv(FACILITIES, r);
+        let d = Dataset::load_with(ds.path(), &Parallel).unwrap();
+        let r = d.residents();
+        let ids: Vec<String> = (0..r.len()).map(|i| r.id(i).to_owned()).collect();
+        (ids, r.locations().to_vec())
+    };
+    let want = load(&plain);
+    assert_eq!(want.0.len(), 299_999);
+    let crlf = plain.replace('\n', "\r\n").replace("R1000,", "\r\nR1000,");
+    assert_eq!(load(&crlf), want);
+    let quoted = plain.replace("R299000,", "\"R299000\",");
+    assert_eq!(load(&quoted), want);
+}
+
+#[test]
+fn a_field_that_is_not_utf8_is_reported_at_its_line_and_column() {
+    let ds = TempDataset::csv(FACILITIES, RESIDENTS);
+    let mut bytes = RESIDENTS.as_bytes().to_vec();
+    // Line 3 (R2): its group becomes invalid UTF-8.
+    let at = RESIDENTS.find("assigned\nR3").unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(ds.path().join("residents.csv"), bytes).unwrap();
+    assert_mentions(
+        &load_err(&ds),
+        &[
+            "residents.csv:3:",
+            "column 6 (group)",
+            "expected UTF-8 text",
+        ],
+    );
+}
+
+/// GeoJSON residents go through the same row checks as CSV ones.
+#[test]
+fn geojson_residents_load_like_csv_and_duplicate_ids_name_both_features() {
+    let feature = |id: &str, lon: f64, lat: f64, gp: &str| {
+        format!(
+            r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},"properties":{{"id":"{id}","weight":1,"gp_id":"{gp}","group":"assigned"}}}}"#
+        )
+    };
+    let collection = |features: &[String]| {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        )
+    };
+    let manifest = "name = \"t\"\n[facilities]\npath = \"facilities.csv\"\n[residents]\npath = \"residents.geojson\"\n";
+    let good = collection(&[
+        feature("R1", 9.671, 45.691, "GP1"),
+        feature("R2", 9.672, 45.692, "GP2"),
+    ]);
+    let ds = TempDataset::new(
+        manifest,
+        &[("facilities.csv", FACILITIES), ("residents.geojson", &good)],
+    );
+    let d = Dataset::load_with(ds.path(), &Parallel).unwrap();
+    let r = d.residents();
+    assert_eq!((r.len(), r.id(0), r.id(1)), (2, "R1", "R2"));
+    assert_eq!(r.locations()[1], bacino_core::LonLat::new(9.672, 45.692));
+    assert_eq!(r.group().values(), ["assigned"]);
+
+    let dup = collection(&[
+        feature("R1", 9.671, 45.691, "GP1"),
+        feature("R2", 9.672, 45.692, "GP2"),
+        feature("R1", 9.673, 45.693, "GP1"),
+    ]);
+    let ds = TempDataset::new(
+        manifest,
+        &[("facilities.csv", FACILITIES), ("residents.geojson", &dup)],
+    );
+    assert_mentions(
+        &load_err(&ds),
+        &[
+            "duplicate resident id `R1`",
+            "first seen at feature #0",
+            "#2",
+        ],
+    );
+}

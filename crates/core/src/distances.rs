@@ -98,8 +98,23 @@ pub struct ResidentDistances {
     pub facility: Vec<FacilityIdx>,
 }
 
-/// A group's key, name and (distance, weight) pairs.
-type Bucket = (Option<String>, Option<String>, Vec<(f64, f64)>);
+/// A group's distances: plain when every weight is 1.
+enum Values {
+    Unit(Vec<f64>),
+    Weighted(Vec<(f64, f64)>),
+}
+
+impl Values {
+    fn is_empty(&self) -> bool {
+        match self {
+            Values::Unit(v) => v.is_empty(),
+            Values::Weighted(v) => v.is_empty(),
+        }
+    }
+}
+
+/// A group's key, name and distances.
+type Bucket = (Option<String>, Option<String>, Values);
 
 /// Rows per unit of parallel work.
 const CHUNK: usize = 16_384;
@@ -113,16 +128,30 @@ pub fn resident_distances<E: Executor>(
     let residents = dataset.residents();
     let locs = residents.locations();
     let facilities = dataset.facilities();
-    let parts: Vec<(Vec<f64>, Vec<u32>)> = match target {
+    // Outputs are allocated whole (zeroed, so untouched until written) and
+    // every chunk of work fills its own slice: nothing to concatenate.
+    let n = locs.len();
+    let mut out = ResidentDistances {
+        distance_m: vec![0.0; n],
+        facility: vec![0; n],
+    };
+    let chunks: Vec<_> = out
+        .distance_m
+        .chunks_mut(CHUNK)
+        .zip(out.facility.chunks_mut(CHUNK))
+        .zip(chunk_ranges(n, CHUNK))
+        .collect();
+    match target {
         Target::Assigned => {
             let gp = residents.gp();
-            exec.map(chunk_ranges(locs.len(), CHUNK), |r| {
-                r.map(|i| match gp[i] {
-                    NONE => (f64::NAN, NONE),
-                    f => (geodesic_distance_m(locs[i], facilities.get(f).location), f),
-                })
-                .unzip()
-            })
+            exec.map(chunks, |((d, f), r)| {
+                for ((d, f), i) in d.iter_mut().zip(f.iter_mut()).zip(r) {
+                    (*d, *f) = match gp[i] {
+                        NONE => (f64::NAN, NONE),
+                        g => (geodesic_distance_m(locs[i], facilities.get(g).location), g),
+                    };
+                }
+            });
         }
         Target::Nearest(kind) => {
             let index = FacilityIndex::active(facilities, kind);
@@ -131,22 +160,13 @@ pub fn resident_distances<E: Executor>(
                     "the dataset has no active facility of kind `{kind}`"
                 )));
             }
-            exec.map(chunk_ranges(locs.len(), CHUNK), |r| {
-                r.map(|i| {
+            exec.map(chunks, |((d, f), r)| {
+                for ((d, f), i) in d.iter_mut().zip(f.iter_mut()).zip(r) {
                     let hit = index.nearest(locs[i]).expect("index is not empty");
-                    (hit.distance_m, hit.facility)
-                })
-                .unzip()
-            })
+                    (*d, *f) = (hit.distance_m, hit.facility);
+                }
+            });
         }
-    };
-    let mut out = ResidentDistances {
-        distance_m: Vec::with_capacity(locs.len()),
-        facility: Vec::with_capacity(locs.len()),
-    };
-    for (d, f) in parts {
-        out.distance_m.extend(d);
-        out.facility.extend(f);
     }
     Ok(out)
 }
@@ -303,21 +323,51 @@ pub fn distance_report<E: Executor>(
         (codes, labels)
     };
 
-    // Bucket (distance, weight) per group; the last bucket is "no key".
+    // Per group the distances (unit weights) or (distance, weight) pairs;
+    // the last bucket is "no key". Buckets are sized by a first counting
+    // pass: growing them would copy and fault pages repeatedly.
     let weights = residents.weights();
-    let mut buckets: Vec<Vec<(f64, f64)>> = vec![Vec::new(); labels.len() + 1];
+    let unit = residents.has_unit_weights();
+    let nb = labels.len() + 1;
+    let bucket_of = |i: usize| match codes[i] {
+        NONE => labels.len(),
+        c => c as usize,
+    };
     let mut unmeasured = 0.0;
-    for (i, &d) in measured.distance_m.iter().enumerate() {
-        if d.is_nan() {
-            unmeasured += weights[i];
-            continue;
+    let buckets: Vec<Values> = if unit && query.group_by == GroupBy::All {
+        // One group: the distances themselves, without a copy.
+        let mut d = measured.distance_m;
+        d.retain(|x| !x.is_nan());
+        unmeasured = (residents.len() - d.len()) as f64;
+        vec![Values::Unit(d), Values::Unit(Vec::new())]
+    } else {
+        let mut counts = vec![0usize; nb];
+        for (i, &d) in measured.distance_m.iter().enumerate() {
+            if d.is_nan() {
+                unmeasured += weights[i];
+            } else {
+                counts[bucket_of(i)] += 1;
+            }
         }
-        let b = match codes[i] {
-            NONE => labels.len(),
-            c => c as usize,
-        };
-        buckets[b].push((d, weights[i]));
-    }
+        if unit {
+            let mut b: Vec<Vec<f64>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+            for (i, &d) in measured.distance_m.iter().enumerate() {
+                if !d.is_nan() {
+                    b[bucket_of(i)].push(d);
+                }
+            }
+            b.into_iter().map(Values::Unit).collect()
+        } else {
+            let mut b: Vec<Vec<(f64, f64)>> =
+                counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+            for (i, &d) in measured.distance_m.iter().enumerate() {
+                if !d.is_nan() {
+                    b[bucket_of(i)].push((d, weights[i]));
+                }
+            }
+            b.into_iter().map(Values::Weighted).collect()
+        }
+    };
     let mut groups: Vec<Bucket> = buckets
         .into_iter()
         .enumerate()
@@ -334,9 +384,12 @@ pub fn distance_report<E: Executor>(
         (None, None) => std::cmp::Ordering::Equal,
     });
     let min = query.min_group_size;
-    let groups = exec.map(
-        groups,
-        |(key, name, mut pairs)| match Summary::from_weighted(&mut pairs) {
+    let groups = exec.map(groups, |(key, name, values)| {
+        let summary = match values {
+            Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
+            Values::Weighted(mut p) => Summary::from_weighted(&mut p),
+        };
+        match summary {
             Some(s) if s.count >= min => GroupStats::Stats {
                 key,
                 name,
@@ -347,8 +400,8 @@ pub fn distance_report<E: Executor>(
                 name,
                 suppressed: true,
             },
-        },
-    );
+        }
+    });
     let (to, kind) = match query.target {
         Target::Assigned => ("assigned", None),
         Target::Nearest(k) => ("nearest", Some(k)),

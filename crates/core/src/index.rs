@@ -6,9 +6,10 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, chord_upper_bound_near, geodesic_distance_m, lower_bound_from_chord_m,
-    unit_normal, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, lower_bound_from_chord_m, meridional_radius_m, unit_normal,
+    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
+use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
 
 /// A facility found by a query, with its geodesic distance in metres.
@@ -49,7 +50,8 @@ type Entry = GeomWithData<[f64; 3], u32>;
 pub struct FacilityIndex {
     tree: RTree<Entry>,
     facility: Vec<FacilityIdx>,
-    location: Vec<LonLat>,
+    /// Locations with their reduced-latitude terms, for Karney's inverse.
+    prepared: Vec<Prepared>,
     normal: Vec<[f64; 3]>,
     /// Rank of each facility's id among the indexed ones, for tie-breaking.
     id_rank: Vec<u32>,
@@ -70,6 +72,10 @@ struct CandidateGrid {
     ny: usize,
     starts: Vec<u32>,
     candidates: Vec<u32>,
+    /// Per cell, `1 / R` for a radius of curvature `R` no larger than any
+    /// along a geodesic from a point of the cell to its nearest facility:
+    /// such a geodesic of length `s` has end normals at most `s / R` apart.
+    inv_radius: Vec<f64>,
 }
 
 /// Lists longer than this are answered through the tree instead.
@@ -128,6 +134,7 @@ impl CandidateGrid {
         let nx = ((x1 - x0) / step_lon).ceil() as usize;
         let ny = ((y1 - y0) / step_lat).ceil() as usize;
         let mut starts = Vec::with_capacity(nx * ny + 1);
+        let mut inv_radius = Vec::with_capacity(nx * ny);
         let mut candidates = Vec::new();
         for iy in 0..ny {
             let (la, lb) = (y0 + iy as f64 * step_lat, y0 + (iy + 1) as f64 * step_lat);
@@ -144,10 +151,19 @@ impl CandidateGrid {
                 let c = LonLat::new(x0 + (ix as f64 + 0.5) * step_lon, (la + lb) * 0.5);
                 let qc = unit_normal(c);
                 let Some((_, d2)) = tree.nearest_neighbor_iter_with_distance_2(&qc).next() else {
+                    inv_radius.push(1.0 / MIN_CURVATURE_RADIUS_M);
                     continue;
                 };
                 let theta_min = 2.0 * (d2.sqrt() * 0.5).min(1.0).asin();
                 let upper = MAX_CURVATURE_RADIUS_M * (theta_min + r);
+                // Every point of the cell has a facility within `upper`, so
+                // its nearest facility's geodesic stays within `upper / R_MIN`
+                // radians of latitude of the cell, where the meridional
+                // radius (the smaller principal one) is at least this.
+                let band = (upper / MIN_CURVATURE_RADIUS_M).to_degrees();
+                let low = (la.abs().min(lb.abs()) - band).max(0.0);
+                let low = if la <= 0.0 && lb >= 0.0 { 0.0 } else { low };
+                inv_radius.push((1.0 + 1e-12) / (meridional_radius_m(low) * (1.0 - 1e-12)));
                 let reach = (upper / MIN_CURVATURE_RADIUS_M + r) * (1.0 + 1e-9) + 1e-12;
                 let chord = if reach >= std::f64::consts::PI {
                     2.0
@@ -173,10 +189,12 @@ impl CandidateGrid {
             ny,
             starts,
             candidates,
+            inv_radius,
         })
     }
 
-    fn cell(&self, p: LonLat) -> Option<&[u32]> {
+    /// The candidates of the cell holding `p`, and the cell's `1 / R`.
+    fn cell(&self, p: LonLat) -> Option<(&[u32], f64)> {
         let fx = (p.lon - self.lon0) / self.step_lon;
         let fy = (p.lat - self.lat0) / self.step_lat;
         if !(fx >= 0.0 && fy >= 0.0) {
@@ -187,7 +205,10 @@ impl CandidateGrid {
             return None;
         }
         let k = iy * self.nx + ix;
-        Some(&self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize])
+        Some((
+            &self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize],
+            self.inv_radius[k],
+        ))
     }
 }
 
@@ -213,7 +234,10 @@ impl FacilityIndex {
             tree,
             id_rank: (0..members.len() as u32).collect(),
             facility: members,
-            location,
+            prepared: location
+                .iter()
+                .map(|p| Prepared::new(p.lon, p.lat))
+                .collect(),
             normal,
         }
     }
@@ -248,18 +272,26 @@ impl FacilityIndex {
 
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
-        let q = unit_normal(p);
-        if let Some(cands) = self.grid.as_ref().and_then(|g| g.cell(p)) {
+        let (pp, q) = Prepared::with_normal(p.lon, p.lat);
+        if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
-                return Some(self.nearest_among(p, &q, cands));
+                return Some(self.nearest_among(&pp, &q, cands, inv_radius));
             }
         }
-        self.nearest_by_tree(p, &q)
+        self.nearest_by_tree(&pp, &q)
     }
 
     /// Exact nearest among a cell's candidates: Karney for the nearest by
     /// chord, then only for those whose chord allows them to be as near.
-    fn nearest_among(&self, p: LonLat, q: &[f64; 3], cands: &[u32]) -> Nearest {
+    /// A facility at geodesic distance `s` has its normal at most
+    /// `s · inv_radius` radians, hence chord, away: farther ones are skipped.
+    fn nearest_among(
+        &self,
+        pp: &Prepared,
+        q: &[f64; 3],
+        cands: &[u32],
+        inv_radius: f64,
+    ) -> Nearest {
         let mut first = (f64::INFINITY, cands[0]);
         for &l in cands {
             let d2 = dist2(q, &self.normal[l as usize]);
@@ -268,24 +300,25 @@ impl FacilityIndex {
             }
         }
         let mut best = (
-            geodesic_distance_m(p, self.location[first.1 as usize]),
+            inverse_distance_m(pp, &self.prepared[first.1 as usize]),
             first.1,
         );
-        let mut reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
+        let reach2 = |d: f64| ((d + 1e-6) * inv_radius).powi(2);
+        let mut reach2_best = reach2(best.0);
         for &l in cands {
-            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2 {
+            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2_best {
                 continue;
             }
-            let cand = (geodesic_distance_m(p, self.location[l as usize]), l);
+            let cand = (inverse_distance_m(pp, &self.prepared[l as usize]), l);
             if self.cmp(cand, best) == Ordering::Less {
                 best = cand;
-                reach2 = chord_upper_bound_near(p.lat, best.0).powi(2);
+                reach2_best = reach2(best.0);
             }
         }
         self.hit(best.1, best.0)
     }
 
-    fn nearest_by_tree(&self, p: LonLat, q: &[f64; 3]) -> Option<Nearest> {
+    fn nearest_by_tree(&self, pp: &Prepared, q: &[f64; 3]) -> Option<Nearest> {
         let q = *q;
         let mut best: Option<(f64, u32)> = None;
         // Candidates come in increasing chord order; stop once the chord's
@@ -297,7 +330,7 @@ impl FacilityIndex {
                 }
             }
             let cand = (
-                geodesic_distance_m(p, self.location[e.data as usize]),
+                inverse_distance_m(pp, &self.prepared[e.data as usize]),
                 e.data,
             );
             if best.is_none_or(|b| self.cmp(cand, b) == Ordering::Less) {
@@ -314,6 +347,7 @@ impl FacilityIndex {
             return Vec::new();
         }
         let q = unit_normal(p);
+        let pp = Prepared::new(p.lon, p.lat);
         // Sorted candidates found so far; at most k kept.
         let mut found: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
         for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
@@ -321,7 +355,7 @@ impl FacilityIndex {
                 break;
             }
             let cand = (
-                geodesic_distance_m(p, self.location[e.data as usize]),
+                inverse_distance_m(&pp, &self.prepared[e.data as usize]),
                 e.data,
             );
             let pos = found.partition_point(|&x| self.cmp(x, cand) == Ordering::Less);
@@ -340,12 +374,13 @@ impl FacilityIndex {
             return Vec::new();
         }
         let q = unit_normal(p);
+        let pp = Prepared::new(p.lon, p.lat);
         let reach = chord_upper_bound(radius_m);
         let mut found: Vec<(f64, u32)> = self
             .tree
             .locate_within_distance(q, reach * reach)
             .filter_map(|e| {
-                let d = geodesic_distance_m(p, self.location[e.data as usize]);
+                let d = inverse_distance_m(&pp, &self.prepared[e.data as usize]);
                 (d <= radius_m).then_some((d, e.data))
             })
             .collect();
@@ -361,6 +396,7 @@ fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geodesic::geodesic_distance_m;
     use crate::model::{Facility, FacilityId, FacilityStatus};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;

@@ -29,6 +29,7 @@ mod error;
 mod exec;
 mod geodesic;
 mod index;
+mod karney;
 mod load;
 mod manifest;
 mod model;

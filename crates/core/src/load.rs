@@ -41,6 +41,10 @@ struct Table<'a> {
 trait Fields {
     fn count(&self) -> usize;
     fn field(&self, i: usize) -> &[u8];
+    /// The field as text when the record is known to be UTF-8 already.
+    fn text(&self, _i: usize) -> Option<&str> {
+        None
+    }
 }
 
 impl Fields for ByteRecord {
@@ -55,6 +59,8 @@ impl Fields for ByteRecord {
 /// A line of a quote-free CSV body split at commas.
 struct SplitLine<'a> {
     line: &'a [u8],
+    /// The same line as text, when the whole body is valid UTF-8.
+    text: Option<&'a str>,
     bounds: &'a [(usize, usize)],
 }
 
@@ -65,6 +71,11 @@ impl Fields for SplitLine<'_> {
     fn field(&self, i: usize) -> &[u8] {
         let (a, b) = self.bounds[i];
         &self.line[a..b]
+    }
+    fn text(&self, i: usize) -> Option<&str> {
+        // Commas and line ends are ASCII, so always character boundaries.
+        let (a, b) = self.bounds[i];
+        self.text.map(|t| &t[a..b])
     }
 }
 
@@ -77,6 +88,9 @@ fn for_each_plain_line(
     mut f: impl FnMut(u64, &SplitLine) -> Result<()>,
 ) -> Result<()> {
     let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(16);
+    // One validation of the whole body instead of one per field; on
+    // failure fields are checked one by one, to locate the bad one.
+    let text = std::str::from_utf8(body).ok();
     let mut start = 0;
     let mut line_no = first_line;
     while start < body.len() {
@@ -97,6 +111,7 @@ fn for_each_plain_line(
                 line_no,
                 &SplitLine {
                     line,
+                    text: text.map(|t| &t[start..start + line.len()]),
                     bounds: &bounds,
                 },
             )?;
@@ -105,6 +120,40 @@ fn for_each_plain_line(
         start = end + 1;
     }
     Ok(())
+}
+
+/// Parses `[-+]digits[.digits]` with at most 15 significant digits: the
+/// digits as an integer, divided by a power of ten. Both are exact doubles,
+/// so the one division rounds correctly and the result equals
+/// `str::parse::<f64>` (Clinger's fast path); anything else is `None`, for
+/// the general parser.
+fn parse_plain_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    let (mut mantissa, mut count, mut frac, mut seen_dot) = (0u64, 0usize, 0usize, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+                frac += usize::from(seen_dot);
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    // At least one digit, and at most 15 so the integer is exact.
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac];
+    Some(if neg { -v } else { v })
 }
 
 /// Columns holding the coordinates.
@@ -197,6 +246,9 @@ impl Table<'_> {
     }
 
     fn str<'r>(&self, rec: &'r impl Fields, col: usize, pos: RowPos) -> Result<&'r str> {
+        if let Some(t) = rec.text(col) {
+            return Ok(t.trim_ascii());
+        }
         std::str::from_utf8(rec.field(col).trim_ascii())
             .map_err(|_| self.err(pos, Some(col), "expected UTF-8 text"))
     }
@@ -209,6 +261,9 @@ impl Table<'_> {
         pos: RowPos,
     ) -> Result<LonLat> {
         let num = |col: usize, what: &str| -> Result<f64> {
+            if let Some(v) = parse_plain_decimal(rec.field(col).trim_ascii()) {
+                return Ok(v);
+            }
             let s = self.str(rec, col, pos)?;
             s.parse::<f64>()
                 .ok()
@@ -596,13 +651,133 @@ impl ResidentCols {
     }
 }
 
-/// Residents parsed from one piece of a file.
+/// One validated resident row, on its way into storage.
+struct Row<'a> {
+    id: &'a str,
+    location: LonLat,
+    weight: f64,
+    gp: u32,
+    municipality: Option<&'a str>,
+    group: Option<&'a str>,
+    /// Values of the extra columns (no allocation when there are none).
+    extra: Vec<&'a str>,
+}
+
+/// Where parsed rows are stored: growing columns (one-piece loads) or the
+/// final columns' slices for one piece of a file parsed in parallel.
+trait RowSink {
+    fn push_row(&mut self, row: Row<'_>);
+}
+
+/// (hash of id, global row) in [`ID_BUCKETS`] buckets by the hash's top
+/// bits, so that duplicate ids are looked for bucket by bucket.
+struct IdHashes(Vec<Vec<(u64, u32)>>);
+
+impl IdHashes {
+    fn with_capacity(rows: usize) -> Self {
+        IdHashes(
+            (0..ID_BUCKETS)
+                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
+                .collect(),
+        )
+    }
+
+    fn push(&mut self, id: &str, row: u32) {
+        let h = hash_id(id);
+        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, row));
+    }
+}
+
+/// Residents of a whole file parsed in one piece (GeoJSON, quoted CSV).
 struct ResidentsPart {
     residents: Residents,
-    /// Where the part's rows came from, to locate a row in error messages.
+    /// Where the rows came from, to locate a row in error messages.
     source: PartSource,
-    /// (hash of id, row within the part), sorted once the part is complete.
-    id_hashes: Vec<(u64, u32)>,
+    id_hashes: IdHashes,
+}
+
+impl RowSink for ResidentsPart {
+    fn push_row(&mut self, row: Row<'_>) {
+        let r = &mut self.residents;
+        self.id_hashes.push(row.id, r.location.len() as u32);
+        r.id_bytes.extend_from_slice(row.id.as_bytes());
+        r.id_ends.push(r.id_bytes.len() as u64);
+        r.location.push(row.location);
+        r.unit_weights &= row.weight == 1.0;
+        r.weight.push(row.weight);
+        r.gp.push(row.gp);
+        r.municipality.push(row.municipality);
+        r.group.push(row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            r.extra[k].1.push(Some(v));
+        }
+    }
+}
+
+/// A categorical column of one piece: codes into a dictionary local to
+/// the piece (remapped to the file's dictionary afterwards).
+struct PieceCodes<'a> {
+    codes: &'a mut [u32],
+    dict: Categorical,
+    /// The last value and its code: input is often sorted by it.
+    last: Option<(String, u32)>,
+}
+
+impl PieceCodes<'_> {
+    fn set(&mut self, row: usize, value: Option<&str>) {
+        self.codes[row] = match value {
+            None | Some("") => NONE,
+            Some(v) => match &self.last {
+                Some((last, c)) if last == v => *c,
+                _ => {
+                    let c = self.dict.code_for(v);
+                    self.last = Some((v.to_owned(), c));
+                    c
+                }
+            },
+        };
+    }
+}
+
+/// The final columns' slices for the rows of one piece.
+struct PieceSink<'a> {
+    /// Global index of the piece's first row.
+    row0: u32,
+    rows: usize,
+    location: &'a mut [LonLat],
+    weight: &'a mut [f64],
+    gp: &'a mut [u32],
+    id_ends: &'a mut [u64],
+    id_bytes: &'a mut [u8],
+    /// Global offset of `id_bytes[0]`, and bytes written.
+    id_base: u64,
+    id_len: usize,
+    /// Municipality, group, then the extra columns.
+    categorical: Vec<PieceCodes<'a>>,
+    unit_weights: bool,
+    id_hashes: IdHashes,
+}
+
+impl RowSink for PieceSink<'_> {
+    fn push_row(&mut self, row: Row<'_>) {
+        let i = self.rows;
+        self.id_hashes.push(row.id, self.row0 + i as u32);
+        let id = row.id.as_bytes();
+        self.id_bytes[self.id_len..self.id_len + id.len()].copy_from_slice(id);
+        self.id_len += id.len();
+        self.id_ends[i] = self.id_base + self.id_len as u64;
+        self.location[i] = row.location;
+        self.unit_weights &= row.weight == 1.0;
+        self.weight[i] = row.weight;
+        self.gp[i] = row.gp;
+        let (m, rest) = self.categorical.split_at_mut(1);
+        m[0].set(i, row.municipality);
+        rest[0].set(i, row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            rest[1 + k].set(i, Some(v));
+        }
+        self.rows += 1;
+    }
 }
 
 struct ResidentParser<'a> {
@@ -634,15 +809,16 @@ impl ResidentParser<'_> {
         ResidentsPart {
             residents,
             source: PartSource::GeoJson,
-            id_hashes: Vec::with_capacity(rows),
+            id_hashes: IdHashes::with_capacity(rows),
         }
     }
 
-    fn push(&self, part: &mut ResidentsPart, rec: &impl Fields, pos: RowPos) -> Result<()> {
+    /// Validates one record and stores it in `sink`; nothing is stored when
+    /// it is invalid.
+    fn push(&self, sink: &mut impl RowSink, rec: &impl Fields, pos: RowPos) -> Result<()> {
         let t = self.t;
         let c = self.cols;
         t.check_len(rec, pos)?;
-        let r = &mut part.residents;
         let id = t.str(rec, c.id, pos)?;
         if id.is_empty() {
             return Err(t.err(pos, Some(c.id), "expected a non-empty id"));
@@ -650,23 +826,26 @@ impl ResidentParser<'_> {
         let location = t.point(rec, c.coords, self.transform, pos)?;
         let weight = match c.weight {
             None => 1.0,
-            Some(col) => {
-                let s = t.str(rec, col, pos)?;
-                if s.is_empty() {
-                    1.0
-                } else {
-                    s.parse::<f64>()
-                        .ok()
-                        .filter(|w| w.is_finite() && *w >= 0.0)
-                        .ok_or_else(|| {
-                            t.err(
-                                pos,
-                                Some(col),
-                                format!("expected a number ≥ 0, found `{s}`"),
-                            )
-                        })?
+            Some(col) => match parse_plain_decimal(rec.field(col).trim_ascii()) {
+                Some(w) if w >= 0.0 => w,
+                _ => {
+                    let s = t.str(rec, col, pos)?;
+                    if s.is_empty() {
+                        1.0
+                    } else {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|w| w.is_finite() && *w >= 0.0)
+                            .ok_or_else(|| {
+                                t.err(
+                                    pos,
+                                    Some(col),
+                                    format!("expected a number ≥ 0, found `{s}`"),
+                                )
+                            })?
+                    }
                 }
-            }
+            },
         };
         let gp = match c.gp_id {
             None => NONE,
@@ -688,25 +867,167 @@ impl ResidentParser<'_> {
         let opt = |col: Option<usize>| -> Result<Option<&str>> {
             col.map(|col| t.str(rec, col, pos)).transpose()
         };
-        r.municipality.push(opt(c.municipality)?);
-        r.group.push(opt(c.group)?);
-        for (k, (_, col)) in c.extra.iter().enumerate() {
-            let v = t.str(rec, *col, pos)?;
-            r.extra[k].1.push(Some(v));
-        }
-        part.id_hashes.push((hash_id(id), r.location.len() as u32));
-        r.id_bytes.extend_from_slice(id.as_bytes());
-        r.id_ends.push(r.id_bytes.len() as u64);
-        r.location.push(location);
-        r.unit_weights &= weight == 1.0;
-        r.weight.push(weight);
-        r.gp.push(gp);
+        let municipality = opt(c.municipality)?;
+        let group = opt(c.group)?;
+        let extra = c
+            .extra
+            .iter()
+            .map(|(_, col)| t.str(rec, *col, pos))
+            .collect::<Result<Vec<&str>>>()?;
+        sink.push_row(Row {
+            id,
+            location,
+            weight,
+            gp,
+            municipality,
+            group,
+            extra,
+        });
         Ok(())
     }
 }
 
 /// Bytes per piece when a CSV file is parsed in parallel.
-const CSV_PIECE_BYTES: usize = 4 << 20;
+const CSV_PIECE_BYTES: u64 = 2 << 20;
+/// Bytes read for the header line (more if it is longer).
+const HEADER_PROBE_BYTES: u64 = 64 << 10;
+/// Id hashes are grouped in this many buckets (by their top bits) so that
+/// duplicate ids are searched for bucket by bucket, in parallel.
+const ID_BUCKET_BITS: u32 = 6;
+const ID_BUCKETS: usize = 1 << ID_BUCKET_BITS;
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads `len` bytes at `offset` (fewer at the end of the file).
+fn read_range(
+    file: &mut std::fs::File,
+    offset: u64,
+    len: u64,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.take(len).read_to_end(out)?;
+    Ok(())
+}
+
+/// The lines of a CSV body owned by the piece `[from, to)`: those that
+/// *start* in it (the first line start at or after `from`, through the line
+/// holding byte `to - 1`). Returns the bytes and their offset in the file.
+fn read_owned_lines(
+    path: &Path,
+    body_start: u64,
+    from: u64,
+    to: u64,
+    file_len: u64,
+) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    // One byte before `from` tells whether a line starts at `from`.
+    let read_from = if from > body_start { from - 1 } else { from };
+    let mut buf = Vec::with_capacity((to - read_from) as usize + (64 << 10));
+    read_range(&mut file, read_from, to - read_from, &mut buf)?;
+    let first = if from > body_start {
+        memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1)
+    } else {
+        0
+    };
+    // The last owned line may run past `to`: read on to its end.
+    let end = if read_from + first as u64 >= to {
+        first // no line starts in [from, to)
+    } else if buf.last() == Some(&b'\n') {
+        buf.len()
+    } else {
+        let mut next = read_from + buf.len() as u64;
+        loop {
+            let before = buf.len();
+            if next < file_len {
+                read_range(&mut file, next, 64 << 10, &mut buf)?;
+            }
+            if buf.len() == before {
+                break before; // end of file
+            }
+            next += (buf.len() - before) as u64;
+            if let Some(i) = memchr::memchr(b'\n', &buf[before..]) {
+                break before + i + 1;
+            }
+        }
+    };
+    buf.truncate(end);
+    buf.drain(..first);
+    Ok((buf, read_from + first as u64))
+}
+
+/// What a first pass learns about a piece, to size and place its rows.
+#[derive(Debug, Clone, Copy)]
+struct PieceScan {
+    /// Bytes of the file holding the piece's lines.
+    from: u64,
+    to: u64,
+    /// Number of the piece's first line (set once all pieces are scanned).
+    line0: u64,
+    newlines: u64,
+    /// Non-empty lines (records), and the bytes of their ids.
+    rows: usize,
+    id_bytes: usize,
+}
+
+/// Why a piece was not scanned.
+enum ScanError {
+    /// A quote character: the file needs the general CSV reader.
+    Quoted,
+    Io(std::io::Error),
+}
+
+fn scan_csv_piece(
+    path: &Path,
+    body_start: u64,
+    (from, to): (u64, u64),
+    file_len: u64,
+    id_col: usize,
+) -> std::result::Result<PieceScan, ScanError> {
+    let (body, at) =
+        read_owned_lines(path, body_start, from, to, file_len).map_err(ScanError::Io)?;
+    if memchr::memchr(b'"', &body).is_some() {
+        return Err(ScanError::Quoted);
+    }
+    let mut scan = PieceScan {
+        from: at,
+        to: at + body.len() as u64,
+        line0: 0,
+        newlines: 0,
+        rows: 0,
+        id_bytes: 0,
+    };
+    // The lines as `for_each_plain_line` sees them, without splitting
+    // every field: only the id's.
+    let mut start = 0;
+    while start < body.len() {
+        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
+        scan.newlines += u64::from(end < body.len());
+        let mut line = &body[start..end];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if !line.is_empty() {
+            scan.rows += 1;
+            let mut field = Some(line);
+            for _ in 0..id_col {
+                field = field.and_then(|f| memchr::memchr(b',', f).map(|i| &f[i + 1..]));
+            }
+            if let Some(f) = field {
+                let end = memchr::memchr(b',', f).unwrap_or(f.len());
+                scan.id_bytes += f[..end].trim_ascii().len();
+            }
+        }
+        start = end + 1;
+    }
+    Ok(scan)
+}
 
 fn load_residents<E: Executor>(
     path: &Path,
@@ -714,10 +1035,11 @@ fn load_residents<E: Executor>(
     facilities: &Facilities,
     exec: &E,
 ) -> Result<Residents> {
-    let bytes = read_bytes(path)?;
     let transform = ToWgs84::new(crs)?;
-    let (parts, body_start): (Vec<ResidentsPart>, usize) = if is_geojson(path) {
+    if is_geojson(path) {
+        let bytes = read_bytes(path)?;
         let (header, rows) = geojson_points(path, &bytes)?;
+        drop(bytes);
         let t = Table {
             path,
             header,
@@ -741,121 +1063,306 @@ fn load_residents<E: Executor>(
                 },
             )?;
         }
-        (vec![part], 0)
-    } else {
-        let (header, start) = csv_header(path, &bytes)?;
-        let t = Table {
-            path,
-            header,
-            geometry_xy: false,
-        };
-        let cols = ResidentCols::new(&t)?;
-        let p = ResidentParser {
-            t: &t,
-            cols: &cols,
-            transform: &transform,
-            facilities,
-        };
-        let body = &bytes[start..];
-        let first_line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
-        // A quoted field may hold a newline, so only quote-free files are
-        // split at line ends; others are parsed in one piece.
-        let quoted = memchr::memchr(b'"', body).is_some();
-        let pieces = if quoted {
-            vec![(0, body.len(), first_line)]
-        } else {
-            split_lines(body, CSV_PIECE_BYTES, first_line)
-        };
-        let results = exec.map(pieces, |(from, to, line0)| -> Result<ResidentsPart> {
-            let mut part = p.new_part((to - from) / 48 + 16);
-            part.source = PartSource::Csv { from, to, line0 };
-            if !quoted {
-                for_each_plain_line(&body[from..to], line0, |line, rec| {
-                    p.push(
-                        &mut part,
-                        rec,
-                        RowPos {
-                            line: Some(line),
-                            feature: None,
-                        },
-                    )
-                })?;
-                return Ok(part);
+        return finish_part(path, part, exec);
+    }
+
+    // The header, from the start of the file.
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    let mut probe = Vec::new();
+    read_range(&mut file, 0, HEADER_PROBE_BYTES.min(file_len), &mut probe)
+        .map_err(|e| io_error(path, e))?;
+    drop(file);
+    let header_complete = probe.len() as u64 == file_len || memchr::memchr(b'\n', &probe).is_some();
+    if !header_complete || memchr::memchr(b'"', &probe).is_some() {
+        return load_residents_csv_serial(path, &transform, facilities, exec);
+    }
+    let (header, start) = csv_header(path, &probe)?;
+    let header_lines = probe[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    drop(probe);
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform: &transform,
+        facilities,
+    };
+
+    // Pass 1, in parallel: where each piece's lines are, how many rows and
+    // id bytes they hold. The whole file is never held in memory.
+    let start = start as u64;
+    let ranges: Vec<(u64, u64)> = (0..(file_len - start).div_ceil(CSV_PIECE_BYTES))
+        .map(|k| {
+            let from = start + k * CSV_PIECE_BYTES;
+            (from, (from + CSV_PIECE_BYTES).min(file_len))
+        })
+        .collect();
+    let mut scans = Vec::with_capacity(ranges.len());
+    let mut line = header_lines + 1;
+    for scan in exec.map(ranges, |r| {
+        scan_csv_piece(path, start, r, file_len, cols.id)
+    }) {
+        match scan {
+            Ok(mut s) => {
+                s.line0 = line;
+                line += s.newlines;
+                scans.push(s);
             }
-            let mut rdr = csv_reader(&body[from..to], false);
-            let mut rec = ByteRecord::new();
-            loop {
-                match rdr.read_byte_record(&mut rec) {
-                    Ok(true) => {
-                        let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
-                        p.push(
-                            &mut part,
-                            &rec,
-                            RowPos {
-                                line: Some(line),
-                                feature: None,
-                            },
-                        )?;
-                    }
-                    Ok(false) => return Ok(part),
-                    Err(e) => {
-                        let mut err = csv_error(path, &e);
-                        if let Error::Input { location, .. } = &mut err {
-                            location.line = location.line.map(|l| l + line0 - 1);
-                        }
-                        return Err(err);
-                    }
+            Err(ScanError::Quoted) => {
+                return load_residents_csv_serial(path, &transform, facilities, exec)
+            }
+            Err(ScanError::Io(e)) => return Err(io_error(path, e)),
+        }
+    }
+
+    // Pass 2, in parallel: every piece parses straight into its slice of
+    // the final columns (no per-piece columns to concatenate afterwards).
+    let n: usize = scans.iter().map(|s| s.rows).sum();
+    let mut location = vec![LonLat::new(0.0, 0.0); n];
+    let mut weight = vec![0.0f64; n];
+    let mut gp = vec![0u32; n];
+    let mut id_ends = vec![0u64; n];
+    let mut id_bytes = vec![0u8; scans.iter().map(|s| s.id_bytes).sum()];
+    let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
+    let mut jobs = Vec::with_capacity(scans.len());
+    {
+        let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
+        let (mut ends, mut bytes) = (&mut id_ends[..], &mut id_bytes[..]);
+        let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
+        let (mut row0, mut id_base) = (0usize, 0u64);
+        for s in &scans {
+            fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
+                let (head, tail) = std::mem::take(rest).split_at_mut(k);
+                *rest = tail;
+                head
+            }
+            let sink = PieceSink {
+                row0: row0 as u32,
+                rows: 0,
+                location: take(&mut loc, s.rows),
+                weight: take(&mut w, s.rows),
+                gp: take(&mut g, s.rows),
+                id_ends: take(&mut ends, s.rows),
+                id_bytes: take(&mut bytes, s.id_bytes),
+                id_base,
+                id_len: 0,
+                categorical: cats
+                    .iter_mut()
+                    .map(|c| PieceCodes {
+                        codes: take(c, s.rows),
+                        dict: Categorical::new(),
+                        last: None,
+                    })
+                    .collect(),
+                unit_weights: true,
+                id_hashes: IdHashes::with_capacity(s.rows),
+            };
+            jobs.push((*s, sink));
+            row0 += s.rows;
+            id_base += s.id_bytes as u64;
+        }
+    }
+    let results = exec.map(jobs, |(s, mut sink)| -> Result<PieceOut> {
+        let mut body = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
+            .map_err(|e| io_error(path, e))?;
+        for_each_plain_line(&body, s.line0, |line, rec| {
+            p.push(
+                &mut sink,
+                rec,
+                RowPos {
+                    line: Some(line),
+                    feature: None,
+                },
+            )
+        })?;
+        debug_assert!(sink.rows == s.rows && sink.id_len == s.id_bytes);
+        Ok(PieceOut {
+            unit_weights: sink.unit_weights,
+            dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
+            id_hashes: sink.id_hashes,
+        })
+    });
+    let outs = results.into_iter().collect::<Result<Vec<_>>>()?;
+
+    // One dictionary per categorical column; pieces' codes remapped to it.
+    let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
+    for (k, mut column) in codes.into_iter().enumerate() {
+        let mut all = Categorical::new();
+        let mut row0 = 0;
+        for (s, out) in scans.iter().zip(&outs) {
+            let map: Vec<u32> = out.dicts[k]
+                .values()
+                .iter()
+                .map(|v| all.code_for(v))
+                .collect();
+            for c in &mut column[row0..row0 + s.rows] {
+                if *c != NONE {
+                    *c = map[*c as usize];
                 }
             }
-        });
-        (results.into_iter().collect::<Result<Vec<_>>>()?, start)
-    };
-    merge_parts(path, parts, &bytes[body_start..])
-}
-
-/// Splits `body` into `(from, to, first_line)` pieces of about `size` bytes,
-/// each ending after a newline.
-fn split_lines(body: &[u8], size: usize, first_line: u64) -> Vec<(usize, usize, u64)> {
-    let mut pieces = Vec::new();
-    let (mut from, mut line) = (0usize, first_line);
-    while from < body.len() {
-        let mut to = (from + size).min(body.len());
-        if to < body.len() {
-            to = memchr::memchr(b'\n', &body[to..]).map_or(body.len(), |i| to + i + 1);
+            row0 += s.rows;
         }
-        pieces.push((from, to, line));
-        line += memchr::memchr_iter(b'\n', &body[from..to]).count() as u64;
-        from = to;
+        all.set_codes(column);
+        categoricals.push(all);
     }
-    pieces
+    let mut categoricals = categoricals.into_iter();
+    let residents = Residents {
+        location,
+        weight,
+        id_bytes,
+        id_ends,
+        municipality: categoricals.next().unwrap_or_default(),
+        group: categoricals.next().unwrap_or_default(),
+        gp,
+        extra: cols
+            .extra
+            .iter()
+            .map(|(name, _)| name.clone())
+            .zip(categoricals)
+            .collect(),
+        unit_weights: outs.iter().all(|o| o.unit_weights),
+    };
+    let hashes: Vec<IdHashes> = outs.into_iter().map(|o| o.id_hashes).collect();
+    check_unique_ids(path, &residents, &hashes, exec, |row| {
+        // The piece holding global row `row`, then the row within it.
+        let mut first = 0;
+        for s in &scans {
+            if (row as usize) < first + s.rows {
+                let src = PartSource::Csv {
+                    from: s.from,
+                    to: s.to,
+                    line0: s.line0,
+                };
+                return src.locate(path, row - first as u32);
+            }
+            first += s.rows;
+        }
+        RowPos {
+            line: None,
+            feature: None,
+        }
+    })?;
+    Ok(residents)
 }
 
-/// The rows of a part: a GeoJSON file (row = feature), or a byte range of a
-/// CSV body whose first record starts on line `line0`.
+/// What a piece leaves besides the rows written into the final columns.
+struct PieceOut {
+    unit_weights: bool,
+    /// Local dictionaries of the categorical columns.
+    dicts: Vec<Categorical>,
+    id_hashes: IdHashes,
+}
+
+/// The general path for CSV files with quotes (a quoted field may hold a
+/// newline, so the file cannot be split at line ends): one csv reader.
+fn load_residents_csv_serial<E: Executor>(
+    path: &Path,
+    transform: &ToWgs84,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
+    let bytes = read_bytes(path)?;
+    let (header, start) = csv_header(path, &bytes)?;
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform,
+        facilities,
+    };
+    let body = &bytes[start..];
+    let line0 = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut part = p.new_part(body.len() / 48 + 16);
+    part.source = PartSource::Csv {
+        from: start as u64,
+        to: bytes.len() as u64,
+        line0,
+    };
+    let mut rdr = csv_reader(body, false);
+    let mut rec = ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
+                p.push(
+                    &mut part,
+                    &rec,
+                    RowPos {
+                        line: Some(line),
+                        feature: None,
+                    },
+                )?;
+            }
+            Ok(false) => break,
+            Err(e) => {
+                let mut err = csv_error(path, &e);
+                if let Error::Input { location, .. } = &mut err {
+                    location.line = location.line.map(|l| l + line0 - 1);
+                }
+                return Err(err);
+            }
+        }
+    }
+    drop(bytes);
+    finish_part(path, part, exec)
+}
+
+/// The residents of a one-piece load, once their ids are checked.
+fn finish_part<E: Executor>(path: &Path, part: ResidentsPart, exec: &E) -> Result<Residents> {
+    let source = part.source;
+    check_unique_ids(
+        path,
+        &part.residents,
+        std::slice::from_ref(&part.id_hashes),
+        exec,
+        |row| source.locate(path, row),
+    )?;
+    Ok(part.residents)
+}
+
+/// The rows of a part: a GeoJSON file (row = feature), or the bytes
+/// `[from, to)` of a CSV file whose first record starts on line `line0`.
 #[derive(Debug, Clone, Copy)]
 enum PartSource {
     GeoJson,
-    Csv { from: usize, to: usize, line0: u64 },
+    Csv { from: u64, to: u64, line0: u64 },
 }
 
 impl PartSource {
-    /// Position of row `row` of the part; CSV pieces are re-read, which is
-    /// fine on this error-only path.
-    fn locate(self, body: &[u8], row: u32) -> RowPos {
+    /// Position of row `row` of the part; CSV pieces are read again, which
+    /// is fine on this error-only path.
+    fn locate(self, path: &Path, row: u32) -> RowPos {
         match self {
             PartSource::GeoJson => RowPos {
                 line: None,
                 feature: Some(row as usize),
             },
             PartSource::Csv { from, to, line0 } => {
-                let mut rdr = csv_reader(&body[from..to], false);
-                let mut rec = ByteRecord::new();
+                let mut bytes = Vec::new();
+                let read = std::fs::File::open(path)
+                    .and_then(|mut f| read_range(&mut f, from, to - from, &mut bytes));
                 let mut line = None;
-                for _ in 0..=row {
-                    if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
-                        break;
+                if read.is_ok() {
+                    let mut rdr = csv_reader(&bytes, false);
+                    let mut rec = ByteRecord::new();
+                    for _ in 0..=row {
+                        if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+                            break;
+                        }
+                        line = rec.position().map(|p| line0 + p.line() - 1);
                     }
-                    line = rec.position().map(|p| line0 + p.line() - 1);
                 }
                 RowPos {
                     line,
@@ -866,79 +1373,36 @@ impl PartSource {
     }
 }
 
-fn merge_parts(path: &Path, parts: Vec<ResidentsPart>, body: &[u8]) -> Result<Residents> {
-    if let Some(((pa, ra), (pb, rb))) = first_duplicate(&parts) {
-        let pos = parts[pb].source.locate(body, rb);
-        let mut loc = Location::file(path);
-        loc.line = pos.line;
-        loc.feature = pos.feature;
-        loc.field = Some("id".into());
-        let first_at = match parts[pa].source.locate(body, ra) {
-            RowPos { line: Some(l), .. } => format!("line {l}"),
-            RowPos {
-                feature: Some(f), ..
-            } => format!("feature #{f}"),
-            _ => "before".into(),
-        };
-        return Err(Error::input(
-            loc,
-            format!(
-                "duplicate resident id `{}` (first seen at {first_at})",
-                parts[pb].residents.id(rb as usize)
-            ),
-        ));
-    }
-    if parts.len() == 1 {
-        return Ok(parts
-            .into_iter()
-            .next()
-            .map(|p| p.residents)
-            .unwrap_or_default());
-    }
-    // Allocate once: growing by doubling would copy and fault pages repeatedly.
-    let n: usize = parts.iter().map(|p| p.residents.len()).sum();
-    let id_len: usize = parts.iter().map(|p| p.residents.id_bytes.len()).sum();
-    let mut all = Residents {
-        location: Vec::with_capacity(n),
-        weight: Vec::with_capacity(n),
-        id_bytes: Vec::with_capacity(id_len),
-        id_ends: Vec::with_capacity(n),
-        gp: Vec::with_capacity(n),
-        unit_weights: true,
-        ..Residents::default()
+/// Fails on the first repeated id (in row order), naming both rows.
+fn check_unique_ids<E: Executor>(
+    path: &Path,
+    residents: &Residents,
+    hashes: &[IdHashes],
+    exec: &E,
+    locate: impl Fn(u32) -> RowPos,
+) -> Result<()> {
+    let Some((first, repeat)) = first_duplicate(residents, hashes, exec) else {
+        return Ok(());
     };
-    all.municipality.reserve(n);
-    all.group.reserve(n);
-    all.extra = parts
-        .first()
-        .map(|p| {
-            p.residents
-                .extra
-                .iter()
-                .map(|(name, _)| {
-                    let mut c = Categorical::new();
-                    c.reserve(n);
-                    (name.clone(), c)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for part in parts {
-        let r = part.residents;
-        let base = all.id_bytes.len() as u64;
-        all.id_bytes.extend_from_slice(&r.id_bytes);
-        all.id_ends.extend(r.id_ends.iter().map(|e| e + base));
-        all.location.extend_from_slice(&r.location);
-        all.weight.extend_from_slice(&r.weight);
-        all.gp.extend_from_slice(&r.gp);
-        all.unit_weights &= r.unit_weights;
-        all.municipality.extend_from(&r.municipality);
-        all.group.extend_from(&r.group);
-        for (k, (_, c)) in r.extra.iter().enumerate() {
-            all.extra[k].1.extend_from(c);
-        }
-    }
-    Ok(all)
+    let pos = locate(repeat);
+    let mut loc = Location::file(path);
+    loc.line = pos.line;
+    loc.feature = pos.feature;
+    loc.field = Some("id".into());
+    let first_at = match locate(first) {
+        RowPos { line: Some(l), .. } => format!("line {l}"),
+        RowPos {
+            feature: Some(f), ..
+        } => format!("feature #{f}"),
+        _ => "before".into(),
+    };
+    Err(Error::input(
+        loc,
+        format!(
+            "duplicate resident id `{}` (first seen at {first_at})",
+            residents.id(repeat as usize)
+        ),
+    ))
 }
 
 fn hash_id(id: &str) -> u64 {
@@ -947,32 +1411,40 @@ fn hash_id(id: &str) -> u64 {
     h.finish()
 }
 
-/// The earliest repeated id across parts, as ((part, row) of the first
-/// occurrence, (part, row) of the repeat). Sorting 64-bit hashes (computed
-/// in parallel while parsing) is several times faster than a hash set of
-/// strings; equal hashes are confirmed on the strings.
-fn first_duplicate(parts: &[ResidentsPart]) -> Option<((usize, u32), (usize, u32))> {
-    let mut all: Vec<(u64, u32, u32)> =
-        Vec::with_capacity(parts.iter().map(|p| p.id_hashes.len()).sum());
-    for (k, p) in parts.iter().enumerate() {
-        all.extend(p.id_hashes.iter().map(|&(h, row)| (h, k as u32, row)));
-    }
-    radsort::sort_by_key(&mut all, |e| e.0);
-    let id = |(k, row): (usize, u32)| parts[k].residents.id(row as usize);
-    let mut found: Option<((usize, u32), (usize, u32))> = None;
-    for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-        let mut rows: Vec<(usize, u32)> = run.iter().map(|e| (e.1 as usize, e.2)).collect();
-        rows.sort_unstable();
-        for (i, &b) in rows.iter().enumerate() {
-            if let Some(&a) = rows[..i].iter().find(|&&a| id(a) == id(b)) {
-                if found.is_none_or(|(_, f)| b < f) {
-                    found = Some((a, b));
+/// The earliest repeated id, as (row of its first occurrence, row of the
+/// repeat). The 64-bit hashes computed while parsing are sorted bucket by
+/// bucket (in parallel); equal hashes are confirmed on the strings.
+fn first_duplicate<E: Executor>(
+    residents: &Residents,
+    hashes: &[IdHashes],
+    exec: &E,
+) -> Option<(u32, u32)> {
+    let found = exec.map((0..ID_BUCKETS).collect(), |b| {
+        let mut all: Vec<(u64, u32)> =
+            Vec::with_capacity(hashes.iter().map(|h| h.0[b].len()).sum());
+        for h in hashes {
+            all.extend_from_slice(&h.0[b]);
+        }
+        all.sort_unstable();
+        let mut found: Option<(u32, u32)> = None;
+        for run in all.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            // Sorted by row within the run.
+            for (i, &(_, b)) in run.iter().enumerate() {
+                let id_b = residents.id(b as usize);
+                if let Some(&(_, a)) = run[..i]
+                    .iter()
+                    .find(|&&(_, a)| residents.id(a as usize) == id_b)
+                {
+                    if found.is_none_or(|(_, f)| b < f) {
+                        found = Some((a, b));
+                    }
+                    break;
                 }
-                break;
             }
         }
-    }
-    found
+        found
+    });
+    found.into_iter().flatten().min_by_key(|&(_, b)| b)
 }
 
 // --------------------------------------------------------------------- areas
@@ -1121,6 +1593,41 @@ fn fill_municipalities<E: Executor>(residents: &mut Residents, areas: &Areas, ex
     for (&row, area) in missing.iter().zip(found.into_iter().flatten()) {
         if area != NONE {
             residents.municipality.set_code(row, codes[area as usize]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse_exactly_as_the_standard_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for _ in 0..200_000 {
+            let digits = rng.random_range(0..9);
+            let x: f64 = rng.random_range(-200.0..200.0);
+            let s = format!("{x:.digits$}");
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
+        }
+        for s in ["1", "+2.5", "-0", "0.", ".5", "007.250", "123456789012345"] {
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            ".",
+            "1e5",
+            "1.2.3",
+            "nan",
+            "inf",
+            " 1",
+            "1234567890123456",
+        ] {
+            assert_eq!(parse_plain_decimal(s.as_bytes()), None, "{s}");
         }
     }
 }

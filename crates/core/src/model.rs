@@ -269,6 +269,15 @@ impl Categorical {
         self.codes.push(code);
     }
 
+    /// Replaces every row's code at once; each must index [`values`](Self::values)
+    /// or be [`NONE`].
+    pub(crate) fn set_codes(&mut self, codes: Vec<u32>) {
+        debug_assert!(codes
+            .iter()
+            .all(|&c| c == NONE || (c as usize) < self.values.len()));
+        self.codes = codes;
+    }
+
     /// Replaces the code of row `row`.
     pub fn set_code(&mut self, row: usize, code: u32) {
         self.codes[row] = code;

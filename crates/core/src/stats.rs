@@ -89,28 +89,60 @@ impl Summary {
         Self::from_unit_weights(&mut values.to_vec())
     }
 
-    /// The unit-weight case: numpy's linear percentiles on sorted values,
-    /// without cumulative weights. Reorders `values`.
+    /// As [`Summary::from_values`], reordering `values` instead of copying
+    /// them.
+    pub fn from_values_in_place(values: &mut [f64]) -> Option<Summary> {
+        Self::from_unit_weights(values)
+    }
+
+    /// The unit-weight case: numpy's linear percentiles from the order
+    /// statistics they need, found by selection (no sort, no allocation).
+    /// Reorders `values`.
     fn from_unit_weights(values: &mut [f64]) -> Option<Summary> {
-        if values.is_empty() {
+        let n = values.len();
+        if n == 0 {
             return None;
         }
-        radsort::sort(values);
-        let n = values.len();
-        let percentile = |p: f64| -> f64 {
-            let h = p * (n - 1) as f64;
+        let (sum, max) = values
+            .iter()
+            .fold((0.0, f64::NEG_INFINITY), |(s, m), &v| (s + v, m.max(v)));
+        const QS: [f64; 4] = [0.9, 0.75, 0.5, 0.25];
+        let mut figures = [0.0; 4];
+        // From the highest rank down, so each selection only searches the
+        // part below the previous one: values[bound..] are in final place.
+        let mut bound = n;
+        let mut below: Option<(usize, f64, f64)> = None;
+        for (q, out) in QS.iter().zip(figures.iter_mut()) {
+            let h = q * (n - 1) as f64;
             let lo = h.floor() as usize;
-            let hi = (lo + 1).min(n - 1);
-            values[lo] + (h - lo as f64) * (values[hi] - values[lo])
-        };
+            let (x_lo, x_hi) = match below {
+                Some((k, a, b)) if k == lo => (a, b),
+                _ => {
+                    let (_, &mut x_lo, right) =
+                        values[..bound].select_nth_unstable_by(lo, f64::total_cmp);
+                    let x_hi = if lo + 1 >= n {
+                        x_lo
+                    } else if right.is_empty() {
+                        values[bound] // the order statistic selected before
+                    } else {
+                        right.iter().copied().fold(f64::INFINITY, f64::min)
+                    };
+                    bound = lo;
+                    (x_lo, x_hi)
+                }
+            };
+            below = Some((lo, x_lo, x_hi));
+            *out = x_lo + (h - lo as f64) * (x_hi - x_lo);
+        }
+        let [p90_m, p75_m, median_m, p25_m] = figures;
         Some(Summary {
             count: n as f64,
-            median_m: percentile(0.5),
-            p25_m: percentile(0.25),
-            p75_m: percentile(0.75),
-            p90_m: percentile(0.9),
-            mean_m: values.iter().sum::<f64>() / n as f64,
-            max_m: values[n - 1],
+            median_m,
+            p25_m,
+            p75_m,
+            p90_m,
+            mean_m: sum / n as f64,
+            max_m: max,
         })
     }
 
@@ -166,6 +198,31 @@ mod tests {
             assert_eq!(s.p25_m, numpy_linear(&v[..n], 0.25), "n={n}");
             assert_eq!(s.p75_m, numpy_linear(&v[..n], 0.75), "n={n}");
             assert_eq!(s.p90_m, numpy_linear(&v[..n], 0.9), "n={n}");
+        }
+    }
+
+    #[test]
+    fn selection_gives_the_sorted_percentiles_with_ties_and_any_size() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for n in (1..60).chain([100, 101, 1000, 4097]) {
+            for _ in 0..20 {
+                // Few distinct values: many ties around every rank.
+                let v: Vec<f64> = (0..n)
+                    .map(|_| rng.random_range(0..7) as f64 * 0.5)
+                    .collect();
+                let s = Summary::from_values(&v).unwrap();
+                for (got, q) in [
+                    (s.median_m, 0.5),
+                    (s.p25_m, 0.25),
+                    (s.p75_m, 0.75),
+                    (s.p90_m, 0.9),
+                ] {
+                    assert_eq!(got, numpy_linear(&v, q), "n={n} q={q}");
+                }
+                let max = v.iter().copied().fold(f64::MIN, f64::max);
+                assert_eq!(s.max_m, max);
+            }
         }
     }
 
