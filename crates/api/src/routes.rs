@@ -462,12 +462,23 @@ pub(crate) async fn memo<T: Send + Sync + 'static>(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let value = Arc::new(value);
-    map(&entry)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, value.clone());
+    let mut memo = map(&entry).lock().unwrap_or_else(|e| e.into_inner());
+    // Parameters are open-ended (any column, any threshold, any bands):
+    // past the cap, answers are still computed but no longer kept, so no
+    // stream of distinct requests can grow the memory without bound.
+    if memo.len() < MEMO_CAPACITY {
+        memo.insert(key, value.clone());
+    } else {
+        tracing::warn!(
+            capacity = MEMO_CAPACITY,
+            "result cache full: not caching {key}"
+        );
+    }
     Ok(value)
 }
+
+/// Results kept per dataset and kind of result.
+pub(crate) const MEMO_CAPACITY: usize = 512;
 
 /// Returns the cached JSON body for `key`, computing it the first time.
 async fn cached(
@@ -503,5 +514,43 @@ pub(crate) fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
         resp.finish()
     } else {
         resp.content_type(c.content_type).body(c.body.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn the_result_cache_stops_growing_at_its_capacity_but_still_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("dataset.toml"),
+            "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("f.csv"),
+            "id,kind,lon,lat\nGP1,gp,9.6,45.6\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("r.csv"), "id,lon,lat\nR1,9.61,45.61\n").unwrap();
+        let dataset = bacino_core::Dataset::load(dir.path()).unwrap();
+        let state = AppState::new(vec![dataset], crate::Config::default()).unwrap();
+        let entry = state.datasets["t"].clone();
+        for i in 0..MEMO_CAPACITY + 10 {
+            let got = cached(entry.clone(), format!("k{i}"), move |_| Ok(format!("{i}")))
+                .await
+                .unwrap();
+            assert_eq!(got.body, i.to_string());
+        }
+        assert_eq!(entry.cache.lock().unwrap().len(), MEMO_CAPACITY);
+        // A kept key is served from memory: the computation is not run again.
+        let again = cached(entry.clone(), "k0".into(), |_| {
+            Err(ApiError::Internal("recomputed".into()))
+        })
+        .await
+        .unwrap();
+        assert_eq!(again.body, "0");
     }
 }
