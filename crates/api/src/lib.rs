@@ -1,10 +1,13 @@
 //! # bacino-api
 //!
-//! The HTTP API of bacino on actix-web: distances as JSON (CONTRACT §4),
-//! OpenAPI at `/openapi.json` with Swagger UI at `/docs/`, and every error as
-//! RFC 9457 `application/problem+json`. Handlers are thin: they validate,
+//! The HTTP API of bacino on actix-web: distances and GP-cessation scenarios
+//! as JSON (CONTRACT §4), catchments as GeoJSON, OGC API – Features under
+//! `/ogc` (facilities, areas with statistics, catchments) for QGIS and GDAL,
+//! OpenAPI at `/openapi.json` with Swagger UI at `/docs/`, and every error
+//! as RFC 9457 `application/problem+json`. Handlers are thin: they validate,
 //! run the core computation off the async workers (`web::block`) and cache
-//! results that depend only on the dataset.
+//! results that depend only on the dataset. No resident is ever described
+//! individually; aggregates under `min_group_size` people are suppressed.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
