@@ -150,6 +150,9 @@ fn check_against_oracle(cease: &[&str], max_d: f64) -> Value {
         &cease.join(","),
         "--max-distance-m",
         &max_d.to_string(),
+        // Every per-GP count, however small, to check room GP by GP.
+        "--min-group-size",
+        "0",
     ]);
     assert_eq!(doc["patients"].as_u64().unwrap(), patients.len() as u64);
     assert_eq!(doc["placed"].as_u64().unwrap(), placed);

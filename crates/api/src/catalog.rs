@@ -96,7 +96,7 @@ impl Source {
     /// Builds the features (CPU work: run off the async workers).
     pub fn build(self, dataset: &Dataset, min_group_size: f64) -> Result<Layer, ApiError> {
         let features = match self {
-            Source::Facilities(kind) => facility_features(dataset, kind),
+            Source::Facilities(kind) => facility_features(dataset, kind, min_group_size),
             Source::Areas => area_features(dataset, min_group_size)?,
             Source::Catchments(kind, method) => {
                 catchment_features(dataset, kind, method, min_group_size)?
@@ -169,7 +169,11 @@ fn number(x: f64) -> Value {
     }
 }
 
-fn facility_features(dataset: &Dataset, kind: FacilityKind) -> Vec<LayerFeature> {
+fn facility_features(
+    dataset: &Dataset,
+    kind: FacilityKind,
+    min_group_size: f64,
+) -> Vec<LayerFeature> {
     let facilities = dataset.facilities();
     (0..facilities.len() as u32)
         .filter(|&i| facilities.get(i).kind == kind)
@@ -185,14 +189,20 @@ fn facility_features(dataset: &Dataset, kind: FacilityKind) -> Vec<LayerFeature>
                 json!(if f.is_active() { "active" } else { "ceased" }),
             );
             props.insert("capacity".into(), json!(f.capacity));
+            // Counted from residents (not declared), a list size is a count
+            // of patients: a small one is suppressed like any small group.
             let list_size = dataset.list_size(i);
-            props.insert("list_size".into(), number(list_size));
+            let small = f.list_size.is_none() && list_size > 0.0 && list_size < min_group_size;
+            let shown = (!small).then_some(list_size);
+            props.insert("list_size".into(), shown.map_or(Value::Null, number));
             props.insert(
                 "load".into(),
-                json!(f
-                    .capacity
-                    .filter(|&c| c > 0)
-                    .map(|c| (list_size / f64::from(c) * 1000.0).round() / 1000.0)),
+                json!(
+                    shown.and_then(|l| f
+                        .capacity
+                        .filter(|&c| c > 0)
+                        .map(|c| (l / f64::from(c) * 1000.0).round() / 1000.0))
+                ),
             );
             props.insert("municipality".into(), json!(f.municipality));
             props.insert("ad".into(), json!(f.ad));

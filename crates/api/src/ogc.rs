@@ -53,9 +53,22 @@ fn check_format(f: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// Absolute base of the links. Only the `Host` header counts (not
+/// `X-Forwarded-*`, which any client can send): it is part of every cache
+/// key, so a response cannot be made to point elsewhere for others.
 fn base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/ogc", info.scheme(), info.host())
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}/ogc")
 }
 
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
@@ -180,7 +193,12 @@ pub(crate) async fn collections(
     let b = base(&req);
     let mut list = Vec::new();
     for c in all_collections(&state) {
-        list.push(describe(&state, &c, &b).await?);
+        // One layer that cannot be drawn (say, bands over a country at a
+        // fine resolution) must not hide the others from GIS clients.
+        match describe(&state, &c, &b).await {
+            Ok(doc) => list.push(doc),
+            Err(e) => tracing::warn!(collection = %c.id, error = %e, "collection left out"),
+        }
     }
     Ok(json_response(&json!({
         "links": [link(format!("{b}/collections"), "self", "application/json", "The collections")],

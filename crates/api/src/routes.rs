@@ -239,6 +239,23 @@ async fn distances(
     let target = Target::from_params(&to, p.kind.as_deref())?;
     let group_by: GroupBy = p.group_by.as_deref().unwrap_or("all").parse()?;
     let min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
+    if let GroupBy::Column(column) = &group_by {
+        // Keys of suppressed groups are still listed: a column with nearly
+        // one value per person (an address, a fiscal code) would list them.
+        let residents = entry.dataset.residents();
+        if let Some(values) = residents.extra(column).map(|c| c.values().len()) {
+            if values as f64 * min_group_size > residents.total_weight() {
+                return Err(ApiError::BadParameter {
+                    name: "group_by".into(),
+                    message: format!(
+                        "column `{column}` has {values} distinct values, too many to group \
+                         {} people by in groups of at least {min_group_size}",
+                        residents.total_weight()
+                    ),
+                });
+            }
+        }
+    }
     let key = format!(
         "distances|{}|{}|{:?}|{min_group_size}",
         to,
@@ -359,13 +376,20 @@ async fn catchments_route(
     Ok(respond(&req, &cached))
 }
 
+/// `max_distance_m` over HTTP is a multiple of this, metres.
+pub const MAX_DISTANCE_STEP_M: f64 = 500.0;
+/// Largest `max_distance_m` over HTTP, metres.
+pub const MAX_DISTANCE_LIMIT_M: f64 = 200_000.0;
+
 /// A GP-cessation scenario.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioBody {
-    /// Ids of the active GPs that cease.
+    /// Ids of the active GPs that cease (may be empty with `assign_unlisted`).
+    #[serde(default)]
     pub cease: Vec<String>,
-    /// Nobody is reassigned farther than this, metres (default 30000).
+    /// Nobody is reassigned farther than this, metres: a multiple of 500
+    /// from 500 to 200000 (default 30000).
     pub max_distance_m: Option<f64>,
     /// Also place residents of group `no_gp` into spare capacity (default false).
     pub assign_unlisted: Option<bool>,
@@ -411,10 +435,17 @@ async fn scenarios(
         }
     };
     let max_distance_m = b.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M);
-    if !(max_distance_m.is_finite() && max_distance_m > 0.0) {
+    // A coarse grid of distances: sweeping a fine one and watching `orphans`
+    // change would measure single patients' distances.
+    if !(MAX_DISTANCE_STEP_M..=MAX_DISTANCE_LIMIT_M).contains(&max_distance_m)
+        || max_distance_m % MAX_DISTANCE_STEP_M != 0.0
+    {
         return Err(ApiError::BadParameter {
             name: "max_distance_m".into(),
-            message: format!("expected a positive number of metres, found {max_distance_m}"),
+            message: format!(
+                "expected a multiple of {MAX_DISTANCE_STEP_M} m from {MAX_DISTANCE_STEP_M} to \
+                 {MAX_DISTANCE_LIMIT_M}, found {max_distance_m}"
+            ),
         });
     }
     let query = ScenarioQuery {
@@ -425,6 +456,13 @@ async fn scenarios(
     };
     let body = web::block(move || {
         let report = scenario(&entry.dataset, &query, &Sequential)?;
+        if (report.patients as f64) < min_group_size {
+            return Err(ApiError::Unprocessable(format!(
+                "the scenario concerns {} people, fewer than {min_group_size}: its figures \
+                 would describe individual patients",
+                report.patients
+            )));
+        }
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await

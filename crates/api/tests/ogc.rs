@@ -147,6 +147,10 @@ async fn one_feature_by_id_and_clear_errors_for_bad_requests() {
     );
     assert_eq!(status, 200);
     assert_eq!(page["numberReturned"], 597);
+    assert!(
+        link(&page, "self").unwrap().contains("limit=10000&"),
+        "{page}"
+    );
     for (uri, status, parameter) in [
         (
             "/ogc/collections/bergamo_facilities_gp/items?limit=0",

@@ -217,6 +217,13 @@ pub fn parse_scenarios(text: &str) -> Vec<(usize, ParsedLine)> {
         .collect()
 }
 
+/// The distribution of `new_distance.median_m` over draws.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NewDistance {
+    /// Median new distance per draw, metres.
+    pub median_m: Distribution,
+}
+
 /// Distribution of a figure over draws.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Distribution {
@@ -276,8 +283,10 @@ pub struct RandomSummary {
     pub min_group_size: f64,
     /// Orphans per draw.
     pub orphans: Distribution,
-    /// `new_distance.median_m` per draw (suppressed draws left out).
-    pub new_distance_median_m: Distribution,
+    /// `new_distance.median_m` per draw (suppressed draws left out),
+    /// written as `"new_distance": {"median_m": {...}}` like the scenario
+    /// document.
+    pub new_distance: NewDistance,
     /// `total_distance_m` per draw (suppressed draws left out).
     pub total_distance_m: Distribution,
     /// Patients per draw.
@@ -346,12 +355,17 @@ pub fn run_batch(
                         status: "ok",
                         message: None,
                     },
-                    Err(e) => IndexEntry {
-                        line,
-                        name,
-                        status: "error",
-                        message: Some(e.to_string()),
-                    },
+                    Err(e) => {
+                        // No outputs of a failed scenario, nor any left from
+                        // an earlier run into the same OUTDIR.
+                        let _ = std::fs::remove_dir_all(out.join(&spec.name));
+                        IndexEntry {
+                            line,
+                            name,
+                            status: "error",
+                            message: Some(e.to_string()),
+                        }
+                    }
                 }
             }
         })
@@ -425,6 +439,14 @@ fn run_one(
     bar: &ProgressBar,
 ) -> Result<()> {
     let dir = out.join(&spec.name);
+    // Re-running into an OUTDIR replaces a scenario's folder whole: no file
+    // of an earlier run (say, catchments before `--catchments none`) stays.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+    }
     if let Some(m) = spec.min_group_size {
         if m.is_nan() || m < 0.0 {
             bar.inc(spec.random_cease.map_or(1, |r| r.draws as u64));
@@ -482,10 +504,12 @@ fn run_one(
                 max_distance_m: spec.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M),
                 min_group_size: min,
                 orphans: pick(&|s| Some(s.orphans as f64)),
-                new_distance_median_m: pick(&|s| match s.new_distance {
-                    Figures::Stats(x) => Some(x.median_m),
-                    _ => None,
-                }),
+                new_distance: NewDistance {
+                    median_m: pick(&|s| match s.new_distance {
+                        Figures::Stats(x) => Some(x.median_m),
+                        _ => None,
+                    }),
+                },
                 total_distance_m: pick(&|s| s.total_distance_m),
                 patients: pick(&|s| Some(s.patients as f64)),
                 proven: reports.iter().all(|s| s.optimality.proven),

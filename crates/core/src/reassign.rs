@@ -796,13 +796,27 @@ pub enum Figures {
 pub struct GpChange {
     /// Facility id.
     pub id: String,
-    /// People newly assigned.
-    pub new_patients: u64,
-    /// List size after the change.
-    #[serde(serialize_with = "serialize_whole")]
-    pub list_size: f64,
+    /// People newly assigned; `null` when fewer than `min_group_size`.
+    pub new_patients: Option<u64>,
+    /// List size after the change; `null` when `new_patients` is.
+    #[serde(serialize_with = "serialize_whole_opt")]
+    pub list_size: Option<f64>,
     /// Capacity (massimale), `null` for unbounded.
     pub capacity: Option<u32>,
+    /// True when fewer than `min_group_size` people were assigned (a count
+    /// that small, with the distances above, could single a patient out).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
+}
+
+fn serialize_whole_opt<S: serde::Serializer>(
+    x: &Option<f64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match x {
+        Some(v) => serialize_whole(v, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// The affected patients of one municipality in a [`ScenarioReport`].
@@ -821,10 +835,10 @@ pub enum MunicipalityChange {
         /// Of whom unplaced.
         orphans: u64,
         /// Weighted median distance to the GP they were listed with, metres
-        /// (`null` when all are unlisted).
+        /// (`null` when fewer than `min_group_size` were listed).
         before_median_m: Option<f64>,
         /// Weighted median distance to the GP assigned, metres, over the
-        /// placed (`null` when nobody was placed).
+        /// placed (`null` when fewer than `min_group_size` were placed).
         after_median_m: Option<f64>,
     },
     /// Fewer than `min_group_size` patients.
@@ -935,11 +949,13 @@ pub fn scenario_report(
         .into_iter()
         .map(|(g, n)| {
             let f = facilities.get(g);
+            let shown = n as f64 >= min_group_size;
             GpChange {
                 id: f.id.0.clone(),
-                new_patients: n,
-                list_size: dataset.list_size(g) + n as f64,
+                new_patients: shown.then_some(n),
+                list_size: shown.then(|| dataset.list_size(g) + n as f64),
                 capacity: f.capacity,
+                suppressed: !shown,
             }
         })
         .collect();
@@ -950,8 +966,13 @@ pub fn scenario_report(
             .collect()
     });
     let values = residents.municipality().values();
-    let median =
-        |pairs: &mut Vec<(f64, f64)>| Summary::from_weighted(pairs).map(|s| round_mm(s.median_m));
+    // Each median covers its own people (the listed, the placed), which can
+    // be fewer than the municipality's patients: it needs enough of them.
+    let median = |pairs: &mut Vec<(f64, f64)>| {
+        Summary::from_weighted(pairs)
+            .filter(|s| s.count >= min_group_size)
+            .map(|s| round_mm(s.median_m))
+    };
     let mut by_municipality: Vec<MunicipalityChange> = by_muni
         .into_iter()
         .map(|(code, (n, orphans, mut before, mut after))| {
@@ -1480,7 +1501,10 @@ mod tests {
         assert_eq!(ids(&ds, &got), vec![(0, "A".into(), 3), (0, "B".into(), 2)]);
         let report = scenario_report(&ds, &got, 0.0);
         let a = &report.by_gp[0];
-        assert_eq!((a.id.as_str(), a.new_patients, a.list_size), ("A", 3, 13.0));
+        assert_eq!(
+            (a.id.as_str(), a.new_patients, a.list_size),
+            ("A", Some(3), Some(13.0))
+        );
         let d_a = geodesic_distance_m(LonLat::new(9.701, 45.70), LonLat::new(9.70, 45.70));
         let d_b = geodesic_distance_m(LonLat::new(9.701, 45.70), LonLat::new(9.72, 45.70));
         assert_eq!(

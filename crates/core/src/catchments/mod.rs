@@ -398,8 +398,15 @@ fn facility_properties(
         .collect();
     props.name = first.name.clone();
     props.capacity = capacity;
-    props.list_size = Some(list_size);
-    props.load = capacity.filter(|&c| c > 0.0).map(|c| list_size / c);
+    // A list size counted from residents (not declared by the data) is a
+    // count of patients: shown only when it is not a small group.
+    let declared = members
+        .iter()
+        .all(|&f| facilities.get(f).list_size.is_some());
+    if declared || !(list_size > 0.0 && list_size < min_group_size) {
+        props.list_size = Some(list_size);
+        props.load = capacity.filter(|&c| c > 0.0).map(|c| list_size / c);
+    }
     props
 }
 
@@ -854,6 +861,10 @@ impl CatchmentProperties {
             m.insert("band_max_m".into(), band.max_m.map_or(Value::Null, number));
         }
         if self.suppressed {
+            // The contract's keys stay, without figures.
+            m.insert("population".into(), Value::Null);
+            m.insert("median_m".into(), Value::Null);
+            m.insert("p90_m".into(), Value::Null);
             m.insert("suppressed".into(), json!(true));
         } else {
             m.insert(
