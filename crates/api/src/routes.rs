@@ -358,6 +358,14 @@ async fn catchments_route(
                 message: format!("expected comma-separated metres, e.g. `2000,5000`, found `{b}`"),
             })?;
     }
+    // Band edges on a coarse grid: two requests whose edges differ by a
+    // metre would count the few people living in between.
+    if p.bands.is_some() && options.bands_m.iter().any(|b| b % BAND_STEP_M != 0.0) {
+        return Err(ApiError::BadParameter {
+            name: "bands".into(),
+            message: format!("band edges must be multiples of {BAND_STEP_M} m"),
+        });
+    }
     options.validate()?;
     let key = format!("catchments|{options:?}");
     let cached = memo(
@@ -375,6 +383,9 @@ async fn catchments_route(
     .await?;
     Ok(respond(&req, &cached))
 }
+
+/// Band edges over HTTP are multiples of this, metres.
+pub const BAND_STEP_M: f64 = 500.0;
 
 /// `max_distance_m` over HTTP is a multiple of this, metres.
 pub const MAX_DISTANCE_STEP_M: f64 = 500.0;

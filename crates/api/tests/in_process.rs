@@ -204,6 +204,10 @@ async fn catchments_are_the_core_geojson_and_bad_parameters_are_named() {
             "bands",
         ),
         (
+            "/v1/datasets/bergamo/catchments?kind=gp&method=bands&bands=2000,5001",
+            "bands",
+        ),
+        (
             "/v1/datasets/bergamo/catchments?kind=gp&min_group_size=2",
             "min_group_size",
         ),

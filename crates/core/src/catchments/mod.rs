@@ -939,7 +939,11 @@ impl Catchments {
             "study_area_km2".into(),
             json!(round_mm(self.study_area_km2)),
         );
-        foreign.insert("total_population".into(), number(self.total_population));
+        // With a suppressed feature, the total minus the shown populations
+        // would give the suppressed ones back: the total goes too.
+        if !self.features.iter().any(|f| f.properties.suppressed) {
+            foreign.insert("total_population".into(), number(self.total_population));
+        }
         geojson::FeatureCollection {
             bbox: all.map(bbox_of),
             features,

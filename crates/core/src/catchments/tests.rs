@@ -289,6 +289,9 @@ fn small_catchments_are_suppressed_in_the_output() {
             assert_eq!(json[key], Value::Null, "{key} leaked");
         }
     }
+    // Nor can the total minus the shown populations give them back.
+    let fc = c.to_geojson();
+    assert!(!fc.foreign_members.unwrap().contains_key("total_population"));
 }
 
 #[test]
