@@ -1,10 +1,7 @@
 //! The service in-process (`actix_web::test`): routes, errors, caching.
 
-use actix_web::{test, App};
-use bacino_api::{configure, AppState, Config};
-use bacino_core::{
-    distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, Sequential, Target,
-};
+use actix_web::test;
+use bacino_core::{distance_report, DistanceQuery, FacilityKind, GroupBy, Sequential, Target};
 use serde_json::Value;
 
 mod common;
@@ -102,9 +99,10 @@ async fn bad_requests_are_problem_documents_naming_the_parameter() {
 
 #[actix_rt::test]
 async fn a_kind_without_facilities_is_unprocessable_not_a_server_error() {
-    let dir = tempfile_dataset();
-    let state = AppState::new(vec![Dataset::load(dir.path()).unwrap()], Config::default()).unwrap();
-    let app = test::init_service(App::new().configure(configure(state))).await;
+    let app = tiny_app!(
+        "id,kind,lon,lat\nGP1,gp,9.6,45.6\n",
+        "id,lon,lat\nR1,9.61,45.61\n"
+    );
     let resp = test::call_service(
         &app,
         test::TestRequest::get()
@@ -113,22 +111,6 @@ async fn a_kind_without_facilities_is_unprocessable_not_a_server_error() {
     )
     .await;
     assert_eq!(resp.status(), 422);
-}
-
-fn tempfile_dataset() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("dataset.toml"),
-        "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("f.csv"),
-        "id,kind,lon,lat\nGP1,gp,9.6,45.6\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("r.csv"), "id,lon,lat\nR1,9.61,45.61\n").unwrap();
-    dir
 }
 
 #[actix_rt::test]
@@ -295,24 +277,10 @@ async fn a_scenario_is_the_core_document_and_bad_bodies_are_client_errors() {
 #[actix_rt::test]
 async fn a_scenario_about_fewer_people_than_the_threshold_is_refused() {
     // GP1 has three listed patients: their figures would describe them.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("dataset.toml"),
-        "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("f.csv"),
+    let app = tiny_app!(
         "id,kind,lon,lat,capacity\nGP1,gp,9.6,45.6,100\nGP2,gp,9.7,45.6,100\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("r.csv"),
-        "id,lon,lat,gp_id\nR1,9.61,45.61,GP1\nR2,9.62,45.61,GP1\nR3,9.63,45.61,GP1\n",
-    )
-    .unwrap();
-    let state = AppState::new(vec![Dataset::load(dir.path()).unwrap()], Config::default()).unwrap();
-    let app = test::init_service(App::new().configure(configure(state))).await;
+        "id,lon,lat,gp_id\nR1,9.61,45.61,GP1\nR2,9.62,45.61,GP1\nR3,9.63,45.61,GP1\n"
+    );
     let resp = test::call_service(
         &app,
         test::TestRequest::post()
@@ -331,25 +299,12 @@ async fn a_scenario_about_fewer_people_than_the_threshold_is_refused() {
 
 #[actix_rt::test]
 async fn grouping_by_a_column_with_nearly_one_value_per_person_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("dataset.toml"),
-        "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("f.csv"),
-        "id,kind,lon,lat\nGP1,gp,9.6,45.6\n",
-    )
-    .unwrap();
     let mut residents = String::from("id,lon,lat,address,district\n");
     for i in 0..40 {
         let lon = 9.6 + f64::from(i) * 0.001;
         residents.push_str(&format!("R{i},{lon},45.61,Via Roma {i},{}\n", i % 2));
     }
-    std::fs::write(dir.path().join("r.csv"), residents).unwrap();
-    let state = AppState::new(vec![Dataset::load(dir.path()).unwrap()], Config::default()).unwrap();
-    let app = test::init_service(App::new().configure(configure(state))).await;
+    let app = tiny_app!("id,kind,lon,lat\nGP1,gp,9.6,45.6\n", &residents);
     let get = |q: &str| {
         test::TestRequest::get()
             .uri(&format!(

@@ -20,3 +20,31 @@ macro_rules! app {
             .await
     }};
 }
+
+/// A dataset named `t` in a temporary folder from facilities and residents
+/// CSV text (lon/lat).
+pub fn tiny_dataset(facilities: &str, residents: &str) -> Dataset {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dataset.toml"),
+        "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("f.csv"), facilities).unwrap();
+    std::fs::write(dir.path().join("r.csv"), residents).unwrap();
+    Dataset::load(dir.path()).expect("tiny dataset loads")
+}
+
+/// The service on [`tiny_dataset`].
+#[macro_export]
+macro_rules! tiny_app {
+    ($facilities:expr, $residents:expr) => {{
+        let state = bacino_api::AppState::new(
+            vec![common::tiny_dataset($facilities, $residents)],
+            bacino_api::Config::default(),
+        )
+        .unwrap();
+        actix_web::test::init_service(actix_web::App::new().configure(bacino_api::configure(state)))
+            .await
+    }};
+}
