@@ -6,9 +6,8 @@
 mod common;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::process::Command;
 
-use common::{bacino_json, fixture_dir, karney_m, read_csv};
+use common::{bacino_fails, bacino_json, fixture_dir, karney_m, read_csv};
 use serde_json::Value;
 
 struct Gp {
@@ -219,12 +218,7 @@ fn bad_cease_lists_are_explained() {
             "max_distance_m",
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = bacino_fails(&args);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }

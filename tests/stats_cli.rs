@@ -6,7 +6,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::{bacino_json, fixture_dir, karney_m, numpy_percentile, read_csv, TempDataset};
+use common::{
+    bacino_fails, bacino_json, fixture_dir, karney_m, numpy_percentile, read_csv, TempDataset,
+};
 use serde_json::Value;
 
 /// Every 25th fixture resident with the fixture's facilities and areas.
@@ -366,12 +368,7 @@ fn bad_parameters_are_explained() {
             "unknown column `income`",
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = bacino_fails(&args);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }

@@ -87,3 +87,13 @@ pub fn bacino_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
+
+/// Runs the `bacino` binary, asserts that it fails, and returns its stderr.
+pub fn bacino_fails(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bacino"))
+        .args(args)
+        .output()
+        .expect("run bacino");
+    assert!(!out.status.success(), "bacino {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

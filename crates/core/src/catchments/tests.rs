@@ -99,6 +99,12 @@ fn run(dataset: &Dataset, options: &CatchmentOptions, overrides: Overrides<'_>) 
     catchments(dataset, options, overrides, &Sequential).unwrap()
 }
 
+/// GP Voronoi cells with the default options.
+fn gp_voronoi(dataset: &Dataset) -> Catchments {
+    let options = CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi);
+    run(dataset, &options, Overrides::default())
+}
+
 fn geometries(c: &Catchments) -> Vec<&MultiPolygon<f64>> {
     c.features
         .iter()
@@ -149,11 +155,7 @@ fn assert_tiles_study_area(dataset: &Dataset, c: &Catchments) {
 #[test]
 fn voronoi_cells_tile_a_non_convex_multi_part_study_area() {
     let dataset = synthetic(Some(l_shape_and_island()));
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     assert_eq!(dataset.study_area().0.len(), 2);
     assert_tiles_study_area(&dataset, &c);
     // The planar area of the L (0.3×0.12 + 0.12×0.18) and the island (0.1×0.08), in degrees².
@@ -163,11 +165,7 @@ fn voronoi_cells_tile_a_non_convex_multi_part_study_area() {
 #[test]
 fn voronoi_populations_are_the_brute_force_nearest_facility_counts() {
     let dataset = synthetic(Some(l_shape_and_island()));
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     let f = dataset.facilities();
     let mut want: HashMap<String, f64> = HashMap::default();
     for (&p, &w) in dataset
@@ -204,11 +202,7 @@ fn voronoi_populations_are_the_brute_force_nearest_facility_counts() {
 #[test]
 fn every_point_lies_in_a_cell_whose_facility_is_as_near_as_the_geodesic_nearest_to_a_millimetre() {
     let dataset = synthetic(Some(l_shape_and_island()));
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     let f = dataset.facilities();
     let mut worst_m: f64 = 0.0;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
@@ -243,11 +237,7 @@ fn every_point_lies_in_a_cell_whose_facility_is_as_near_as_the_geodesic_nearest_
 #[test]
 fn facilities_sharing_a_building_share_one_feature() {
     let dataset = synthetic(Some(l_shape_and_island()));
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     assert_eq!(c.features.len(), 40);
     let shared: Vec<Vec<&str>> = c
         .features
@@ -349,11 +339,7 @@ fn without_areas_the_study_area_is_the_buffered_hull_of_everything() {
     let want_km2 = (hull_m2 + perimeter_m * r + std::f64::consts::PI * r * r) / 1e6;
     let km2 = area.geodesic_area_unsigned() / 1e6;
     assert!((km2 / want_km2 - 1.0).abs() < 2e-3, "{km2} vs {want_km2}");
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     assert_tiles_study_area(&dataset, &c);
 }
 
@@ -561,11 +547,7 @@ fn bad_options_are_rejected_with_the_parameter_name() {
 #[test]
 fn geojson_output_follows_rfc_7946() {
     let dataset = synthetic(Some(l_shape_and_island()));
-    let c = run(
-        &dataset,
-        &CatchmentOptions::new(FacilityKind::Gp, CatchmentMethod::Voronoi),
-        Overrides::default(),
-    );
+    let c = gp_voronoi(&dataset);
     let text = c.to_geojson_string();
     let fc: geojson::FeatureCollection = text
         .parse::<geojson::GeoJson>()
