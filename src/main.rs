@@ -8,7 +8,7 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, Overrides, ScenarioQuery, Target,
+    GroupBy, GroupStats, MetricName, Overrides, ScenarioQuery, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -26,6 +26,13 @@ struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// Where prepared road graphs are cached (default: $BACINO_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/bacino, else ~/.cache/bacino).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Build road graphs from the extract every time, without a cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,11 +47,51 @@ enum Command {
     Catchments(CatchmentsArgs),
     /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
     Scenario(ScenarioArgs),
+    /// The fastest route between two points over the dataset's road network,
+    /// as a GeoJSON Feature (LineString) with duration_s and distance_m.
+    Route(RouteArgs),
     /// Runs a JSON Lines file of scenarios in parallel, writing OUTDIR/<name>/ and OUTDIR/index.json.
     ///
     /// Exits non-zero only when the dataset or the scenarios file cannot be read or
     /// OUTDIR cannot be written; a failing scenario is reported in index.json.
     Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+struct RouteArgs {
+    /// Dataset directory (with dataset.toml and a [network]) or manifest file.
+    dir: PathBuf,
+    /// car or foot.
+    #[arg(long, default_value = "car")]
+    metric: String,
+    /// Origin as LON,LAT (WGS84 degrees).
+    #[arg(long, value_parser = parse_lonlat, allow_hyphen_values = true)]
+    from: [f64; 2],
+    /// Destination as LON,LAT.
+    #[arg(long, value_parser = parse_lonlat, allow_hyphen_values = true)]
+    to: [f64; 2],
+}
+
+fn parse_lonlat(s: &str) -> Result<[f64; 2], String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected LON,LAT, found `{s}`"))?;
+    let lon: f64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a longitude, found `{a}`"))?;
+    let lat: f64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a latitude, found `{b}`"))?;
+    if !(lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat))
+    {
+        return Err(format!("`{s}` is not a WGS84 longitude,latitude pair"));
+    }
+    Ok([lon, lat])
 }
 
 #[derive(clap::Args)]
@@ -95,9 +142,18 @@ struct StatsArgs {
     /// Groups with fewer people are suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
+    /// geodesic (metres), car or foot (seconds and route metres over the
+    /// dataset's [network]).
+    #[arg(long, default_value = "geodesic")]
+    metric: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
+    /// Also write each resident's figures to this CSV
+    /// (`resident_id,facility_id,distance_m[,duration_s]`): for whoever
+    /// holds the data, to check or join them; never served over HTTP.
+    #[arg(long)]
+    per_resident: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -143,8 +199,19 @@ struct ScenarioArgs {
     min_group_size: f64,
 }
 
+/// The graph cache directory chosen on the command line.
+static CACHE_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let cache = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir
+            .clone()
+            .or_else(bacino_core::network::default_cache_dir)
+    };
+    let _ = CACHE_DIR.set(cache);
     if let Some(n) = cli.threads {
         if let Err(e) = bacino_batch::configure_threads(n) {
             eprintln!("error: --threads {n}: {e}");
@@ -157,6 +224,7 @@ fn main() -> ExitCode {
         Command::Catchments(args) => catchments(args),
         Command::Scenario(args) => scenario(args),
         Command::Batch(args) => batch(args),
+        Command::Route(args) => route(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,8 +236,54 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
-    Dataset::load_with(dir, &Parallel)
-        .with_context(|| format!("cannot load dataset {}", dir.display()))
+    let mut d = Dataset::load_with(dir, &Parallel)
+        .with_context(|| format!("cannot load dataset {}", dir.display()))?;
+    d.set_cache_dir(CACHE_DIR.get().cloned().flatten());
+    Ok(d)
+}
+
+/// Prepares the road network a metric needs, logging how the graph was
+/// obtained on stderr.
+pub(crate) fn prepare_metric(dataset: &Dataset, metric: MetricName) -> anyhow::Result<()> {
+    let Some(profile) = metric.profile() else {
+        return Ok(());
+    };
+    if dataset.network_specs().is_none() {
+        // Let the analysis report the missing [network] as it does over HTTP.
+        return Ok(());
+    }
+    let t = std::time::Instant::now();
+    for (p, outcome) in dataset
+        .prepare_networks(&[profile], &Parallel)
+        .with_context(|| format!("cannot prepare the {profile} network of {}", dataset.name))?
+    {
+        log_outcome(&dataset.name, p, &outcome, t.elapsed());
+    }
+    Ok(())
+}
+
+pub(crate) fn log_outcome(
+    dataset: &str,
+    profile: bacino_core::network::ProfileName,
+    outcome: &bacino_core::network::CacheOutcome,
+    took: std::time::Duration,
+) {
+    use bacino_core::network::CacheOutcome;
+    if std::env::var_os("BACINO_QUIET").is_some() {
+        return;
+    }
+    let how = match outcome {
+        CacheOutcome::Hit(p) => format!("read from cache {}", p.display()),
+        CacheOutcome::Built(p) => format!("built and cached in {}", p.display()),
+        CacheOutcome::Rebuilt(p, why) => {
+            format!("cache unusable ({why}); rebuilt into {}", p.display())
+        }
+        CacheOutcome::Uncached => "built (no cache)".to_owned(),
+    };
+    eprintln!(
+        "{dataset}: {profile} network {how} in {:.2} s",
+        took.as_secs_f64()
+    );
 }
 
 fn stats(args: StatsArgs) -> anyhow::Result<()> {
@@ -182,12 +296,18 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
     let t1 = std::time::Instant::now();
+    let metric: MetricName = args.metric.parse()?;
+    prepare_metric(&dataset, metric)?;
     let query = DistanceQuery {
         target,
         group_by,
         min_group_size: args.min_group_size,
+        metric,
     };
     let report = distance_report(&dataset, &query, &Parallel)?;
+    if let Some(path) = &args.per_resident {
+        write_per_resident(&dataset, target, metric, path)?;
+    }
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, report {:?}", t1 - t0, t1.elapsed());
     }
@@ -305,15 +425,111 @@ fn batch(args: BatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn route(args: RouteArgs) -> anyhow::Result<()> {
+    let metric: MetricName = args.metric.parse()?;
+    let Some(_) = metric.profile() else {
+        anyhow::bail!("--metric: a route needs a network metric (car or foot), found `{metric}`");
+    };
+    let dataset = load(&args.dir)?;
+    if dataset.network_specs().is_none() {
+        anyhow::bail!(
+            "--metric {metric}: the dataset {} has no [network] section in its manifest",
+            dataset.name
+        );
+    }
+    prepare_metric(&dataset, metric)?;
+    let prepared = dataset
+        .prepared_network(metric.profile().expect("network metric"))
+        .expect("prepared above");
+    let net = prepared.network();
+    let r = net.route(args.from, args.to)?;
+    let doc = serde_json::json!({
+        "type": "Feature",
+        "geometry": {
+            "type": "LineString",
+            "coordinates": r.coords.iter().map(|c| [round7(c[0]), round7(c[1])]).collect::<Vec<_>>(),
+        },
+        "properties": {
+            "metric": metric.as_str(),
+            "duration_s": r.cost.time_s(),
+            "distance_m": r.cost.length_m(),
+            "snap_m": [round_cm(r.snap_m[0]), round_cm(r.snap_m[1])],
+            "network": net.info(),
+        },
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn write_per_resident(
+    dataset: &Dataset,
+    target: Target,
+    metric: MetricName,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let m = dataset.metric(metric, &Parallel)?;
+    let d = bacino_core::resident_distances(dataset, target, m, &Parallel)?;
+    let mut w = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    let timed = d.time_s.is_some();
+    writeln!(
+        w,
+        "resident_id,facility_id,distance_m{}",
+        if timed { ",duration_s" } else { "" }
+    )?;
+    let f = dataset.facilities();
+    for i in 0..dataset.residents().len() {
+        let fac = match d.facility[i] {
+            bacino_core::NONE => "",
+            x => f.get(x).id.0.as_str(),
+        };
+        let num = |x: f64| {
+            if x.is_nan() {
+                String::new()
+            } else {
+                format!("{x:.3}")
+            }
+        };
+        write!(
+            w,
+            "{},{fac},{}",
+            dataset.residents().id(i),
+            num(d.distance_m[i])
+        )?;
+        if let Some(t) = &d.time_s {
+            write!(w, ",{}", num(t[i]))?;
+        }
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+fn round_cm(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> {
     let target = match r.kind {
         Some(k) => format!("nearest {k}"),
         None => "assigned facility".into(),
     };
+    let unit = if r.network.is_some() {
+        "minutes of travel, then route km"
+    } else {
+        "metres"
+    };
     writeln!(
         out,
-        "{}: distance to {target} (geodesic, metres)",
-        r.dataset
+        "{}: distance to {target} ({}, {unit})",
+        r.dataset, r.metric
     )?;
     writeln!(
         out,
@@ -331,14 +547,44 @@ fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> 
             }
         };
         let label: String = label.chars().take(28).collect();
-        match g.summary() {
-            Some(s) => writeln!(
+        match (g.summary(), g.time()) {
+            (Some(s), Some(t)) => {
+                let m = |x: f64| x / 60.0;
+                writeln!(
+                    out,
+                    "{label:<28} {:>10} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+                    s.count,
+                    m(t.p25_s),
+                    m(t.median_s),
+                    m(t.p75_s),
+                    m(t.p90_s),
+                    m(t.mean_s),
+                    m(t.max_s)
+                )?;
+                let k = |x: f64| x / 1000.0;
+                writeln!(
+                    out,
+                    "{:<28} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                    "",
+                    "km",
+                    k(s.p25_m),
+                    k(s.median_m),
+                    k(s.p75_m),
+                    k(s.p90_m),
+                    k(s.mean_m),
+                    k(s.max_m)
+                )?
+            }
+            (Some(s), None) => writeln!(
                 out,
                 "{label:<28} {:>10} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
                 s.count, s.p25_m, s.median_m, s.p75_m, s.p90_m, s.mean_m, s.max_m
             )?,
-            None => writeln!(out, "{label:<28} {:>10}", "suppressed")?,
+            _ => writeln!(out, "{label:<28} {:>10}", "suppressed")?,
         }
+    }
+    if let Some(u) = r.unreachable {
+        writeln!(out, "unreachable over the network: {u} people")?;
     }
     if r.unmeasured > 0.0 {
         writeln!(out, "not measured (no assignment): {} people", r.unmeasured)?;

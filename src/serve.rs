@@ -74,7 +74,7 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         args.dirs
     };
     if datasets.is_empty() {
-        datasets.push(default_dataset());
+        datasets.extend(default_datasets());
     }
     let defaults = bacino_api::Config::default();
     let api = bacino_api::Config {
@@ -114,15 +114,21 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// The bundled default dataset: `fixtures/bergamo` of the working directory,
-/// else of the source tree this binary was built from.
-fn default_dataset() -> PathBuf {
-    let here = PathBuf::from("fixtures/bergamo");
-    if here.join("dataset.toml").is_file() {
-        here
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo")
-    }
+/// The bundled datasets, `fixtures/bergamo` and `fixtures/monaco` (with its
+/// OpenStreetMap road network), of the working directory, else of the
+/// source tree this binary was built from.
+fn default_datasets() -> Vec<PathBuf> {
+    ["fixtures/bergamo", "fixtures/monaco"]
+        .into_iter()
+        .map(|d| {
+            let here = PathBuf::from(d);
+            if here.join("dataset.toml").is_file() {
+                here
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d)
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -146,6 +152,18 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
             facilities = d.facilities().len(),
             "loaded"
         );
+        // Road networks are prepared before serving: a bad extract stops
+        // the start, and no request waits for a graph to be built.
+        if d.network_specs().is_some() {
+            let t = std::time::Instant::now();
+            let profiles = bacino_core::network::ProfileName::ALL;
+            let outcomes = d
+                .prepare_networks(&profiles, &bacino_batch::Parallel)
+                .with_context(|| format!("cannot prepare the road network of {}", d.name))?;
+            for (profile, outcome) in outcomes {
+                crate::log_outcome(&d.name, profile, &outcome, t.elapsed());
+            }
+        }
         datasets.push(d);
     }
     let state = bacino_api::AppState::new(datasets, s.api).map_err(anyhow::Error::msg)?;

@@ -236,6 +236,7 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
             target,
             group_by: GroupBy::Area,
             min_group_size,
+            metric: bacino_core::MetricName::Geodesic,
         };
         let report = match distance_report(dataset, &query, &Sequential) {
             Ok(r) => r,

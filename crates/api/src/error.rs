@@ -47,6 +47,7 @@ impl From<bacino_core::Error> for ApiError {
                 ApiError::Unprocessable(format!("unknown facility id `{id}`"))
             }
             bacino_core::Error::Unavailable(m) => ApiError::Unprocessable(m),
+            bacino_core::Error::Network(e) => ApiError::Unprocessable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

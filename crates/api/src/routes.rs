@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_core::{
-    catchments, distance_report, scenario, CatchmentOptions, DistanceQuery, GroupBy, Overrides,
-    ScenarioQuery, Sequential, Target, DEFAULT_MAX_DISTANCE_M,
+    catchments, distance_report, scenario, CatchmentOptions, DistanceQuery, GroupBy, MetricName,
+    Overrides, ScenarioQuery, Sequential, Target, DEFAULT_MAX_DISTANCE_M,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -160,6 +160,9 @@ pub struct DistancesParams {
     group_by: Option<String>,
     /// Privacy threshold in people; not below the server's (default 10).
     min_group_size: Option<String>,
+    /// `geodesic` (default, metres), `car` or `foot` (seconds and route
+    /// metres over the dataset's road network).
+    metric: Option<String>,
 }
 
 /// Statistics of one group (CONTRACT §2); suppressed groups carry only
@@ -184,8 +187,33 @@ pub struct GroupDoc {
     pub mean_m: Option<f64>,
     /// Maximum, metres.
     pub max_m: Option<f64>,
+    /// Weighted median travel time, seconds (network metrics).
+    pub median_s: Option<f64>,
+    /// 25th percentile, seconds (network metrics).
+    pub p25_s: Option<f64>,
+    /// 75th percentile, seconds (network metrics).
+    pub p75_s: Option<f64>,
+    /// 90th percentile, seconds (network metrics).
+    pub p90_s: Option<f64>,
+    /// Weighted mean, seconds (network metrics).
+    pub mean_s: Option<f64>,
+    /// Maximum, seconds (network metrics).
+    pub max_s: Option<f64>,
     /// True when the group has fewer than `min_group_size` people.
     pub suppressed: Option<bool>,
+}
+
+/// The extract and profile a network figure was computed on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkDoc {
+    /// Extract path as configured on the server.
+    pub path: String,
+    /// SHA-256 of the extract.
+    pub sha256: String,
+    /// Extract timestamp (RFC 3339), when known.
+    pub timestamp: Option<String>,
+    /// `car` or `foot`.
+    pub profile: String,
 }
 
 /// The distances document (CONTRACT §4).
@@ -197,8 +225,13 @@ pub struct DistancesDoc {
     pub to: String,
     /// Facility kind for `nearest`.
     pub kind: Option<String>,
-    /// `geodesic` (WGS84, Karney).
+    /// `geodesic` (WGS84, Karney), `car` or `foot`.
     pub metric: String,
+    /// The extract and profile, under a network metric.
+    pub network: Option<NetworkDoc>,
+    /// People the network could not route (beyond `snap_max_m` of any
+    /// usable road, or no facility reachable), under a network metric.
+    pub unreachable: Option<f64>,
     /// Grouping used.
     pub group_by: Option<String>,
     /// Privacy threshold applied.
@@ -256,8 +289,18 @@ async fn distances(
             }
         }
     }
+    let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
+    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
+        return Err(ApiError::BadParameter {
+            name: "metric".into(),
+            message: format!(
+                "`{metric}` needs a road network: dataset `{}` has no [network]",
+                entry.dataset.name
+            ),
+        });
+    }
     let key = format!(
-        "distances|{}|{}|{:?}|{min_group_size}",
+        "distances|{}|{}|{:?}|{min_group_size}|{metric}",
         to,
         match target {
             Target::Nearest(k) => k.as_str(),
@@ -269,6 +312,7 @@ async fn distances(
         target,
         group_by,
         min_group_size,
+        metric,
     };
     let cached = cached(entry, key, move |e| {
         let report = distance_report(&e.dataset, &query, &Sequential)?;

@@ -30,6 +30,7 @@ async fn distances_equal_the_core_report_and_are_cached_with_an_etag() {
             target: Target::Nearest(FacilityKind::Cdc),
             group_by: GroupBy::Municipality,
             min_group_size: 10.0,
+            metric: bacino_core::MetricName::Geodesic,
         },
         &Sequential,
     )

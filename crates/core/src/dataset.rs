@@ -1,11 +1,14 @@
 //! [`Dataset`]: everything loaded from one dataset directory.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use bacino_network::{CacheOutcome, NetworkSpec, ProfileName, RoadNetwork};
 
 use crate::areas::Areas;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor, Sequential};
+use crate::metric::{Metric, MetricName, PreparedNetwork};
 use crate::model::{Facilities, FacilityIdx, Residents, NONE};
 
 /// A loaded dataset: facilities, residents and optional areas.
@@ -23,6 +26,9 @@ pub struct Dataset {
     list_size: Vec<f64>,
     resident_area: OnceLock<Vec<u32>>,
     study_area: OnceLock<geo::MultiPolygon<f64>>,
+    network: Option<Vec<NetworkSpec>>,
+    cache_dir: Option<PathBuf>,
+    prepared: [OnceLock<Arc<PreparedNetwork>>; 2],
 }
 
 impl Dataset {
@@ -31,7 +37,9 @@ impl Dataset {
         crate::load::load_dataset(dir.as_ref(), &Sequential)
     }
 
-    /// Loads a dataset, running parsing work through `exec`.
+    /// Loads a dataset, running parsing work through `exec`. A `[network]`
+    /// is validated (profile overrides, the extract's presence) but its
+    /// graph is prepared on first use or by [`Dataset::prepare_networks`].
     pub fn load_with<E: Executor>(dir: impl AsRef<Path>, exec: &E) -> Result<Dataset> {
         crate::load::load_dataset(dir.as_ref(), exec)
     }
@@ -66,7 +74,138 @@ impl Dataset {
             list_size,
             resident_area: OnceLock::new(),
             study_area: OnceLock::new(),
+            network: None,
+            cache_dir: bacino_network::default_cache_dir(),
+            prepared: [OnceLock::new(), OnceLock::new()],
         }
+    }
+
+    /// Attaches a road network (the `[network]` of the manifest: one spec
+    /// per profile over the same extract).
+    pub fn with_network(mut self, specs: Option<Vec<NetworkSpec>>) -> Dataset {
+        self.network = specs;
+        self
+    }
+
+    /// Where prepared graphs are cached (`None`: no cache). Defaults to
+    /// [`bacino_network::default_cache_dir`].
+    pub fn set_cache_dir(&mut self, dir: Option<PathBuf>) {
+        self.cache_dir = dir;
+    }
+
+    /// The road network's specs, when the manifest has a `[network]`.
+    pub fn network_specs(&self) -> Option<&[NetworkSpec]> {
+        self.network.as_deref()
+    }
+
+    fn slot(profile: ProfileName) -> usize {
+        match profile {
+            ProfileName::Car => 0,
+            ProfileName::Foot => 1,
+        }
+    }
+
+    /// Builds (or reads from the cache) the networks of `profiles` not yet
+    /// prepared, with one read of the extract, and snaps every resident and
+    /// facility onto them. Returns how each graph was obtained.
+    pub fn prepare_networks<E: Executor>(
+        &self,
+        profiles: &[ProfileName],
+        exec: &E,
+    ) -> Result<Vec<(ProfileName, CacheOutcome)>> {
+        let specs = self
+            .network
+            .as_deref()
+            .ok_or_else(|| no_network(profiles[0]))?;
+        let wanted: Vec<NetworkSpec> = specs
+            .iter()
+            .filter(|s| profiles.contains(&s.profile.name))
+            .filter(|s| self.prepared[Self::slot(s.profile.name)].get().is_none())
+            .cloned()
+            .collect();
+        let opened = RoadNetwork::open_all(&wanted, self.cache_dir.as_deref())?;
+        let residents = self.residents.locations();
+        let facilities: Vec<_> = self.facilities.iter().map(|f| f.location).collect();
+        let mut ready = Vec::new();
+        for (net, outcome) in opened {
+            let name = net.info().profile;
+            let prepared = PreparedNetwork::new(net, outcome.clone(), residents, &facilities, exec);
+            self.check_coverage(&prepared)?;
+            ready.push((name, outcome, prepared));
+        }
+        // All profiles are checked before any is kept.
+        let mut out = Vec::new();
+        for (name, outcome, prepared) in ready {
+            let _ = self.prepared[Self::slot(name)].set(Arc::new(prepared));
+            out.push((name, outcome));
+        }
+        Ok(out)
+    }
+
+    /// An extract that leaves most residents farther than `snap_max_m`
+    /// from its roads is the wrong extract, not a set of unreachable people.
+    fn check_coverage(&self, prepared: &PreparedNetwork) -> Result<()> {
+        let snaps = prepared.resident_snaps();
+        let snapped = snaps.iter().filter(|s| s.is_some()).count();
+        if snaps.is_empty() || snapped * 2 >= snaps.len() {
+            return Ok(());
+        }
+        let net = prepared.network();
+        let bbox = |pts: &mut dyn Iterator<Item = [f64; 2]>| {
+            let mut b = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            for p in pts {
+                b = [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ];
+            }
+            format!("lon {:.3}..{:.3}, lat {:.3}..{:.3}", b[0], b[2], b[1], b[3])
+        };
+        let roads = bbox(&mut net.graph().coords.iter().copied());
+        let people = bbox(&mut self.residents.locations().iter().map(|p| [p.lon, p.lat]));
+        let mut loc = crate::error::Location::file(&self.source);
+        loc.field = Some("network.path".into());
+        Err(Error::input(
+            loc,
+            format!(
+                "expected an extract covering the residents: only {snapped} of {} residents are within \
+                 snap_max_m = {} m of a road usable by `{}` in {} (its roads span {roads}; the residents {people})",
+                snaps.len(),
+                net.snap_max_m(),
+                net.info().profile,
+                net.info().path,
+            ),
+        ))
+    }
+
+    /// The prepared network of `profile`, if prepared.
+    pub fn prepared_network(&self, profile: ProfileName) -> Option<&PreparedNetwork> {
+        self.prepared[Self::slot(profile)].get().map(|a| a.as_ref())
+    }
+
+    /// The metric named `name` over this dataset, preparing its network on
+    /// first use. A network metric on a dataset without `[network]` is an
+    /// invalid `metric` parameter.
+    pub fn metric<E: Executor>(&self, name: MetricName, exec: &E) -> Result<Metric<'_>> {
+        let Some(profile) = name.profile() else {
+            return Ok(Metric::Geodesic);
+        };
+        if self.network.is_none() {
+            return Err(no_network(profile));
+        }
+        if self.prepared_network(profile).is_none() {
+            self.prepare_networks(&[profile], exec)?;
+        }
+        Ok(Metric::Network(
+            self.prepared_network(profile).expect("prepared above"),
+        ))
     }
 
     /// Facilities.
@@ -116,4 +255,11 @@ impl Dataset {
         self.study_area
             .get_or_init(|| crate::catchments::build_study_area(self))
     }
+}
+
+fn no_network(profile: ProfileName) -> Error {
+    Error::param(
+        "metric",
+        format!("`{profile}` needs a road network: the dataset manifest has no [network] section"),
+    )
 }

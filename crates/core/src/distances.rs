@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
 use crate::geodesic::geodesic_distance_m;
 use crate::index::FacilityIndex;
+use crate::metric::{Metric, MetricName, PreparedNetwork};
 use crate::model::{FacilityIdx, FacilityKind, NONE};
-use crate::stats::Summary;
+use crate::stats::{round_mm, Summary};
+use bacino_network::{NetworkInfo, Target as NetTarget};
 
 /// What each resident is measured to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +94,17 @@ impl GroupBy {
 /// Per-resident distances and the facility each was measured to.
 #[derive(Debug, Clone)]
 pub struct ResidentDistances {
-    /// Metres; NaN when the resident could not be measured (no `gp_id`).
+    /// Metres (geodesic, or the length of the fastest route under a network
+    /// metric); NaN when the resident could not be measured (no `gp_id`,
+    /// or unreachable).
     pub distance_m: Vec<f64>,
+    /// Seconds of the fastest route, under a network metric.
+    pub time_s: Option<Vec<f64>>,
     /// Facility measured to, or [`NONE`].
     pub facility: Vec<FacilityIdx>,
+    /// Rows that a network metric could not route (beyond `snap_max_m` of
+    /// any usable road, or no facility reachable).
+    pub unreachable: Vec<u32>,
 }
 
 /// A group's distances: plain when every weight is 1.
@@ -113,14 +122,96 @@ impl Values {
     }
 }
 
-/// A group's key, name and distances.
-type Bucket = (Option<String>, Option<String>, Values);
-
 /// Rows per unit of parallel work.
 const CHUNK: usize = 16_384;
 
-/// Measures every resident of `dataset` to `target`.
+/// Measures every resident of `dataset` to `target` under `metric`.
 pub fn resident_distances<E: Executor>(
+    dataset: &Dataset,
+    target: Target,
+    metric: Metric<'_>,
+    exec: &E,
+) -> Result<ResidentDistances> {
+    match metric {
+        Metric::Geodesic => geodesic_distances(dataset, target, exec),
+        Metric::Network(net) => network_distances(dataset, target, net, exec),
+    }
+}
+
+/// Fastest routes over a prepared network: nearest by one backward search
+/// from every facility of the kind; assigned by one search per facility.
+fn network_distances<E: Executor>(
+    dataset: &Dataset,
+    target: Target,
+    prepared: &PreparedNetwork,
+    exec: &E,
+) -> Result<ResidentDistances> {
+    let net = prepared.network();
+    let facilities = dataset.facilities();
+    let fsnap = prepared.facility_snaps();
+    let rsnap = prepared.resident_snaps();
+    let n = rsnap.len();
+    let mut out = ResidentDistances {
+        distance_m: vec![f64::NAN; n],
+        time_s: Some(vec![f64::NAN; n]),
+        facility: vec![NONE; n],
+        unreachable: Vec::new(),
+    };
+    let target_of = |f: FacilityIdx| fsnap[f as usize].map(|snap| NetTarget { label: f, snap });
+    // (rows, results) per unit of work.
+    let results: Vec<(Vec<u32>, Vec<Option<(bacino_network::Cost, u32)>>)> = match target {
+        Target::Nearest(kind) => {
+            let active = facilities.active_of_kind(kind);
+            if active.is_empty() {
+                return Err(Error::Unavailable(format!(
+                    "the dataset has no active facility of kind `{kind}`"
+                )));
+            }
+            let targets: Vec<NetTarget> = active.into_iter().filter_map(target_of).collect();
+            vec![((0..n as u32).collect(), net.nearest(&targets, rsnap))]
+        }
+        Target::Assigned => {
+            let gp = dataset.residents().gp();
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); facilities.len()];
+            for (i, &g) in gp.iter().enumerate() {
+                if g != NONE {
+                    rows[g as usize].push(i as u32);
+                }
+            }
+            let work: Vec<(FacilityIdx, Vec<u32>)> = rows
+                .into_iter()
+                .enumerate()
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(f, r)| (f as FacilityIdx, r))
+                .collect();
+            exec.map(work, |(f, rows)| {
+                let origins: Vec<_> = rows.iter().map(|&i| rsnap[i as usize]).collect();
+                let got = match target_of(f) {
+                    Some(t) => net.nearest(&[t], &origins),
+                    None => vec![None; rows.len()],
+                };
+                (rows, got)
+            })
+        }
+    };
+    let times = out.time_s.as_mut().expect("set above");
+    for (rows, got) in results {
+        for (&i, hit) in rows.iter().zip(got) {
+            match hit {
+                Some((cost, f)) => {
+                    out.distance_m[i as usize] = cost.length_m();
+                    times[i as usize] = cost.time_s();
+                    out.facility[i as usize] = f;
+                }
+                None => out.unreachable.push(i),
+            }
+        }
+    }
+    out.unreachable.sort_unstable();
+    Ok(out)
+}
+
+fn geodesic_distances<E: Executor>(
     dataset: &Dataset,
     target: Target,
     exec: &E,
@@ -133,7 +224,9 @@ pub fn resident_distances<E: Executor>(
     let n = locs.len();
     let mut out = ResidentDistances {
         distance_m: vec![0.0; n],
+        time_s: None,
         facility: vec![0; n],
+        unreachable: Vec::new(),
     };
     let chunks: Vec<_> = out
         .distance_m
@@ -182,9 +275,12 @@ pub enum GroupStats {
         /// Human name of the key, when known (municipality or area names).
         #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<String>,
-        /// The figures.
+        /// The figures (metres).
         #[serde(flatten)]
         summary: Summary,
+        /// Travel-time figures (seconds), under a network metric.
+        #[serde(flatten)]
+        time: Option<TimeSummary>,
     },
     /// Fewer than `min_group_size` people: no figures.
     Suppressed {
@@ -213,6 +309,46 @@ impl GroupStats {
             GroupStats::Suppressed { .. } => None,
         }
     }
+
+    /// The travel-time figures, under a network metric and unless
+    /// suppressed.
+    pub fn time(&self) -> Option<&TimeSummary> {
+        match self {
+            GroupStats::Stats { time, .. } => time.as_ref(),
+            GroupStats::Suppressed { .. } => None,
+        }
+    }
+}
+
+/// Travel-time figures of a group (seconds), beside its metres under a
+/// network metric (CONTRACT §5: `*_s` and `*_m` of the same routes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimeSummary {
+    /// Weighted median.
+    pub median_s: f64,
+    /// 25th percentile.
+    pub p25_s: f64,
+    /// 75th percentile.
+    pub p75_s: f64,
+    /// 90th percentile.
+    pub p90_s: f64,
+    /// Weighted mean.
+    pub mean_s: f64,
+    /// Largest.
+    pub max_s: f64,
+}
+
+impl From<Summary> for TimeSummary {
+    fn from(s: Summary) -> TimeSummary {
+        TimeSummary {
+            median_s: round_mm(s.median_m),
+            p25_s: round_mm(s.p25_m),
+            p75_s: round_mm(s.p75_m),
+            p90_s: round_mm(s.p90_m),
+            mean_s: round_mm(s.mean_m),
+            max_s: round_mm(s.max_m),
+        }
+    }
 }
 
 /// The distances document (CONTRACT §4), as printed by `bacino stats` and
@@ -226,8 +362,18 @@ pub struct DistanceReport {
     /// Facility kind for `nearest`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<FacilityKind>,
-    /// Always `geodesic` (WGS84, Karney).
+    /// `geodesic` (WGS84, Karney), `car` or `foot`.
     pub metric: &'static str,
+    /// The extract and profile, under a network metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkInfo>,
+    /// People a network metric could not route (beyond `snap_max_m` of any
+    /// usable road, or no facility reachable); only under a network metric.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_whole_opt"
+    )]
+    pub unreachable: Option<f64>,
     /// Grouping used, `null` for none.
     pub group_by: Option<String>,
     /// Groups smaller than this are suppressed.
@@ -237,6 +383,16 @@ pub struct DistanceReport {
     pub unmeasured: f64,
     /// One entry per group, sorted by key (`null` last).
     pub groups: Vec<GroupStats>,
+}
+
+fn serialize_whole_opt<S: serde::Serializer>(
+    x: &Option<f64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match x {
+        Some(v) => serialize_whole(v, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn serialize_whole<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -256,6 +412,8 @@ pub struct DistanceQuery {
     pub group_by: GroupBy,
     /// Privacy threshold in people (default 10).
     pub min_group_size: f64,
+    /// The metric (default geodesic).
+    pub metric: MetricName,
 }
 
 /// Default privacy threshold (CONTRACT §2).
@@ -311,7 +469,8 @@ pub fn distance_report<E: Executor>(
             }
         }
     };
-    let measured = resident_distances(dataset, query.target, exec)?;
+    let metric = dataset.metric(query.metric, exec)?;
+    let measured = resident_distances(dataset, query.target, metric, exec)?;
     let (codes, labels) = if query.group_by == GroupBy::Facility {
         let labels = dataset
             .facilities()
@@ -323,60 +482,38 @@ pub fn distance_report<E: Executor>(
         (codes, labels)
     };
 
-    // Per group the distances (unit weights) or (distance, weight) pairs;
-    // the last bucket is "no key". Buckets are sized by a first counting
-    // pass: growing them would copy and fault pages repeatedly.
     let weights = residents.weights();
     let unit = residents.has_unit_weights();
-    let nb = labels.len() + 1;
-    let bucket_of = |i: usize| match codes[i] {
-        NONE => labels.len(),
-        c => c as usize,
+    let single = unit && query.group_by == GroupBy::All;
+    let unreachable: f64 = measured
+        .unreachable
+        .iter()
+        .fold(0.0, |a, &i| a + weights[i as usize]);
+    let (lengths, missing) = bucketize(
+        measured.distance_m,
+        &codes,
+        labels.len(),
+        weights,
+        unit,
+        single,
+    );
+    let times = measured
+        .time_s
+        .map(|t| bucketize(t, &codes, labels.len(), weights, unit, single).0);
+    let unmeasured = missing - unreachable;
+    let mut groups: Vec<(Option<String>, Option<String>, Values, Option<Values>)> = {
+        let mut times = times.map(|t| t.into_iter());
+        lengths
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (i, b, times.as_mut().and_then(|t| t.next())))
+            .filter(|(_, b, _)| !b.is_empty())
+            .map(|(i, b, t)| match labels.get(i) {
+                Some((k, n)) => (Some(k.clone()), n.clone(), b, t),
+                None => (None, None, b, t),
+            })
+            .collect()
     };
-    let mut unmeasured = 0.0;
-    let buckets: Vec<Values> = if unit && query.group_by == GroupBy::All {
-        // One group: the distances themselves, without a copy.
-        let mut d = measured.distance_m;
-        d.retain(|x| !x.is_nan());
-        unmeasured = (residents.len() - d.len()) as f64;
-        vec![Values::Unit(d), Values::Unit(Vec::new())]
-    } else {
-        let mut counts = vec![0usize; nb];
-        for (i, &d) in measured.distance_m.iter().enumerate() {
-            if d.is_nan() {
-                unmeasured += weights[i];
-            } else {
-                counts[bucket_of(i)] += 1;
-            }
-        }
-        if unit {
-            let mut b: Vec<Vec<f64>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-            for (i, &d) in measured.distance_m.iter().enumerate() {
-                if !d.is_nan() {
-                    b[bucket_of(i)].push(d);
-                }
-            }
-            b.into_iter().map(Values::Unit).collect()
-        } else {
-            let mut b: Vec<Vec<(f64, f64)>> =
-                counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-            for (i, &d) in measured.distance_m.iter().enumerate() {
-                if !d.is_nan() {
-                    b[bucket_of(i)].push((d, weights[i]));
-                }
-            }
-            b.into_iter().map(Values::Weighted).collect()
-        }
-    };
-    let mut groups: Vec<Bucket> = buckets
-        .into_iter()
-        .enumerate()
-        .filter(|(_, b)| !b.is_empty())
-        .map(|(i, b)| match labels.get(i) {
-            Some((k, n)) => (Some(k.clone()), n.clone(), b),
-            None => (None, None, b),
-        })
-        .collect();
     groups.sort_by(|a, b| match (&a.0, &b.0) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -384,16 +521,17 @@ pub fn distance_report<E: Executor>(
         (None, None) => std::cmp::Ordering::Equal,
     });
     let min = query.min_group_size;
-    let groups = exec.map(groups, |(key, name, values)| {
-        let summary = match values {
-            Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
-            Values::Weighted(mut p) => Summary::from_weighted(&mut p),
-        };
-        match summary {
+    let summarise = |values: Values| match values {
+        Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
+        Values::Weighted(mut p) => Summary::from_weighted(&mut p),
+    };
+    let groups = exec.map(groups, |(key, name, values, time)| {
+        match summarise(values) {
             Some(s) if s.count >= min => GroupStats::Stats {
                 key,
                 name,
                 summary: s.rounded(),
+                time: time.and_then(summarise).map(TimeSummary::from),
             },
             _ => GroupStats::Suppressed {
                 key,
@@ -406,16 +544,72 @@ pub fn distance_report<E: Executor>(
         Target::Assigned => ("assigned", None),
         Target::Nearest(k) => ("nearest", Some(k)),
     };
+    let network = metric.network_info().cloned();
     Ok(DistanceReport {
         dataset: dataset.name.clone(),
         to,
         kind,
-        metric: "geodesic",
+        metric: metric.name().as_str(),
+        unreachable: network.as_ref().map(|_| unreachable),
+        network,
         group_by: query.group_by.name().map(str::to_owned),
         min_group_size: min,
         unmeasured,
         groups,
     })
+}
+
+/// Splits per-resident values (NaN = not measured) into one bucket per
+/// group code plus a last "no key" bucket; returns the buckets and the
+/// weight not measured. Buckets are sized by a first counting pass: growing
+/// them would copy and fault pages repeatedly.
+fn bucketize(
+    values: Vec<f64>,
+    codes: &[u32],
+    nlabels: usize,
+    weights: &[f64],
+    unit: bool,
+    single: bool,
+) -> (Vec<Values>, f64) {
+    let bucket_of = |i: usize| match codes[i] {
+        NONE => nlabels,
+        c => c as usize,
+    };
+    if single {
+        // One group: the values themselves, without a copy.
+        let n = values.len();
+        let mut d = values;
+        d.retain(|x| !x.is_nan());
+        let missing = (n - d.len()) as f64;
+        return (vec![Values::Unit(d), Values::Unit(Vec::new())], missing);
+    }
+    let mut missing = 0.0;
+    let mut counts = vec![0usize; nlabels + 1];
+    for (i, &d) in values.iter().enumerate() {
+        if d.is_nan() {
+            missing += weights[i];
+        } else {
+            counts[bucket_of(i)] += 1;
+        }
+    }
+    let buckets = if unit {
+        let mut b: Vec<Vec<f64>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+        for (i, &d) in values.iter().enumerate() {
+            if !d.is_nan() {
+                b[bucket_of(i)].push(d);
+            }
+        }
+        b.into_iter().map(Values::Unit).collect()
+    } else {
+        let mut b: Vec<Vec<(f64, f64)>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+        for (i, &d) in values.iter().enumerate() {
+            if !d.is_nan() {
+                b[bucket_of(i)].push((d, weights[i]));
+            }
+        }
+        b.into_iter().map(Values::Weighted).collect()
+    };
+    (buckets, missing)
 }
 
 fn categorical(

@@ -94,6 +94,9 @@ pub enum Error {
     /// A computation needs facilities that the dataset does not have.
     #[error("{0}")]
     Unavailable(String),
+    /// The road network could not be built or queried.
+    #[error(transparent)]
+    Network(#[from] bacino_network::Error),
 }
 
 impl Error {

@@ -5,13 +5,16 @@
 //! returns the *exact* geodesic nearest facility, and weighted statistics.
 //!
 //! ```no_run
-//! use bacino_core::{distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, Sequential, Target};
+//! use bacino_core::{
+//!     distance_report, Dataset, DistanceQuery, FacilityKind, GroupBy, MetricName, Sequential, Target,
+//! };
 //!
 //! let dataset = Dataset::load("fixtures/bergamo")?;
 //! let query = DistanceQuery {
 //!     target: Target::Nearest(FacilityKind::Gp),
 //!     group_by: GroupBy::Municipality,
 //!     min_group_size: 10.0,
+//!     metric: MetricName::Geodesic,
 //! };
 //! let report = distance_report(&dataset, &query, &Sequential)?;
 //! println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -32,6 +35,7 @@ mod index;
 mod karney;
 mod load;
 mod manifest;
+mod metric;
 mod model;
 mod reassign;
 mod stats;
@@ -39,6 +43,8 @@ mod transport;
 mod voronoi;
 
 pub use areas::Areas;
+/// The road-network crate, re-exported for callers of network metrics.
+pub use bacino_network as network;
 pub use catchments::{
     catchments, Band, CatchmentFeature, CatchmentMethod, CatchmentOptions, CatchmentProperties,
     Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M, MAX_BAND_CELLS,
@@ -48,7 +54,7 @@ pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use distances::{
     distance_report, resident_distances, DistanceQuery, DistanceReport, GroupBy, GroupStats,
-    ResidentDistances, Target, DEFAULT_MIN_GROUP_SIZE,
+    ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
 };
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
@@ -58,7 +64,10 @@ pub use geodesic::{
     WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
-pub use manifest::{is_valid_name, AreasSource, Manifest, ResolvedManifest, Source};
+pub use manifest::{
+    is_valid_name, AreasSource, Manifest, NetworkSource, ProfileOverrides, ResolvedManifest, Source,
+};
+pub use metric::{Metric, MetricName, PreparedNetwork};
 pub use model::{
     Categorical, Facilities, Facility, FacilityId, FacilityIdx, FacilityKind, FacilityStatus,
     LonLat, Residents, NONE,

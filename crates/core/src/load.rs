@@ -1557,10 +1557,25 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
             src.name_property.as_deref(),
         )?),
     };
+    if let Some(specs) = &m.network {
+        let path = &specs[0].path;
+        if !path.is_file() {
+            let mut loc = crate::error::Location::file(&m.path);
+            loc.field = Some("network.path".into());
+            return Err(Error::input(
+                loc,
+                format!(
+                    "expected an OpenStreetMap .osm.pbf extract, found no file at {}",
+                    path.display()
+                ),
+            ));
+        }
+    }
     let mut residents = load_residents(&m.residents_path, m.residents_crs, &facilities, exec)?;
     if let Some(areas) = &areas {
         fill_municipalities(&mut residents, areas, exec);
     }
+    let network = m.network.clone();
     Ok(Dataset::new(
         m.manifest.name.clone(),
         m.manifest
@@ -1571,7 +1586,8 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         facilities,
         residents,
         areas,
-    ))
+    )
+    .with_network(network))
 }
 
 /// Residents without a municipality get the id of the area they lie in.

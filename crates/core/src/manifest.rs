@@ -26,6 +26,39 @@ pub struct Manifest {
     /// Optional area polygons.
     #[serde(default)]
     pub areas: Option<AreasSource>,
+    /// Optional road network (CONTRACT §5).
+    #[serde(default)]
+    pub network: Option<NetworkSource>,
+}
+
+/// `[network]`: an OpenStreetMap extract and profile overrides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSource {
+    /// The `.osm.pbf` extract, relative to the manifest's directory.
+    pub path: PathBuf,
+    /// Points farther than this from every usable road are unreachable
+    /// (default 1000 m).
+    #[serde(default)]
+    pub snap_max_m: Option<f64>,
+    /// `[network.car]` overrides.
+    #[serde(default)]
+    pub car: Option<ProfileOverrides>,
+    /// `[network.foot]` overrides.
+    #[serde(default)]
+    pub foot: Option<ProfileOverrides>,
+}
+
+/// Overrides of a built-in profile.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileOverrides {
+    /// Speed per `highway=*` class, km/h.
+    #[serde(default)]
+    pub speed_kmh: std::collections::BTreeMap<String, f64>,
+    /// Use ferries (`route=ferry`); off by default.
+    #[serde(default)]
+    pub ferries: Option<bool>,
 }
 
 /// A point file (CSV or GeoJSON).
@@ -77,6 +110,8 @@ pub struct ResolvedManifest {
     pub residents_crs: Crs,
     /// Resolved areas path and CRS.
     pub areas: Option<(PathBuf, Crs, AreasSource)>,
+    /// The road network's extract and both profiles, validated.
+    pub network: Option<Vec<bacino_network::NetworkSpec>>,
 }
 
 /// True for `[a-z0-9-]+`.
@@ -140,7 +175,41 @@ impl ResolvedManifest {
                 a.clone(),
             )),
         };
+        let network = match &manifest.network {
+            None => None,
+            Some(n) => {
+                let snap_max_m = n.snap_max_m.unwrap_or(bacino_network::DEFAULT_SNAP_MAX_M);
+                if !(snap_max_m.is_finite() && snap_max_m > 0.0) {
+                    return Err(bad(
+                        "network.snap_max_m",
+                        format!("expected a positive distance in metres, found {snap_max_m}"),
+                    ));
+                }
+                let path = base.join(&n.path);
+                let mut specs = Vec::new();
+                for (name, o) in [
+                    (bacino_network::ProfileName::Car, &n.car),
+                    (bacino_network::ProfileName::Foot, &n.foot),
+                ] {
+                    let o = o.clone().unwrap_or_default();
+                    let mut profile = bacino_network::Profile::with_overrides(name, &o.speed_kmh)
+                        .map_err(|e| {
+                        bad(&format!("network.{name}.speed_kmh"), e.to_string())
+                    })?;
+                    if let Some(f) = o.ferries {
+                        profile.ferries = f;
+                    }
+                    specs.push(bacino_network::NetworkSpec {
+                        path: path.clone(),
+                        profile,
+                        snap_max_m,
+                    });
+                }
+                Some(specs)
+            }
+        };
         Ok(ResolvedManifest {
+            network,
             facilities_path: base.join(&manifest.facilities.path),
             residents_path: base.join(&manifest.residents.path),
             path,

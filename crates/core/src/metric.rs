@@ -1,0 +1,163 @@
+//! Metrics as values (CONTRACT §5): every analysis takes a [`Metric`] and
+//! does not care whether it is the geodesic or a road network.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bacino_network::{CacheOutcome, NetworkInfo, ProfileName, RoadNetwork, Snap};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::exec::{chunk_ranges, Executor};
+use crate::model::LonLat;
+
+/// The metric a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    /// WGS84 geodesic metres (the default).
+    #[default]
+    Geodesic,
+    /// Fastest route by car over the dataset's `[network]`.
+    Car,
+    /// Fastest route on foot over the dataset's `[network]`.
+    Foot,
+}
+
+impl MetricName {
+    /// Every metric.
+    pub const ALL: [MetricName; 3] = [MetricName::Geodesic, MetricName::Car, MetricName::Foot];
+
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricName::Geodesic => "geodesic",
+            MetricName::Car => "car",
+            MetricName::Foot => "foot",
+        }
+    }
+
+    /// The network profile, for network metrics.
+    pub fn profile(self) -> Option<ProfileName> {
+        match self {
+            MetricName::Geodesic => None,
+            MetricName::Car => Some(ProfileName::Car),
+            MetricName::Foot => Some(ProfileName::Foot),
+        }
+    }
+}
+
+impl fmt::Display for MetricName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MetricName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<MetricName> {
+        MetricName::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim())
+            .ok_or_else(|| {
+                Error::param(
+                    "metric",
+                    format!("expected `geodesic`, `car` or `foot`, found `{s}`"),
+                )
+            })
+    }
+}
+
+/// A road network prepared for one dataset: the graph of one profile and
+/// every resident and facility snapped onto it.
+#[derive(Debug)]
+pub struct PreparedNetwork {
+    network: RoadNetwork,
+    cache: CacheOutcome,
+    residents: Vec<Option<Snap>>,
+    facilities: Vec<Option<Snap>>,
+}
+
+/// Residents snapped per unit of parallel work.
+const SNAP_CHUNK: usize = 16_384;
+
+impl PreparedNetwork {
+    /// Snaps `residents` and `facilities` onto `network`.
+    pub fn new<E: Executor>(
+        network: RoadNetwork,
+        cache: CacheOutcome,
+        residents: &[LonLat],
+        facilities: &[LonLat],
+        exec: &E,
+    ) -> PreparedNetwork {
+        let snap_all = |points: &[LonLat]| -> Vec<Option<Snap>> {
+            exec.map(chunk_ranges(points.len(), SNAP_CHUNK), |r| {
+                points[r]
+                    .iter()
+                    .map(|p| network.snap([p.lon, p.lat]))
+                    .collect::<Vec<_>>()
+            })
+            .concat()
+        };
+        let residents = snap_all(residents);
+        let facilities = snap_all(facilities);
+        PreparedNetwork {
+            network,
+            cache,
+            residents,
+            facilities,
+        }
+    }
+
+    /// The network.
+    pub fn network(&self) -> &RoadNetwork {
+        &self.network
+    }
+
+    /// How the graph was obtained (cache hit, built, rebuilt).
+    pub fn cache_outcome(&self) -> &CacheOutcome {
+        &self.cache
+    }
+
+    /// Where each resident lands on the network (`None`: beyond `snap_max_m`).
+    pub fn resident_snaps(&self) -> &[Option<Snap>] {
+        &self.residents
+    }
+
+    /// Where each facility lands on the network.
+    pub fn facility_snaps(&self) -> &[Option<Snap>] {
+        &self.facilities
+    }
+}
+
+/// A metric, as a value passed to the analyses.
+#[derive(Debug, Clone, Copy)]
+pub enum Metric<'a> {
+    /// WGS84 geodesic distance in metres.
+    Geodesic,
+    /// Fastest routes over a prepared road network: seconds, and the
+    /// length of the same routes in metres.
+    Network(&'a PreparedNetwork),
+}
+
+impl Metric<'_> {
+    /// `geodesic`, `car` or `foot`.
+    pub fn name(&self) -> MetricName {
+        match self {
+            Metric::Geodesic => MetricName::Geodesic,
+            Metric::Network(n) => match n.network.info().profile {
+                ProfileName::Car => MetricName::Car,
+                ProfileName::Foot => MetricName::Foot,
+            },
+        }
+    }
+
+    /// The extract and profile, under a network metric.
+    pub fn network_info(&self) -> Option<&NetworkInfo> {
+        match self {
+            Metric::Geodesic => None,
+            Metric::Network(n) => Some(n.network.info()),
+        }
+    }
+}
