@@ -17,13 +17,22 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bacino"))
-            .args([
-                "serve",
-                fixture_dir().to_str().unwrap(),
-                "--bind",
-                "127.0.0.1:0",
-            ])
+        Server::start_with(&[fixture_dir()], None)
+    }
+
+    /// Serves the given dataset directories, caching road graphs in `cache`.
+    fn start_with(dirs: &[std::path::PathBuf], cache: Option<&std::path::Path>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bacino"));
+        cmd.arg("serve");
+        for d in dirs {
+            cmd.arg(d);
+        }
+        match cache {
+            Some(c) => cmd.arg("--cache-dir").arg(c),
+            None => cmd.arg("--no-cache"),
+        };
+        let mut child = cmd
+            .args(["--bind", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -170,8 +179,20 @@ fn the_server_answers_exactly_what_the_cli_prints() {
 /// No resident id or coordinate appears in any response.
 #[test]
 fn no_response_reveals_a_resident() {
-    let server = Server::start();
+    let cache = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&[fixture_dir(), monaco_dir()], Some(cache.path()));
     let mut bodies = Vec::new();
+    // The road-network metrics of the Monaco dataset.
+    for path in [
+        "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=car",
+        "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=foot",
+        "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=car&group_by=facility",
+        "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=foot&group_by=facility",
+    ] {
+        let (status, body) = server.get(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        bodies.push(body);
+    }
     for path in [
         "/health",
         "/v1/datasets",
@@ -242,9 +263,17 @@ fn no_response_reveals_a_resident() {
         })
         .collect();
     assert!(pairs.len() > 10_000, "the scan saw the features");
-    let (header, rows) = read_csv(&fixture_dir().join("residents.csv"));
+    let (header, mut rows) = read_csv(&fixture_dir().join("residents.csv"));
     let col = |n: &str| header.iter().position(|h| h == n).unwrap();
     let (id, lon, lat) = (col("id"), col("lon"), col("lat"));
+    // Monaco's residents (columns id, lon, lat) in the same layout.
+    let (mh, mrows) = read_csv(&monaco_dir().join("residents.csv"));
+    assert_eq!(mh, ["id", "lon", "lat"]);
+    for r in mrows {
+        let mut row = vec![String::new(); header.len()];
+        (row[id], row[lon], row[lat]) = (r[0].clone(), r[1].clone(), r[2].clone());
+        rows.push(row);
+    }
     for r in &rows {
         assert!(
             !tokens.contains(r[id].as_str()),
@@ -270,6 +299,51 @@ fn no_response_reveals_a_resident() {
             None => assert_eq!(g["suppressed"], true),
         }
     }
+}
+
+fn monaco_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monaco")
+}
+
+/// Under a network metric the server answers what the CLI prints, naming
+/// the extract and profile.
+#[test]
+fn network_metrics_over_http_equal_the_cli() {
+    let cache = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&[monaco_dir()], Some(cache.path()));
+    let d = monaco_dir();
+    let c = cache.path().to_str().unwrap();
+    for metric in ["car", "foot"] {
+        let (status, body) = server.get(&format!(
+            "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric={metric}"
+        ));
+        assert_eq!(status, 200, "{body}");
+        let got: Value = serde_json::from_str(&body).unwrap();
+        let want = bacino_json(&[
+            "--cache-dir",
+            c,
+            "stats",
+            d.to_str().unwrap(),
+            "--to",
+            "nearest",
+            "--kind",
+            "pharmacy",
+            "--metric",
+            metric,
+        ]);
+        assert_eq!(got, want, "{metric}");
+        assert_eq!(got["network"]["profile"], metric);
+        assert!(got["network"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("monaco.osm.pbf"));
+        assert_eq!(got["network"]["sha256"].as_str().unwrap().len(), 64);
+        assert!(got["groups"][0]["median_s"].as_f64().unwrap() > 0.0);
+    }
+    let (status, body) =
+        server.get("/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=bus");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"parameter\":\"metric\""), "{body}");
 }
 
 fn on_path(program: &str) -> bool {

@@ -81,6 +81,16 @@ async fn bad_requests_are_problem_documents_naming_the_parameter() {
             400,
             Some("colour"),
         ),
+        (
+            "/v1/datasets/bergamo/distances?to=nearest&kind=gp&metric=car",
+            400,
+            Some("metric"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=nearest&kind=gp&metric=teleport",
+            400,
+            Some("metric"),
+        ),
         ("/v1/datasets/nowhere/distances?to=assigned", 404, None),
         ("/v2/anything", 404, None),
     ] {

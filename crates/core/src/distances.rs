@@ -138,6 +138,12 @@ pub fn resident_distances<E: Executor>(
     }
 }
 
+/// Residents' rows and, for each, the fastest cost and facility reached.
+type RoutedRows = (Vec<u32>, Vec<Option<(bacino_network::Cost, u32)>>);
+
+/// A group's key, name, metres and (under a network metric) seconds.
+type Group = (Option<String>, Option<String>, Values, Option<Values>);
+
 /// Fastest routes over a prepared network: nearest by one backward search
 /// from every facility of the kind; assigned by one search per facility.
 fn network_distances<E: Executor>(
@@ -158,8 +164,7 @@ fn network_distances<E: Executor>(
         unreachable: Vec::new(),
     };
     let target_of = |f: FacilityIdx| fsnap[f as usize].map(|snap| NetTarget { label: f, snap });
-    // (rows, results) per unit of work.
-    let results: Vec<(Vec<u32>, Vec<Option<(bacino_network::Cost, u32)>>)> = match target {
+    let results: Vec<RoutedRows> = match target {
         Target::Nearest(kind) => {
             let active = facilities.active_of_kind(kind);
             if active.is_empty() {
@@ -501,7 +506,7 @@ pub fn distance_report<E: Executor>(
         .time_s
         .map(|t| bucketize(t, &codes, labels.len(), weights, unit, single).0);
     let unmeasured = missing - unreachable;
-    let mut groups: Vec<(Option<String>, Option<String>, Values, Option<Values>)> = {
+    let mut groups: Vec<Group> = {
         let mut times = times.map(|t| t.into_iter());
         lengths
             .into_iter()
