@@ -47,6 +47,9 @@ enum Command {
     Catchments(CatchmentsArgs),
     /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
     Scenario(ScenarioArgs),
+    /// Travel-time isochrones of a kind of facility over the road network,
+    /// with the people in each band, as GeoJSON.
+    Isochrones(IsochronesArgs),
     /// The fastest route between two points over the dataset's road network,
     /// as a GeoJSON Feature (LineString) with duration_s and distance_m.
     Route(RouteArgs),
@@ -55,6 +58,36 @@ enum Command {
     /// Exits non-zero only when the dataset or the scenarios file cannot be read or
     /// OUTDIR cannot be written; a failing scenario is reported in index.json.
     Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+struct IsochronesArgs {
+    /// Dataset directory (with dataset.toml and a [network]) or manifest file.
+    dir: PathBuf,
+    /// car or foot.
+    #[arg(long)]
+    metric: String,
+    /// Facility kind: gp, pediatrician, cdc, odc, cot, pharmacy, ad.
+    #[arg(long)]
+    kind: String,
+    /// Only this facility.
+    #[arg(long)]
+    facility: Option<String>,
+    /// Upper band edges in minutes.
+    #[arg(long, default_value = "5,10,15")]
+    minutes: String,
+    /// One feature per band for the whole kind (time to the nearest).
+    #[arg(long)]
+    union: bool,
+    /// H3 resolution of the drawing (default 10 on foot, 9 by car).
+    #[arg(long)]
+    resolution: Option<u8>,
+    /// Bands with fewer people have their population suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+    /// Write the GeoJSON here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -225,6 +258,7 @@ fn main() -> ExitCode {
         Command::Scenario(args) => scenario(args),
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
+        Command::Isochrones(args) => isochrones(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -422,6 +456,31 @@ fn batch(args: BatchArgs) -> anyhow::Result<()> {
         index.errors,
         args.out.join("index.json").display()
     );
+    Ok(())
+}
+
+fn isochrones(args: IsochronesArgs) -> anyhow::Result<()> {
+    let metric: MetricName = args.metric.parse()?;
+    let kind: FacilityKind = args.kind.parse().map_err(anyhow::Error::msg)?;
+    let mut options = bacino_core::IsochroneOptions::new(kind);
+    options.facility = args.facility;
+    options.minutes = bacino_core::IsochroneOptions::parse_minutes(&args.minutes)?;
+    options.union = args.union;
+    options.resolution = args.resolution;
+    options.min_group_size = args.min_group_size;
+    let dataset = load(&args.dir)?;
+    prepare_metric(&dataset, metric)?;
+    let m = dataset.metric(metric, &Parallel)?;
+    let drawn = bacino_core::isochrones(&dataset, &options, m, &Parallel)?;
+    let text = drawn.to_geojson_string();
+    match &args.out {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}")?;
+        }
+    }
     Ok(())
 }
 

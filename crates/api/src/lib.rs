@@ -28,11 +28,13 @@
 
 mod catalog;
 mod error;
+mod isochrones;
 mod ogc;
 mod routes;
 mod state;
 
 pub use error::{ApiError, Problem};
+pub use isochrones::MINUTES_STEP;
 pub use ogc::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use routes::{configure, ApiDoc};
 pub use state::{AppState, Config};

@@ -29,6 +29,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         list_datasets,
         distances,
         catchments_route,
+        crate::isochrones::isochrones_route,
         scenarios,
         crate::ogc::landing,
         crate::ogc::conformance,
@@ -77,6 +78,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(list_datasets)
             .service(distances)
             .service(catchments_route)
+            .service(crate::isochrones::isochrones_route)
             .service(scenarios)
             .configure(crate::ogc::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
@@ -323,7 +325,7 @@ async fn distances(
 }
 
 /// The privacy threshold of a request: the server's, or a larger one asked for.
-fn min_group_size(state: &AppState, asked: Option<&str>) -> Result<f64, ApiError> {
+pub(crate) fn min_group_size(state: &AppState, asked: Option<&str>) -> Result<f64, ApiError> {
     let floor = state.config.min_group_size;
     match asked {
         None => Ok(floor),

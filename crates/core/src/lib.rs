@@ -32,6 +32,7 @@ mod error;
 mod exec;
 mod geodesic;
 mod index;
+mod isochrones;
 mod karney;
 mod load;
 mod manifest;
@@ -64,6 +65,10 @@ pub use geodesic::{
     WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
+pub use isochrones::{
+    isochrones, IsochroneFeature, IsochroneOptions, Isochrones, DEFAULT_MINUTES, MAX_ISOCHRONE_CELLS,
+    MAX_MINUTES,
+};
 pub use manifest::{
     is_valid_name, AreasSource, Manifest, NetworkSource, ProfileOverrides, ResolvedManifest, Source,
 };

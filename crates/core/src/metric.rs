@@ -77,6 +77,10 @@ pub struct PreparedNetwork {
     cache: CacheOutcome,
     residents: Vec<Option<Snap>>,
     facilities: Vec<Option<Snap>>,
+    /// Residents by the nodes they leave their snapped segment through
+    /// (compressed rows over the graph's nodes).
+    by_node_first: Vec<u32>,
+    by_node: Vec<u32>,
 }
 
 /// Residents snapped per unit of parallel work.
@@ -102,12 +106,48 @@ impl PreparedNetwork {
         };
         let residents = snap_all(residents);
         let facilities = snap_all(facilities);
+        let graph = network.graph();
+        let n = graph.node_count();
+        let exit_nodes = |s: &Snap| {
+            let mut e = bacino_network::exits(graph, s).map(|x| x.map(|(v, _)| v));
+            if e[0] == e[1] {
+                e[1] = None;
+            }
+            e
+        };
+        let mut by_node_first = vec![0u32; n + 1];
+        for s in residents.iter().flatten() {
+            for v in exit_nodes(s).into_iter().flatten() {
+                by_node_first[v as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            by_node_first[i + 1] += by_node_first[i];
+        }
+        let mut next = by_node_first.clone();
+        let mut by_node = vec![0u32; by_node_first[n] as usize];
+        for (r, s) in residents.iter().enumerate() {
+            if let Some(s) = s {
+                for v in exit_nodes(s).into_iter().flatten() {
+                    by_node[next[v as usize] as usize] = r as u32;
+                    next[v as usize] += 1;
+                }
+            }
+        }
         PreparedNetwork {
             network,
             cache,
             residents,
             facilities,
+            by_node_first,
+            by_node,
         }
+    }
+
+    /// The residents (rows) that leave their snapped segment through `node`.
+    pub fn residents_at_node(&self, node: u32) -> &[u32] {
+        let r = self.by_node_first[node as usize] as usize..self.by_node_first[node as usize + 1] as usize;
+        &self.by_node[r]
     }
 
     /// The network.

@@ -39,8 +39,9 @@ pub use dijkstra::{Direction, Search, NO_NODE};
 pub use error::{Error, Result};
 pub use graph::{segment_length_m, Adjacency, Cost, Graph, Segment};
 pub use network::{
-    CacheOutcome, NetworkInfo, NetworkSpec, RoadNetwork, Route, Target, DEFAULT_SNAP_MAX_M,
+    CacheOutcome, NetworkInfo, NetworkSpec, RoadNetwork, Route, Target, TargetSearch,
+    DEFAULT_SNAP_MAX_M,
 };
 pub use osm::{parse_pbf, read_pbf, sha256_hex, ExtractId, RawOsm, RawWay, TagList};
 pub use profile::{known_highway_classes, parse_maxspeed, Profile, ProfileName, Tags, WayRule};
-pub use snap::{metres_per_degree, Snap, SnapIndex};
+pub use snap::{exits, metres_per_degree, Snap, SnapIndex};

@@ -230,6 +230,11 @@ impl RoadNetwork {
         self.index.nearest(&self.graph, p, self.snap_max_m)
     }
 
+    /// Snaps a lon/lat point within `max_m` metres (at most `snap_max_m`).
+    pub fn snap_within(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
+        self.index.nearest(&self.graph, p, max_m.min(self.snap_max_m))
+    }
+
     /// The cost of the leg between a point and its snapped position.
     pub fn leg(&self, snap: &Snap) -> Cost {
         Cost::at_speed(snap.distance_m, self.profile.access_speed_kmh)
@@ -238,11 +243,18 @@ impl RoadNetwork {
     /// For every origin, the cheapest target and the cost to it (legs at
     /// both ends included), by one backward search from all targets.
     /// `None` for an origin that is not snapped or reaches no target.
-    pub fn nearest(
-        &self,
-        targets: &[Target],
-        origins: &[Option<Snap>],
-    ) -> Vec<Option<(Cost, u32)>> {
+    pub fn nearest(&self, targets: &[Target], origins: &[Option<Snap>]) -> Vec<Option<(Cost, u32)>> {
+        let search = self.search_to(targets, Cost::INFINITE);
+        origins
+            .iter()
+            .map(|o| search.cost(o.as_ref()?))
+            .collect()
+    }
+
+    /// One backward search from `targets`, settling every node whose cost
+    /// to its nearest target is at most `limit`; [`TargetSearch::cost`]
+    /// then answers for any snapped point, exactly up to `limit`.
+    pub fn search_to(&self, targets: &[Target], limit: Cost) -> TargetSearch<'_> {
         let mut search = Search::new(self.graph.node_count());
         let sources = targets.iter().flat_map(|t| {
             let leg = self.leg(&t.snap);
@@ -251,37 +263,17 @@ impl RoadNetwork {
                 .flatten()
                 .map(move |(node, c)| (node, c.plus(leg), t.label))
         });
-        search.run(&self.graph, Direction::Backward, sources, Cost::INFINITE);
-        let mut on_segment: FxHashMap<u32, Vec<&Target>> = FxHashMap::default();
+        search.run(&self.graph, Direction::Backward, sources, limit);
+        let mut on_segment: FxHashMap<u32, Vec<Target>> = FxHashMap::default();
         for t in targets {
-            on_segment.entry(t.snap.segment).or_default().push(t);
+            on_segment.entry(t.snap.segment).or_default().push(*t);
         }
-        origins
-            .iter()
-            .map(|o| {
-                let o = o.as_ref()?;
-                let mut best: Option<(Cost, u32)> = None;
-                let mut consider = |c: Cost, l: u32| {
-                    if c.is_finite() && best.is_none_or(|b| (c, l) < b) {
-                        best = Some((c, l));
-                    }
-                };
-                for (node, c) in exits(&self.graph, o).into_iter().flatten() {
-                    let l = search.label[node as usize];
-                    if l != NO_NODE {
-                        consider(c.plus(search.cost[node as usize]), l);
-                    }
-                }
-                if let Some(ts) = on_segment.get(&o.segment) {
-                    for t in ts {
-                        if let Some(c) = along(&self.graph, o, &t.snap) {
-                            consider(c.plus(self.leg(&t.snap)), t.label);
-                        }
-                    }
-                }
-                best.map(|(c, l)| (c.plus(self.leg(o)), l))
-            })
-            .collect()
+        TargetSearch {
+            net: self,
+            search,
+            on_segment,
+            limit,
+        }
     }
 
     /// The cost from `from` to every target by a plain forward Dijkstra
@@ -352,6 +344,57 @@ impl RoadNetwork {
             coords,
             snap_m: [a.distance_m, b.distance_m],
         })
+    }
+}
+
+/// A finished backward search towards a set of targets.
+#[derive(Debug)]
+pub struct TargetSearch<'a> {
+    net: &'a RoadNetwork,
+    search: Search,
+    on_segment: FxHashMap<u32, Vec<Target>>,
+    limit: Cost,
+}
+
+impl TargetSearch<'_> {
+    /// The cheapest target from `origin` and the cost (legs included), or
+    /// `None` when no target is reached. Exact whenever the cost without the
+    /// origin's leg is within the search's limit; beyond it, an upper bound
+    /// or `None`.
+    pub fn cost(&self, origin: &Snap) -> Option<(Cost, u32)> {
+        let net = self.net;
+        let mut best: Option<(Cost, u32)> = None;
+        let mut consider = |c: Cost, l: u32| {
+            if c.is_finite() && best.is_none_or(|b| (c, l) < b) {
+                best = Some((c, l));
+            }
+        };
+        for (node, c) in exits(&net.graph, origin).into_iter().flatten() {
+            let l = self.search.label[node as usize];
+            if l != NO_NODE {
+                consider(c.plus(self.search.cost[node as usize]), l);
+            }
+        }
+        if let Some(ts) = self.on_segment.get(&origin.segment) {
+            for t in ts {
+                if let Some(c) = along(&net.graph, origin, &t.snap) {
+                    consider(c.plus(net.leg(&t.snap)), t.label);
+                }
+            }
+        }
+        best.map(|(c, l)| (c.plus(net.leg(origin)), l))
+    }
+
+    /// Nodes the search reached (settled within the limit, or offered a
+    /// cost beyond it).
+    pub fn touched(&self) -> &[u32] {
+        self.search.touched()
+    }
+
+    /// The node's cost to its nearest target, when settled within the limit.
+    pub fn node_cost(&self, node: u32) -> Option<Cost> {
+        let c = self.search.cost[node as usize];
+        (c <= self.limit).then_some(c)
     }
 }
 

@@ -29,8 +29,8 @@
 //! the convex hull of residents and facilities grown by
 //! [`HULL_BUFFER_M`].
 
-mod hex;
-mod polish;
+pub(crate) mod hex;
+pub(crate) mod polish;
 mod projection;
 
 use std::fmt;
@@ -451,7 +451,7 @@ fn feature(geometry: MultiPolygon<f64>, mut properties: CatchmentProperties) -> 
 /// Area on the ellipsoid in km² of counter-clockwise polygons. Summed per
 /// polygon from signed areas: the unsigned area of a degenerate sliver whose
 /// signed area rounds below zero would be the rest of the globe.
-fn geodesic_km2(mp: &MultiPolygon<f64>) -> f64 {
+pub(crate) fn geodesic_km2(mp: &MultiPolygon<f64>) -> f64 {
     mp.0.iter()
         .map(|p| geo::GeodesicArea::geodesic_area_signed(p).abs())
         // Not `sum()`: an empty float sum is -0.0.
@@ -806,7 +806,7 @@ fn ring_coords(ring: &LineString<f64>) -> Vec<Vec<f64>> {
     ring.0.iter().map(|c| vec![c.x, c.y]).collect()
 }
 
-fn geojson_geometry(mp: &MultiPolygon<f64>) -> geojson::Geometry {
+pub(crate) fn geojson_geometry(mp: &MultiPolygon<f64>) -> geojson::Geometry {
     let polys =
         mp.0.iter()
             .map(|p| {
