@@ -203,9 +203,14 @@ struct CatchmentsArgs {
     /// Output file (`.geojson`/`.json`, or `.fgb` for FlatGeobuf); stdout when absent.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// H3 resolution of `assigned` and `bands` cells (0-12).
-    #[arg(long, default_value_t = bacino_core::DEFAULT_RESOLUTION)]
-    resolution: u8,
+    /// H3 resolution of `assigned` and `bands` cells, and of network
+    /// `voronoi` (0-12; default 8, or under car 9 and foot 10).
+    #[arg(long)]
+    resolution: Option<u8>,
+    /// geodesic, or car / foot: `voronoi` by the fastest facility over the
+    /// dataset's road network.
+    #[arg(long, default_value = "geodesic")]
+    metric: String,
     /// Band edges in metres, comma-separated, for `bands`.
     #[arg(long, value_delimiter = ',', default_values_t = bacino_core::DEFAULT_BANDS_M)]
     bands: Vec<f64>,
@@ -362,11 +367,16 @@ fn catchments(args: CatchmentsArgs) -> anyhow::Result<()> {
         .parse()
         .map_err(|m: String| bacino_core::Error::param("kind", m))?;
     let mut options = CatchmentOptions::new(kind, args.method.parse()?);
-    options.resolution = args.resolution;
+    let metric: MetricName = args.metric.parse()?;
+    options.metric = metric;
+    options.resolution = args
+        .resolution
+        .unwrap_or_else(|| bacino_core::default_resolution(metric));
     options.bands_m = args.bands;
     options.min_group_size = args.min_group_size;
     let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
+    prepare_metric(&dataset, metric)?;
     let t1 = std::time::Instant::now();
     let result = bacino_core::catchments(&dataset, &options, Overrides::default(), &Parallel)?;
     let t2 = std::time::Instant::now();

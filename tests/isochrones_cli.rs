@@ -30,7 +30,10 @@ fn sample(step: usize) -> TempDataset {
          [network]\npath = {:?}\n",
         monaco().join("monaco.osm.pbf").to_str().unwrap()
     );
-    TempDataset::new(&manifest, &[("facilities.csv", &facilities), ("residents.csv", &text)])
+    TempDataset::new(
+        &manifest,
+        &[("facilities.csv", &facilities), ("residents.csv", &text)],
+    )
 }
 
 fn multipolygon(g: &Value) -> MultiPolygon<f64> {
@@ -82,7 +85,9 @@ fn band_populations_equal_each_residents_own_time_by_dijkstra() {
         .enumerate()
         .map(|(i, f)| Target {
             label: i as u32,
-            snap: net.snap([f[3].parse().unwrap(), f[4].parse().unwrap()]).unwrap(),
+            snap: net
+                .snap([f[3].parse().unwrap(), f[4].parse().unwrap()])
+                .unwrap(),
         })
         .collect();
     // want[facility][band]: people whose own walking time is in the band.
@@ -92,7 +97,11 @@ fn band_populations_equal_each_residents_own_time_by_dijkstra() {
         let Some(snap) = net.snap([r[1].parse().unwrap(), r[2].parse().unwrap()]) else {
             continue;
         };
-        for (f, c) in net.costs_from(&mut search, &snap, &targets).iter().enumerate() {
+        for (f, c) in net
+            .costs_from(&mut search, &snap, &targets)
+            .iter()
+            .enumerate()
+        {
             if let Some(b) = c.is_finite().then(|| band(c.time_s(), &edges)).flatten() {
                 want[f][b] += 1.0;
             }
@@ -107,7 +116,10 @@ fn band_populations_equal_each_residents_own_time_by_dijkstra() {
             .iter()
             .position(|x| x[0] == p["facility_id"].as_str().unwrap())
             .unwrap();
-        let b = edges.iter().position(|&e| e == p["minutes_max"].as_f64().unwrap()).unwrap();
+        let b = edges
+            .iter()
+            .position(|&e| e == p["minutes_max"].as_f64().unwrap())
+            .unwrap();
         let lo = if b == 0 { 0.0 } else { edges[b - 1] };
         assert_eq!(p["minutes_min"].as_f64().unwrap(), lo);
         assert_eq!(p["population"].as_f64().unwrap(), want[fi][b], "{p}");
@@ -116,7 +128,10 @@ fn band_populations_equal_each_residents_own_time_by_dijkstra() {
             let mp = multipolygon(&f["geometry"]);
             assert!(mp.is_valid(), "{p}");
             let km2 = mp.geodesic_area_unsigned() / 1e6;
-            assert!((km2 - p["area_km2"].as_f64().unwrap()).abs() < 1e-3 + 1e-3 * km2, "{p}");
+            assert!(
+                (km2 - p["area_km2"].as_f64().unwrap()).abs() < 1e-3 + 1e-3 * km2,
+                "{p}"
+            );
         }
     }
     assert!(nonempty > 40, "{nonempty}");
@@ -144,8 +159,18 @@ fn the_union_counts_people_by_their_time_to_the_nearest_pharmacy() {
     let d = ds.path().to_str().unwrap();
     let per = ds.path().join("per.csv");
     bacino_json(&[
-        "--cache-dir", c, "stats", d, "--to", "nearest", "--kind", "pharmacy", "--metric", "car",
-        "--per-resident", per.to_str().unwrap(),
+        "--cache-dir",
+        c,
+        "stats",
+        d,
+        "--to",
+        "nearest",
+        "--kind",
+        "pharmacy",
+        "--metric",
+        "car",
+        "--per-resident",
+        per.to_str().unwrap(),
     ]);
     let (_, rows) = read_csv(&per);
     let edges = [1.0, 2.0, 5.0];
@@ -156,38 +181,106 @@ fn the_union_counts_people_by_their_time_to_the_nearest_pharmacy() {
         }
     }
     let doc = bacino_json(&[
-        "--cache-dir", c, "isochrones", d, "--metric", "car", "--kind", "pharmacy", "--minutes", "1,2,5", "--union",
+        "--cache-dir",
+        c,
+        "isochrones",
+        d,
+        "--metric",
+        "car",
+        "--kind",
+        "pharmacy",
+        "--minutes",
+        "1,2,5",
+        "--union",
     ]);
     let features = doc["features"].as_array().unwrap();
     assert_eq!(features.len(), 3);
     for (b, f) in features.iter().enumerate() {
         assert!(f["properties"]["facility_id"].is_null());
-        assert_eq!(f["properties"]["population"].as_f64().unwrap(), want[b], "band {b}");
+        assert_eq!(
+            f["properties"]["population"].as_f64().unwrap(),
+            want[b],
+            "band {b}"
+        );
         assert!(multipolygon(&f["geometry"]).is_valid());
     }
     // One facility alone.
     let one = bacino_json(&[
-        "--cache-dir", c, "isochrones", d, "--metric", "car", "--kind", "pharmacy", "--facility", &rows[0][1],
+        "--cache-dir",
+        c,
+        "isochrones",
+        d,
+        "--metric",
+        "car",
+        "--kind",
+        "pharmacy",
+        "--facility",
+        &rows[0][1],
     ]);
     assert_eq!(one["features"].as_array().unwrap().len(), 3);
-    assert!(one["features"].as_array().unwrap().iter().all(|f| f["properties"]["facility_id"] == rows[0][1].as_str()));
+    assert!(one["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["properties"]["facility_id"] == rows[0][1].as_str()));
 }
 
 #[test]
 fn isochrones_refuse_what_they_cannot_draw() {
     let m = monaco();
     let d = m.to_str().unwrap();
-    let e = bacino_fails(&["isochrones", d, "--metric", "geodesic", "--kind", "pharmacy"]);
+    let e = bacino_fails(&[
+        "isochrones",
+        d,
+        "--metric",
+        "geodesic",
+        "--kind",
+        "pharmacy",
+    ]);
     assert!(e.contains("road-network metric"), "{e}");
-    let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "pharmacy", "--minutes", "10,5"]);
+    let e = bacino_fails(&[
+        "isochrones",
+        d,
+        "--metric",
+        "foot",
+        "--kind",
+        "pharmacy",
+        "--minutes",
+        "10,5",
+    ]);
     assert!(e.contains("minutes"), "{e}");
-    let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "pharmacy", "--minutes", "ten"]);
+    let e = bacino_fails(&[
+        "isochrones",
+        d,
+        "--metric",
+        "foot",
+        "--kind",
+        "pharmacy",
+        "--minutes",
+        "ten",
+    ]);
     assert!(e.contains("expected minutes"), "{e}");
-    let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "pharmacy", "--facility", "PH0"]);
+    let e = bacino_fails(&[
+        "isochrones",
+        d,
+        "--metric",
+        "foot",
+        "--kind",
+        "pharmacy",
+        "--facility",
+        "PH0",
+    ]);
     assert!(e.contains("PH0"), "{e}");
     let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "gp"]);
     assert!(e.contains("no active facility of kind `gp`"), "{e}");
     let bergamo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo");
-    let e = bacino_fails(&["isochrones", bergamo.to_str().unwrap(), "--metric", "car", "--kind", "gp"]);
+    let e = bacino_fails(&[
+        "isochrones",
+        bergamo.to_str().unwrap(),
+        "--metric",
+        "car",
+        "--kind",
+        "gp",
+    ]);
     assert!(e.contains("no [network]"), "{e}");
 }

@@ -424,3 +424,94 @@ fn bad_network_input_is_refused_with_its_place() {
         p.extension().is_some_and(|x| x == "graph") && std::fs::metadata(&p).unwrap().len() == 0
     }));
 }
+
+#[test]
+fn network_voronoi_divides_the_area_by_the_fastest_pharmacy() {
+    let ds = sample(13, "", "");
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path().to_str().unwrap();
+    let d = ds.path().to_str().unwrap();
+    for metric in ["car", "foot"] {
+        let doc = bacino_json(&[
+            "--cache-dir",
+            c,
+            "catchments",
+            d,
+            "--kind",
+            "pharmacy",
+            "--metric",
+            metric,
+            "--min-group-size",
+            "0",
+        ]);
+        assert_eq!(doc["metric"], metric);
+        assert_eq!(doc["network"]["profile"], metric);
+        let by_facility = stats(
+            ds.path(),
+            cache.path(),
+            metric,
+            &["--group-by", "facility", "--min-group-size", "0"],
+        );
+        let want: std::collections::BTreeMap<String, (f64, f64, f64)> = by_facility["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].as_str().unwrap().to_owned(),
+                    (
+                        g["count"].as_f64().unwrap(),
+                        g["median_m"].as_f64().unwrap(),
+                        g["median_s"].as_f64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        let features = doc["features"].as_array().unwrap();
+        let mut polygons = Vec::new();
+        for f in features {
+            let p = &f["properties"];
+            let id = p["facility_id"].as_str().unwrap();
+            match want.get(id) {
+                Some(&(n, m, s)) => {
+                    assert_eq!(p["population"].as_f64().unwrap(), n, "{metric} {id}");
+                    assert_eq!(p["median_m"].as_f64().unwrap(), m, "{metric} {id}");
+                    assert_eq!(p["median_s"].as_f64().unwrap(), s, "{metric} {id}");
+                }
+                None => assert_eq!(p["population"].as_f64().unwrap(), 0.0, "{metric} {id}"),
+            }
+            if !f["geometry"].is_null() {
+                let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
+                let g: geo::Geometry<f64> = g.value.try_into().unwrap();
+                let geo::Geometry::MultiPolygon(mp) = g else {
+                    panic!("not a MultiPolygon")
+                };
+                assert!(geo::Validation::is_valid(&mp), "{metric} {id}");
+                polygons.push(mp);
+            }
+        }
+        assert!(polygons.len() >= 15, "{metric}: {}", polygons.len());
+        for i in 0..polygons.len() {
+            for j in i + 1..polygons.len() {
+                let o = geo::GeodesicArea::geodesic_area_unsigned(&geo::BooleanOps::intersection(
+                    &polygons[i],
+                    &polygons[j],
+                ));
+                assert!(o < 1.0, "{metric}: catchments overlap by {o} m²");
+            }
+        }
+    }
+    let e = bacino_fails(&[
+        "--cache-dir",
+        c,
+        "catchments",
+        d,
+        "--kind",
+        "pharmacy",
+        "--metric",
+        "car",
+        "--method",
+        "bands",
+    ]);
+    assert!(e.contains("geodesic") && e.contains("voronoi"), "{e}");
+}

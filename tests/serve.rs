@@ -190,6 +190,8 @@ fn no_response_reveals_a_resident() {
         "/v1/datasets/monaco/distances?to=nearest&kind=pharmacy&metric=foot&group_by=facility",
         "/v1/datasets/monaco/isochrones?metric=foot&kind=pharmacy&minutes=5,10,15",
         "/v1/datasets/monaco/isochrones?metric=car&kind=pharmacy&minutes=5&union=true",
+        "/v1/datasets/monaco/catchments?kind=pharmacy&metric=car",
+        "/v1/datasets/monaco/catchments?kind=pharmacy&metric=foot",
     ] {
         let (status, body) = server.get(path);
         assert_eq!(status, 200, "{path}: {body}");

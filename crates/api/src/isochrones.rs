@@ -105,7 +105,10 @@ pub(crate) async fn isochrones_route(
     }
     if let Some(r) = p.resolution.as_deref() {
         options.resolution = Some(r.trim().parse().map_err(|_| {
-            bad("resolution", format!("expected an H3 resolution (integer), found `{r}`"))
+            bad(
+                "resolution",
+                format!("expected an H3 resolution (integer), found `{r}`"),
+            )
         })?);
     }
     let key = format!("isochrones|{metric}|{options:?}");
@@ -116,7 +119,10 @@ pub(crate) async fn isochrones_route(
         move |e| {
             let m = e.dataset.metric(metric, &Sequential)?;
             let drawn = isochrones(&e.dataset, &options, m, &Sequential)?;
-            Ok(Cached::new(drawn.to_geojson_string(), "application/geo+json"))
+            Ok(Cached::new(
+                drawn.to_geojson_string(),
+                "application/geo+json",
+            ))
         },
     )
     .await?;

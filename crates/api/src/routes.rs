@@ -357,6 +357,9 @@ pub struct CatchmentsParams {
     bands: Option<String>,
     /// Privacy threshold in people; not below the server's (default 10).
     min_group_size: Option<String>,
+    /// `geodesic` (default), or `car` / `foot` for `voronoi` by the fastest
+    /// facility over the road network.
+    metric: Option<String>,
 }
 
 /// Catchment polygons of the active facilities of a kind, as an RFC 7946
@@ -388,6 +391,17 @@ async fn catchments_route(
         Some(p.method.as_deref().unwrap_or("voronoi")),
     )?;
     options.min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
+    options.metric = p.metric.as_deref().unwrap_or("geodesic").parse()?;
+    if options.metric.profile().is_some() && entry.dataset.network_specs().is_none() {
+        return Err(ApiError::BadParameter {
+            name: "metric".into(),
+            message: format!(
+                "`{}` needs a road network: dataset `{}` has no [network]",
+                options.metric, entry.dataset.name
+            ),
+        });
+    }
+    options.resolution = bacino_core::default_resolution(options.metric);
     if let Some(r) = p.resolution.as_deref() {
         options.resolution = r.trim().parse().map_err(|_| ApiError::BadParameter {
             name: "resolution".into(),

@@ -71,7 +71,10 @@ impl IsochroneOptions {
         s.split(',')
             .map(|m| {
                 m.trim().parse::<f64>().map_err(|_| {
-                    Error::param("minutes", format!("expected minutes such as 5,10,15, found `{m}`"))
+                    Error::param(
+                        "minutes",
+                        format!("expected minutes such as 5,10,15, found `{m}`"),
+                    )
                 })
             })
             .collect()
@@ -80,7 +83,9 @@ impl IsochroneOptions {
     fn validate(&self) -> Result<()> {
         let m = &self.minutes;
         if m.is_empty()
-            || !m.iter().all(|x| x.is_finite() && *x > 0.0 && *x <= MAX_MINUTES)
+            || !m
+                .iter()
+                .all(|x| x.is_finite() && *x > 0.0 && *x <= MAX_MINUTES)
             || !m.windows(2).all(|w| w[0] < w[1])
         {
             return Err(Error::param(
@@ -89,7 +94,10 @@ impl IsochroneOptions {
             ));
         }
         if !(self.min_group_size.is_finite() && self.min_group_size >= 0.0) {
-            return Err(Error::param("min_group_size", "expected a non-negative number"));
+            return Err(Error::param(
+                "min_group_size",
+                "expected a non-negative number",
+            ));
         }
         if let Some(r) = self.resolution {
             hex::resolution(r)?;
@@ -166,7 +174,10 @@ pub fn isochrones<E: Executor>(
         if !members.contains(&f) {
             return Err(Error::param(
                 "facility",
-                format!("`{id}` is not an active facility of kind `{}`", options.kind),
+                format!(
+                    "`{id}` is not an active facility of kind `{}`",
+                    options.kind
+                ),
             ));
         }
         members = vec![f];
@@ -182,11 +193,16 @@ pub fn isochrones<E: Executor>(
     let groups: Vec<(Option<FacilityIdx>, Vec<NetTarget>)> = if options.union {
         vec![(None, members.iter().filter_map(|&f| target(f)).collect())]
     } else {
-        members.iter().map(|&f| (Some(f), target(f).into_iter().collect())).collect()
+        members
+            .iter()
+            .map(|&f| (Some(f), target(f).into_iter().collect()))
+            .collect()
     };
     let limit_ms = (options.minutes.last().copied().unwrap_or(0.0) * 60_000.0).round() as u32;
     let drawn = exec.map(groups, |(facility, targets)| {
-        draw(dataset, prepared, options, res, facility, &targets, limit_ms)
+        draw(
+            dataset, prepared, options, res, facility, &targets, limit_ms,
+        )
     });
     let mut features = Vec::new();
     for d in drawn {
@@ -265,7 +281,11 @@ fn draw(
                 ));
             }
             let c = hex::centre(cell);
-            let Some(t) = net.snap_within([c.lon, c.lat], draw_snap_m).as_ref().and_then(time_of) else {
+            let Some(t) = net
+                .snap_within([c.lon, c.lat], draw_snap_m)
+                .as_ref()
+                .and_then(time_of)
+            else {
                 continue;
             };
             if let Some(b) = band_of(&options.minutes, t) {
@@ -290,7 +310,9 @@ fn draw(
                 if !counted.insert(r) {
                     continue;
                 }
-                let snap = rsnap[r as usize].as_ref().expect("indexed residents are snapped");
+                let snap = rsnap[r as usize]
+                    .as_ref()
+                    .expect("indexed residents are snapped");
                 if let Some(b) = time_of(snap).and_then(|t| band_of(&options.minutes, t)) {
                     people[b] += weights[r as usize];
                 }
@@ -348,7 +370,10 @@ impl Isochrones {
                 }
                 p.insert("minutes_min".into(), number(f.minutes_min));
                 p.insert("minutes_max".into(), number(f.minutes_max));
-                p.insert("population".into(), f.population.map_or(Value::Null, number));
+                p.insert(
+                    "population".into(),
+                    f.population.map_or(Value::Null, number),
+                );
                 if f.suppressed {
                     p.insert("suppressed".into(), json!(true));
                 }

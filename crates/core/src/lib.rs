@@ -47,9 +47,9 @@ pub use areas::Areas;
 /// The road-network crate, re-exported for callers of network metrics.
 pub use bacino_network as network;
 pub use catchments::{
-    catchments, Band, CatchmentFeature, CatchmentMethod, CatchmentOptions, CatchmentProperties,
-    Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M, MAX_BAND_CELLS,
-    MAX_RESOLUTION,
+    catchments, default_resolution, Band, CatchmentFeature, CatchmentMethod, CatchmentOptions,
+    CatchmentProperties, Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M,
+    MAX_BAND_CELLS, MAX_RESOLUTION,
 };
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
@@ -66,8 +66,8 @@ pub use geodesic::{
 };
 pub use index::{FacilityIndex, Nearest};
 pub use isochrones::{
-    isochrones, IsochroneFeature, IsochroneOptions, Isochrones, DEFAULT_MINUTES, MAX_ISOCHRONE_CELLS,
-    MAX_MINUTES,
+    isochrones, IsochroneFeature, IsochroneOptions, Isochrones, DEFAULT_MINUTES,
+    MAX_ISOCHRONE_CELLS, MAX_MINUTES,
 };
 pub use manifest::{
     is_valid_name, AreasSource, Manifest, NetworkSource, ProfileOverrides, ResolvedManifest, Source,

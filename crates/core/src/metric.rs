@@ -146,7 +146,8 @@ impl PreparedNetwork {
 
     /// The residents (rows) that leave their snapped segment through `node`.
     pub fn residents_at_node(&self, node: u32) -> &[u32] {
-        let r = self.by_node_first[node as usize] as usize..self.by_node_first[node as usize + 1] as usize;
+        let r = self.by_node_first[node as usize] as usize
+            ..self.by_node_first[node as usize + 1] as usize;
         &self.by_node[r]
     }
 

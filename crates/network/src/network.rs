@@ -232,7 +232,8 @@ impl RoadNetwork {
 
     /// Snaps a lon/lat point within `max_m` metres (at most `snap_max_m`).
     pub fn snap_within(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
-        self.index.nearest(&self.graph, p, max_m.min(self.snap_max_m))
+        self.index
+            .nearest(&self.graph, p, max_m.min(self.snap_max_m))
     }
 
     /// The cost of the leg between a point and its snapped position.
@@ -243,12 +244,13 @@ impl RoadNetwork {
     /// For every origin, the cheapest target and the cost to it (legs at
     /// both ends included), by one backward search from all targets.
     /// `None` for an origin that is not snapped or reaches no target.
-    pub fn nearest(&self, targets: &[Target], origins: &[Option<Snap>]) -> Vec<Option<(Cost, u32)>> {
+    pub fn nearest(
+        &self,
+        targets: &[Target],
+        origins: &[Option<Snap>],
+    ) -> Vec<Option<(Cost, u32)>> {
         let search = self.search_to(targets, Cost::INFINITE);
-        origins
-            .iter()
-            .map(|o| search.cost(o.as_ref()?))
-            .collect()
+        origins.iter().map(|o| search.cost(o.as_ref()?)).collect()
     }
 
     /// One backward search from `targets`, settling every node whose cost

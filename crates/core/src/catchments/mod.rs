@@ -30,6 +30,7 @@
 //! [`HULL_BUFFER_M`].
 
 pub(crate) mod hex;
+mod network;
 pub(crate) mod polish;
 mod projection;
 
@@ -58,6 +59,16 @@ use crate::voronoi::voronoi_cells;
 
 pub use hex::{DEFAULT_RESOLUTION, MAX_BAND_CELLS, MAX_RESOLUTION};
 use projection::Aeqd;
+
+/// The default H3 resolution of catchments under `metric`: 8 geodesic,
+/// 9 by car (cells of about 0.1 km²), 10 on foot (about 0.015 km²).
+pub fn default_resolution(metric: crate::metric::MetricName) -> u8 {
+    match metric {
+        crate::metric::MetricName::Geodesic => DEFAULT_RESOLUTION,
+        crate::metric::MetricName::Car => 9,
+        crate::metric::MetricName::Foot => 10,
+    }
+}
 
 /// Without areas, the study area is the convex hull of residents and
 /// facilities grown by this many metres.
@@ -127,6 +138,9 @@ pub struct CatchmentOptions {
     /// Upper edges of the distance bands in metres, increasing; the last
     /// band is open-ended.
     pub bands_m: Vec<f64>,
+    /// The metric: `voronoi` also divides the study area by the fastest
+    /// facility over the road network (`car`, `foot`).
+    pub metric: crate::metric::MetricName,
 }
 
 impl CatchmentOptions {
@@ -139,6 +153,7 @@ impl CatchmentOptions {
             min_group_size: crate::DEFAULT_MIN_GROUP_SIZE,
             resolution: DEFAULT_RESOLUTION,
             bands_m: DEFAULT_BANDS_M.to_vec(),
+            metric: crate::metric::MetricName::Geodesic,
         }
     }
 
@@ -231,6 +246,9 @@ pub struct CatchmentProperties {
     pub load: Option<f64>,
     /// Area of the geometry on the ellipsoid, km².
     pub area_km2: f64,
+    /// Travel-time statistics of the people served, seconds (network
+    /// metrics; `None` otherwise or when suppressed).
+    pub time: Option<Summary>,
 }
 
 /// One catchment: geometry (WGS84 lon/lat, RFC 7946 orientation, valid,
@@ -258,6 +276,12 @@ pub struct Catchments {
     pub total_population: f64,
     /// Features, sorted by `facility_id` (bands: by distance).
     pub features: Vec<CatchmentFeature>,
+    /// The metric the catchments were drawn under.
+    pub metric: crate::metric::MetricName,
+    /// The extract and profile, under a network metric.
+    pub network: Option<bacino_network::NetworkInfo>,
+    /// People the network cannot route to any facility (network metrics).
+    pub unreachable: Option<f64>,
 }
 
 /// Draws catchments of `dataset` (see the module docs for the methods).
@@ -296,10 +320,27 @@ pub fn catchments<E: Executor>(
         }
     }
     let active = active_members(dataset, options.kind, overrides.active)?;
-    let features = match options.method {
-        CatchmentMethod::Voronoi => voronoi(dataset, options, &active, exec)?,
-        CatchmentMethod::Assigned => assigned(dataset, options, &active, overrides, exec)?,
-        CatchmentMethod::Bands => bands(dataset, options, &active, exec)?,
+    let metric = dataset.metric(options.metric, exec)?;
+    let mut unreachable = None;
+    let features = match (options.method, metric) {
+        (CatchmentMethod::Voronoi, crate::metric::Metric::Geodesic) => {
+            voronoi(dataset, options, &active, exec)?
+        }
+        (CatchmentMethod::Voronoi, crate::metric::Metric::Network(p)) => {
+            unreachable = Some(network::unreachable_weight(dataset, p, &active));
+            network::network_voronoi(dataset, options, &active, p, exec)?
+        }
+        (_, crate::metric::Metric::Network(_)) => {
+            return Err(Error::param(
+                "method",
+                format!(
+                    "`{}` catchments are geodesic; under `{}` use `voronoi` (or isochrones for travel-time bands)",
+                    options.method, options.metric
+                ),
+            ))
+        }
+        (CatchmentMethod::Assigned, _) => assigned(dataset, options, &active, overrides, exec)?,
+        (CatchmentMethod::Bands, _) => bands(dataset, options, &active, exec)?,
     };
     Ok(Catchments {
         dataset: dataset.name.clone(),
@@ -308,6 +349,9 @@ pub fn catchments<E: Executor>(
         study_area_km2: geodesic_km2(dataset.study_area()),
         total_population: dataset.residents().total_weight(),
         features,
+        metric: options.metric,
+        network: metric.network_info().cloned(),
+        unreachable,
     })
 }
 
@@ -436,6 +480,7 @@ fn figures(
         list_size: None,
         load: None,
         area_km2: 0.0,
+        time: None,
     }
 }
 
@@ -879,6 +924,10 @@ impl CatchmentProperties {
                 "p90_m".into(),
                 self.summary.map_or(Value::Null, |s| json!(s.p90_m)),
             );
+            if let Some(t) = self.time {
+                m.insert("median_s".into(), json!(t.median_m));
+                m.insert("p90_s".into(), json!(t.p90_m));
+            }
         }
         if self.facility_id.is_some() {
             m.insert("capacity".into(), self.capacity.map_or(Value::Null, number));
@@ -935,6 +984,13 @@ impl Catchments {
         foreign.insert("dataset".into(), json!(self.dataset));
         foreign.insert("kind".into(), json!(self.kind));
         foreign.insert("method".into(), json!(self.method));
+        if let Some(n) = &self.network {
+            foreign.insert("metric".into(), json!(self.metric));
+            foreign.insert("network".into(), json!(n));
+        }
+        if let Some(u) = self.unreachable {
+            foreign.insert("unreachable".into(), number(u));
+        }
         foreign.insert(
             "study_area_km2".into(),
             json!(round_mm(self.study_area_km2)),
