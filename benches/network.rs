@@ -57,9 +57,10 @@ fn bench_network(c: &mut Criterion) {
             .iter()
             .map(|p| [p.lon, p.lat])
             .collect();
-        c.bench_function(&format!("network/snap every resident ({metric}, 1 thread)"), |b| {
-            b.iter(|| locs.iter().filter(|p| net.snap(**p).is_some()).count())
-        });
+        c.bench_function(
+            &format!("network/snap every resident ({metric}, 1 thread)"),
+            |b| b.iter(|| locs.iter().filter(|p| net.snap(**p).is_some()).count()),
+        );
         let targets: Vec<Target> = dataset
             .facilities()
             .active_of_kind(kind)
@@ -71,23 +72,42 @@ fn bench_network(c: &mut Criterion) {
                 })
             })
             .collect();
-        c.bench_function(&format!("network/nearest pharmacy for every resident ({metric})"), |b| {
-            b.iter(|| net.nearest(&targets, prepared.resident_snaps()))
-        });
+        c.bench_function(
+            &format!("network/nearest pharmacy for every resident ({metric})"),
+            |b| b.iter(|| net.nearest(&targets, prepared.resident_snaps())),
+        );
         let query = DistanceQuery {
             target: To::Nearest(kind),
             group_by: GroupBy::All,
             min_group_size: 10.0,
             metric,
         };
-        c.bench_function(&format!("network/stats report nearest pharmacy ({metric})"), |b| {
-            b.iter(|| distance_report(&dataset, &query, &Sequential).expect("report"))
-        });
+        c.bench_function(
+            &format!("network/stats report nearest pharmacy ({metric})"),
+            |b| b.iter(|| distance_report(&dataset, &query, &Sequential).expect("report")),
+        );
+        c.bench_function(
+            &format!("network/contraction hierarchy build ({metric})"),
+            |b| b.iter(|| bacino_core::network::ContractionHierarchy::build(net.graph())),
+        );
+        let origins: Vec<_> = prepared
+            .resident_snaps()
+            .iter()
+            .flatten()
+            .take(1000)
+            .copied()
+            .collect();
+        net.hierarchy();
+        c.bench_function(
+            &format!("network/matrix 1000 residents x pharmacies by CH buckets ({metric})"),
+            |b| b.iter(|| net.matrix(&origins, &targets)),
+        );
         let options = IsochroneOptions::new(kind);
         let m = dataset.metric(metric, &Sequential).expect("metric");
-        c.bench_function(&format!("network/isochrones 5,10,15 min of every pharmacy ({metric}, 2 threads)"), |b| {
-            b.iter(|| isochrones(&dataset, &options, m, &Parallel).expect("isochrones"))
-        });
+        c.bench_function(
+            &format!("network/isochrones 5,10,15 min of every pharmacy ({metric}, 2 threads)"),
+            |b| b.iter(|| isochrones(&dataset, &options, m, &Parallel).expect("isochrones")),
+        );
     }
 }
 

@@ -23,11 +23,13 @@ the town count, which by default scales with --nodes):
   * towns of Zipf-like sizes placed at random (biggest first, with a
     clearance between them); each is a jittered, slightly warped, rotated
     street grid clipped to a wobbly disc: residential streets (some one-way,
-    a few living_street), tertiary avenues every few blocks in bigger towns,
-    secondary axes in the biggest, service spurs, a few footways, shape
-    nodes between intersections, traffic signals, a few bollards.  Only the
-    largest two-way-connected part of each grid is kept, so each town is
-    strongly connected for cars (barring bollards).
+    a few living_street; cross streets staggered into T-junctions, a quarter
+    of the block edges missing, half of those cul-de-sacs), tertiary avenues
+    every few blocks in bigger towns, secondary axes in the biggest, service
+    spurs, a few footways, shape nodes on slightly bowed streets, traffic
+    signals, a few bollards.  Only the largest two-way-connected part of
+    each grid is kept, so each town is strongly connected for cars (barring
+    bollards).  See the comment at NODES_PER_POINT for why not a plain grid.
   * towns linked along a Gabriel graph (always containing the minimum
     spanning tree, so every town is reachable): primary roads on the shortest
     paths from the main town to the next biggest ones, secondary between big
@@ -61,16 +63,25 @@ TAU = 2 * math.pi
 SOURCE = ("source", "synthetic (bacino synth_province.py)")
 WRITING_PROGRAM = "bacino synth_province.py"
 REPLICATION_TIMESTAMP = 1767225600  # 2026-01-01T00:00:00Z, fixed for determinism
-NODES_PER_POINT = 4.6  # observed nodes per grid intersection (with shape nodes)
-RES_DROP = 0.06       # probability that a residential grid edge is missing
-RES_SHAPE = (1, 2, 2, 3)  # shape nodes per residential block edge (uniform pick)
-SPACING = (75.0, 110.0)   # town block size range, metres
-ONEWAY_P = 0.12
-JITTER = 0.12
-BRICK = False
-CHUNK_DROP = 0.0
-AV_SHAPE = (1, 2)
-BOW = 0.0
+# Town grid shape.  A plain square grid (all four-way crossings, no dead
+# ends) is a pathological case for contraction hierarchies (OSRM contract
+# took >20 min at 500k nodes), so the grids are made more like real towns:
+# T-junctions (a brick pattern in one direction), missing block edges, some
+# of them cul-de-sacs, and shape nodes on gently bowed streets.  At the
+# defaults about 11 % of the nodes are intersections (T-junctions 5x as
+# common as crossings) and there are ~0.4 dead ends per intersection; the
+# Monaco OSM extract has 9 %, 15x and 0.37.
+NODES_PER_POINT = 4.42        # nodes per grid point of a town's disc (calibrated)
+RES_DROP = 0.25               # probability that a residential block edge is missing
+STUB_P = 0.5                  # ... and that a missing one is a cul-de-sac instead
+BRICK = True                  # T-junctions: cross streets alternate in one direction
+RES_SHAPE = (1, 2, 3, 4, 5, 6)  # shape nodes per residential block edge (uniform)
+AV_SHAPE = (1, 2, 3)          # ... per avenue block edge
+BOW = 0.06                    # block edges bow sideways by up to this fraction
+SPACING = (75.0, 110.0)       # town block size range, metres
+ONEWAY_P = 0.12               # share of residential street pieces that are one-way
+JITTER = 0.12                 # intersection jitter, fraction of the block size
+CHUNK_DROP = 0.0              # share of whole residential street pieces left out
 
 STREET_NAMES = [
     "Roma", "Garibaldi", "Mazzini", "Cavour", "Dante", "Verdi", "Marconi",
@@ -235,6 +246,7 @@ def build_town(net, rng, t, counts):
 
     # Street lines -> chunks (future ways): rows (dir 0) then columns (dir 1).
     chunks = []  # (points, cls, oneway, tags)
+    dropped = []  # residential edges left out: some become cul-de-sacs
     for d in (0, 1):
         for a in range(-Rm, Rm + 1):
             cls = line_class(a)
@@ -246,8 +258,11 @@ def build_town(net, rng, t, counts):
                 if p in inside:
                     if not run:
                         run = [p]
-                    ok = q in inside and (cls != "residential" or (rng.random() >= RES_DROP and (
-                        not BRICK or d != brick_dir or (a + b) % 2 == 0)))
+                    ok = q in inside and (cls != "residential" or (
+                        not BRICK or d != brick_dir or (a + b) % 2 == 0))
+                    if ok and cls == "residential" and rng.random() < RES_DROP:
+                        ok = False
+                        dropped.append((p, q, name))
                     if ok:
                         run.append(q)
                         continue
@@ -335,6 +350,27 @@ def build_town(net, rng, t, counts):
                 net.way(refs, tags)
                 counts[tags[0][1]] = counts.get(tags[0][1], 0) + 1
             piece = []
+    # Cul-de-sacs: part of some left-out edges, from one end.
+    for p, q, name in dropped:
+        if rng.random() >= STUB_P:
+            continue
+        if p not in kept:
+            p, q = q, p
+            if p not in kept:
+                continue
+        (xa, ya) = net.xy(pid[p])
+        if q in pid:
+            xb, yb = net.xy(pid[q])
+        else:
+            xb, yb = xa + (q[0] - p[0]) * s * ca - (q[1] - p[1]) * s * sa, ya + (q[0] - p[0]) * s * sa + (q[1] - p[1]) * s * ca
+        f = rng.uniform(0.3, 0.6)
+        m = rng.randint(1, 3)
+        refs = [pid[p]]
+        for k in range(1, m + 1):
+            tt = f * k / m
+            refs.append(net.node(xa + (xb - xa) * tt + rng.uniform(-3, 3), ya + (yb - ya) * tt + rng.uniform(-3, 3)))
+        net.way(refs, (("highway", "residential"), ("name", name)))
+        counts["residential"] = counts.get("residential", 0) + 1
     t["street_end"] = len(net.x) + 1  # exclusive
 
     # Service spurs at the fringe, footways across a few blocks.

@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod ch;
 mod dijkstra;
 mod error;
 mod graph;
@@ -35,6 +36,7 @@ mod profile;
 mod snap;
 
 pub use cache::{default_cache_dir, CacheKey, FORMAT_VERSION};
+pub use ch::{ContractionHierarchy, UpSearch};
 pub use dijkstra::{Direction, Search, NO_NODE};
 pub use error::{Error, Result};
 pub use graph::{segment_length_m, Adjacency, Cost, Graph, Segment};

@@ -2,11 +2,13 @@
 //! with its snapping index — built once, queried by value.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::cache::{self, CacheKey};
+use crate::ch::ContractionHierarchy;
 use crate::dijkstra::{Direction, Search, NO_NODE};
 use crate::error::{Error, Result};
 use crate::graph::{Cost, Graph};
@@ -74,6 +76,7 @@ pub struct RoadNetwork {
     snap_max_m: f64,
     graph: Graph,
     index: SnapIndex,
+    hierarchy: OnceLock<ContractionHierarchy>,
 }
 
 /// A target of a nearest search: a snapped point and its label.
@@ -116,6 +119,7 @@ impl RoadNetwork {
             snap_max_m: spec.snap_max_m,
             graph,
             index,
+            hierarchy: OnceLock::new(),
         }
     }
 
@@ -276,6 +280,44 @@ impl RoadNetwork {
             on_segment,
             limit,
         }
+    }
+
+    /// The contraction hierarchy of the graph, built on first use.
+    pub fn hierarchy(&self) -> &ContractionHierarchy {
+        self.hierarchy
+            .get_or_init(|| ContractionHierarchy::build(&self.graph))
+    }
+
+    /// The cost from every origin to every target (legs included;
+    /// [`Cost::INFINITE`] where none), by the contraction hierarchy's
+    /// bucket many-to-many. Equal, pair by pair, to [`RoadNetwork::costs_from`].
+    pub fn matrix(&self, origins: &[Snap], targets: &[Target]) -> Vec<Vec<Cost>> {
+        let sources: Vec<Vec<(u32, Cost)>> = origins
+            .iter()
+            .map(|o| exits(&self.graph, o).into_iter().flatten().collect())
+            .collect();
+        let ends: Vec<Vec<(u32, Cost)>> = targets
+            .iter()
+            .map(|t| {
+                let leg = self.leg(&t.snap);
+                entries(&self.graph, &t.snap)
+                    .into_iter()
+                    .flatten()
+                    .map(|(v, c)| (v, c.plus(leg)))
+                    .collect()
+            })
+            .collect();
+        let mut table = self.hierarchy().many_to_many(&sources, &ends);
+        for (o, row) in origins.iter().zip(&mut table) {
+            let leg = self.leg(o);
+            for (t, c) in targets.iter().zip(row.iter_mut()) {
+                if let Some(a) = along(&self.graph, o, &t.snap) {
+                    *c = (*c).min(a.plus(self.leg(&t.snap)));
+                }
+                *c = c.plus(leg);
+            }
+        }
+        table
     }
 
     /// The cost from `from` to every target by a plain forward Dijkstra

@@ -45,6 +45,9 @@ pub struct SnapIndex {
     ny: usize,
     first: Vec<u32>,
     items: Vec<u32>,
+    /// Endpoints of the segment of each item (lon/lat of a, then of b), so a
+    /// query reads one array instead of chasing segment and node indices.
+    ends: Vec<[f64; 4]>,
 }
 
 impl SnapIndex {
@@ -81,6 +84,7 @@ impl SnapIndex {
             ny,
             first: vec![0; nx * ny + 1],
             items: Vec::new(),
+            ends: Vec::new(),
         };
         let cells_of = |s: &crate::graph::Segment, index: &SnapIndex| {
             let (p, q) = (coords[s.a as usize], coords[s.b as usize]);
@@ -100,13 +104,17 @@ impl SnapIndex {
             index.first[i + 1] += index.first[i];
         }
         let mut next = index.first.clone();
-        index.items = vec![0; index.first[nx * ny] as usize];
+        let total = index.first[nx * ny] as usize;
+        index.items = vec![0; total];
+        index.ends = vec![[0.0; 4]; total];
         for (k, s) in graph.segments.iter().enumerate() {
             let (x0, y0, x1, y1) = cells_of(s, &index);
+            let (a, b) = (coords[s.a as usize], coords[s.b as usize]);
             for y in y0..=y1 {
                 for x in x0..=x1 {
                     let c = y * nx + x;
                     index.items[next[c] as usize] = k as u32;
+                    index.ends[next[c] as usize] = [a[0], a[1], b[0], b[1]];
                     next[c] += 1;
                 }
             }
@@ -168,16 +176,15 @@ impl SnapIndex {
                     return;
                 }
                 let c = y as usize * self.nx + x as usize;
-                for &k in &self.items[self.first[c] as usize..self.first[c + 1] as usize] {
-                    let s = &graph.segments[k as usize];
-                    let (a, b) = (graph.coords[s.a as usize], graph.coords[s.b as usize]);
-                    let (d, t) = point_segment(p, a, b, mlat, mlon);
+                let r = self.first[c] as usize..self.first[c + 1] as usize;
+                for (&k, e) in self.items[r.clone()].iter().zip(&self.ends[r]) {
+                    let (d2, t) = point_segment2(p, [e[0], e[1]], [e[2], e[3]], mlat, mlon);
                     let better = match best {
                         None => true,
-                        Some((bd, bk, _)) => d < bd || (d == bd && k < bk),
+                        Some((bd, bk, _)) => d2 < bd || (d2 == bd && k < bk),
                     };
                     if better {
-                        best = Some((d, k, t));
+                        best = Some((d2, k, t));
                     }
                 }
             };
@@ -195,8 +202,8 @@ impl SnapIndex {
             }
             // Everything not yet scanned is at least r cells away.
             let reach = r as f64 * side_m;
-            if let Some((d, _, _)) = best {
-                if d <= reach {
+            if let Some((d2, _, _)) = best {
+                if d2 <= reach * reach {
                     break;
                 }
             }
@@ -205,7 +212,8 @@ impl SnapIndex {
             }
             r += 1;
         }
-        let (d, k, t) = best?;
+        let (d2, k, t) = best?;
+        let d = d2.sqrt();
         if d > max_m {
             return None;
         }
@@ -222,7 +230,15 @@ impl SnapIndex {
 
 /// Distance (m) from `p` to segment `ab` in the tangent plane at `p`, and
 /// the position of the foot along `ab` (0..=1).
+#[cfg(test)]
 fn point_segment(p: [f64; 2], a: [f64; 2], b: [f64; 2], mlat: f64, mlon: f64) -> (f64, f64) {
+    let (d2, t) = point_segment2(p, a, b, mlat, mlon);
+    (d2.sqrt(), t)
+}
+
+/// [`point_segment`] with the distance squared (m²).
+#[inline]
+fn point_segment2(p: [f64; 2], a: [f64; 2], b: [f64; 2], mlat: f64, mlon: f64) -> (f64, f64) {
     let ax = (a[0] - p[0]) * mlon;
     let ay = (a[1] - p[1]) * mlat;
     let bx = (b[0] - p[0]) * mlon;
@@ -235,7 +251,7 @@ fn point_segment(p: [f64; 2], a: [f64; 2], b: [f64; 2], mlat: f64, mlon: f64) ->
         0.0
     };
     let (fx, fy) = (ax + t * dx, ay + t * dy);
-    (fx.hypot(fy), t)
+    (fx * fx + fy * fy, t)
 }
 
 /// Ways of leaving a snapped point into the graph (towards nodes), each

@@ -199,3 +199,42 @@ fn costs_are_integral_and_lengths_geodesic() {
         assert!(c.time_ms() >= at5, "{} < {at5}", c.time_ms());
     }
 }
+
+#[test]
+fn the_hierarchy_equals_plain_dijkstra_on_ten_thousand_random_pairs() {
+    for (name, seed) in [(ProfileName::Car, 11), (ProfileName::Foot, 12)] {
+        let net = RoadNetwork::build(&spec(name)).unwrap();
+        let snaps = |n, seed| -> Vec<bacino_network::Snap> {
+            random_points(n, seed)
+                .into_iter()
+                .filter_map(|p| net.snap(p))
+                .take(100)
+                .collect()
+        };
+        let origins = snaps(130, seed);
+        let targets: Vec<Target> = snaps(130, seed + 100)
+            .into_iter()
+            .enumerate()
+            .map(|(i, snap)| Target {
+                label: i as u32,
+                snap,
+            })
+            .collect();
+        assert_eq!((origins.len(), targets.len()), (100, 100), "{name}");
+        let table = net.matrix(&origins, &targets);
+        let mut search = Search::new(net.graph().node_count());
+        let mut finite = 0;
+        for (o, row) in origins.iter().zip(&table) {
+            let want = net.costs_from(&mut search, o, &targets);
+            assert_eq!(row, &want, "{name}");
+            finite += row.iter().filter(|c| c.is_finite()).count();
+        }
+        assert!(finite > 9_000, "{name}: {finite} of 10,000 pairs connected");
+        let ch = net.hierarchy();
+        eprintln!(
+            "{name}: {} nodes, {} shortcuts",
+            ch.node_count(),
+            ch.shortcuts()
+        );
+    }
+}
