@@ -515,3 +515,70 @@ fn network_voronoi_divides_the_area_by_the_fastest_pharmacy() {
     ]);
     assert!(e.contains("geodesic") && e.contains("voronoi"), "{e}");
 }
+
+#[test]
+fn the_assigned_gp_by_road_equals_a_dijkstra_per_resident() {
+    // Three GP surgeries in Monaco; every 150th resident listed with one.
+    let gps = [
+        ("GPA", 7.4201, 43.7318),
+        ("GPB", 7.4262, 43.7395),
+        ("GPC", 7.4105, 43.7278),
+    ];
+    let mut facilities = String::from("id,kind,lon,lat\n");
+    for (id, lon, lat) in gps {
+        facilities += &format!("{id},gp,{lon},{lat}\n");
+    }
+    let all = std::fs::read_to_string(monaco().join("residents.csv")).unwrap();
+    let mut residents = String::from("id,lon,lat,gp_id\n");
+    let mut rows = Vec::new();
+    for (i, line) in all
+        .lines()
+        .skip(1)
+        .enumerate()
+        .filter(|(i, _)| i % 150 == 0)
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        let gp = gps[i % 3];
+        residents += &format!("{},{},{},{}\n", f[0], f[1], f[2], gp.0);
+        rows.push((
+            f[0].to_owned(),
+            [f[1].parse::<f64>().unwrap(), f[2].parse().unwrap()],
+            gp,
+        ));
+    }
+    let manifest = format!(
+        "name = \"g\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n[network]\npath = {:?}\n",
+        pbf().to_str().unwrap()
+    );
+    let ds = TempDataset::new(&manifest, &[("f.csv", &facilities), ("r.csv", &residents)]);
+    let cache = tempfile::tempdir().unwrap();
+    let per = ds.path().join("per.csv");
+    let doc = bacino_json(&[
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "stats",
+        ds.path().to_str().unwrap(),
+        "--to",
+        "assigned",
+        "--metric",
+        "car",
+        "--per-resident",
+        per.to_str().unwrap(),
+    ]);
+    assert_eq!(doc["unreachable"], 0);
+    let net = net(ProfileName::Car);
+    let mut search = Search::new(net.graph().node_count());
+    let (_, got) = read_csv(&per);
+    assert_eq!(got.len(), rows.len());
+    for ((id, p, gp), row) in rows.iter().zip(&got) {
+        assert_eq!(&row[0], id);
+        assert_eq!(row[1], gp.0);
+        let t = Target {
+            label: 0,
+            snap: net.snap([gp.1, gp.2]).unwrap(),
+        };
+        let c = net.costs_from(&mut search, &net.snap(*p).unwrap(), &[t])[0];
+        assert_eq!(row[2], format!("{:.3}", c.length_m()), "{id}");
+        assert_eq!(row[3], format!("{:.3}", c.time_s()), "{id}");
+    }
+}

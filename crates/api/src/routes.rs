@@ -121,6 +121,11 @@ pub struct DatasetInfo {
     pub residents: f64,
     /// Number of area polygons (0 without an areas file).
     pub areas: usize,
+    /// The metrics the dataset answers: `geodesic`, and `car` and `foot`
+    /// when it has a road network.
+    pub metrics: Vec<String>,
+    /// The road networks prepared for it (extract and profile).
+    pub networks: Vec<NetworkDoc>,
 }
 
 /// The loaded datasets.
@@ -142,6 +147,24 @@ async fn list_datasets(state: web::Data<AppState>) -> HttpResponse {
                 facilities,
                 residents: d.residents().total_weight(),
                 areas: d.areas().map_or(0, |a| a.len()),
+                metrics: MetricName::ALL
+                    .into_iter()
+                    .filter(|m| m.profile().is_none() || d.network_specs().is_some())
+                    .map(|m| m.as_str().to_owned())
+                    .collect(),
+                networks: bacino_core::network::ProfileName::ALL
+                    .into_iter()
+                    .filter_map(|p| d.prepared_network(p))
+                    .map(|p| {
+                        let i = p.network().info();
+                        NetworkDoc {
+                            path: i.path.clone(),
+                            sha256: i.sha256.clone(),
+                            timestamp: i.timestamp.clone(),
+                            profile: i.profile.to_string(),
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect();

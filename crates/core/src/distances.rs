@@ -192,7 +192,11 @@ fn network_distances<E: Executor>(
             exec.map(work, |(f, rows)| {
                 let origins: Vec<_> = rows.iter().map(|&i| rsnap[i as usize]).collect();
                 let got = match target_of(f) {
-                    Some(t) => net.nearest(&[t], &origins),
+                    Some(t) => net
+                        .costs_to_one(&t, &origins)
+                        .into_iter()
+                        .map(|c| c.map(|c| (c, f)))
+                        .collect(),
                     None => vec![None; rows.len()],
                 };
                 (rows, got)

@@ -80,6 +80,19 @@ impl Search {
         sources: impl IntoIterator<Item = (u32, Cost, u32)>,
         limit: Cost,
     ) {
+        self.run_until(graph, direction, sources, limit, None);
+    }
+
+    /// [`Search::run`], stopping early once every node of `settle` (when
+    /// given; marked `true`) is settled. Marks are cleared as nodes settle.
+    pub fn run_until(
+        &mut self,
+        graph: &Graph,
+        direction: Direction,
+        sources: impl IntoIterator<Item = (u32, Cost, u32)>,
+        limit: Cost,
+        mut settle: Option<(&mut [bool], usize)>,
+    ) {
         self.reset();
         for (v, c, l) in sources {
             self.offer(v, c, l, NO_NODE);
@@ -94,6 +107,15 @@ impl Search {
             }
             if c > limit {
                 break;
+            }
+            if let Some((marks, left)) = settle.as_mut() {
+                if marks[u as usize] {
+                    marks[u as usize] = false;
+                    *left -= 1;
+                    if *left == 0 {
+                        break;
+                    }
+                }
             }
             // Forward: entering the head pays its penalty. Backward: the arc
             // is travelled head-to-u, so entering u pays u's penalty.

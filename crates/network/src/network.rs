@@ -282,6 +282,49 @@ impl RoadNetwork {
         }
     }
 
+    /// The cost from each origin to one target (legs included), by one
+    /// backward search that stops as soon as every origin's exit nodes are
+    /// settled: for the patients of one GP, who live around it, a small
+    /// part of the graph.
+    pub fn costs_to_one(&self, target: &Target, origins: &[Option<Snap>]) -> Vec<Option<Cost>> {
+        let mut marks = vec![false; self.graph.node_count()];
+        let mut left = 0usize;
+        for o in origins.iter().flatten() {
+            for (v, _) in exits(&self.graph, o).into_iter().flatten() {
+                if !marks[v as usize] {
+                    marks[v as usize] = true;
+                    left += 1;
+                }
+            }
+        }
+        let mut search = Search::new(self.graph.node_count());
+        let leg = self.leg(&target.snap);
+        let sources = entries(&self.graph, &target.snap)
+            .into_iter()
+            .flatten()
+            .map(|(v, c)| (v, c.plus(leg), target.label));
+        let settle = (left > 0).then_some((marks.as_mut_slice(), left));
+        search.run_until(
+            &self.graph,
+            Direction::Backward,
+            sources,
+            Cost::INFINITE,
+            settle,
+        );
+        let mut on_segment: FxHashMap<u32, Vec<Target>> = FxHashMap::default();
+        on_segment.insert(target.snap.segment, vec![*target]);
+        let ts = TargetSearch {
+            net: self,
+            search,
+            on_segment,
+            limit: Cost::INFINITE,
+        };
+        origins
+            .iter()
+            .map(|o| ts.cost(o.as_ref()?).map(|(c, _)| c))
+            .collect()
+    }
+
     /// The contraction hierarchy of the graph, built on first use.
     pub fn hierarchy(&self) -> &ContractionHierarchy {
         self.hierarchy
