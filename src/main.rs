@@ -176,7 +176,7 @@ struct StatsArgs {
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
     /// geodesic (metres), car or foot (seconds and route metres over the
-    /// dataset's [network]).
+    /// dataset's [network]), or table (the dataset's [costs]).
     #[arg(long, default_value = "geodesic")]
     metric: String,
     /// Output format.
@@ -590,8 +590,14 @@ fn write_table(out: &mut impl Write, r: &DistanceReport) -> std::io::Result<()> 
         Some(k) => format!("nearest {k}"),
         None => "assigned facility".into(),
     };
+    let seconds = r
+        .costs
+        .as_ref()
+        .is_some_and(|c| c.unit == bacino_core::CostUnit::Seconds);
     let unit = if r.network.is_some() {
         "minutes of travel, then route km"
+    } else if seconds {
+        "seconds"
     } else {
         "metres"
     };

@@ -27,6 +27,7 @@ pub struct Dataset {
     resident_area: OnceLock<Vec<u32>>,
     study_area: OnceLock<geo::MultiPolygon<f64>>,
     network: Option<Vec<NetworkSpec>>,
+    costs: Option<crate::costs::CostTable>,
     cache_dir: Option<PathBuf>,
     prepared: [OnceLock<Arc<PreparedNetwork>>; 2],
 }
@@ -75,6 +76,7 @@ impl Dataset {
             resident_area: OnceLock::new(),
             study_area: OnceLock::new(),
             network: None,
+            costs: None,
             cache_dir: bacino_network::default_cache_dir(),
             prepared: [OnceLock::new(), OnceLock::new()],
         }
@@ -85,6 +87,17 @@ impl Dataset {
     pub fn with_network(mut self, specs: Option<Vec<NetworkSpec>>) -> Dataset {
         self.network = specs;
         self
+    }
+
+    /// Attaches an origin–destination cost table (the `table` metric).
+    pub fn with_costs(mut self, costs: Option<crate::costs::CostTable>) -> Dataset {
+        self.costs = costs;
+        self
+    }
+
+    /// The cost table, when the manifest has `[costs]`.
+    pub fn costs(&self) -> Option<&crate::costs::CostTable> {
+        self.costs.as_ref()
     }
 
     /// Where prepared graphs are cached (`None`: no cache). Defaults to
@@ -194,6 +207,14 @@ impl Dataset {
     /// first use. A network metric on a dataset without `[network]` is an
     /// invalid `metric` parameter.
     pub fn metric<E: Executor>(&self, name: MetricName, exec: &E) -> Result<Metric<'_>> {
+        if name == MetricName::Table {
+            return self.costs.as_ref().map(Metric::Table).ok_or_else(|| {
+                Error::param(
+                    "metric",
+                    "`table` needs a cost table: the dataset manifest has no [costs] section",
+                )
+            });
+        }
         let Some(profile) = name.profile() else {
             return Ok(Metric::Geodesic);
         };

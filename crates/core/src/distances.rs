@@ -103,8 +103,11 @@ pub struct ResidentDistances {
     /// Facility measured to, or [`NONE`].
     pub facility: Vec<FacilityIdx>,
     /// Rows that a network metric could not route (beyond `snap_max_m` of
-    /// any usable road, or no facility reachable).
+    /// any usable road, or no facility reachable), or that a cost table
+    /// gives no cost for.
     pub unreachable: Vec<u32>,
+    /// True when `distance_m` holds seconds (a `table` in seconds).
+    pub seconds_only: bool,
 }
 
 /// A group's distances: plain when every weight is 1.
@@ -135,7 +138,64 @@ pub fn resident_distances<E: Executor>(
     match metric {
         Metric::Geodesic => geodesic_distances(dataset, target, exec),
         Metric::Network(net) => network_distances(dataset, target, net, exec),
+        Metric::Table(table) => table_distances(dataset, target, table),
     }
+}
+
+/// Costs from a table: the cheapest listed active facility of the kind
+/// (ties to the earlier facility of the file), or the listed GP's pair.
+fn table_distances(
+    dataset: &Dataset,
+    target: Target,
+    table: &crate::costs::CostTable,
+) -> Result<ResidentDistances> {
+    let facilities = dataset.facilities();
+    let n = dataset.residents().len();
+    let mut out = ResidentDistances {
+        distance_m: vec![f64::NAN; n],
+        time_s: None,
+        facility: vec![NONE; n],
+        unreachable: Vec::new(),
+        seconds_only: table.unit() == crate::costs::CostUnit::Seconds,
+    };
+    let gp = dataset.residents().gp();
+    if let Target::Nearest(kind) = target {
+        if facilities.active_of_kind(kind).is_empty() {
+            return Err(Error::Unavailable(format!(
+                "the dataset has no active facility of kind `{kind}`"
+            )));
+        }
+    }
+    for (r, &listed) in gp.iter().enumerate() {
+        let hit = match target {
+            Target::Nearest(kind) => table
+                .of(r)
+                .iter()
+                .filter(|(f, _)| {
+                    let f = facilities.get(*f);
+                    f.kind == kind && f.is_active()
+                })
+                .fold(
+                    None,
+                    |best: Option<(FacilityIdx, f64)>, &(f, c)| match best {
+                        Some((_, b)) if b <= c => best,
+                        _ => Some((f, c)),
+                    },
+                ),
+            Target::Assigned => match listed {
+                NONE => continue,
+                g => table.of(r).iter().find(|(f, _)| *f == g).copied(),
+            },
+        };
+        match hit {
+            Some((f, c)) => {
+                out.distance_m[r] = c;
+                out.facility[r] = f;
+            }
+            None => out.unreachable.push(r as u32),
+        }
+    }
+    Ok(out)
 }
 
 /// Residents' rows and, for each, the fastest cost and facility reached.
@@ -162,6 +222,7 @@ fn network_distances<E: Executor>(
         time_s: Some(vec![f64::NAN; n]),
         facility: vec![NONE; n],
         unreachable: Vec::new(),
+        seconds_only: false,
     };
     let target_of = |f: FacilityIdx| fsnap[f as usize].map(|snap| NetTarget { label: f, snap });
     let results: Vec<RoutedRows> = match target {
@@ -236,6 +297,7 @@ fn geodesic_distances<E: Executor>(
         time_s: None,
         facility: vec![0; n],
         unreachable: Vec::new(),
+        seconds_only: false,
     };
     let chunks: Vec<_> = out
         .distance_m
@@ -274,33 +336,91 @@ fn geodesic_distances<E: Executor>(
 }
 
 /// One group of a [`DistanceReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum GroupStats {
     /// Enough people: the figures.
     Stats {
         /// Group key (`null` for residents without a value).
         key: Option<String>,
         /// Human name of the key, when known (municipality or area names).
-        #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<String>,
-        /// The figures (metres).
-        #[serde(flatten)]
+        /// The figures (metres; seconds when `seconds_only`).
         summary: Summary,
         /// Travel-time figures (seconds), under a network metric.
-        #[serde(flatten)]
         time: Option<TimeSummary>,
+        /// The figures are seconds (a `table` in seconds): written as `*_s`.
+        seconds_only: bool,
     },
     /// Fewer than `min_group_size` people: no figures.
     Suppressed {
         /// Group key.
         key: Option<String>,
         /// Human name of the key, when known.
-        #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<String>,
         /// Always true.
         suppressed: bool,
     },
+}
+
+/// A count of people, written as an integer when whole.
+struct Whole(f64);
+
+impl Serialize for Whole {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        serialize_whole(&self.0, s)
+    }
+}
+
+impl Serialize for GroupStats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            GroupStats::Stats {
+                key,
+                name,
+                summary: x,
+                time,
+                seconds_only,
+            } => {
+                m.serialize_entry("key", key)?;
+                if let Some(n) = name {
+                    m.serialize_entry("name", n)?;
+                }
+                m.serialize_entry("count", &Whole(x.count))?;
+                let figures = [x.median_m, x.p25_m, x.p75_m, x.p90_m, x.mean_m, x.max_m];
+                let names_m = ["median_m", "p25_m", "p75_m", "p90_m", "mean_m", "max_m"];
+                let names_s = ["median_s", "p25_s", "p75_s", "p90_s", "mean_s", "max_s"];
+                if *seconds_only {
+                    for (k, v) in names_s.iter().zip(figures) {
+                        m.serialize_entry(k, &v)?;
+                    }
+                } else {
+                    for (k, v) in names_m.iter().zip(figures) {
+                        m.serialize_entry(k, &v)?;
+                    }
+                }
+                if let Some(t) = time {
+                    let t = [t.median_s, t.p25_s, t.p75_s, t.p90_s, t.mean_s, t.max_s];
+                    for (k, v) in names_s.iter().zip(t) {
+                        m.serialize_entry(k, &v)?;
+                    }
+                }
+            }
+            GroupStats::Suppressed {
+                key,
+                name,
+                suppressed,
+            } => {
+                m.serialize_entry("key", key)?;
+                if let Some(n) = name {
+                    m.serialize_entry("name", n)?;
+                }
+                m.serialize_entry("suppressed", suppressed)?;
+            }
+        }
+        m.end()
+    }
 }
 
 impl GroupStats {
@@ -376,6 +496,9 @@ pub struct DistanceReport {
     /// The extract and profile, under a network metric.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkInfo>,
+    /// The cost table, under the `table` metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<crate::costs::CostsInfo>,
     /// People a network metric could not route (beyond `snap_max_m` of any
     /// usable road, or no facility reachable); only under a network metric.
     #[serde(
@@ -494,6 +617,7 @@ pub fn distance_report<E: Executor>(
     let weights = residents.weights();
     let unit = residents.has_unit_weights();
     let single = unit && query.group_by == GroupBy::All;
+    let seconds_only = measured.seconds_only;
     let unreachable: f64 = measured
         .unreachable
         .iter()
@@ -541,6 +665,7 @@ pub fn distance_report<E: Executor>(
                 name,
                 summary: s.rounded(),
                 time: time.and_then(summarise).map(TimeSummary::from),
+                seconds_only,
             },
             _ => GroupStats::Suppressed {
                 key,
@@ -554,12 +679,17 @@ pub fn distance_report<E: Executor>(
         Target::Nearest(k) => ("nearest", Some(k)),
     };
     let network = metric.network_info().cloned();
+    let costs = match metric {
+        Metric::Table(t) => Some(t.info().clone()),
+        _ => None,
+    };
     Ok(DistanceReport {
+        unreachable: (network.is_some() || costs.is_some()).then_some(unreachable),
+        costs,
         dataset: dataset.name.clone(),
         to,
         kind,
         metric: metric.name().as_str(),
-        unreachable: network.as_ref().map(|_| unreachable),
         network,
         group_by: query.group_by.name().map(str::to_owned),
         min_group_size: min,

@@ -25,6 +25,7 @@
 
 mod areas;
 mod catchments;
+mod costs;
 mod crs;
 mod dataset;
 mod distances;
@@ -51,6 +52,7 @@ pub use catchments::{
     CatchmentProperties, Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M,
     MAX_BAND_CELLS, MAX_RESOLUTION,
 };
+pub use costs::{CostTable, CostUnit, CostsInfo};
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use distances::{
@@ -70,7 +72,8 @@ pub use isochrones::{
     MAX_ISOCHRONE_CELLS, MAX_MINUTES,
 };
 pub use manifest::{
-    is_valid_name, AreasSource, Manifest, NetworkSource, ProfileOverrides, ResolvedManifest, Source,
+    is_valid_name, AreasSource, CostsSource, Manifest, NetworkSource, ProfileOverrides,
+    ResolvedManifest, Source,
 };
 pub use metric::{Metric, MetricName, PreparedNetwork};
 pub use model::{

@@ -1576,6 +1576,15 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         fill_municipalities(&mut residents, areas, exec);
     }
     let network = m.network.clone();
+    let costs = match &m.costs {
+        None => None,
+        Some((path, unit)) => Some(crate::costs::CostTable::load(
+            path,
+            *unit,
+            &residents,
+            &facilities,
+        )?),
+    };
     Ok(Dataset::new(
         m.manifest.name.clone(),
         m.manifest
@@ -1587,7 +1596,8 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         residents,
         areas,
     )
-    .with_network(network))
+    .with_network(network)
+    .with_costs(costs))
 }
 
 /// Residents without a municipality get the id of the area they lie in.

@@ -29,6 +29,19 @@ pub struct Manifest {
     /// Optional road network (CONTRACT §5).
     #[serde(default)]
     pub network: Option<NetworkSource>,
+    /// Optional origin–destination cost table (CONTRACT §5, metric `table`).
+    #[serde(default)]
+    pub costs: Option<CostsSource>,
+}
+
+/// `[costs]`: a table of costs per (resident id, facility id).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostsSource {
+    /// CSV with columns `origin` (resident id), `dest` (facility id), `cost`.
+    pub path: PathBuf,
+    /// `s` (seconds) or `m` (metres).
+    pub unit: String,
 }
 
 /// `[network]`: an OpenStreetMap extract and profile overrides.
@@ -112,6 +125,8 @@ pub struct ResolvedManifest {
     pub areas: Option<(PathBuf, Crs, AreasSource)>,
     /// The road network's extract and both profiles, validated.
     pub network: Option<Vec<bacino_network::NetworkSpec>>,
+    /// The cost table's resolved path and unit.
+    pub costs: Option<(PathBuf, crate::costs::CostUnit)>,
 }
 
 /// True for `[a-z0-9-]+`.
@@ -208,8 +223,25 @@ impl ResolvedManifest {
                 Some(specs)
             }
         };
+        let costs = match &manifest.costs {
+            None => None,
+            Some(c) => {
+                let unit = match c.unit.trim() {
+                    "s" => crate::costs::CostUnit::Seconds,
+                    "m" => crate::costs::CostUnit::Metres,
+                    other => {
+                        return Err(bad(
+                            "costs.unit",
+                            format!("expected `s` (seconds) or `m` (metres), found `{other}`"),
+                        ))
+                    }
+                };
+                Some((base.join(&c.path), unit))
+            }
+        };
         Ok(ResolvedManifest {
             network,
+            costs,
             facilities_path: base.join(&manifest.facilities.path),
             residents_path: base.join(&manifest.residents.path),
             path,

@@ -22,11 +22,18 @@ pub enum MetricName {
     Car,
     /// Fastest route on foot over the dataset's `[network]`.
     Foot,
+    /// Costs from the dataset's `[costs]` table.
+    Table,
 }
 
 impl MetricName {
     /// Every metric.
-    pub const ALL: [MetricName; 3] = [MetricName::Geodesic, MetricName::Car, MetricName::Foot];
+    pub const ALL: [MetricName; 4] = [
+        MetricName::Geodesic,
+        MetricName::Car,
+        MetricName::Foot,
+        MetricName::Table,
+    ];
 
     /// The contract spelling.
     pub fn as_str(self) -> &'static str {
@@ -34,13 +41,14 @@ impl MetricName {
             MetricName::Geodesic => "geodesic",
             MetricName::Car => "car",
             MetricName::Foot => "foot",
+            MetricName::Table => "table",
         }
     }
 
     /// The network profile, for network metrics.
     pub fn profile(self) -> Option<ProfileName> {
         match self {
-            MetricName::Geodesic => None,
+            MetricName::Geodesic | MetricName::Table => None,
             MetricName::Car => Some(ProfileName::Car),
             MetricName::Foot => Some(ProfileName::Foot),
         }
@@ -63,7 +71,7 @@ impl FromStr for MetricName {
             .ok_or_else(|| {
                 Error::param(
                     "metric",
-                    format!("expected `geodesic`, `car` or `foot`, found `{s}`"),
+                    format!("expected `geodesic`, `car`, `foot` or `table`, found `{s}`"),
                 )
             })
     }
@@ -180,6 +188,8 @@ pub enum Metric<'a> {
     /// Fastest routes over a prepared road network: seconds, and the
     /// length of the same routes in metres.
     Network(&'a PreparedNetwork),
+    /// Given costs per (resident, facility) pair.
+    Table(&'a crate::costs::CostTable),
 }
 
 impl Metric<'_> {
@@ -187,6 +197,7 @@ impl Metric<'_> {
     pub fn name(&self) -> MetricName {
         match self {
             Metric::Geodesic => MetricName::Geodesic,
+            Metric::Table(_) => MetricName::Table,
             Metric::Network(n) => match n.network.info().profile {
                 ProfileName::Car => MetricName::Car,
                 ProfileName::Foot => MetricName::Foot,
@@ -197,7 +208,7 @@ impl Metric<'_> {
     /// The extract and profile, under a network metric.
     pub fn network_info(&self) -> Option<&NetworkInfo> {
         match self {
-            Metric::Geodesic => None,
+            Metric::Geodesic | Metric::Table(_) => None,
             Metric::Network(n) => Some(n.network.info()),
         }
     }

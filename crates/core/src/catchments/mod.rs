@@ -64,7 +64,9 @@ use projection::Aeqd;
 /// 9 by car (cells of about 0.1 km²), 10 on foot (about 0.015 km²).
 pub fn default_resolution(metric: crate::metric::MetricName) -> u8 {
     match metric {
-        crate::metric::MetricName::Geodesic => DEFAULT_RESOLUTION,
+        crate::metric::MetricName::Geodesic | crate::metric::MetricName::Table => {
+            DEFAULT_RESOLUTION
+        }
         crate::metric::MetricName::Car => 9,
         crate::metric::MetricName::Foot => 10,
     }
@@ -329,6 +331,12 @@ pub fn catchments<E: Executor>(
         (CatchmentMethod::Voronoi, crate::metric::Metric::Network(p)) => {
             unreachable = Some(network::unreachable_weight(dataset, p, &active));
             network::network_voronoi(dataset, options, &active, p, exec)?
+        }
+        (_, crate::metric::Metric::Table(_)) => {
+            return Err(Error::param(
+                "metric",
+                "catchments need positions between the points: `table` gives costs only for its pairs; use geodesic, car or foot",
+            ))
         }
         (_, crate::metric::Metric::Network(_)) => {
             return Err(Error::param(
