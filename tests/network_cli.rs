@@ -418,7 +418,10 @@ fn bad_network_input_is_refused_with_its_place() {
         "--metric",
         "bus",
     ]);
-    assert!(e.contains("expected `geodesic`, `car` or `foot`"), "{e}");
+    assert!(
+        e.contains("expected `geodesic`, `car`, `foot` or `table`"),
+        "{e}"
+    );
     assert!(!cache.path().read_dir().unwrap().any(|e| {
         let p = e.unwrap().path();
         p.extension().is_some_and(|x| x == "graph") && std::fs::metadata(&p).unwrap().len() == 0
