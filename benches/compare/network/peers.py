@@ -417,11 +417,13 @@ def cmd_osrm_nearest(args):
                 status, js, text = http_json(url)
                 if status != 200 or not js or js.get("code") != "Ok":
                     raise QueryError(f"HTTP {status}: {text[:300]}")
+                # Only each resident's best facility is kept: a million full
+                # rows would not fit in memory.
                 out = {}
                 for r, i in enumerate(idx):
                     durs, dists = js["durations"][r], js["distances"][r]
-                    out[i] = [None if d is None or s is None else (float(d), float(s))
-                              for d, s in zip(durs, dists)]
+                    out[i] = pick_best([None if d is None or s is None else (float(d), float(s))
+                                        for d, s in zip(durs, dists)], facilities)
                 return out
 
             t0 = time.perf_counter()
@@ -429,11 +431,7 @@ def cmd_osrm_nearest(args):
             wall = time.perf_counter() - t0
             log(f"timing table wall_s={wall:.3f} requests={nreq} "
                 f"sources={len(residents)} destinations={nf}")
-        best = {}
-        for i, row in rows.items():
-            b = pick_best(row, facilities)
-            if b is not None:
-                best[i] = b
+        best = {i: b for i, b in rows.items() if b is not None}
         write_nearest(args.out, residents, best)
         summary("osrm", residents, best)
     finally:
