@@ -7,42 +7,17 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use bacino_network::{NetworkSpec, Profile, ProfileName, RoadNetwork, Search, Target};
-use common::{bacino_fails, bacino_json, read_csv, TempDataset};
+use common::{
+    bacino_fails, bacino_json, monaco_dir, monaco_sample, multipolygon, read_csv, TempDataset,
+};
 use geo::{BooleanOps, GeodesicArea, MultiPolygon, Validation};
-use serde_json::Value;
 
 fn monaco() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monaco")
+    monaco_dir()
 }
 
-/// Every `step`-th Monaco resident with the pharmacies and the extract.
 fn sample(step: usize) -> TempDataset {
-    let residents = std::fs::read_to_string(monaco().join("residents.csv")).unwrap();
-    let text: String = residents
-        .lines()
-        .enumerate()
-        .filter(|(i, _)| i % step == 0)
-        .map(|(_, l)| format!("{l}\n"))
-        .collect();
-    let facilities = std::fs::read_to_string(monaco().join("facilities.csv")).unwrap();
-    let manifest = format!(
-        "name = \"m\"\n[facilities]\npath = \"facilities.csv\"\n[residents]\npath = \"residents.csv\"\n\
-         [network]\npath = {:?}\n",
-        monaco().join("monaco.osm.pbf").to_str().unwrap()
-    );
-    TempDataset::new(
-        &manifest,
-        &[("facilities.csv", &facilities), ("residents.csv", &text)],
-    )
-}
-
-fn multipolygon(g: &Value) -> MultiPolygon<f64> {
-    let g: geojson::Geometry = serde_json::from_value(g.clone()).unwrap();
-    let geo: geo::Geometry<f64> = g.value.try_into().unwrap();
-    match geo {
-        geo::Geometry::MultiPolygon(mp) => mp,
-        other => panic!("expected a MultiPolygon, got {other:?}"),
-    }
+    monaco_sample(step, "", "")
 }
 
 fn band(t_s: f64, edges: &[f64]) -> Option<usize> {

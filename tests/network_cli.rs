@@ -8,40 +8,22 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use bacino_network::{NetworkSpec, Profile, ProfileName, RoadNetwork, Search, Target};
-use common::{bacino_fails, bacino_json, numpy_percentile, read_csv, TempDataset};
+use common::{
+    bacino_fails, bacino_json, monaco_dir, monaco_pbf, monaco_sample, multipolygon,
+    numpy_percentile, read_csv, TempDataset,
+};
 use serde_json::Value;
 
 fn monaco() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monaco")
+    monaco_dir()
 }
 
 fn pbf() -> PathBuf {
-    monaco().join("monaco.osm.pbf")
+    monaco_pbf()
 }
 
-/// Every `step`-th Monaco resident, plus `extra` rows, with the Monaco
-/// pharmacies and the extract (by absolute path); `network` is appended to
-/// the manifest's `[network]` table.
 fn sample(step: usize, extra: &str, network: &str) -> TempDataset {
-    let residents = std::fs::read_to_string(monaco().join("residents.csv")).unwrap();
-    let mut text = String::new();
-    for (i, line) in residents.lines().enumerate() {
-        if i == 0 || i % step == 0 {
-            text += line;
-            text += "\n";
-        }
-    }
-    text += extra;
-    let facilities = std::fs::read_to_string(monaco().join("facilities.csv")).unwrap();
-    let manifest = format!(
-        "name = \"m\"\n[facilities]\npath = \"facilities.csv\"\n[residents]\npath = \"residents.csv\"\n\
-         [network]\npath = {:?}\n{network}",
-        pbf().to_str().unwrap()
-    );
-    TempDataset::new(
-        &manifest,
-        &[("facilities.csv", &facilities), ("residents.csv", &text)],
-    )
+    monaco_sample(step, extra, network)
 }
 
 fn net(profile: ProfileName) -> RoadNetwork {
@@ -484,11 +466,7 @@ fn network_voronoi_divides_the_area_by_the_fastest_pharmacy() {
                 None => assert_eq!(p["population"].as_f64().unwrap(), 0.0, "{metric} {id}"),
             }
             if !f["geometry"].is_null() {
-                let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
-                let g: geo::Geometry<f64> = g.value.try_into().unwrap();
-                let geo::Geometry::MultiPolygon(mp) = g else {
-                    panic!("not a MultiPolygon")
-                };
+                let mp = multipolygon(&f["geometry"]);
                 assert!(geo::Validation::is_valid(&mp), "{metric} {id}");
                 polygons.push(mp);
             }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
-use common::{bacino_json, fixture_dir, read_csv};
+use common::{bacino_json, fixture_dir, monaco_dir, read_csv};
 use serde_json::Value;
 
 struct Server {
@@ -303,10 +303,6 @@ fn no_response_reveals_a_resident() {
             None => assert_eq!(g["suppressed"], true),
         }
     }
-}
-
-fn monaco_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monaco")
 }
 
 /// Under a network metric the server answers what the CLI prints, naming

@@ -97,3 +97,48 @@ pub fn bacino_fails(args: &[&str]) -> String {
     assert!(!out.status.success(), "bacino {args:?} succeeded");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The bundled Monaco dataset (real OpenStreetMap roads and pharmacies).
+pub fn monaco_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monaco")
+}
+
+/// The Monaco extract (© OpenStreetMap contributors, ODbL).
+pub fn monaco_pbf() -> PathBuf {
+    monaco_dir().join("monaco.osm.pbf")
+}
+
+/// Every `step`-th Monaco resident, plus `extra` residents.csv rows, with
+/// the Monaco pharmacies and the extract (by absolute path); `network` is
+/// appended to the manifest's `[network]` table.
+pub fn monaco_sample(step: usize, extra: &str, network: &str) -> TempDataset {
+    let residents = std::fs::read_to_string(monaco_dir().join("residents.csv")).unwrap();
+    let mut text = String::new();
+    for (i, line) in residents.lines().enumerate() {
+        if i == 0 || i % step == 0 {
+            text += line;
+            text += "\n";
+        }
+    }
+    text += extra;
+    let facilities = std::fs::read_to_string(monaco_dir().join("facilities.csv")).unwrap();
+    let manifest = format!(
+        "name = \"m\"\n[facilities]\npath = \"facilities.csv\"\n[residents]\npath = \"residents.csv\"\n\
+         [network]\npath = {:?}\n{network}",
+        monaco_pbf().to_str().unwrap()
+    );
+    TempDataset::new(
+        &manifest,
+        &[("facilities.csv", &facilities), ("residents.csv", &text)],
+    )
+}
+
+/// A GeoJSON geometry (as JSON) that must be a MultiPolygon.
+pub fn multipolygon(g: &serde_json::Value) -> geo::MultiPolygon<f64> {
+    let g: geojson::Geometry = serde_json::from_value(g.clone()).unwrap();
+    let geo: geo::Geometry<f64> = g.value.try_into().unwrap();
+    match geo {
+        geo::Geometry::MultiPolygon(mp) => mp,
+        other => panic!("expected a MultiPolygon, got {other:?}"),
+    }
+}

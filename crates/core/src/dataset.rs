@@ -126,10 +126,10 @@ impl Dataset {
         profiles: &[ProfileName],
         exec: &E,
     ) -> Result<Vec<(ProfileName, CacheOutcome)>> {
-        let specs = self
-            .network
-            .as_deref()
-            .ok_or_else(|| no_network(profiles[0]))?;
+        let Some(&first) = profiles.first() else {
+            return Ok(Vec::new());
+        };
+        let specs = self.network.as_deref().ok_or_else(|| no_network(first))?;
         let wanted: Vec<NetworkSpec> = specs
             .iter()
             .filter(|s| profiles.contains(&s.profile.name))

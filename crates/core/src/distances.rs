@@ -12,7 +12,7 @@ use crate::geodesic::geodesic_distance_m;
 use crate::index::FacilityIndex;
 use crate::metric::{Metric, MetricName, PreparedNetwork};
 use crate::model::{FacilityIdx, FacilityKind, NONE};
-use crate::stats::{round_mm, Summary};
+use crate::stats::{round_mm, serialize_whole, serialize_whole_opt, Summary};
 use bacino_network::{NetworkInfo, Target as NetTarget};
 
 /// What each resident is measured to.
@@ -515,24 +515,6 @@ pub struct DistanceReport {
     pub unmeasured: f64,
     /// One entry per group, sorted by key (`null` last).
     pub groups: Vec<GroupStats>,
-}
-
-fn serialize_whole_opt<S: serde::Serializer>(
-    x: &Option<f64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match x {
-        Some(v) => serialize_whole(v, s),
-        None => s.serialize_none(),
-    }
-}
-
-fn serialize_whole<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
-        s.serialize_u64(*x as u64)
-    } else {
-        s.serialize_f64(*x)
-    }
 }
 
 /// A distances request.

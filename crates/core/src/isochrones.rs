@@ -17,7 +17,7 @@ use h3o::CellIndex;
 use rustc_hash::FxHashSet;
 use serde_json::{json, Map, Value};
 
-use crate::catchments::{geodesic_km2, geojson_geometry, hex, polish};
+use crate::catchments::{geodesic_km2, geojson_geometry, hex, number, polish};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
@@ -337,14 +337,6 @@ fn draw(
             }
         })
         .collect())
-}
-
-fn number(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
-        json!(x as i64)
-    } else {
-        json!(x)
-    }
 }
 
 impl Isochrones {

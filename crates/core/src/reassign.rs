@@ -44,7 +44,7 @@ use crate::geodesic::{geodesic_distance_m, lower_bound_from_chord_m, unit_normal
 use crate::index::FacilityIndex;
 use crate::model::{FacilityIdx, FacilityKind, LonLat, NONE};
 
-use crate::stats::{round_mm, Summary};
+use crate::stats::{round_mm, serialize_whole_opt, Summary};
 use crate::transport::{certify, solve, Certificate, Flow, Problem, UNBOUNDED};
 
 /// Default `max_distance_m` of a scenario: 30 km.
@@ -809,16 +809,6 @@ pub struct GpChange {
     pub suppressed: bool,
 }
 
-fn serialize_whole_opt<S: serde::Serializer>(
-    x: &Option<f64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match x {
-        Some(v) => serialize_whole(v, s),
-        None => s.serialize_none(),
-    }
-}
-
 /// The affected patients of one municipality in a [`ScenarioReport`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -887,14 +877,6 @@ pub struct ScenarioReport {
     pub by_municipality: Vec<MunicipalityChange>,
     /// Optimality evidence.
     pub optimality: Optimality,
-}
-
-fn serialize_whole<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
-        s.serialize_u64(*x as u64)
-    } else {
-        s.serialize_f64(*x)
-    }
 }
 
 /// Builds the scenario document of a solved reassignment; aggregates over

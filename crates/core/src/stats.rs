@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Total weight (people).
-    #[serde(serialize_with = "serialize_count")]
+    #[serde(serialize_with = "serialize_whole")]
     pub count: f64,
     /// Weighted median.
     pub median_m: f64,
@@ -28,11 +28,22 @@ pub struct Summary {
 }
 
 /// Counts of whole people serialise as integers.
-fn serialize_count<S: serde::Serializer>(count: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_whole<S: serde::Serializer>(count: &f64, s: S) -> Result<S::Ok, S::Error> {
     if count.fract() == 0.0 && count.abs() < 9e15 {
         s.serialize_u64(*count as u64)
     } else {
         s.serialize_f64(*count)
+    }
+}
+
+/// [`serialize_whole`] of an optional number (`null` when absent).
+pub(crate) fn serialize_whole_opt<S: serde::Serializer>(
+    x: &Option<f64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(v) => serialize_whole(v, s),
+        None => s.serialize_none(),
     }
 }
 

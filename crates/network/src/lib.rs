@@ -44,6 +44,6 @@ pub use network::{
     CacheOutcome, NetworkInfo, NetworkSpec, RoadNetwork, Route, Target, TargetSearch,
     DEFAULT_SNAP_MAX_M,
 };
-pub use osm::{parse_pbf, read_pbf, sha256_hex, ExtractId, RawOsm, RawWay, TagList};
+pub use osm::{parse_pbf, read_extract, read_pbf, sha256_hex, ExtractId, RawOsm, RawWay, TagList};
 pub use profile::{known_highway_classes, parse_maxspeed, Profile, ProfileName, Tags, WayRule};
 pub use snap::{exits, metres_per_degree, Snap, SnapIndex};

@@ -12,7 +12,7 @@ use crate::ch::ContractionHierarchy;
 use crate::dijkstra::{Direction, Search, NO_NODE};
 use crate::error::{Error, Result};
 use crate::graph::{Cost, Graph};
-use crate::osm::{read_pbf, sha256_hex, ExtractId, RawOsm};
+use crate::osm::{read_extract, read_pbf, ExtractId, RawOsm};
 use crate::profile::{Profile, ProfileName};
 use crate::snap::{along, entries, exits, Snap, SnapIndex};
 
@@ -141,15 +141,7 @@ impl RoadNetwork {
             return Ok(Vec::new());
         };
         let path = &first.path;
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            what: "cannot read",
-            source,
-        })?;
-        let id = ExtractId {
-            path: path.display().to_string(),
-            sha256: sha256_hex(&bytes),
-        };
+        let (id, bytes) = read_extract(path)?;
         let mut raw: Option<RawOsm> = None;
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {

@@ -130,8 +130,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Reads an extract from disk: its bytes' hash and routing content.
-pub fn read_pbf(path: &Path) -> Result<(ExtractId, RawOsm)> {
+/// Reads an extract's bytes and identity (path and SHA-256).
+pub fn read_extract(path: &Path) -> Result<(ExtractId, Vec<u8>)> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         what: "cannot read",
@@ -141,6 +141,12 @@ pub fn read_pbf(path: &Path) -> Result<(ExtractId, RawOsm)> {
         path: path.display().to_string(),
         sha256: sha256_hex(&bytes),
     };
+    Ok((id, bytes))
+}
+
+/// Reads an extract from disk: its identity and routing content.
+pub fn read_pbf(path: &Path) -> Result<(ExtractId, RawOsm)> {
+    let (id, bytes) = read_extract(path)?;
     let raw = parse_pbf(&bytes).map_err(|message| Error::Pbf {
         path: path.to_path_buf(),
         message,

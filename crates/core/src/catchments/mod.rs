@@ -876,7 +876,7 @@ fn bbox_of(r: Rect<f64>) -> Vec<f64> {
     vec![r.min().x, r.min().y, r.max().x, r.max().y]
 }
 
-fn number(x: f64) -> Value {
+pub(crate) fn number(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 9e15 {
         json!(x as i64)
     } else {
