@@ -329,8 +329,9 @@ pub fn catchments<E: Executor>(
             voronoi(dataset, options, &active, exec)?
         }
         (CatchmentMethod::Voronoi, crate::metric::Metric::Network(p)) => {
-            unreachable = Some(network::unreachable_weight(dataset, p, &active));
-            network::network_voronoi(dataset, options, &active, p, exec)?
+            let (features, u) = network::network_voronoi(dataset, options, &active, p, exec)?;
+            unreachable = Some(u);
+            features
         }
         (_, crate::metric::Metric::Table(_)) => {
             return Err(Error::param(

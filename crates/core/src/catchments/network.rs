@@ -25,7 +25,7 @@ pub(crate) fn network_voronoi<E: Executor>(
     active: &[FacilityIdx],
     prepared: &PreparedNetwork,
     exec: &E,
-) -> Result<Vec<CatchmentFeature>> {
+) -> Result<(Vec<CatchmentFeature>, f64)> {
     let res = hex::resolution(options.resolution)?;
     let area = dataset.study_area();
     let Some(bbox) = area.bounding_rect() else {
@@ -70,10 +70,14 @@ pub(crate) fn network_voronoi<E: Executor>(
     let weights = dataset.residents().weights();
     let mut metres: Vec<Vec<(f64, f64)>> = vec![Vec::new(); groups.len()];
     let mut seconds: Vec<Vec<(f64, f64)>> = vec![Vec::new(); groups.len()];
+    let mut unreachable = 0.0;
     for (r, snap) in prepared.resident_snaps().iter().enumerate() {
-        if let Some((c, g)) = snap.as_ref().and_then(|s| search.cost(s)) {
-            metres[g as usize].push((c.length_m(), weights[r]));
-            seconds[g as usize].push((c.time_s(), weights[r]));
+        match snap.as_ref().and_then(|s| search.cost(s)) {
+            Some((c, g)) => {
+                metres[g as usize].push((c.length_m(), weights[r]));
+                seconds[g as usize].push((c.time_s(), weights[r]));
+            }
+            None => unreachable += weights[r],
         }
     }
     let work: Vec<_> = cells_of
@@ -81,7 +85,7 @@ pub(crate) fn network_voronoi<E: Executor>(
         .zip(metres.into_iter().zip(seconds))
         .enumerate()
         .collect();
-    Ok(exec.map(work, |(g, (cells, (mut m, mut s)))| {
+    let features = exec.map(work, |(g, (cells, (mut m, mut s)))| {
         let members = &groups[g];
         let list_size = members.iter().map(|&f| dataset.list_size(f)).sum();
         let mut props = facility_properties(
@@ -97,26 +101,6 @@ pub(crate) fn network_voronoi<E: Executor>(
         }
         let geometry = hex::clip(&hex::dissolve(cells), area);
         feature(geometry, props)
-    }))
-}
-
-/// Residents the network cannot route to any of `active` (for reports).
-pub(crate) fn unreachable_weight(
-    dataset: &Dataset,
-    prepared: &PreparedNetwork,
-    active: &[FacilityIdx],
-) -> f64 {
-    let fsnap = prepared.facility_snaps();
-    let targets: Vec<NetTarget> = active
-        .iter()
-        .filter_map(|&f| fsnap[f as usize].map(|snap| NetTarget { label: f, snap }))
-        .collect();
-    let got = prepared
-        .network()
-        .nearest(&targets, prepared.resident_snaps());
-    let w = dataset.residents().weights();
-    got.iter()
-        .zip(w)
-        .filter(|(g, _)| g.is_none())
-        .fold(0.0, |a, (_, &w)| a + w)
+    });
+    Ok((features, unreachable))
 }
