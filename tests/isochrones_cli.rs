@@ -53,7 +53,8 @@ fn band_populations_equal_each_residents_own_time_by_dijkstra() {
         snap_max_m: 1000.0,
     })
     .unwrap();
-    let (_, facilities) = read_csv(&ds.path().join("facilities.csv"));
+    let (_, mut facilities) = read_csv(&ds.path().join("facilities.csv"));
+    facilities.retain(|f| f[1] == "pharmacy");
     let (_, residents) = read_csv(&ds.path().join("residents.csv"));
     let targets: Vec<Target> = facilities
         .iter()
@@ -246,8 +247,8 @@ fn isochrones_refuse_what_they_cannot_draw() {
         "PH0",
     ]);
     assert!(e.contains("PH0"), "{e}");
-    let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "gp"]);
-    assert!(e.contains("no active facility of kind `gp`"), "{e}");
+    let e = bacino_fails(&["isochrones", d, "--metric", "foot", "--kind", "cdc"]);
+    assert!(e.contains("no active facility of kind `cdc`"), "{e}");
     let bergamo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo");
     let e = bacino_fails(&[
         "isochrones",

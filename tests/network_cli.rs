@@ -56,7 +56,8 @@ fn stats(ds: &Path, cache: &Path, metric: &str, extra: &[&str]) -> Value {
 fn nearest_pharmacy_by_road_equals_a_dijkstra_per_resident() {
     let ds = sample(97, "", "");
     let cache = tempfile::tempdir().unwrap();
-    let (_, facilities) = read_csv(&ds.path().join("facilities.csv"));
+    let (_, mut facilities) = read_csv(&ds.path().join("facilities.csv"));
+    facilities.retain(|f| f[1] == "pharmacy");
     let (_, residents) = read_csv(&ds.path().join("residents.csv"));
     for (metric, profile) in [("car", ProfileName::Car), ("foot", ProfileName::Foot)] {
         let per = ds.path().join(format!("{metric}.csv"));
@@ -131,7 +132,7 @@ fn residents_at_sea_are_unreachable_and_counted() {
     // Three people 3 km out to sea, two of them at one point.
     let ds = sample(
         211,
-        "SEA1,7.43,43.70\nSEA2,7.44,43.70\nSEA3,7.44,43.70\n",
+        "SEA1,7.43,43.70,,no_gp\nSEA2,7.44,43.70,,no_gp\nSEA3,7.44,43.70,,no_gp\n",
         "",
     );
     let cache = tempfile::tempdir().unwrap();
@@ -153,7 +154,7 @@ fn residents_at_sea_are_unreachable_and_counted() {
         "geodesic reaches everyone"
     );
     // A tighter snap limit makes more people unreachable, never fewer.
-    let tight = sample(211, "SEA1,7.43,43.70\n", "snap_max_m = 30\n");
+    let tight = sample(211, "SEA1,7.43,43.70,,no_gp\n", "snap_max_m = 30\n");
     let t = stats(tight.path(), cache.path(), "foot", &[]);
     assert!(t["unreachable"].as_f64().unwrap() > 1.0, "{t}");
 }
