@@ -112,11 +112,17 @@ fn bench_reassign(c: &mut Criterion) {
             cease,
             ..ScenarioQuery::default()
         };
-        let solved = reassign(&dataset, &query, &Parallel).expect("scenario");
+        let solved =
+            reassign(&dataset, &query, bacino_core::Metric::Geodesic, &Parallel).expect("scenario");
         let patients: u64 = solved.rows.iter().map(|r| r.people as u64).sum();
         c.bench_function(
             &format!("reassign/{label} ({patients} patients, parallel distances)"),
-            |b| b.iter(|| reassign(&dataset, &query, &Parallel).expect("scenario")),
+            |b| {
+                b.iter(|| {
+                    reassign(&dataset, &query, bacino_core::Metric::Geodesic, &Parallel)
+                        .expect("scenario")
+                })
+            },
         );
     }
 }

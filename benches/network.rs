@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the road network on the bundled Monaco dataset
 //! (real OpenStreetMap extract, © OpenStreetMap contributors, ODbL; 23
-//! pharmacies, 37,308 synthetic residents in real buildings).
+//! pharmacies, 28 synthetic GPs and 37,308 synthetic residents in real
+//! buildings).
 //!
 //! `cargo bench --bench network`. Set `BACINO_BENCH_DATASET=DIR` to bench
 //! another dataset with a `[network]` (e.g. the synthetic province of
@@ -12,8 +13,8 @@ use std::path::PathBuf;
 use bacino_batch::Parallel;
 use bacino_core::network::{parse_pbf, ExtractId, ProfileName, RoadNetwork, Target};
 use bacino_core::{
-    distance_report, isochrones, Dataset, DistanceQuery, FacilityKind, GroupBy, IsochroneOptions,
-    MetricName, Sequential, Target as To,
+    distance_report, isochrones, scenario, Dataset, DistanceQuery, FacilityKind, GroupBy,
+    IsochroneOptions, MetricName, ScenarioQuery, Sequential, Target as To,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -108,6 +109,30 @@ fn bench_network(c: &mut Criterion) {
             &format!("network/isochrones 5,10,15 min of every pharmacy ({metric}, 2 threads)"),
             |b| b.iter(|| isochrones(&dataset, &options, m, &Parallel).expect("isochrones")),
         );
+        // A cessation minimising travel time: the two largest lists cease
+        // (the fixture's MGP02, MGP03 on Monaco).
+        let facilities = dataset.facilities();
+        let mut gps = facilities.active_of_kind(FacilityKind::Gp);
+        if gps.len() > 2 {
+            gps.sort_by(|&a, &b| {
+                dataset
+                    .list_size(b)
+                    .total_cmp(&dataset.list_size(a))
+                    .then(facilities.get(a).id.cmp(&facilities.get(b).id))
+            });
+            let query = ScenarioQuery {
+                cease: gps[..2]
+                    .iter()
+                    .map(|&g| facilities.get(g).id.0.clone())
+                    .collect(),
+                metric,
+                ..ScenarioQuery::default()
+            };
+            c.bench_function(
+                &format!("network/scenario: 2 largest GP lists cease ({metric}, 2 threads)"),
+                |b| b.iter(|| scenario(&dataset, &query, &Parallel).expect("scenario")),
+            );
+        }
     }
 }
 

@@ -226,15 +226,24 @@ struct ScenarioArgs {
     /// Ids of the GPs that cease, comma-separated.
     #[arg(long, value_delimiter = ',')]
     cease: Vec<String>,
-    /// Nobody is reassigned farther than this, metres.
+    /// Nobody is reassigned farther than this, metres (under car/foot: the
+    /// route's length).
     #[arg(long, default_value_t = bacino_core::DEFAULT_MAX_DISTANCE_M)]
     max_distance_m: f64,
+    /// Nobody is reassigned with a longer travel time than this, seconds
+    /// (car, foot, a table in seconds).
+    #[arg(long)]
+    max_time_s: Option<f64>,
     /// Also place residents of group `no_gp` (no `gp_id`) into spare capacity.
     #[arg(long)]
     assign_unlisted: bool,
     /// Aggregates over fewer people are suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
+    /// What is minimised: geodesic (total distance), car or foot (total
+    /// travel time over the dataset's [network]), table (its [costs]).
+    #[arg(long, default_value = "geodesic")]
+    metric: String,
 }
 
 /// The graph cache directory chosen on the command line.
@@ -424,7 +433,6 @@ fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Res
 fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
-    let t1 = std::time::Instant::now();
     let query = ScenarioQuery {
         cease: args
             .cease
@@ -433,9 +441,13 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .collect(),
         max_distance_m: args.max_distance_m,
+        max_time_s: args.max_time_s,
         assign_unlisted: args.assign_unlisted,
         min_group_size: args.min_group_size,
+        metric: args.metric.parse()?,
     };
+    prepare_metric(&dataset, query.metric)?;
+    let t1 = std::time::Instant::now();
     let report = bacino_core::scenario(&dataset, &query, &Parallel)?;
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, scenario {:?}", t1 - t0, t1.elapsed());

@@ -197,6 +197,39 @@ fn no_response_reveals_a_resident() {
         assert_eq!(status, 200, "{path}: {body}");
         bodies.push(body);
     }
+    // Cessations minimising travel time by road; the car one is also
+    // what the CLI prints.
+    for (metric, extra) in [("car", ""), ("foot", r#", "max_time_s": 1800"#)] {
+        let (status, body) = server.post(
+            "/v1/datasets/monaco/scenarios",
+            &format!(
+                r#"{{"cease": ["MGP02", "MGP03"], "metric": "{metric}", "assign_unlisted": true{extra}}}"#
+            ),
+        );
+        assert_eq!(status, 200, "{metric}: {body}");
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["metric"], metric);
+        assert_eq!(doc["network"]["profile"], metric);
+        assert!(doc["network"]["sha256"].as_str().unwrap().len() == 64);
+        if metric == "car" {
+            let m = monaco_dir();
+            assert_eq!(
+                doc,
+                bacino_json(&[
+                    "--cache-dir",
+                    cache.path().to_str().unwrap(),
+                    "scenario",
+                    m.to_str().unwrap(),
+                    "--cease",
+                    "MGP02,MGP03",
+                    "--metric",
+                    "car",
+                    "--assign-unlisted",
+                ])
+            );
+        }
+        bodies.push(body);
+    }
     for path in [
         "/health",
         "/v1/datasets",
@@ -270,9 +303,9 @@ fn no_response_reveals_a_resident() {
     let (header, mut rows) = read_csv(&fixture_dir().join("residents.csv"));
     let col = |n: &str| header.iter().position(|h| h == n).unwrap();
     let (id, lon, lat) = (col("id"), col("lon"), col("lat"));
-    // Monaco's residents (columns id, lon, lat) in the same layout.
+    // Monaco's residents (columns id, lon, lat first) in the same layout.
     let (mh, mrows) = read_csv(&monaco_dir().join("residents.csv"));
-    assert_eq!(mh, ["id", "lon", "lat"]);
+    assert_eq!(mh[..3], ["id", "lon", "lat"]);
     for r in mrows {
         let mut row = vec![String::new(); header.len()];
         (row[id], row[lon], row[lat]) = (r[0].clone(), r[1].clone(), r[2].clone());

@@ -489,13 +489,27 @@ pub struct ScenarioBody {
     pub assign_unlisted: Option<bool>,
     /// Privacy threshold in people; not below the server's (default 10).
     pub min_group_size: Option<f64>,
+    /// `geodesic` (default: total distance minimised), `car` or `foot`
+    /// (total travel time over the dataset's road network; `max_distance_m`
+    /// limits the route's length), `table` (the dataset's cost table).
+    pub metric: Option<String>,
+    /// Nobody is reassigned with a longer travel time than this, seconds: a
+    /// multiple of 60 from 60 to 14400 (no limit by default).
+    pub max_time_s: Option<f64>,
 }
+
+/// `max_time_s` over HTTP is a multiple of this, seconds.
+pub const MAX_TIME_STEP_S: f64 = 60.0;
+/// Largest `max_time_s` over HTTP, seconds.
+pub const MAX_TIME_LIMIT_S: f64 = 14_400.0;
 
 /// Solves a GP cessation exactly: the ceasing GPs' listed patients are
 /// reassigned to the remaining active GPs so that the sum of geodesic
-/// distances is minimal, within spare capacity (`capacity - list_size`) and
-/// `max_distance_m`, placing as many people as possible first. Returns the
-/// document `bacino scenario` prints.
+/// distances (or, with `metric` `car`/`foot`, of travel times by road) is
+/// minimal, within spare capacity (`capacity - list_size`),
+/// `max_distance_m` and `max_time_s`, placing as many people as possible
+/// first. Returns the document `bacino scenario` prints; under a network
+/// metric it names the extract and profile and counts the `unreachable`.
 #[utoipa::path(
     post,
     path = "/v1/datasets/{name}/scenarios",
@@ -542,11 +556,26 @@ async fn scenarios(
             ),
         });
     }
+    // The same for times: a fine sweep would time single patients.
+    if let Some(t) = b.max_time_s {
+        if !(MAX_TIME_STEP_S..=MAX_TIME_LIMIT_S).contains(&t) || t % MAX_TIME_STEP_S != 0.0 {
+            return Err(ApiError::BadParameter {
+                name: "max_time_s".into(),
+                message: format!(
+                    "expected a multiple of {MAX_TIME_STEP_S} s from {MAX_TIME_STEP_S} to \
+                     {MAX_TIME_LIMIT_S}, found {t}"
+                ),
+            });
+        }
+    }
+    let metric: MetricName = b.metric.as_deref().unwrap_or("geodesic").parse()?;
     let query = ScenarioQuery {
         cease: b.cease,
         max_distance_m,
+        max_time_s: b.max_time_s,
         assign_unlisted: b.assign_unlisted.unwrap_or(false),
         min_group_size,
+        metric,
     };
     let body = web::block(move || {
         let report = scenario(&entry.dataset, &query, &Sequential)?;

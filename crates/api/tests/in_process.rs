@@ -269,6 +269,32 @@ async fn a_scenario_is_the_core_document_and_bad_bodies_are_client_errors() {
             400,
             Some("min_group_size"),
         ),
+        (
+            r#"{"cease": ["GP0055"], "metric": "bus"}"#.to_owned(),
+            400,
+            Some("metric"),
+        ),
+        // Bergamo ships no road extract.
+        (
+            r#"{"cease": ["GP0055"], "metric": "car"}"#.to_owned(),
+            400,
+            Some("metric"),
+        ),
+        (
+            r#"{"cease": ["GP0055"], "metric": "table"}"#.to_owned(),
+            400,
+            Some("metric"),
+        ),
+        (
+            r#"{"cease": ["GP0055"], "max_time_s": 90}"#.to_owned(),
+            400,
+            Some("max_time_s"),
+        ),
+        (
+            r#"{"cease": ["GP0055"], "max_time_s": 0}"#.to_owned(),
+            400,
+            Some("max_time_s"),
+        ),
         ("{not json".to_owned(), 400, Some("body")),
         // Larger than the 256 KiB default limit.
         (

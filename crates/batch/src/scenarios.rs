@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Optional keys on both kinds: `max_distance_m` (default 30000),
-//! `assign_unlisted` (default false), `min_group_size` (default 10). Unknown
+//! `assign_unlisted` (default false), `min_group_size` (default 10),
+//! `metric` (default `geodesic`; `car`/`foot` minimise travel time over the
+//! dataset's road network) and `max_time_s` (no limit by default). Unknown
 //! keys are errors, so that a typo does not silently change a scenario.
 //!
 //! For each scenario `OUTDIR/<name>/` receives:
@@ -41,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use bacino_core::{
     catchments, reassign, scenario_report, CatchmentMethod, CatchmentOptions, Dataset,
-    FacilityKind, Figures, Overrides, Reassignment, ScenarioQuery, ScenarioReport,
+    FacilityKind, Figures, MetricName, Overrides, Reassignment, ScenarioQuery, ScenarioReport,
     DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -131,6 +133,12 @@ pub struct ScenarioSpec {
     /// Maximum distance, metres.
     #[serde(default)]
     pub max_distance_m: Option<f64>,
+    /// Maximum travel time, seconds (`car`, `foot`, a `table` in seconds).
+    #[serde(default)]
+    pub max_time_s: Option<f64>,
+    /// The metric minimised (default `geodesic`).
+    #[serde(default)]
+    pub metric: MetricName,
     /// Also place unlisted residents.
     #[serde(default)]
     pub assign_unlisted: bool,
@@ -393,8 +401,10 @@ fn query_of(spec: &ScenarioSpec, cease: Vec<String>) -> ScenarioQuery {
     ScenarioQuery {
         cease,
         max_distance_m: spec.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M),
+        max_time_s: spec.max_time_s,
         assign_unlisted: spec.assign_unlisted,
         min_group_size: spec.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE),
+        metric: spec.metric,
     }
 }
 
@@ -455,10 +465,17 @@ fn run_one(
             )));
         }
     }
+    let metric = match dataset.metric(spec.metric, &Parallel) {
+        Ok(m) => m,
+        Err(e) => {
+            bar.inc(spec.random_cease.map_or(1, |r| r.draws as u64));
+            return Err(e.into());
+        }
+    };
     let (summary, first) = match (&spec.cease, &spec.random_cease) {
         (Some(cease), _) => {
             let query = query_of(spec, cease.clone());
-            let solved = reassign(dataset, &query, &Parallel);
+            let solved = reassign(dataset, &query, metric, &Parallel);
             bar.inc(1);
             let solved = solved?;
             let report: ScenarioReport = scenario_report(dataset, &solved, query.min_group_size);
@@ -477,7 +494,7 @@ fn run_one(
                 .par_iter()
                 .map(|cease| {
                     let query = query_of(spec, cease.clone());
-                    let r = reassign(dataset, &query, &Parallel).map(|solved| {
+                    let r = reassign(dataset, &query, metric, &Parallel).map(|solved| {
                         let report = scenario_report(dataset, &solved, min);
                         (solved, report)
                     });
@@ -506,7 +523,7 @@ fn run_one(
                 orphans: pick(&|s| Some(s.orphans as f64)),
                 new_distance: NewDistance {
                     median_m: pick(&|s| match s.new_distance {
-                        Figures::Stats(x) => Some(x.median_m),
+                        Some(Figures::Stats(x)) => Some(x.median_m),
                         _ => None,
                     }),
                 },
@@ -537,11 +554,18 @@ fn run_one(
     Ok(())
 }
 
-/// `resident_id,from_id,to_id,distance_m`, one line per person.
+/// `resident_id,from_id,to_id,distance_m`, one line per person, and
+/// `time_s` when the metric has travel times (`distance_m` is then the
+/// route's length, empty for a `table` in seconds).
 pub fn reassignments_csv(dataset: &Dataset, solved: &Reassignment) -> String {
     let facilities = dataset.facilities();
     let residents = dataset.residents();
-    let mut text = String::from("resident_id,from_id,to_id,distance_m\n");
+    let timed = solved.in_seconds();
+    let mut text = String::from(if timed {
+        "resident_id,from_id,to_id,distance_m,time_s\n"
+    } else {
+        "resident_id,from_id,to_id,distance_m\n"
+    });
     let id = |f: u32| {
         if f == NONE {
             ""
@@ -558,8 +582,14 @@ pub fn reassignments_csv(dataset: &Dataset, solved: &Reassignment) -> String {
             csv_field(id(r.from)),
             csv_field(id(r.to))
         );
-        if r.to != NONE {
+        if r.to != NONE && !r.distance_m.is_nan() {
             let _ = write!(line, "{:.3}", r.distance_m);
+        }
+        if timed {
+            line.push(',');
+            if r.to != NONE {
+                let _ = write!(line, "{:.3}", r.time_s);
+            }
         }
         line.push('\n');
         for _ in 0..r.people {

@@ -82,7 +82,8 @@ pub use model::{
 };
 pub use reassign::{
     reassign, scenario, scenario_report, Figures, GpChange, MunicipalityChange, Optimality,
-    Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport, DEFAULT_MAX_DISTANCE_M,
+    Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport, TimeFigures,
+    DEFAULT_MAX_DISTANCE_M,
 };
 pub use stats::{round_mm, Summary};
 pub use voronoi::{ring_area, voronoi_cells};

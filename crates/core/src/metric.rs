@@ -5,14 +5,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use bacino_network::{CacheOutcome, NetworkInfo, ProfileName, RoadNetwork, Snap};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
 use crate::model::LonLat;
 
 /// The metric a request names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricName {
     /// WGS84 geodesic metres (the default).

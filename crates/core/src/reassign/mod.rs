@@ -1,31 +1,33 @@
 //! GP-cessation scenarios: the ceasing GPs' patients are reassigned to the
-//! remaining active GPs with **provably minimal** total geodesic distance,
-//! subject to each GP's spare capacity and to a maximum distance
-//! (CONTRACT §4, issue #5).
+//! remaining active GPs with **provably minimal** total cost under the
+//! scenario's metric, subject to each GP's spare capacity and to a maximum
+//! distance (CONTRACT §4, §5, issue #5, #8).
 //!
 //! The problem is a transportation problem: patients (integer weights are
 //! people; a weighted point may be split across GPs) supply, receiving GPs
 //! absorb up to their spare capacity `floor(capacity − list_size)` (no
-//! capacity: unbounded), and the arc patient → GP costs the geodesic distance
-//! in whole millimetres. First as many people as possible are placed
-//! (maximum flow), then the total distance is minimal (min-cost max-flow),
-//! solved exactly by [`crate::transport`].
+//! capacity: unbounded), and the arc patient → GP costs, in whole units,
+//! the geodesic distance (mm), the travel time by road (`car`, `foot`: ms),
+//! or the given cost of a `table` (ms or mm). First as many people as
+//! possible are placed (maximum flow), then the total cost is minimal
+//! (min-cost max-flow), solved exactly by [`crate::transport`].
 //!
 //! Candidate arcs are pruned, and pruning is *proven* harmless before an
 //! answer is returned (column generation):
-//! - each patient starts with its nearest receiving GPs and the best ones at
-//!   the prices of a coarse version of the problem (patients pooled in
-//!   ~400 m cells), so that where nearby room is short the far GPs that will take
-//!   people are offered from the start;
+//! - each patient starts with its cheapest receiving GPs (geodesic: also the
+//!   best ones at the prices of a coarse version of the problem, patients
+//!   pooled in ~400 m cells, so that where nearby room is short the far GPs
+//!   that will take people are offered from the start);
 //! - after each exact solve, [`crate::transport`] certifies the flow on its
 //!   arc set (dual potentials ψ from Bellman–Ford, no augmenting path);
-//! - every pruned arc within `max_distance_m` is then priced: it could help
-//!   only if its reduced cost under ψ is negative. Each receiving GP is
-//!   screened with a rigorous chord lower bound on its distance, and only
+//! - every pruned arc within the limits is then priced: it could help only
+//!   if its reduced cost under ψ is negative. Each receiving GP is screened
+//!   with a lower bound on the arc's cost (geodesic: a rigorous chord bound;
+//!   road networks: the exact cost from one many-to-many matrix), and only
 //!   those the bound cannot clear are measured exactly;
 //! - while someone is unplaced, every patient reachable from the unplaced in
-//!   the residual graph is offered its nearest GPs outside the reachable set,
-//!   until no such GP is within reach (a cut proving the flow maximum);
+//!   the residual graph is offered its cheapest GPs outside the reachable
+//!   set, until no such GP is within reach (a cut proving the flow maximum);
 //! - violating arcs are added and the problem solved again; in the first
 //!   rounds, arcs far above a patient's best reduced cost are forgotten to
 //!   keep the re-solves small (they are priced again every round).
@@ -33,32 +35,39 @@
 //! The answer is returned only when a round adds nothing; [`Optimality`]
 //! reports the rounds and arcs this took.
 
-use std::collections::BTreeMap;
+mod geodesic;
+mod report;
+mod routed;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::costs::{CostUnit, CostsInfo};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
-use crate::geodesic::{geodesic_distance_m, lower_bound_from_chord_m, unit_normal};
-use crate::index::FacilityIndex;
-use crate::model::{FacilityIdx, FacilityKind, LonLat, NONE};
-
-use crate::stats::{round_mm, serialize_whole_opt, Summary};
+use crate::metric::{Metric, MetricName};
+use crate::model::{FacilityIdx, FacilityKind, NONE};
 use crate::transport::{certify, solve, Certificate, Flow, Problem, UNBOUNDED};
+use bacino_network::NetworkInfo;
+
+pub use report::{
+    scenario, scenario_report, Figures, GpChange, MunicipalityChange, ScenarioReport, TimeFigures,
+};
 
 /// Default `max_distance_m` of a scenario: 30 km.
 pub const DEFAULT_MAX_DISTANCE_M: f64 = 30_000.0;
 
-/// Nearest receiving GPs first offered to each patient; the proof widens
+/// Cheapest receiving GPs first offered to each patient; the proof widens
 /// this where needed.
 const NEAREST_CANDIDATES: usize = 8;
 
 /// Best receiving GPs at the coarse problem's prices first offered to each
-/// patient.
+/// patient (geodesic).
 const PRICED_CANDIDATES: usize = 8;
 
-/// Nearest GPs outside the reachable set added per reachable patient and
+/// Cheapest GPs outside the reachable set added per reachable patient and
 /// round while someone is unplaced.
 const ESCAPES_ADDED: usize = 4;
 
@@ -69,27 +78,35 @@ const DROP_ROUNDS: u32 = 3;
 /// Arcs kept per patient when forgetting, at least.
 const KEEP_AT_LEAST: usize = 8;
 
-/// Arcs within this reduced cost (mm) of a patient's best are kept.
-const KEEP_SLACK_MM: i64 = 1_000_000;
+/// Arcs within this reduced cost (mm or ms) of a patient's best are kept.
+const KEEP_SLACK: i64 = 1_000_000;
 
-/// Arc costs are whole millimetres, so optimality is exact in integers.
-const MM_PER_M: f64 = 1000.0;
+/// Arc costs are whole thousandths of the metric's unit (mm, ms), so
+/// optimality is exact in integers.
+const UNITS_PER_COST: f64 = 1000.0;
 
 /// A GP-cessation scenario. Deserialises from the HTTP request body
 /// `{"cease": [...], "max_distance_m": 30000}` (also `assign_unlisted`,
-/// `min_group_size`; missing keys take the defaults, unknown keys are
-/// refused).
+/// `min_group_size`, `metric`, `max_time_s`; missing keys take the
+/// defaults, unknown keys are refused).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScenarioQuery {
     /// Ids of the GPs that cease (active GPs of the dataset).
     pub cease: Vec<String>,
-    /// Nobody is assigned farther than this, metres.
+    /// Nobody is assigned farther than this, metres: the geodesic
+    /// distance, the route's length under `car`/`foot`, the cost of a
+    /// `table` in metres (a `table` in seconds has no length: not applied).
     pub max_distance_m: f64,
+    /// Nobody is assigned with a longer travel time than this, seconds
+    /// (`car`, `foot`, a `table` in seconds); no limit when absent.
+    pub max_time_s: Option<f64>,
     /// Also place residents of group `no_gp` without a `gp_id`.
     pub assign_unlisted: bool,
     /// Privacy threshold in people for the report's aggregates.
     pub min_group_size: f64,
+    /// The metric whose total cost is minimised (`car`/`foot`: travel time).
+    pub metric: MetricName,
 }
 
 impl Default for ScenarioQuery {
@@ -97,8 +114,10 @@ impl Default for ScenarioQuery {
         ScenarioQuery {
             cease: Vec::new(),
             max_distance_m: DEFAULT_MAX_DISTANCE_M,
+            max_time_s: None,
             assign_unlisted: false,
             min_group_size: crate::distances::DEFAULT_MIN_GROUP_SIZE,
+            metric: MetricName::Geodesic,
         }
     }
 }
@@ -112,12 +131,22 @@ pub struct ReassignmentRow {
     /// The ceasing GP they were listed with ([`NONE`] for unlisted residents).
     pub from: FacilityIdx,
     /// The GP they are assigned to ([`NONE`]: orphan, nobody with room
-    /// within `max_distance_m`).
+    /// within the limits, or the resident is off the road network).
     pub to: FacilityIdx,
     /// People of the row in this line.
     pub people: u32,
-    /// Geodesic distance to `to`, metres (NaN for orphans).
+    /// Distance to `to`, metres: geodesic, or the route's length under
+    /// `car`/`foot`, or the cost of a `table` in metres (NaN for orphans
+    /// and for a `table` in seconds).
     pub distance_m: f64,
+    /// Travel time to `to`, seconds, under `car`/`foot` or a `table` in
+    /// seconds (NaN otherwise and for orphans).
+    pub time_s: f64,
+    /// Distance to `from` in the same sense (NaN when unknown: unlisted,
+    /// off the network, no pair in the table).
+    pub before_m: f64,
+    /// Travel time to `from` in the same sense.
+    pub before_s: f64,
 }
 
 /// Evidence that a reassignment is optimal.
@@ -136,8 +165,12 @@ pub struct Optimality {
     /// Augmenting paths in the final solve.
     pub augmentations: u64,
     /// Arc costs are multiples of this, metres (optimality is exact for
-    /// distances rounded to it).
-    pub cost_resolution_m: f64,
+    /// distances rounded to it); absent when the cost is a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_resolution_m: Option<f64>,
+    /// Arc costs are multiples of this, seconds, when the cost is a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_resolution_s: Option<f64>,
 }
 
 /// The solved scenario: who goes where.
@@ -147,10 +180,21 @@ pub struct Reassignment {
     pub ceased: Vec<FacilityIdx>,
     /// Maximum distance used, metres.
     pub max_distance_m: f64,
+    /// Maximum travel time used, seconds.
+    pub max_time_s: Option<f64>,
     /// Whether unlisted residents were placed too.
     pub assign_unlisted: bool,
+    /// The metric minimised.
+    pub metric: MetricName,
+    /// The extract and profile, under `car`/`foot`.
+    pub network: Option<NetworkInfo>,
+    /// The cost table, under `table`.
+    pub costs: Option<CostsInfo>,
     /// Lines by resident row, then destination id; orphans last per row.
     pub rows: Vec<ReassignmentRow>,
+    /// Of the orphans, people whose home is off the road network (beyond
+    /// `snap_max_m`): they could not be routed anywhere.
+    pub unreachable: u64,
     /// Proof summary.
     pub optimality: Optimality,
 }
@@ -191,6 +235,11 @@ impl Reassignment {
             .filter(|i| !self.ceased.contains(i))
             .collect()
     }
+
+    /// True when the cost minimised is a time (seconds).
+    pub fn in_seconds(&self) -> bool {
+        self.optimality.cost_resolution_s.is_some()
+    }
 }
 
 /// A patient to place: row, people, GP left.
@@ -201,26 +250,47 @@ struct Patient {
     from: FacilityIdx,
 }
 
-/// A patient's candidate GPs (sink, distance) sorted by distance then id,
-/// and a lower bound on the distance of every receiving GP left out.
-#[derive(Debug, Clone)]
+/// A patient's candidate GPs (sink, cost) sorted by cost then sink.
+#[derive(Debug, Clone, Default)]
 struct Candidates {
-    arcs: Vec<(u32, f64)>,
-    /// True when `arcs` holds every receiving GP within `max_distance_m`.
+    arcs: Vec<(u32, i64)>,
+    /// True when `arcs` holds every arc the patient has.
     complete: bool,
 }
 
-fn cost_mm(d: f64) -> i64 {
-    (d * MM_PER_M).round() as i64
+impl Candidates {
+    fn sort(&mut self) {
+        self.arcs.sort_by_key(|&(j, c)| (c, j));
+    }
 }
 
-/// Solves a cessation scenario exactly; `exec` runs the distance work.
+/// Patient → receiving-GP arcs of one metric, in whole solver units.
+trait ArcCosts: Sync {
+    /// A lower bound of the cost of arc (patient `i`, sink `j`); `None`
+    /// when the arc surely does not exist (beyond the limits).
+    fn bound(&self, i: usize, j: u32) -> Option<i64>;
+    /// The exact cost of the arc; `None` when it does not exist.
+    fn cost(&self, i: usize, j: u32) -> Option<i64>;
+    /// `(distance_m, time_s)` of the arc, for the answer (NaN where the
+    /// metric has no such figure).
+    fn figures(&self, i: usize, j: u32) -> (f64, f64);
+}
+
+/// Whole thousandths of a metre or second.
+fn cost_units(x: f64) -> i64 {
+    (x * UNITS_PER_COST).round() as i64
+}
+
+/// Solves a cessation scenario exactly under `metric` (`query.metric` is
+/// not consulted: resolve it with [`Dataset::metric`]); `exec` runs the
+/// cost work.
 pub fn reassign<E: Executor>(
     dataset: &Dataset,
     query: &ScenarioQuery,
+    metric: Metric<'_>,
     exec: &E,
 ) -> Result<Reassignment> {
-    reassign_tuned(dataset, query, exec, Tuning::DEFAULT)
+    reassign_tuned(dataset, query, metric, exec, Tuning::DEFAULT)
 }
 
 /// How many candidate GPs each patient starts with.
@@ -237,12 +307,18 @@ impl Tuning {
     };
 }
 
-fn reassign_tuned<E: Executor>(
-    dataset: &Dataset,
-    query: &ScenarioQuery,
-    exec: &E,
-    tuning: Tuning,
-) -> Result<Reassignment> {
+/// What every metric's solve starts from.
+struct Setup {
+    ceased: Vec<FacilityIdx>,
+    patients: Vec<Patient>,
+    /// Receiving GPs in id order (sink order).
+    receivers: Vec<FacilityIdx>,
+    caps: Vec<u64>,
+    max_d: f64,
+    max_t: Option<f64>,
+}
+
+fn setup(dataset: &Dataset, query: &ScenarioQuery) -> Result<Setup> {
     let facilities = dataset.facilities();
     let residents = dataset.residents();
     if !(query.max_distance_m.is_finite() && query.max_distance_m > 0.0) {
@@ -253,6 +329,14 @@ fn reassign_tuned<E: Executor>(
                 query.max_distance_m
             ),
         ));
+    }
+    if let Some(t) = query.max_time_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::param(
+                "max_time_s",
+                format!("expected a positive number of seconds, found {t}"),
+            ));
+        }
     }
     if query.cease.is_empty() && !query.assign_unlisted {
         return Err(Error::param(
@@ -338,74 +422,83 @@ fn reassign_tuned<E: Executor>(
         .filter(|&i| spare(dataset, i) > 0)
         .collect();
     receivers.sort_by(|&a, &b| facilities.get(a).id.cmp(&facilities.get(b).id));
-    let mut sink_of = vec![NONE; facilities.len()];
-    for (j, &f) in receivers.iter().enumerate() {
-        sink_of[f as usize] = j as u32;
-    }
-    let index = FacilityIndex::new(facilities, &receivers);
-    let locs = residents.locations();
-    let max_d = query.max_distance_m;
-    let complete_all = index.len() <= tuning.nearest + tuning.priced;
-    let sink_location: Vec<LonLat> = receivers
-        .iter()
-        .map(|&f| facilities.get(f).location)
-        .collect();
-    let sink_normal: Vec<[f64; 3]> = sink_location.iter().map(|&p| unit_normal(p)).collect();
-    let sinks = Sinks {
-        location: &sink_location,
-        normal: &sink_normal,
-    };
     let caps: Vec<u64> = receivers.iter().map(|&f| spare(dataset, f)).collect();
+    Ok(Setup {
+        ceased,
+        patients,
+        receivers,
+        caps,
+        max_d: query.max_distance_m,
+        max_t: query.max_time_s,
+    })
+}
 
-    // First arcs: each patient's nearest receiving GPs, plus the best ones
-    // at the prices of a coarse (~400 m cells) version of the problem, so
-    // that where nearby room is short the far GPs that will take people
-    // are offered from the start.
-    let offset_m: Vec<f64> = if complete_all || tuning.priced == 0 {
-        Vec::new()
-    } else {
-        aggregate_prices(&patients, locs, &sinks, &caps, max_d, exec)
-            .into_iter()
-            .map(|psi| -(psi as f64) / MM_PER_M)
-            .collect()
+fn reassign_tuned<E: Executor>(
+    dataset: &Dataset,
+    query: &ScenarioQuery,
+    metric: Metric<'_>,
+    exec: &E,
+    tuning: Tuning,
+) -> Result<Reassignment> {
+    let setup = setup(dataset, query)?;
+    let (mut solved, cost_in_seconds) = match metric {
+        Metric::Geodesic => {
+            let (costs, cands) = geodesic::prepare(dataset, &setup, tuning, exec);
+            let before = geodesic::before(dataset, &setup);
+            (
+                column_generation(&setup, &costs, cands, &before, exec)?,
+                false,
+            )
+        }
+        Metric::Network(net) => {
+            let (costs, cands) = routed::network(net, &setup, tuning, exec);
+            let before = routed::network_before(net, &setup, exec);
+            let mut s = column_generation(&setup, &costs, cands, &before, exec)?;
+            s.unreachable = costs.unreachable_people(&setup);
+            (s, true)
+        }
+        Metric::Table(table) => {
+            let (costs, cands) = routed::table(table, &setup);
+            let before = routed::table_before(table, &setup);
+            (
+                column_generation(&setup, &costs, cands, &before, exec)?,
+                table.unit() == CostUnit::Seconds,
+            )
+        }
     };
-    let mut cands: Vec<Candidates> = exec
-        .map(chunk_ranges(patients.len(), 512), |r| {
-            r.map(|i| {
-                let p = locs[patients[i].row];
-                let near = |hits: Vec<crate::index::Nearest>| {
-                    hits.into_iter()
-                        .filter(|h| h.distance_m <= max_d)
-                        .map(|h| (sink_of[h.facility as usize], h.distance_m))
-                        .collect::<Vec<_>>()
-                };
-                if complete_all {
-                    return Candidates {
-                        arcs: near(index.within(p, max_d)),
-                        complete: true,
-                    };
-                }
-                let mut arcs = near(index.k_nearest(p, tuning.nearest));
-                for (j, d) in best_by_price(p, &sinks, &offset_m, tuning.priced, max_d) {
-                    if !arcs.iter().any(|x| x.0 == j) {
-                        arcs.push((j, d));
-                    }
-                }
-                arcs.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                Candidates {
-                    arcs,
-                    complete: false,
-                }
-            })
-            .collect::<Vec<_>>()
-        })
-        .concat();
+    let resolution = 1.0 / UNITS_PER_COST;
+    if cost_in_seconds {
+        solved.optimality.cost_resolution_s = Some(resolution);
+    } else {
+        solved.optimality.cost_resolution_m = Some(resolution);
+    }
+    solved.max_distance_m = setup.max_d;
+    solved.max_time_s = setup.max_t;
+    solved.assign_unlisted = query.assign_unlisted;
+    solved.metric = metric.name();
+    solved.network = metric.network_info().cloned();
+    solved.costs = match metric {
+        Metric::Table(t) => Some(t.info().clone()),
+        _ => None,
+    };
+    Ok(solved)
+}
 
+/// Solves, certifies and widens until no pruned arc can help; `before`
+/// holds each patient's `(distance_m, time_s)` to the GP left.
+fn column_generation<C: ArcCosts, E: Executor>(
+    setup: &Setup,
+    costs: &C,
+    mut cands: Vec<Candidates>,
+    before: &[(f64, f64)],
+    exec: &E,
+) -> Result<Reassignment> {
+    let patients = &setup.patients;
     let mut arcs_added = 0u64;
     let mut rounds = 0u32;
     let (pb, flow) = loop {
         rounds += 1;
-        let pb = build_problem(&patients, &cands, &caps);
+        let pb = build_problem(patients, &cands, &setup.caps);
         let flow = solve(&pb);
         let cert = certify(&pb, &flow).map_err(|e| {
             Error::Unavailable(format!("reassignment could not be proven optimal: {e}"))
@@ -413,9 +506,7 @@ fn reassign_tuned<E: Executor>(
         if rounds <= DROP_ROUNDS && flow.unplaced.iter().all(|&u| u == 0) {
             drop_slack(&mut cands, &pb, &flow, &cert);
         }
-        let added = widen(
-            &patients, &mut cands, &pb, &flow, &cert, &sinks, locs, max_d, exec,
-        );
+        let added = widen(&mut cands, &pb, &flow, &cert, costs, exec);
         if added == 0 {
             break (pb, flow);
         }
@@ -425,21 +516,21 @@ fn reassign_tuned<E: Executor>(
 
     let mut rows = Vec::with_capacity(patients.len());
     for (i, p) in patients.iter().enumerate() {
+        let (before_m, before_s) = before[i];
         for a in pb.arcs(i) {
             let f = flow.on_arc[a];
             if f > 0 {
                 let sink = pb.arc_sink[a];
-                let d = cands[i]
-                    .arcs
-                    .iter()
-                    .find(|c| c.0 == sink)
-                    .map_or(f64::NAN, |c| c.1);
+                let (distance_m, time_s) = costs.figures(i, sink);
                 rows.push(ReassignmentRow {
                     resident: p.row,
                     from: p.from,
-                    to: receivers[sink as usize],
+                    to: setup.receivers[sink as usize],
                     people: f,
-                    distance_m: d,
+                    distance_m,
+                    time_s,
+                    before_m,
+                    before_s,
                 });
             }
         }
@@ -450,21 +541,30 @@ fn reassign_tuned<E: Executor>(
                 to: NONE,
                 people: flow.unplaced[i],
                 distance_m: f64::NAN,
+                time_s: f64::NAN,
+                before_m,
+                before_s,
             });
         }
     }
     Ok(Reassignment {
-        ceased,
-        max_distance_m: max_d,
-        assign_unlisted: query.assign_unlisted,
+        ceased: setup.ceased.clone(),
+        max_distance_m: setup.max_d,
+        max_time_s: setup.max_t,
+        assign_unlisted: false,
+        metric: MetricName::Geodesic,
+        network: None,
+        costs: None,
         rows,
+        unreachable: 0,
         optimality: Optimality {
             proven: true,
             rounds,
             arcs,
             arcs_added,
             augmentations: flow.augmentations,
-            cost_resolution_m: 1.0 / MM_PER_M,
+            cost_resolution_m: None,
+            cost_resolution_s: None,
         },
     })
 }
@@ -489,19 +589,13 @@ fn build_problem(patients: &[Patient], cands: &[Candidates], caps: &[u64]) -> Pr
     };
     pb.arc_start.push(0);
     for c in cands {
-        for &(sink, d) in &c.arcs {
+        for &(sink, cost) in &c.arcs {
             pb.arc_sink.push(sink);
-            pb.arc_cost.push(cost_mm(d));
+            pb.arc_cost.push(cost);
         }
         pb.arc_start.push(pb.arc_sink.len() as u32);
     }
     pb
-}
-
-/// Receiving GPs as seen by the pricing step.
-struct Sinks<'a> {
-    location: &'a [LonLat],
-    normal: &'a [[f64; 3]],
 }
 
 /// Proves the pruning harmless or widens the candidate lists (column
@@ -511,25 +605,21 @@ struct Sinks<'a> {
 /// cost is negative, i.e. `cost(p, g') < ψ(g') + a(p)`
 /// where `a(p)` is the largest `cost(p, g) − ψ(g)` over the GPs `g` holding
 /// people of `p` (and `−ψ(source)` while some of `p` is unplaced). Every
-/// receiving GP is screened with a rigorous chord lower bound on its
-/// distance; only those the bound cannot clear get an exact geodesic.
-#[allow(clippy::too_many_arguments)]
-fn widen<E: Executor>(
-    patients: &[Patient],
+/// receiving GP is screened with the metric's lower bound on the arc's
+/// cost; only those the bound cannot clear are costed exactly.
+fn widen<C: ArcCosts, E: Executor>(
     cands: &mut [Candidates],
     pb: &Problem,
     flow: &Flow,
     cert: &Certificate,
-    sinks: &Sinks<'_>,
-    locs: &[LonLat],
-    max_d: f64,
+    costs: &C,
     exec: &E,
 ) -> usize {
     let psi = &cert.sink_potential;
     let anyone_unplaced = flow.unplaced.iter().any(|&u| u > 0);
     let current: &[Candidates] = cands;
     let updates: Vec<(usize, Candidates)> = exec
-        .map(chunk_ranges(patients.len(), 512), |r| {
+        .map(chunk_ranges(current.len(), 512), |r| {
             let mut out = Vec::new();
             let mut have = vec![false; psi.len()];
             for i in r {
@@ -553,41 +643,37 @@ fn widen<E: Executor>(
                 if flow.unplaced[i] > 0 {
                     a_p = a_p.max(-cert.source_potential);
                 }
-                let p = locs[patients[i].row];
-                let np = unit_normal(p);
                 for &(j, _) in &c.arcs {
                     have[j as usize] = true;
                 }
                 let mut added = Vec::new();
                 // Receiving GPs outside the reachable set within reach of a
                 // reachable patient would cut the max-flow proof: the
-                // nearest few of them are offered.
-                let mut escapes: Vec<(u64, u32)> = Vec::new();
-                for j in 0..psi.len() {
-                    if have[j] {
+                // cheapest few of them are offered.
+                let mut escapes: Vec<(i64, u32)> = Vec::new();
+                for j in 0..psi.len() as u32 {
+                    if have[j as usize] {
                         continue;
                     }
-                    let lb = lower_bound_from_chord_m(chord(&np, &sinks.normal[j])).max(0.0);
-                    if lb > max_d {
+                    let Some(lb) = costs.bound(i, j) else {
+                        continue;
+                    };
+                    if reachable && !cert.reachable[j as usize] {
+                        escapes.push((lb, j));
+                    }
+                    if lb >= psi[j as usize] + a_p {
                         continue;
                     }
-                    if reachable && !cert.reachable[j] {
-                        escapes.push((lb.to_bits(), j as u32));
-                    }
-                    if cost_mm(lb) >= psi[j] + a_p {
-                        continue;
-                    }
-                    let d = geodesic_distance_m(p, sinks.location[j]);
-                    if d <= max_d && cost_mm(d) < psi[j] + a_p {
-                        added.push((j as u32, d));
+                    if let Some(cost) = costs.cost(i, j) {
+                        if cost < psi[j as usize] + a_p {
+                            added.push((j, cost));
+                        }
                     }
                 }
-
                 if !escapes.is_empty() {
-                    let offset = vec![0.0; psi.len()];
-                    for (j, d) in nearest_among(p, sinks, &offset, escapes, ESCAPES_ADDED, max_d) {
+                    for (j, cost) in k_cheapest(escapes, ESCAPES_ADDED, |j| costs.cost(i, j)) {
                         if !added.iter().any(|x| x.0 == j) {
-                            added.push((j, d));
+                            added.push((j, cost));
                         }
                     }
                 }
@@ -597,16 +683,13 @@ fn widen<E: Executor>(
                 if added.is_empty() {
                     continue;
                 }
-                let mut arcs = c.arcs.clone();
-                arcs.extend(added);
-                arcs.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                out.push((
-                    i,
-                    Candidates {
-                        arcs,
-                        complete: false,
-                    },
-                ));
+                let mut next = Candidates {
+                    arcs: c.arcs.clone(),
+                    complete: false,
+                };
+                next.arcs.extend(added);
+                next.sort();
+                out.push((i, next));
             }
             out
         })
@@ -640,7 +723,7 @@ fn drop_slack(cands: &mut [Candidates], pb: &Problem, flow: &Flow, cert: &Certif
             let mut keep = vec![false; reduced.len()];
             for (rank, &k) in order.iter().enumerate() {
                 keep[k] = rank < KEEP_AT_LEAST
-                    || reduced[k] - best <= KEEP_SLACK_MM
+                    || reduced[k] - best <= KEEP_SLACK
                     || flow.on_arc[arcs.start + k] > 0;
             }
             keep
@@ -653,945 +736,35 @@ fn drop_slack(cands: &mut [Candidates], pb: &Problem, flow: &Flow, cert: &Certif
     }
 }
 
-/// Up to `k` receiving GPs minimising `d(p, g) + offset_m[g]` with
-/// `d(p, g) <= max_d`, exactly (ties by sink order).
-fn best_by_price(
-    p: LonLat,
-    sinks: &Sinks<'_>,
-    offset_m: &[f64],
+/// The `k` smallest values among `keys`, exactly (ties by sink): each key
+/// is `(lower bound of the value, sink)`, and `value(sink)` is the exact
+/// value (`None`: no such arc). Candidates are taken in bound order and
+/// valued until the bound passes the `k`-th value found.
+fn k_cheapest(
+    keys: Vec<(i64, u32)>,
     k: usize,
-    max_d: f64,
-) -> Vec<(u32, f64)> {
-    if k == 0 {
-        return Vec::new();
-    }
-    let np = unit_normal(p);
-    let keys: Vec<(u64, u32)> = (0..sinks.location.len())
-        .filter_map(|j| {
-            let lb = lower_bound_from_chord_m(chord(&np, &sinks.normal[j])).max(0.0);
-            (lb <= max_d).then(|| ((lb + offset_m[j]).to_bits(), j as u32))
-        })
-        .collect();
-    nearest_among(p, sinks, offset_m, keys, k, max_d)
-}
-
-/// Exact `k` smallest `d(p, g) + offset_m[g]` among `keys`, each key being
-/// a lower bound of that value (as non-negative `f64` bits, whose integer
-/// order is the numeric order): candidates are taken in bound order and
-/// measured until the bound passes the `k`-th value found.
-fn nearest_among(
-    p: LonLat,
-    sinks: &Sinks<'_>,
-    offset_m: &[f64],
-    keys: Vec<(u64, u32)>,
-    k: usize,
-    max_d: f64,
-) -> Vec<(u32, f64)> {
+    value: impl Fn(u32) -> Option<i64>,
+) -> Vec<(u32, i64)> {
     if k == 0 {
         return Vec::new();
     }
     let mut heap = std::collections::BinaryHeap::from(
         keys.into_iter().map(std::cmp::Reverse).collect::<Vec<_>>(),
     );
-    // (value, sink, distance), sorted, at most k.
-    let mut best: Vec<(f64, u32, f64)> = Vec::with_capacity(k + 1);
+    // (value, sink), sorted, at most k.
+    let mut best: Vec<(i64, u32)> = Vec::with_capacity(k + 1);
     while let Some(std::cmp::Reverse((bound, j))) = heap.pop() {
-        if best.len() == k && f64::from_bits(bound) > best[k - 1].0 {
+        if best.len() == k && bound > best[k - 1].0 {
             break;
         }
-        let d = geodesic_distance_m(p, sinks.location[j as usize]);
-        if d > max_d {
+        let Some(v) = value(j) else {
             continue;
-        }
-        let v = d + offset_m[j as usize];
-        let pos = best.partition_point(|b| b.0 < v || (b.0 == v && b.1 < j));
+        };
+        let pos = best.partition_point(|b| *b < (v, j));
         if pos < k {
-            best.insert(pos, (v, j, d));
+            best.insert(pos, (v, j));
             best.truncate(k);
         }
     }
-    best.into_iter().map(|(_, j, d)| (j, d)).collect()
-}
-
-/// Sink potentials of a coarse version of the problem: patients pooled in
-/// cells of about 400 m, each cell at its members' mean position, solved
-/// exactly with every arc. Only used to choose first candidates.
-fn aggregate_prices<E: Executor>(
-    patients: &[Patient],
-    locs: &[LonLat],
-    sinks: &Sinks<'_>,
-    caps: &[u64],
-    max_d: f64,
-    exec: &E,
-) -> Vec<i64> {
-    const CELL_DEG: f64 = 0.004;
-    let mut cells: BTreeMap<(i64, i64), (f64, f64, u64, u32)> = BTreeMap::new();
-    for pt in patients {
-        let q = locs[pt.row];
-        let key = (
-            (q.lat / CELL_DEG).floor() as i64,
-            (q.lon / (CELL_DEG * 1.4)).floor() as i64,
-        );
-        let c = cells.entry(key).or_default();
-        c.0 += q.lon;
-        c.1 += q.lat;
-        c.2 += pt.people as u64;
-        c.3 += 1;
-    }
-    let reach = max_d + 2.0 * CELL_DEG * 111_000.0;
-    let cells: Vec<(f64, f64, u64, u32)> = cells.into_values().collect();
-    let arcs: Vec<Vec<(u32, i64)>> = exec
-        .map(chunk_ranges(cells.len(), 64), |r| {
-            r.map(|i| {
-                let (lon, lat, _, rows) = cells[i];
-                let c = LonLat::new(lon / rows as f64, lat / rows as f64);
-                let nc = unit_normal(c);
-                (0..sinks.location.len())
-                    .filter(|&j| lower_bound_from_chord_m(chord(&nc, &sinks.normal[j])) <= reach)
-                    .filter_map(|j| {
-                        let d = geodesic_distance_m(c, sinks.location[j]);
-                        (d <= reach).then_some((j as u32, cost_mm(d)))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>()
-        })
-        .concat();
-    let mut pb = Problem {
-        cap: caps.to_vec(),
-        arc_start: vec![0],
-        ..Problem::default()
-    };
-    for (cell, arcs) in cells.iter().zip(arcs) {
-        pb.supply.push(cell.2.min(u32::MAX as u64) as u32);
-        for (j, c) in arcs {
-            pb.arc_sink.push(j);
-            pb.arc_cost.push(c);
-        }
-        pb.arc_start.push(pb.arc_sink.len() as u32);
-    }
-    let flow = solve(&pb);
-    certify(&pb, &flow).map_or_else(|_| vec![0; caps.len()], |c| c.sink_potential)
-}
-
-fn chord(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-}
-
-/// Figures of a scenario's new distances, unless too few people.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Figures {
-    /// The statistics.
-    Stats(Summary),
-    /// Fewer than `min_group_size` people.
-    Suppressed {
-        /// Always true.
-        suppressed: bool,
-    },
-}
-
-/// A receiving GP in a [`ScenarioReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GpChange {
-    /// Facility id.
-    pub id: String,
-    /// People newly assigned; `null` when fewer than `min_group_size`.
-    pub new_patients: Option<u64>,
-    /// List size after the change; `null` when `new_patients` is.
-    #[serde(serialize_with = "serialize_whole_opt")]
-    pub list_size: Option<f64>,
-    /// Capacity (massimale), `null` for unbounded.
-    pub capacity: Option<u32>,
-    /// True when fewer than `min_group_size` people were assigned (a count
-    /// that small, with the distances above, could single a patient out).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub suppressed: bool,
-}
-
-/// The affected patients of one municipality in a [`ScenarioReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum MunicipalityChange {
-    /// Enough people: the figures.
-    Figures {
-        /// ISTAT code (`null` for residents without one).
-        key: Option<String>,
-        /// Area name, when the dataset has areas.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        /// Patients to place who live there.
-        patients: u64,
-        /// Of whom unplaced.
-        orphans: u64,
-        /// Weighted median distance to the GP they were listed with, metres
-        /// (`null` when fewer than `min_group_size` were listed).
-        before_median_m: Option<f64>,
-        /// Weighted median distance to the GP assigned, metres, over the
-        /// placed (`null` when fewer than `min_group_size` were placed).
-        after_median_m: Option<f64>,
-    },
-    /// Fewer than `min_group_size` patients.
-    Suppressed {
-        /// ISTAT code.
-        key: Option<String>,
-        /// Area name.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        /// Always true.
-        suppressed: bool,
-    },
-}
-
-/// The scenario document (CONTRACT §4), printed by `bacino scenario` and
-/// returned by `POST /v1/datasets/{name}/scenarios`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScenarioReport {
-    /// Dataset name.
-    pub dataset: String,
-    /// Ceasing GP ids.
-    pub ceased: Vec<String>,
-    /// Maximum distance, metres.
-    pub max_distance_m: f64,
-    /// Whether unlisted residents were placed too.
-    pub assign_unlisted: bool,
-    /// Privacy threshold, people.
-    pub min_group_size: f64,
-    /// People to place (the ceasing GPs' listed patients, plus unlisted
-    /// residents with `assign_unlisted`).
-    pub patients: u64,
-    /// Of which unlisted residents.
-    pub unlisted: u64,
-    /// People placed.
-    pub placed: u64,
-    /// People left without a GP (no room within `max_distance_m`).
-    pub orphans: u64,
-    /// Sum of the placed people's new distances, metres (`null` when fewer
-    /// than `min_group_size` were placed).
-    pub total_distance_m: Option<f64>,
-    /// Statistics of the placed people's new distances.
-    pub new_distance: Figures,
-    /// Receiving GPs with new patients, by id.
-    pub by_gp: Vec<GpChange>,
-    /// Affected patients by municipality of residence, by key.
-    pub by_municipality: Vec<MunicipalityChange>,
-    /// Optimality evidence.
-    pub optimality: Optimality,
-}
-
-/// Builds the scenario document of a solved reassignment; aggregates over
-/// fewer than `min_group_size` people are suppressed (NaN suppresses all).
-pub fn scenario_report(
-    dataset: &Dataset,
-    solved: &Reassignment,
-    min_group_size: f64,
-) -> ScenarioReport {
-    let min_group_size = if min_group_size.is_nan() {
-        f64::INFINITY
-    } else {
-        min_group_size
-    };
-    let facilities = dataset.facilities();
-    let residents = dataset.residents();
-    let (mut patients, mut unlisted, mut placed, mut total) = (0u64, 0u64, 0u64, 0.0f64);
-    let mut new_pairs = Vec::new();
-    let mut by_gp: BTreeMap<FacilityIdx, u64> = BTreeMap::new();
-    // municipality code -> (patients, orphans, before pairs, after pairs)
-    type Muni = (u64, u64, Vec<(f64, f64)>, Vec<(f64, f64)>);
-    let mut by_muni: BTreeMap<u32, Muni> = BTreeMap::new();
-    let munis = residents.municipality().codes();
-    let locs = residents.locations();
-    for r in &solved.rows {
-        let people = r.people as u64;
-        patients += people;
-        let m = by_muni.entry(munis[r.resident]).or_default();
-        m.0 += people;
-        if r.from == NONE {
-            unlisted += people;
-        } else {
-            let before = geodesic_distance_m(locs[r.resident], facilities.get(r.from).location);
-            m.2.push((before, r.people as f64));
-        }
-        if r.to == NONE {
-            m.1 += people;
-            continue;
-        }
-        placed += people;
-        total += r.distance_m * r.people as f64;
-        new_pairs.push((r.distance_m, r.people as f64));
-        m.3.push((r.distance_m, r.people as f64));
-        *by_gp.entry(r.to).or_default() += people;
-    }
-    let enough = placed as f64 >= min_group_size && placed > 0;
-    let new_distance = match Summary::from_weighted(&mut new_pairs) {
-        Some(s) if enough => Figures::Stats(s.rounded()),
-        _ => Figures::Suppressed { suppressed: true },
-    };
-    let mut by_gp: Vec<GpChange> = by_gp
-        .into_iter()
-        .map(|(g, n)| {
-            let f = facilities.get(g);
-            let shown = n as f64 >= min_group_size;
-            GpChange {
-                id: f.id.0.clone(),
-                new_patients: shown.then_some(n),
-                list_size: shown.then(|| dataset.list_size(g) + n as f64),
-                capacity: f.capacity,
-                suppressed: !shown,
-            }
-        })
-        .collect();
-    by_gp.sort_by(|a, b| a.id.cmp(&b.id));
-    let names: BTreeMap<&str, &str> = dataset.areas().map_or_else(BTreeMap::new, |areas| {
-        (0..areas.len())
-            .filter_map(|i| Some((areas.id(i), areas.name(i)?)))
-            .collect()
-    });
-    let values = residents.municipality().values();
-    // Each median covers its own people (the listed, the placed), which can
-    // be fewer than the municipality's patients: it needs enough of them.
-    let median = |pairs: &mut Vec<(f64, f64)>| {
-        Summary::from_weighted(pairs)
-            .filter(|s| s.count >= min_group_size)
-            .map(|s| round_mm(s.median_m))
-    };
-    let mut by_municipality: Vec<MunicipalityChange> = by_muni
-        .into_iter()
-        .map(|(code, (n, orphans, mut before, mut after))| {
-            let key = (code != NONE).then(|| values[code as usize].clone());
-            let name = key
-                .as_deref()
-                .and_then(|k| names.get(k))
-                .map(|s| (*s).to_owned());
-            if (n as f64) < min_group_size {
-                MunicipalityChange::Suppressed {
-                    key,
-                    name,
-                    suppressed: true,
-                }
-            } else {
-                MunicipalityChange::Figures {
-                    key,
-                    name,
-                    patients: n,
-                    orphans,
-                    before_median_m: median(&mut before),
-                    after_median_m: median(&mut after),
-                }
-            }
-        })
-        .collect();
-    by_municipality.sort_by(|a, b| {
-        let key = |m: &MunicipalityChange| match m {
-            MunicipalityChange::Figures { key, .. }
-            | MunicipalityChange::Suppressed { key, .. } => key.clone(),
-        };
-        match (key(a), key(b)) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        }
-    });
-    ScenarioReport {
-        dataset: dataset.name.clone(),
-        ceased: solved
-            .ceased
-            .iter()
-            .map(|&c| facilities.get(c).id.0.clone())
-            .collect(),
-        max_distance_m: solved.max_distance_m,
-        assign_unlisted: solved.assign_unlisted,
-        min_group_size,
-        patients,
-        unlisted,
-        placed,
-        orphans: patients - placed,
-        total_distance_m: enough.then(|| round_mm(total)),
-        new_distance,
-        by_gp,
-        by_municipality,
-        optimality: solved.optimality,
-    }
-}
-
-/// Solves a scenario and builds its document in one call: the body of
-/// `bacino scenario` and of `POST /v1/datasets/{name}/scenarios`.
-///
-/// ```no_run
-/// use bacino_core::{scenario, Dataset, ScenarioQuery, Sequential};
-/// let dataset = Dataset::load("fixtures/bergamo")?;
-/// let query = ScenarioQuery {
-///     cease: vec!["GP0055".into(), "GP0058".into()],
-///     ..ScenarioQuery::default()
-/// };
-/// let report = scenario(&dataset, &query, &Sequential)?;
-/// assert!(report.optimality.proven);
-/// println!("{}", serde_json::to_string_pretty(&report).unwrap());
-/// # Ok::<(), bacino_core::Error>(())
-/// ```
-pub fn scenario<E: Executor>(
-    dataset: &Dataset,
-    query: &ScenarioQuery,
-    exec: &E,
-) -> Result<ScenarioReport> {
-    if query.min_group_size.is_nan() || query.min_group_size < 0.0 {
-        return Err(Error::param(
-            "min_group_size",
-            format!(
-                "expected a number of people >= 0, found {}",
-                query.min_group_size
-            ),
-        ));
-    }
-    let solved = reassign(dataset, query, exec)?;
-    Ok(scenario_report(dataset, &solved, query.min_group_size))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exec::Sequential;
-    use crate::model::{Categorical, Facilities, Facility, FacilityId, FacilityStatus, Residents};
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-    use std::path::PathBuf;
-
-    struct Gp {
-        id: &'static str,
-        at: LonLat,
-        capacity: Option<u32>,
-        list_size: u32,
-        status: FacilityStatus,
-        kind: FacilityKind,
-    }
-
-    fn gp(id: &'static str, lon: f64, lat: f64, capacity: u32, list_size: u32) -> Gp {
-        Gp {
-            id,
-            at: LonLat::new(lon, lat),
-            capacity: Some(capacity),
-            list_size,
-            status: FacilityStatus::Active,
-            kind: FacilityKind::Gp,
-        }
-    }
-
-    /// (lon, lat, weight, gp id or "", group, municipality)
-    type Row = (f64, f64, f64, &'static str, &'static str, &'static str);
-
-    fn dataset(gps: Vec<Gp>, rows: &[Row]) -> Dataset {
-        let facilities = Facilities::new(
-            gps.iter()
-                .map(|g| Facility {
-                    id: FacilityId(g.id.into()),
-                    kind: g.kind,
-                    name: None,
-                    location: g.at,
-                    capacity: g.capacity,
-                    list_size: Some(g.list_size),
-                    status: g.status,
-                    municipality: None,
-                    ad: false,
-                })
-                .collect(),
-        )
-        .unwrap();
-        let mut r = Residents {
-            unit_weights: true,
-            group: Categorical::new(),
-            municipality: Categorical::new(),
-            ..Residents::default()
-        };
-        for (i, &(lon, lat, w, gp_id, group, muni)) in rows.iter().enumerate() {
-            r.location.push(LonLat::new(lon, lat));
-            r.weight.push(w);
-            r.unit_weights &= w == 1.0;
-            r.id_bytes.extend_from_slice(format!("R{i}").as_bytes());
-            r.id_ends.push(r.id_bytes.len() as u64);
-            r.gp.push(if gp_id.is_empty() {
-                NONE
-            } else {
-                facilities.index_of(gp_id).unwrap()
-            });
-            r.group.push(Some(group));
-            r.municipality.push(Some(muni));
-        }
-        Dataset::new("t".into(), "t".into(), PathBuf::new(), facilities, r, None)
-    }
-
-    fn query(cease: &[&str]) -> ScenarioQuery {
-        ScenarioQuery {
-            cease: cease.iter().map(|s| (*s).to_owned()).collect(),
-            ..ScenarioQuery::default()
-        }
-    }
-
-    /// Panics when some GP receives more people than `capacity − list_size`.
-    fn assert_within_capacity(ds: &Dataset, r: &Reassignment) {
-        let mut got: BTreeMap<FacilityIdx, u64> = BTreeMap::new();
-        for x in r.rows.iter().filter(|x| x.to != NONE) {
-            *got.entry(x.to).or_default() += x.people as u64;
-        }
-        for (g, n) in got {
-            let f = ds.facilities().get(g);
-            let room = f.capacity.unwrap() as u64 - f.list_size.unwrap() as u64;
-            assert!(n <= room, "{}: {n} new for {room} places", f.id);
-        }
-    }
-
-    /// (people placed, total cost in mm) of a solution.
-    fn score(r: &Reassignment) -> (u64, i64) {
-        r.rows
-            .iter()
-            .filter(|x| x.to != NONE)
-            .fold((0, 0), |(n, c), x| {
-                (
-                    n + x.people as u64,
-                    c + x.people as i64 * cost_mm(x.distance_m),
-                )
-            })
-    }
-
-    /// Every way of sending each person to a GP in reach or nowhere; the
-    /// best is (most placed, least total mm). Independent of the solver:
-    /// distances straight from Karney, rooms from capacity − list size.
-    fn brute_force(people: &[LonLat], gps: &[(LonLat, i64)], max_d: f64) -> (u64, i64) {
-        let cost: Vec<Vec<Option<i64>>> = people
-            .iter()
-            .map(|&p| {
-                gps.iter()
-                    .map(|&(g, _)| {
-                        let d = geodesic_distance_m(p, g);
-                        (d <= max_d).then(|| cost_mm(d))
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut room: Vec<i64> = gps.iter().map(|g| g.1).collect();
-        let mut best = (0, 0);
-        fn go(
-            i: usize,
-            cost: &[Vec<Option<i64>>],
-            room: &mut [i64],
-            acc: (u64, i64),
-            best: &mut (u64, i64),
-        ) {
-            if i == cost.len() {
-                if acc.0 > best.0 || (acc.0 == best.0 && acc.1 < best.1) {
-                    *best = acc;
-                }
-                return;
-            }
-            go(i + 1, cost, room, acc, best);
-            for j in 0..room.len() {
-                if let Some(c) = cost[i][j] {
-                    if room[j] > 0 {
-                        room[j] -= 1;
-                        go(i + 1, cost, room, (acc.0 + 1, acc.1 + c), best);
-                        room[j] += 1;
-                    }
-                }
-            }
-        }
-        go(0, &cost, &mut room, (0, 0), &mut best);
-        best
-    }
-
-    /// Min-cost max-flow written differently: Ford–Fulkerson for a maximum
-    /// flow on the full bipartite graph (every arc in reach), then
-    /// Bellman–Ford negative-cycle cancelling until none is left.
-    fn cycle_cancelling(people: &[LonLat], gps: &[(LonLat, i64)], max_d: f64) -> (u64, i64) {
-        let (np, ng) = (people.len(), gps.len());
-        let (s, t, n) = (np + ng, np + ng + 1, np + ng + 2);
-        // cap[u][v], cost[u][v]
-        let mut cap = vec![vec![0i64; n]; n];
-        let mut cost = vec![vec![0i64; n]; n];
-        for (i, &p) in people.iter().enumerate() {
-            cap[s][i] = 1;
-            for (j, &(g, _)) in gps.iter().enumerate() {
-                let d = geodesic_distance_m(p, g);
-                if d <= max_d {
-                    cap[i][np + j] = 1;
-                    cost[i][np + j] = cost_mm(d);
-                    cost[np + j][i] = -cost_mm(d);
-                }
-            }
-        }
-        for (j, g) in gps.iter().enumerate() {
-            cap[np + j][t] = g.1;
-        }
-        loop {
-            let mut prev = vec![usize::MAX; n];
-            prev[s] = s;
-            let mut queue = std::collections::VecDeque::from([s]);
-            while let Some(u) = queue.pop_front() {
-                for v in 0..n {
-                    if cap[u][v] > 0 && prev[v] == usize::MAX {
-                        prev[v] = u;
-                        queue.push_back(v);
-                    }
-                }
-            }
-            if prev[t] == usize::MAX {
-                break;
-            }
-            let mut v = t;
-            while v != s {
-                let u = prev[v];
-                cap[u][v] -= 1;
-                cap[v][u] += 1;
-                v = u;
-            }
-        }
-        loop {
-            let mut dist = vec![0i64; n];
-            let mut pred = vec![usize::MAX; n];
-            let mut last = usize::MAX;
-            for _ in 0..n {
-                last = usize::MAX;
-                for u in 0..n {
-                    for v in 0..n {
-                        if cap[u][v] > 0 && dist[u] + cost[u][v] < dist[v] {
-                            dist[v] = dist[u] + cost[u][v];
-                            pred[v] = u;
-                            last = v;
-                        }
-                    }
-                }
-            }
-            if last == usize::MAX {
-                break;
-            }
-            let mut v = last;
-            for _ in 0..n {
-                v = pred[v];
-            }
-            let start = v;
-            loop {
-                let u = pred[v];
-                cap[u][v] -= 1;
-                cap[v][u] += 1;
-                v = u;
-                if v == start {
-                    break;
-                }
-            }
-        }
-        let mut placed = 0;
-        let mut total = 0;
-        for i in 0..np {
-            for j in 0..ng {
-                // Reverse capacity on a unit arc = one person sent.
-                if cap[np + j][i] > 0 {
-                    placed += 1;
-                    total += cost[i][np + j];
-                }
-            }
-        }
-        (placed, total)
-    }
-
-    /// A random instance: one ceasing GP with `n` patients around it and
-    /// `g` receiving GPs with little room.
-    fn random_case(
-        rng: &mut ChaCha8Rng,
-        n: usize,
-        g: usize,
-    ) -> (Dataset, Vec<LonLat>, Vec<(LonLat, i64)>) {
-        let ids: Vec<&'static str> = (0..=g)
-            .map(|i| &*Box::leak(format!("G{i:02}").into_boxed_str()))
-            .collect();
-        let mut gps = vec![gp(ids[0], 9.7, 45.7, 2000, 1000)];
-        let mut receiving = Vec::new();
-        for &id in &ids[1..] {
-            let at = (rng.random_range(9.6..9.8), rng.random_range(45.63..45.77));
-            let cap = rng.random_range(10..14);
-            let list = rng.random_range(8..=cap);
-            gps.push(gp(id, at.0, at.1, cap, list));
-            if cap > list {
-                receiving.push((LonLat::new(at.0, at.1), (cap - list) as i64));
-            }
-        }
-        let rows: Vec<Row> = (0..n)
-            .map(|_| {
-                (
-                    rng.random_range(9.65..9.75),
-                    rng.random_range(45.66..45.74),
-                    1.0,
-                    ids[0],
-                    "assigned",
-                    "016024",
-                )
-            })
-            .collect();
-        let people = rows.iter().map(|r| LonLat::new(r.0, r.1)).collect();
-        (dataset(gps, &rows), people, receiving)
-    }
-
-    #[test]
-    fn small_random_scenarios_equal_exhaustive_search() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for case in 0..60 {
-            let n = rng.random_range(1..7);
-            let (ds, people, receiving) = random_case(&mut rng, n, 4);
-            let max_d = rng.random_range(2_000.0..12_000.0);
-            let q = ScenarioQuery {
-                max_distance_m: max_d,
-                ..query(&["G00"])
-            };
-            let got = reassign(&ds, &q, &Sequential).unwrap();
-            assert_eq!(
-                score(&got),
-                brute_force(&people, &receiving, max_d),
-                "case {case}"
-            );
-            assert!(got.optimality.proven);
-            assert_within_capacity(&ds, &got);
-        }
-    }
-
-    #[test]
-    fn pruned_candidates_are_widened_until_the_optimum_is_reached() {
-        // Two nearest GPs per patient only: their few places fill up, the
-        // optimum uses GPs outside every first candidate list, and the
-        // proof has to add them.
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let mut widened = 0;
-        for case in 0..25 {
-            let (ds, people, receiving) = random_case(&mut rng, 40, 24);
-            let tuning = Tuning {
-                nearest: 2,
-                priced: 0,
-            };
-            let q = ScenarioQuery {
-                max_distance_m: 9_000.0,
-                ..query(&["G00"])
-            };
-            let got = reassign_tuned(&ds, &q, &Sequential, tuning).unwrap();
-            let want = cycle_cancelling(&people, &receiving, 9_000.0);
-            assert_eq!(score(&got), want, "case {case}");
-            assert_within_capacity(&ds, &got);
-            if got.optimality.rounds > 1 {
-                widened += 1;
-                assert!(got.optimality.arcs_added > 0);
-            }
-            // The default tuning agrees.
-            let default = reassign(&ds, &q, &Sequential).unwrap();
-            assert_eq!(score(&default), want, "case {case} (default)");
-        }
-        assert!(widened >= 20, "only {widened} cases needed widening");
-    }
-
-    fn ids(ds: &Dataset, r: &Reassignment) -> Vec<(usize, String, u32)> {
-        r.rows
-            .iter()
-            .map(|x| {
-                let to = if x.to == NONE {
-                    String::new()
-                } else {
-                    ds.facilities().get(x.to).id.0.clone()
-                };
-                (x.resident, to, x.people)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_patient_whose_nearest_gp_is_needed_by_another_goes_to_the_far_one() {
-        // On the parallel 45.7: A has 1 place, C has 10. P (row 0) is 39 m
-        // from A and 1.2 km from C; Q (row 1) reaches only A (0.9 km; C is
-        // 2.1 km, beyond 2 km). Both fit only with Q at A and P at C. With a
-        // single candidate each (A), the first solve strands Q; the proof
-        // must offer C to P.
-        let gps = vec![
-            gp("X", 9.70, 45.71, 10, 2),
-            gp("A", 9.700, 45.70, 11, 10),
-            gp("C", 9.685, 45.70, 20, 10),
-        ];
-        let rows: Vec<Row> = vec![
-            (9.7005, 45.70, 1.0, "X", "assigned", "m"),
-            (9.7120, 45.70, 1.0, "X", "assigned", "m"),
-        ];
-        let ds = dataset(gps, &rows);
-        let q = ScenarioQuery {
-            max_distance_m: 2_000.0,
-            ..query(&["X"])
-        };
-        let tuning = Tuning {
-            nearest: 1,
-            priced: 0,
-        };
-        let got = reassign_tuned(&ds, &q, &Sequential, tuning).unwrap();
-        assert_eq!(ids(&ds, &got), vec![(0, "C".into(), 1), (1, "A".into(), 1)]);
-        assert!(got.optimality.rounds >= 2);
-        let p = LonLat::new(9.7005, 45.70);
-        assert_eq!(
-            got.rows[0].distance_m,
-            geodesic_distance_m(p, LonLat::new(9.685, 45.70))
-        );
-        // The default candidates reach the same answer.
-        let default = reassign(&ds, &q, &Sequential).unwrap();
-        assert_eq!(ids(&ds, &default), ids(&ds, &got));
-    }
-
-    #[test]
-    fn when_room_is_short_the_nearest_patients_are_placed_and_the_rest_are_orphans() {
-        // One GP with 2 places; three patients 100 m, 200 m and 300 m away.
-        let gps = vec![gp("X", 9.6, 45.6, 10, 3), gp("A", 9.7, 45.7, 12, 10)];
-        let at = |dlat: f64| (9.7, 45.7 + dlat, 1.0, "X", "assigned", "m");
-        let rows: Vec<Row> = vec![at(0.0027), at(0.0009), at(0.0018)];
-        let ds = dataset(gps, &rows);
-        let got = reassign(&ds, &query(&["X"]), &Sequential).unwrap();
-        assert_eq!(
-            ids(&ds, &got),
-            vec![(0, "".into(), 1), (1, "A".into(), 1), (2, "A".into(), 1)]
-        );
-        assert!(got.rows[0].distance_m.is_nan());
-    }
-
-    #[test]
-    fn nobody_is_sent_beyond_the_maximum_distance() {
-        let gps = vec![gp("X", 9.6, 45.6, 10, 2), gp("A", 9.7, 45.7, 100, 0)];
-        // 1 km and 3 km north of A.
-        let rows: Vec<Row> = vec![
-            (9.7, 45.709, 1.0, "X", "assigned", "m"),
-            (9.7, 45.727, 1.0, "X", "assigned", "m"),
-        ];
-        let ds = dataset(gps, &rows);
-        let q = ScenarioQuery {
-            max_distance_m: 2_000.0,
-            ..query(&["X"])
-        };
-        let got = reassign(&ds, &q, &Sequential).unwrap();
-        assert_eq!(ids(&ds, &got), vec![(0, "A".into(), 1), (1, "".into(), 1)]);
-        let report = scenario_report(&ds, &got, 0.0);
-        assert_eq!((report.patients, report.placed, report.orphans), (2, 1, 1));
-    }
-
-    #[test]
-    fn a_weighted_point_is_split_across_gps_and_capacity_is_never_exceeded() {
-        // 5 people at one point; A (near) has 3 places, B (far) 10.
-        let gps = vec![
-            gp("X", 9.6, 45.6, 10, 5),
-            gp("A", 9.70, 45.70, 13, 10),
-            gp("B", 9.72, 45.70, 10, 0),
-        ];
-        let rows: Vec<Row> = vec![(9.701, 45.70, 5.0, "X", "assigned", "m")];
-        let ds = dataset(gps, &rows);
-        let got = reassign(&ds, &query(&["X"]), &Sequential).unwrap();
-        assert_eq!(ids(&ds, &got), vec![(0, "A".into(), 3), (0, "B".into(), 2)]);
-        let report = scenario_report(&ds, &got, 0.0);
-        let a = &report.by_gp[0];
-        assert_eq!(
-            (a.id.as_str(), a.new_patients, a.list_size),
-            ("A", Some(3), Some(13.0))
-        );
-        let d_a = geodesic_distance_m(LonLat::new(9.701, 45.70), LonLat::new(9.70, 45.70));
-        let d_b = geodesic_distance_m(LonLat::new(9.701, 45.70), LonLat::new(9.72, 45.70));
-        assert_eq!(
-            report.total_distance_m,
-            Some(round_mm(3.0 * d_a + 2.0 * d_b))
-        );
-    }
-
-    #[test]
-    fn fractional_weights_unknown_ids_and_non_gps_are_refused() {
-        let mut ped = gp("PED", 9.7, 45.7, 10, 0);
-        ped.kind = FacilityKind::Pediatrician;
-        let mut old = gp("OLD", 9.7, 45.7, 10, 0);
-        old.status = FacilityStatus::Ceased;
-        let gps = vec![
-            gp("X", 9.6, 45.6, 10, 2),
-            gp("A", 9.7, 45.7, 100, 0),
-            ped,
-            old,
-        ];
-        let rows: Vec<Row> = vec![(9.7, 45.71, 1.5, "X", "assigned", "m")];
-        let ds = dataset(gps, &rows);
-        assert!(matches!(
-            reassign(&ds, &query(&["NOPE"]), &Sequential),
-            Err(Error::UnknownFacility(id)) if id == "NOPE"
-        ));
-        for bad in ["PED", "OLD"] {
-            let err = reassign(&ds, &query(&[bad]), &Sequential).unwrap_err();
-            assert!(
-                matches!(&err, Error::InvalidParameter { name, .. } if name == "cease"),
-                "{err}"
-            );
-        }
-        let err = reassign(&ds, &query(&["X"]), &Sequential).unwrap_err();
-        assert!(
-            matches!(err, Error::Unavailable(ref m) if m.contains("whole number")),
-            "{err}"
-        );
-        assert!(reassign(&ds, &query(&[]), &Sequential).is_err());
-    }
-
-    #[test]
-    fn ad_users_stay_and_unlisted_residents_are_placed_on_request() {
-        let gps = vec![gp("X", 9.6, 45.6, 10, 1), gp("A", 9.7, 45.7, 100, 0)];
-        let rows: Vec<Row> = vec![
-            (9.7, 45.71, 1.0, "X", "assigned", "m"),
-            (9.7, 45.71, 1.0, "X", "ad_user", "m"),
-            (9.7, 45.72, 1.0, "", "no_gp", "m"),
-        ];
-        let ds = dataset(gps, &rows);
-        let got = reassign(&ds, &query(&["X"]), &Sequential).unwrap();
-        assert_eq!(ids(&ds, &got), vec![(0, "A".into(), 1)]);
-        let q = ScenarioQuery {
-            assign_unlisted: true,
-            ..query(&["X"])
-        };
-        let got = reassign(&ds, &q, &Sequential).unwrap();
-        assert_eq!(ids(&ds, &got), vec![(0, "A".into(), 1), (2, "A".into(), 1)]);
-        assert_eq!(got.rows[1].from, NONE);
-        let report = scenario_report(&ds, &got, 0.0);
-        assert_eq!((report.patients, report.unlisted), (2, 1));
-    }
-
-    #[test]
-    fn the_request_body_fills_defaults_and_refuses_unknown_keys() {
-        let q: ScenarioQuery = serde_json::from_str(r#"{"cease": ["GP0012", "GP0044"]}"#).unwrap();
-        assert_eq!(q.cease, ["GP0012", "GP0044"]);
-        assert_eq!(q.max_distance_m, 30_000.0);
-        assert_eq!(q.min_group_size, 10.0);
-        assert!(!q.assign_unlisted);
-        let q: ScenarioQuery =
-            serde_json::from_str(r#"{"cease": ["A"], "max_distance_m": 5000}"#).unwrap();
-        assert_eq!(q.max_distance_m, 5_000.0);
-        assert!(serde_json::from_str::<ScenarioQuery>(r#"{"ceased": ["A"]}"#).is_err());
-    }
-
-    #[test]
-    fn small_groups_are_suppressed_in_the_report() {
-        let gps = vec![gp("X", 9.6, 45.6, 10, 3), gp("A", 9.7, 45.7, 100, 0)];
-        let rows: Vec<Row> = (0..3)
-            .map(|i| (9.7, 45.71 + i as f64 * 0.001, 1.0, "X", "assigned", "m"))
-            .collect();
-        let ds = dataset(gps, &rows);
-        let got = reassign(&ds, &query(&["X"]), &Sequential).unwrap();
-        let report = scenario_report(&ds, &got, 10.0);
-        assert_eq!(
-            report.new_distance,
-            Figures::Suppressed { suppressed: true }
-        );
-        assert_eq!(report.total_distance_m, None);
-        assert!(matches!(
-            report.by_municipality[0],
-            MunicipalityChange::Suppressed { .. }
-        ));
-        let json = serde_json::to_value(&report).unwrap();
-        assert_eq!(json["new_distance"]["suppressed"], true);
-        let open = scenario_report(&ds, &got, 3.0);
-        let Figures::Stats(s) = open.new_distance else {
-            panic!("not suppressed at 3 people")
-        };
-        let want: Vec<f64> = rows
-            .iter()
-            .map(|r| geodesic_distance_m(LonLat::new(r.0, r.1), LonLat::new(9.7, 45.7)))
-            .collect();
-        assert_eq!(s.median_m, round_mm(want[1]));
-        assert_eq!(s.count, 3.0);
-    }
+    best.into_iter().map(|(v, j)| (j, v)).collect()
 }
