@@ -45,8 +45,13 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
     Catchments(CatchmentsArgs),
-    /// GP cessation: optimal reassignment of the ceasing GPs' patients, as JSON on stdout.
+    /// A scenario plan (cessations, new GPs, raised caps, placing people
+    /// without a GP): the optimal reassignment, as JSON on stdout.
     Scenario(ScenarioArgs),
+    /// Compares plans with the do-nothing baseline: placed, orphans, people
+    /// without a GP after, distances of the moved and of everyone, GPs over
+    /// 95 % of their cap.
+    Compare(CompareArgs),
     /// Travel-time isochrones of a kind of facility over the road network,
     /// with the people in each band, as GeoJSON.
     Isochrones(IsochronesArgs),
@@ -223,13 +228,18 @@ struct CatchmentsArgs {
 struct ScenarioArgs {
     /// Dataset directory (with dataset.toml) or manifest file.
     dir: PathBuf,
+    /// A plan file (JSON: cease, open, capacity, assign_unlisted,
+    /// max_distance_m, max_time_s, metric, min_group_size); the flags below
+    /// add to it (`--cease`) or override it.
+    #[arg(long)]
+    plan: Option<PathBuf>,
     /// Ids of the GPs that cease, comma-separated.
     #[arg(long, value_delimiter = ',')]
     cease: Vec<String>,
     /// Nobody is reassigned farther than this, metres (under car/foot: the
-    /// route's length).
-    #[arg(long, default_value_t = bacino_core::DEFAULT_MAX_DISTANCE_M)]
-    max_distance_m: f64,
+    /// route's length) [default: 30000].
+    #[arg(long)]
+    max_distance_m: Option<f64>,
     /// Nobody is reassigned with a longer travel time than this, seconds
     /// (car, foot, a table in seconds).
     #[arg(long)]
@@ -237,13 +247,30 @@ struct ScenarioArgs {
     /// Also place residents of group `no_gp` (no `gp_id`) into spare capacity.
     #[arg(long)]
     assign_unlisted: bool,
+    /// Aggregates over fewer people are suppressed [default: 10].
+    #[arg(long)]
+    min_group_size: Option<f64>,
+    /// What is minimised: geodesic (total distance), car or foot (total
+    /// travel time over the dataset's [network]), table (its [costs])
+    /// [default: geodesic].
+    #[arg(long)]
+    metric: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// Plan files (JSON, as for `scenario --plan`), each named by its file
+    /// stem; repeat the flag. All under one metric.
+    #[arg(long, required = true)]
+    plan: Vec<PathBuf>,
     /// Aggregates over fewer people are suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
-    /// What is minimised: geodesic (total distance), car or foot (total
-    /// travel time over the dataset's [network]), table (its [costs]).
-    #[arg(long, default_value = "geodesic")]
-    metric: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
 }
 
 /// The graph cache directory chosen on the command line.
@@ -270,6 +297,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Catchments(args) => catchments(args),
         Command::Scenario(args) => scenario(args),
+        Command::Compare(args) => compare(args),
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
@@ -430,22 +458,51 @@ fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Res
     )
 }
 
+/// Reads a plan file: errors name the file, line and column.
+fn read_plan(path: &std::path::Path) -> anyhow::Result<ScenarioQuery> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read plan {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: line {}, column {}: expected a plan (cease, open, capacity, assign_unlisted, \
+             max_distance_m, max_time_s, metric, min_group_size): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
 fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
-    let dataset = load(&args.dir)?;
-    let query = ScenarioQuery {
-        cease: args
-            .cease
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        max_distance_m: args.max_distance_m,
-        max_time_s: args.max_time_s,
-        assign_unlisted: args.assign_unlisted,
-        min_group_size: args.min_group_size,
-        metric: args.metric.parse()?,
+    let mut query = match &args.plan {
+        Some(p) => read_plan(p)?,
+        None => ScenarioQuery::default(),
     };
+    let dataset = load(&args.dir)?;
+    for id in args
+        .cease
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        if !query.cease.iter().any(|c| c == id) {
+            query.cease.push(id.to_owned());
+        }
+    }
+    if let Some(m) = args.max_distance_m {
+        query.max_distance_m = m;
+    }
+    if args.max_time_s.is_some() {
+        query.max_time_s = args.max_time_s;
+    }
+    query.assign_unlisted |= args.assign_unlisted;
+    if let Some(m) = args.min_group_size {
+        query.min_group_size = m;
+    }
+    if let Some(m) = &args.metric {
+        query.metric = m.parse()?;
+    }
     prepare_metric(&dataset, query.metric)?;
     let t1 = std::time::Instant::now();
     let report = bacino_core::scenario(&dataset, &query, &Parallel)?;
@@ -455,6 +512,31 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;
+    Ok(())
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let mut plans = Vec::with_capacity(args.plan.len());
+    for p in &args.plan {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string());
+        plans.push((name, read_plan(p)?));
+    }
+    let dataset = load(&args.dir)?;
+    if let Some((_, q)) = plans.first() {
+        prepare_metric(&dataset, q.metric)?;
+    }
+    let doc = bacino_core::compare(&dataset, &plans, args.min_group_size, &Parallel)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Table => out.write_all(doc.to_table().as_bytes())?,
+    }
     Ok(())
 }
 

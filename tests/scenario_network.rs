@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use bacino_network::{Cost, NetworkSpec, Profile, ProfileName, RoadNetwork, Search, Target};
-use common::{bacino_fails, monaco_dir, monaco_pbf, read_csv, TempDataset};
+use common::{bacino_fails, certify_transport, monaco_dir, monaco_pbf, read_csv, TempDataset};
 use serde_json::Value;
 
 const CEASE: [&str; 2] = ["MGP02", "MGP03"];
@@ -222,70 +222,17 @@ fn certify(o: &Oracle, header: &[String], rows: &[Vec<String>], max_m: f64, max_
     for (j, g) in o.gps.iter().enumerate() {
         assert!(load[j] <= g.1, "{} over its spare places", g.0);
     }
-    // Residual graph: source 0, patients 1..=np, GPs, sink.
-    let gp = |j: usize| 1 + np + j;
-    let (src, sink, n) = (0, 1 + np + ng, 2 + np + ng);
-    let mut arcs: Vec<(usize, usize, i64)> = Vec::new();
-    for (i, (&at, row)) in to.iter().zip(&o.cost).enumerate() {
-        match at {
-            Some(j) => {
-                arcs.push((1 + i, src, 0));
-                arcs.push((gp(j), 1 + i, -i64::from(row[j].time_ms())));
-            }
-            None => arcs.push((src, 1 + i, 0)),
-        }
-        for (j, &c) in row.iter().enumerate() {
-            if ok(c) && at != Some(j) {
-                arcs.push((1 + i, gp(j), i64::from(c.time_ms())));
-            }
-        }
-    }
-    for (j, (&l, g)) in load.iter().zip(&o.gps).enumerate() {
-        if l < g.1 {
-            arcs.push((gp(j), sink, 0));
-        }
-        if l > 0 {
-            arcs.push((sink, gp(j), 0));
-        }
-    }
-    // Maximum: no GP with room is reachable from an unplaced patient.
-    let mut reach = vec![false; n];
-    let mut stack: Vec<usize> = (0..np)
-        .filter(|&i| to[i].is_none())
-        .map(|i| 1 + i)
+    let cost: Vec<Vec<Option<i64>>> = o
+        .cost
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|&c| ok(c).then(|| i64::from(c.time_ms())))
+                .collect()
+        })
         .collect();
-    for &s in &stack {
-        reach[s] = true;
-    }
-    while let Some(u) = stack.pop() {
-        for &(a, b, _) in &arcs {
-            if a == u && b != src && !reach[b] {
-                reach[b] = true;
-                stack.push(b);
-            }
-        }
-    }
-    assert!(!reach[sink], "an augmenting path places one more person");
-    // Minimal: no negative cycle (Bellman–Ford from a virtual root).
-    let mut dist = vec![0i64; n];
-    let mut rounds = 0;
-    loop {
-        let mut changed = false;
-        for &(a, b, c) in &arcs {
-            if dist[a] + c < dist[b] {
-                dist[b] = dist[a] + c;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-        rounds += 1;
-        assert!(
-            rounds < n,
-            "a negative cycle: the total time is not minimal"
-        );
-    }
+    let spare: Vec<u64> = o.gps.iter().map(|g| u64::from(g.1)).collect();
+    certify_transport(&cost, &spare, &to);
     total_ms
 }
 

@@ -142,3 +142,105 @@ pub fn multipolygon(g: &serde_json::Value) -> geo::MultiPolygon<f64> {
         other => panic!("expected a MultiPolygon, got {other:?}"),
     }
 }
+
+/// Certifies, independently of bacino's solver, that a transportation
+/// solution is optimal: one person per patient, `to[i]` the GP of patient
+/// `i` (`None`: unplaced), `cost[i][j]` the arc's cost (`None`: no arc),
+/// `spare[j]` the room of GP `j`. Panics unless every placed patient uses
+/// an arc, no GP is over its room, no augmenting path leads from an
+/// unplaced patient to a GP with room (the flow is maximum), and the
+/// residual graph has no negative cycle (Bellman–Ford: the cost is
+/// minimal among maximum flows). Returns the total cost.
+pub fn certify_transport(cost: &[Vec<Option<i64>>], spare: &[u64], to: &[Option<usize>]) -> i64 {
+    let (np, ng) = (cost.len(), spare.len());
+    assert_eq!(to.len(), np);
+    let mut load = vec![0u64; ng];
+    let mut total = 0i64;
+    for (i, t) in to.iter().enumerate() {
+        if let Some(j) = *t {
+            let c =
+                cost[i][j].unwrap_or_else(|| panic!("patient {i} placed on a missing arc to {j}"));
+            total += c;
+            load[j] += 1;
+        }
+    }
+    for j in 0..ng {
+        assert!(
+            load[j] <= spare[j],
+            "GP {j} over its room: {} > {}",
+            load[j],
+            spare[j]
+        );
+    }
+    // Residual graph: source 0, patients 1..=np, GPs, sink.
+    let gp = |j: usize| 1 + np + j;
+    let (src, sink, n) = (0, 1 + np + ng, 2 + np + ng);
+    let mut arcs: Vec<(usize, usize, i64)> = Vec::new();
+    for (i, (&at, row)) in to.iter().zip(cost).enumerate() {
+        match at {
+            Some(j) => {
+                arcs.push((1 + i, src, 0));
+                arcs.push((gp(j), 1 + i, -row[j].unwrap()));
+            }
+            None => arcs.push((src, 1 + i, 0)),
+        }
+        for (j, &c) in row.iter().enumerate() {
+            if let Some(c) = c {
+                if at != Some(j) {
+                    arcs.push((1 + i, gp(j), c));
+                }
+            }
+        }
+    }
+    for (j, (&l, &s)) in load.iter().zip(spare).enumerate() {
+        if l < s {
+            arcs.push((gp(j), sink, 0));
+        }
+        if l > 0 {
+            arcs.push((sink, gp(j), 0));
+        }
+    }
+    // Maximum: no GP with room is reachable from an unplaced patient.
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b, _) in &arcs {
+        out[a].push(b);
+    }
+    let mut reach = vec![false; n];
+    let mut stack: Vec<usize> = (0..np)
+        .filter(|&i| to[i].is_none())
+        .map(|i| 1 + i)
+        .collect();
+    for &s in &stack {
+        reach[s] = true;
+    }
+    while let Some(u) = stack.pop() {
+        for &b in &out[u] {
+            if b != src && !reach[b] {
+                reach[b] = true;
+                stack.push(b);
+            }
+        }
+    }
+    assert!(!reach[sink], "an augmenting path places one more person");
+    // Minimal: no negative cycle (Bellman–Ford from a virtual root).
+    let mut dist = vec![0i64; n];
+    let mut rounds = 0;
+    loop {
+        let mut changed = false;
+        for &(a, b, c) in &arcs {
+            if dist[a] + c < dist[b] {
+                dist[b] = dist[a] + c;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+        rounds += 1;
+        assert!(
+            rounds < n,
+            "a negative cycle: the total cost is not minimal"
+        );
+    }
+    total
+}

@@ -30,11 +30,15 @@ mod catalog;
 mod error;
 mod isochrones;
 mod ogc;
+mod plans;
 mod routes;
 mod state;
 
 pub use error::{ApiError, Problem};
 pub use isochrones::MINUTES_STEP;
 pub use ogc::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use plans::{
+    MAX_DISTANCE_LIMIT_M, MAX_DISTANCE_STEP_M, MAX_PLANS, MAX_TIME_LIMIT_S, MAX_TIME_STEP_S,
+};
 pub use routes::{configure, ApiDoc};
 pub use state::{AppState, Config};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_core::{
-    catchments, distance_report, scenario, CatchmentOptions, DistanceQuery, GroupBy, MetricName,
-    Overrides, ScenarioQuery, Sequential, Target, DEFAULT_MAX_DISTANCE_M,
+    catchments, distance_report, CatchmentOptions, DistanceQuery, GroupBy, MetricName, Overrides,
+    Sequential, Target,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -30,7 +30,8 @@ use crate::state::{AppState, Cached, Entry, Memo};
         distances,
         catchments_route,
         crate::isochrones::isochrones_route,
-        scenarios,
+        crate::plans::scenarios,
+        crate::plans::compare_route,
         crate::ogc::landing,
         crate::ogc::conformance,
         crate::ogc::collections,
@@ -38,7 +39,16 @@ use crate::state::{AppState, Cached, Entry, Memo};
         crate::ogc::items,
         crate::ogc::item
     ),
-    components(schemas(Health, DatasetInfo, DistancesDoc, GroupDoc, ScenarioBody, Problem))
+    components(schemas(
+        Health,
+        DatasetInfo,
+        DistancesDoc,
+        GroupDoc,
+        crate::plans::ScenarioBody,
+        crate::plans::OpenBody,
+        crate::plans::CompareBody,
+        Problem
+    ))
 )]
 pub struct ApiDoc;
 
@@ -79,7 +89,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(distances)
             .service(catchments_route)
             .service(crate::isochrones::isochrones_route)
-            .service(scenarios)
+            .service(crate::plans::scenarios)
+            .service(crate::plans::compare_route)
             .configure(crate::ogc::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .default_service(web::to(|req: HttpRequest| async move {
@@ -469,131 +480,6 @@ async fn catchments_route(
 
 /// Band edges over HTTP are multiples of this, metres.
 pub const BAND_STEP_M: f64 = 500.0;
-
-/// `max_distance_m` over HTTP is a multiple of this, metres.
-pub const MAX_DISTANCE_STEP_M: f64 = 500.0;
-/// Largest `max_distance_m` over HTTP, metres.
-pub const MAX_DISTANCE_LIMIT_M: f64 = 200_000.0;
-
-/// A GP-cessation scenario.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScenarioBody {
-    /// Ids of the active GPs that cease (may be empty with `assign_unlisted`).
-    #[serde(default)]
-    pub cease: Vec<String>,
-    /// Nobody is reassigned farther than this, metres: a multiple of 500
-    /// from 500 to 200000 (default 30000).
-    pub max_distance_m: Option<f64>,
-    /// Also place residents of group `no_gp` into spare capacity (default false).
-    pub assign_unlisted: Option<bool>,
-    /// Privacy threshold in people; not below the server's (default 10).
-    pub min_group_size: Option<f64>,
-    /// `geodesic` (default: total distance minimised), `car` or `foot`
-    /// (total travel time over the dataset's road network; `max_distance_m`
-    /// limits the route's length), `table` (the dataset's cost table).
-    pub metric: Option<String>,
-    /// Nobody is reassigned with a longer travel time than this, seconds: a
-    /// multiple of 60 from 60 to 14400 (no limit by default).
-    pub max_time_s: Option<f64>,
-}
-
-/// `max_time_s` over HTTP is a multiple of this, seconds.
-pub const MAX_TIME_STEP_S: f64 = 60.0;
-/// Largest `max_time_s` over HTTP, seconds.
-pub const MAX_TIME_LIMIT_S: f64 = 14_400.0;
-
-/// Solves a GP cessation exactly: the ceasing GPs' listed patients are
-/// reassigned to the remaining active GPs so that the sum of geodesic
-/// distances (or, with `metric` `car`/`foot`, of travel times by road) is
-/// minimal, within spare capacity (`capacity - list_size`),
-/// `max_distance_m` and `max_time_s`, placing as many people as possible
-/// first. Returns the document `bacino scenario` prints; under a network
-/// metric it names the extract and profile and counts the `unreachable`.
-#[utoipa::path(
-    post,
-    path = "/v1/datasets/{name}/scenarios",
-    params(("name" = String, Path, description = "Dataset name")),
-    request_body = ScenarioBody,
-    responses(
-        (status = 200, description = "patients, placed, orphans, total_distance_m, new_distance, by_gp, by_municipality, optimality", content_type = "application/json"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[actix_web::post("/v1/datasets/{name}/scenarios")]
-async fn scenarios(
-    state: web::Data<AppState>,
-    name: web::Path<String>,
-    body: web::Json<ScenarioBody>,
-) -> Result<HttpResponse, ApiError> {
-    let entry = dataset(&state, &name)?;
-    let b = body.into_inner();
-    let floor = state.config.min_group_size;
-    let min_group_size = match b.min_group_size {
-        None => floor,
-        Some(v) if v.is_finite() && v >= floor => v,
-        Some(v) => {
-            return Err(ApiError::BadParameter {
-                name: "min_group_size".into(),
-                message: format!("expected a number ≥ {floor}, found {v}"),
-            })
-        }
-    };
-    let max_distance_m = b.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M);
-    // A coarse grid of distances: sweeping a fine one and watching `orphans`
-    // change would measure single patients' distances.
-    if !(MAX_DISTANCE_STEP_M..=MAX_DISTANCE_LIMIT_M).contains(&max_distance_m)
-        || max_distance_m % MAX_DISTANCE_STEP_M != 0.0
-    {
-        return Err(ApiError::BadParameter {
-            name: "max_distance_m".into(),
-            message: format!(
-                "expected a multiple of {MAX_DISTANCE_STEP_M} m from {MAX_DISTANCE_STEP_M} to \
-                 {MAX_DISTANCE_LIMIT_M}, found {max_distance_m}"
-            ),
-        });
-    }
-    // The same for times: a fine sweep would time single patients.
-    if let Some(t) = b.max_time_s {
-        if !(MAX_TIME_STEP_S..=MAX_TIME_LIMIT_S).contains(&t) || t % MAX_TIME_STEP_S != 0.0 {
-            return Err(ApiError::BadParameter {
-                name: "max_time_s".into(),
-                message: format!(
-                    "expected a multiple of {MAX_TIME_STEP_S} s from {MAX_TIME_STEP_S} to \
-                     {MAX_TIME_LIMIT_S}, found {t}"
-                ),
-            });
-        }
-    }
-    let metric: MetricName = b.metric.as_deref().unwrap_or("geodesic").parse()?;
-    let query = ScenarioQuery {
-        cease: b.cease,
-        max_distance_m,
-        max_time_s: b.max_time_s,
-        assign_unlisted: b.assign_unlisted.unwrap_or(false),
-        min_group_size,
-        metric,
-    };
-    let body = web::block(move || {
-        let report = scenario(&entry.dataset, &query, &Sequential)?;
-        if (report.patients as f64) < min_group_size {
-            return Err(ApiError::Unprocessable(format!(
-                "the scenario concerns {} people, fewer than {min_group_size}: its figures \
-                 would describe individual patients",
-                report.patients
-            )));
-        }
-        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
-}
 
 pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
     state

@@ -10,7 +10,8 @@
 //! Optional keys on both kinds: `max_distance_m` (default 30000),
 //! `assign_unlisted` (default false), `min_group_size` (default 10),
 //! `metric` (default `geodesic`; `car`/`foot` minimise travel time over the
-//! dataset's road network) and `max_time_s` (no limit by default). Unknown
+//! dataset's road network), `max_time_s` (no limit by default), and the
+//! plan levers `open` and `capacity` (CONTRACT §8). Unknown
 //! keys are errors, so that a typo does not silently change a scenario.
 //!
 //! For each scenario `OUTDIR/<name>/` receives:
@@ -43,8 +44,8 @@ use std::path::{Path, PathBuf};
 
 use bacino_core::{
     catchments, reassign, scenario_report, CatchmentMethod, CatchmentOptions, Dataset,
-    FacilityKind, Figures, MetricName, Overrides, Reassignment, ScenarioQuery, ScenarioReport,
-    DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
+    FacilityKind, Figures, MetricName, OpenFacility, Overrides, Reassignment, ScenarioQuery,
+    ScenarioReport, DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -139,6 +140,12 @@ pub struct ScenarioSpec {
     /// The metric minimised (default `geodesic`).
     #[serde(default)]
     pub metric: MetricName,
+    /// Facilities the plan opens (CONTRACT §8).
+    #[serde(default)]
+    pub open: Vec<OpenFacility>,
+    /// List caps the plan sets (`"*"`: every GP).
+    #[serde(default)]
+    pub capacity: std::collections::BTreeMap<String, u32>,
     /// Also place unlisted residents.
     #[serde(default)]
     pub assign_unlisted: bool,
@@ -405,6 +412,8 @@ fn query_of(spec: &ScenarioSpec, cease: Vec<String>) -> ScenarioQuery {
         assign_unlisted: spec.assign_unlisted,
         min_group_size: spec.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE),
         metric: spec.metric,
+        open: spec.open.clone(),
+        capacity: spec.capacity.clone(),
     }
 }
 
@@ -465,6 +474,24 @@ fn run_one(
             )));
         }
     }
+    // The plan's levers give the dataset its cessations are solved on;
+    // random draws still cease GPs of the dataset as loaded.
+    let original = dataset;
+    let planned;
+    let dataset = if spec.open.is_empty() && spec.capacity.is_empty() {
+        dataset
+    } else {
+        match dataset.with_levers(&spec.open, &spec.capacity) {
+            Ok(d) => {
+                planned = d;
+                &planned
+            }
+            Err(e) => {
+                bar.inc(spec.random_cease.map_or(1, |r| r.draws as u64));
+                return Err(e.into());
+            }
+        }
+    };
     let metric = match dataset.metric(spec.metric, &Parallel) {
         Ok(m) => m,
         Err(e) => {
@@ -482,7 +509,7 @@ fn run_one(
             (json(&report)?, solved)
         }
         (None, Some(r)) => {
-            let draws = match random_draws(dataset, r) {
+            let draws = match random_draws(original, r) {
                 Ok(d) => d,
                 Err(e) => {
                     bar.inc(r.draws as u64);

@@ -27,7 +27,7 @@ pub struct Dataset {
     resident_area: OnceLock<Vec<u32>>,
     study_area: OnceLock<geo::MultiPolygon<f64>>,
     network: Option<Vec<NetworkSpec>>,
-    costs: Option<crate::costs::CostTable>,
+    costs: Option<Arc<crate::costs::CostTable>>,
     cache_dir: Option<PathBuf>,
     prepared: [OnceLock<Arc<PreparedNetwork>>; 2],
 }
@@ -91,13 +91,48 @@ impl Dataset {
 
     /// Attaches an origin–destination cost table (the `table` metric).
     pub fn with_costs(mut self, costs: Option<crate::costs::CostTable>) -> Dataset {
-        self.costs = costs;
+        self.costs = costs.map(Arc::new);
         self
     }
 
     /// The cost table, when the manifest has `[costs]`.
     pub fn costs(&self) -> Option<&crate::costs::CostTable> {
-        self.costs.as_ref()
+        self.costs.as_deref()
+    }
+
+    /// A dataset like this one with other facilities (the same ones first,
+    /// in the same order, then any added) and, optionally, another GP per
+    /// resident: what a plan derives (CONTRACT §8). The road networks
+    /// already prepared are shared (only the facilities are snapped again),
+    /// as are the cost table and the areas located.
+    pub(crate) fn derive(&self, facilities: Facilities, gp: Option<Vec<FacilityIdx>>) -> Dataset {
+        debug_assert!(facilities.len() >= self.facilities.len());
+        let mut residents = self.residents.clone();
+        if let Some(gp) = gp {
+            debug_assert_eq!(gp.len(), residents.len());
+            residents.gp = gp;
+        }
+        let mut d = Dataset::new(
+            self.name.clone(),
+            self.title.clone(),
+            self.source.clone(),
+            facilities,
+            residents,
+            self.areas.clone(),
+        );
+        d.network = self.network.clone();
+        d.costs = self.costs.clone();
+        d.cache_dir = self.cache_dir.clone();
+        if let Some(a) = self.resident_area.get() {
+            let _ = d.resident_area.set(a.clone());
+        }
+        let locations: Vec<_> = d.facilities.iter().map(|f| f.location).collect();
+        for (mine, theirs) in self.prepared.iter().zip(&d.prepared) {
+            if let Some(p) = mine.get() {
+                let _ = theirs.set(Arc::new(p.with_facilities(&locations)));
+            }
+        }
+        d
     }
 
     /// Where prepared graphs are cached (`None`: no cache). Defaults to
@@ -208,7 +243,7 @@ impl Dataset {
     /// invalid `metric` parameter.
     pub fn metric<E: Executor>(&self, name: MetricName, exec: &E) -> Result<Metric<'_>> {
         if name == MetricName::Table {
-            return self.costs.as_ref().map(Metric::Table).ok_or_else(|| {
+            return self.costs.as_deref().map(Metric::Table).ok_or_else(|| {
                 Error::param(
                     "metric",
                     "`table` needs a cost table: the dataset manifest has no [costs] section",

@@ -25,6 +25,7 @@
 
 mod areas;
 mod catchments;
+mod compare;
 mod costs;
 mod crs;
 mod dataset;
@@ -39,6 +40,7 @@ mod load;
 mod manifest;
 mod metric;
 mod model;
+mod plan;
 mod reassign;
 mod stats;
 mod transport;
@@ -52,6 +54,7 @@ pub use catchments::{
     CatchmentProperties, Catchments, Overrides, DEFAULT_BANDS_M, DEFAULT_RESOLUTION, HULL_BUFFER_M,
     MAX_BAND_CELLS, MAX_RESOLUTION,
 };
+pub use compare::{compare, Comparison, PlanRow, NEARLY_FULL};
 pub use costs::{CostTable, CostUnit, CostsInfo};
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
@@ -80,6 +83,7 @@ pub use model::{
     Categorical, Facilities, Facility, FacilityId, FacilityIdx, FacilityKind, FacilityStatus,
     LonLat, Residents, NONE,
 };
+pub use plan::{OpenFacility, EVERY_GP};
 pub use reassign::{
     reassign, scenario, scenario_report, Figures, GpChange, MunicipalityChange, Optimality,
     Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport, TimeFigures,

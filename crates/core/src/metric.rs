@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bacino_network::{CacheOutcome, NetworkInfo, ProfileName, RoadNetwork, Snap};
 use serde::{Deserialize, Serialize};
@@ -78,15 +79,22 @@ impl FromStr for MetricName {
 }
 
 /// A road network prepared for one dataset: the graph of one profile and
-/// every resident and facility snapped onto it.
+/// every resident and facility snapped onto it. The graph and the
+/// residents' snaps are shared with the datasets derived by a plan
+/// ([`PreparedNetwork::with_facilities`]).
 #[derive(Debug)]
 pub struct PreparedNetwork {
-    network: RoadNetwork,
+    network: Arc<RoadNetwork>,
     cache: CacheOutcome,
-    residents: Vec<Option<Snap>>,
+    residents: Arc<ResidentSnaps>,
     facilities: Vec<Option<Snap>>,
-    /// Residents by the nodes they leave their snapped segment through
-    /// (compressed rows over the graph's nodes).
+}
+
+/// Every resident's snap, and residents by the nodes they leave their
+/// snapped segment through (compressed rows over the graph's nodes).
+#[derive(Debug)]
+struct ResidentSnaps {
+    snaps: Vec<Option<Snap>>,
     by_node_first: Vec<u32>,
     by_node: Vec<u32>,
 }
@@ -143,20 +151,37 @@ impl PreparedNetwork {
             }
         }
         PreparedNetwork {
-            network,
+            network: Arc::new(network),
             cache,
-            residents,
+            residents: Arc::new(ResidentSnaps {
+                snaps: residents,
+                by_node_first,
+                by_node,
+            }),
             facilities,
-            by_node_first,
-            by_node,
+        }
+    }
+
+    /// The same network and residents with another set of facilities
+    /// (a plan's): only the facilities are snapped.
+    pub fn with_facilities(&self, facilities: &[LonLat]) -> PreparedNetwork {
+        PreparedNetwork {
+            network: Arc::clone(&self.network),
+            cache: self.cache.clone(),
+            residents: Arc::clone(&self.residents),
+            facilities: facilities
+                .iter()
+                .map(|p| self.network.snap([p.lon, p.lat]))
+                .collect(),
         }
     }
 
     /// The residents (rows) that leave their snapped segment through `node`.
     pub fn residents_at_node(&self, node: u32) -> &[u32] {
-        let r = self.by_node_first[node as usize] as usize
-            ..self.by_node_first[node as usize + 1] as usize;
-        &self.by_node[r]
+        let rs = &self.residents;
+        let r =
+            rs.by_node_first[node as usize] as usize..rs.by_node_first[node as usize + 1] as usize;
+        &rs.by_node[r]
     }
 
     /// The network.
@@ -171,7 +196,7 @@ impl PreparedNetwork {
 
     /// Where each resident lands on the network (`None`: beyond `snap_max_m`).
     pub fn resident_snaps(&self) -> &[Option<Snap>] {
-        &self.residents
+        &self.residents.snaps
     }
 
     /// Where each facility lands on the network.

@@ -41,6 +41,8 @@ mod routed;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::costs::{CostUnit, CostsInfo};
@@ -49,6 +51,7 @@ use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
 use crate::metric::{Metric, MetricName};
 use crate::model::{FacilityIdx, FacilityKind, NONE};
+use crate::plan::OpenFacility;
 use crate::transport::{certify, solve, Certificate, Flow, Problem, UNBOUNDED};
 use bacino_network::NetworkInfo;
 
@@ -85,10 +88,12 @@ const KEEP_SLACK: i64 = 1_000_000;
 /// optimality is exact in integers.
 const UNITS_PER_COST: f64 = 1000.0;
 
-/// A GP-cessation scenario. Deserialises from the HTTP request body
-/// `{"cease": [...], "max_distance_m": 30000}` (also `assign_unlisted`,
-/// `min_group_size`, `metric`, `max_time_s`; missing keys take the
-/// defaults, unknown keys are refused).
+/// A scenario plan (CONTRACT §4, §8). Deserialises from the HTTP request
+/// body and from `bacino scenario --plan FILE.json`:
+/// `{"cease": [...], "open": [...], "capacity": {"*": 1800},
+/// "max_distance_m": 30000}` (also `assign_unlisted`, `min_group_size`,
+/// `metric`, `max_time_s`; missing keys take the defaults, unknown keys are
+/// refused).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScenarioQuery {
@@ -107,6 +112,18 @@ pub struct ScenarioQuery {
     pub min_group_size: f64,
     /// The metric whose total cost is minimised (`car`/`foot`: travel time).
     pub metric: MetricName,
+    /// GPs (or other facilities) the plan opens (CONTRACT §8).
+    pub open: Vec<OpenFacility>,
+    /// List caps the plan sets: `"*"` for every GP, or by GP id.
+    pub capacity: BTreeMap<String, u32>,
+}
+
+impl ScenarioQuery {
+    /// True when the plan opens facilities or sets caps (the dataset must
+    /// then be derived with [`Dataset::with_levers`]).
+    pub fn has_levers(&self) -> bool {
+        !self.open.is_empty() || !self.capacity.is_empty()
+    }
 }
 
 impl Default for ScenarioQuery {
@@ -118,6 +135,8 @@ impl Default for ScenarioQuery {
             assign_unlisted: false,
             min_group_size: crate::distances::DEFAULT_MIN_GROUP_SIZE,
             metric: MetricName::Geodesic,
+            open: Vec::new(),
+            capacity: BTreeMap::new(),
         }
     }
 }
@@ -190,6 +209,10 @@ pub struct Reassignment {
     pub network: Option<NetworkInfo>,
     /// The cost table, under `table`.
     pub costs: Option<CostsInfo>,
+    /// Ids of the facilities the plan opened.
+    pub opened: Vec<String>,
+    /// The caps the plan set.
+    pub capacity: BTreeMap<String, u32>,
     /// Lines by resident row, then destination id; orphans last per row.
     pub rows: Vec<ReassignmentRow>,
     /// Of the orphans, people whose home is off the road network (beyond
@@ -282,8 +305,9 @@ fn cost_units(x: f64) -> i64 {
 }
 
 /// Solves a cessation scenario exactly under `metric` (`query.metric` is
-/// not consulted: resolve it with [`Dataset::metric`]); `exec` runs the
-/// cost work.
+/// not consulted: resolve it with [`Dataset::metric`]) on a dataset that
+/// carries the plan's levers (see [`Dataset::with_levers`]); `exec` runs
+/// the cost work.
 pub fn reassign<E: Executor>(
     dataset: &Dataset,
     query: &ScenarioQuery,
@@ -319,6 +343,7 @@ struct Setup {
 }
 
 fn setup(dataset: &Dataset, query: &ScenarioQuery) -> Result<Setup> {
+    crate::plan::check_applied(dataset, &query.open, &query.capacity)?;
     let facilities = dataset.facilities();
     let residents = dataset.residents();
     if !(query.max_distance_m.is_finite() && query.max_distance_m > 0.0) {
@@ -481,6 +506,8 @@ fn reassign_tuned<E: Executor>(
         Metric::Table(t) => Some(t.info().clone()),
         _ => None,
     };
+    solved.opened = query.open.iter().map(|o| o.id.trim().to_owned()).collect();
+    solved.capacity = query.capacity.clone();
     Ok(solved)
 }
 
@@ -555,6 +582,8 @@ fn column_generation<C: ArcCosts, E: Executor>(
         metric: MetricName::Geodesic,
         network: None,
         costs: None,
+        opened: Vec::new(),
+        capacity: BTreeMap::new(),
         rows,
         unreachable: 0,
         optimality: Optimality {

@@ -129,6 +129,12 @@ pub struct ScenarioReport {
     pub costs: Option<CostsInfo>,
     /// Ceasing GP ids.
     pub ceased: Vec<String>,
+    /// Facilities the plan opened, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub opened: Vec<String>,
+    /// The caps the plan set (`"*"`: every GP).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub capacity: BTreeMap<String, u32>,
     /// Maximum distance, metres.
     pub max_distance_m: f64,
     /// Maximum travel time, seconds, when one was set.
@@ -342,6 +348,8 @@ pub fn scenario_report(
             .iter()
             .map(|&c| facilities.get(c).id.0.clone())
             .collect(),
+        opened: solved.opened.clone(),
+        capacity: solved.capacity.clone(),
         max_distance_m: solved.max_distance_m,
         max_time_s: solved.max_time_s,
         assign_unlisted: solved.assign_unlisted,
@@ -391,6 +399,13 @@ pub fn scenario<E: Executor>(
             ),
         ));
     }
+    let planned;
+    let dataset = if query.has_levers() {
+        planned = dataset.with_levers(&query.open, &query.capacity)?;
+        &planned
+    } else {
+        dataset
+    };
     let metric = dataset.metric(query.metric, exec)?;
     let solved = reassign(dataset, query, metric, exec)?;
     Ok(scenario_report(dataset, &solved, query.min_group_size))
