@@ -52,6 +52,9 @@ enum Command {
     /// without a GP after, distances of the moved and of everyone, GPs over
     /// 95 % of their cap.
     Compare(CompareArgs),
+    /// Ambulatori Diffusi: slots per ISO week or month from [agendas], and
+    /// the distances of AD users beside those of listed patients, as JSON.
+    Ad(AdArgs),
     /// Travel-time isochrones of a kind of facility over the road network,
     /// with the people in each band, as GeoJSON.
     Isochrones(IsochronesArgs),
@@ -258,6 +261,24 @@ struct ScenarioArgs {
 }
 
 #[derive(clap::Args)]
+struct AdArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// week (ISO weeks) or month.
+    #[arg(long, default_value = "week")]
+    by: String,
+    /// Metric of the distances: geodesic, car, foot, table.
+    #[arg(long, default_value = "geodesic")]
+    metric: String,
+    /// Distance groups with fewer people are suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+    /// Output format (table: the slots per period).
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
 struct CompareArgs {
     /// Dataset directory (with dataset.toml) or manifest file.
     dir: PathBuf,
@@ -298,6 +319,7 @@ fn main() -> ExitCode {
         Command::Catchments(args) => catchments(args),
         Command::Scenario(args) => scenario(args),
         Command::Compare(args) => compare(args),
+        Command::Ad(args) => ad(args),
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
@@ -512,6 +534,47 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;
+    Ok(())
+}
+
+fn ad(args: AdArgs) -> anyhow::Result<()> {
+    let query = bacino_core::AdQuery {
+        by: args.by.parse()?,
+        metric: args.metric.parse()?,
+        min_group_size: args.min_group_size,
+    };
+    let dataset = load(&args.dir)?;
+    prepare_metric(&dataset, query.metric)?;
+    let report = bacino_core::ad_report(&dataset, &query, &Parallel)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8}",
+                "period", "available", "booked", "free", "occupancy", "doctors"
+            )?;
+            for p in &report.periods {
+                let occ = p
+                    .occupancy
+                    .map_or("—".to_owned(), |o| format!("{:.1} %", o * 100.0));
+                writeln!(
+                    out,
+                    "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8}",
+                    p.period,
+                    p.slots_available,
+                    p.slots_booked,
+                    p.slots_free,
+                    occ,
+                    p.doctors_active
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 

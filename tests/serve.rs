@@ -241,6 +241,8 @@ fn no_response_reveals_a_resident() {
         "/v1/datasets/bergamo/distances?to=nearest&kind=cdc&group_by=area",
         "/v1/datasets/bergamo/distances?to=assigned&group_by=group",
         "/v1/datasets/bergamo/distances?to=nearest&kind=gp&group_by=nothing",
+        "/v1/datasets/bergamo/ad?by=week",
+        "/v1/datasets/bergamo/ad?by=month",
         "/ogc",
         "/ogc/conformance",
         "/ogc/collections",
@@ -260,6 +262,14 @@ fn no_response_reveals_a_resident() {
             )
             .1,
     );
+    let (status, body) = server.post(
+        "/v1/datasets/bergamo/compare",
+        r#"{"plans": [{"name": "levers", "plan": {"cease": ["GP0012", "GP0044"],
+            "open": [{"id": "NEW01", "lon": 9.67, "lat": 45.69, "capacity": 150}],
+            "capacity": {"*": 185}, "assign_unlisted": true}}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    bodies.push(body);
     // Every feature of every OGC collection.
     let collections: Value = serde_json::from_str(&server.get("/ogc/collections").1).unwrap();
     for c in collections["collections"].as_array().unwrap() {

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ad;
 mod catalog;
 mod error;
 mod isochrones;

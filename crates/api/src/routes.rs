@@ -30,6 +30,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         distances,
         catchments_route,
         crate::isochrones::isochrones_route,
+        crate::ad::ad_route,
         crate::plans::scenarios,
         crate::plans::compare_route,
         crate::ogc::landing,
@@ -89,6 +90,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(distances)
             .service(catchments_route)
             .service(crate::isochrones::isochrones_route)
+            .service(crate::ad::ad_route)
             .service(crate::plans::scenarios)
             .service(crate::plans::compare_route)
             .configure(crate::ogc::configure)

@@ -28,6 +28,7 @@ pub struct Dataset {
     study_area: OnceLock<geo::MultiPolygon<f64>>,
     network: Option<Vec<NetworkSpec>>,
     costs: Option<Arc<crate::costs::CostTable>>,
+    agendas: Option<Arc<crate::agendas::Agendas>>,
     cache_dir: Option<PathBuf>,
     prepared: [OnceLock<Arc<PreparedNetwork>>; 2],
 }
@@ -77,6 +78,7 @@ impl Dataset {
             study_area: OnceLock::new(),
             network: None,
             costs: None,
+            agendas: None,
             cache_dir: bacino_network::default_cache_dir(),
             prepared: [OnceLock::new(), OnceLock::new()],
         }
@@ -93,6 +95,17 @@ impl Dataset {
     pub fn with_costs(mut self, costs: Option<crate::costs::CostTable>) -> Dataset {
         self.costs = costs.map(Arc::new);
         self
+    }
+
+    /// Attaches Ambulatori Diffusi agendas (CONTRACT §9).
+    pub fn with_agendas(mut self, agendas: Option<crate::agendas::Agendas>) -> Dataset {
+        self.agendas = agendas.map(Arc::new);
+        self
+    }
+
+    /// The AD agendas, when the manifest has `[agendas]`.
+    pub fn agendas(&self) -> Option<&crate::agendas::Agendas> {
+        self.agendas.as_deref()
     }
 
     /// The cost table, when the manifest has `[costs]`.
@@ -122,6 +135,7 @@ impl Dataset {
         );
         d.network = self.network.clone();
         d.costs = self.costs.clone();
+        d.agendas = self.agendas.clone();
         d.cache_dir = self.cache_dir.clone();
         if let Some(a) = self.resident_area.get() {
             let _ = d.resident_area.set(a.clone());

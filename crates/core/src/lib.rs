@@ -23,6 +23,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ad;
+mod agendas;
 mod areas;
 mod catchments;
 mod compare;
@@ -46,6 +48,8 @@ mod stats;
 mod transport;
 mod voronoi;
 
+pub use ad::{ad_report, AdDistances, AdMunicipality, AdQuery, AdReport, Period, PeriodSlots};
+pub use agendas::{civil_from_days, days_from_civil, iso_week, parse_date, Agendas, Day, Slots};
 pub use areas::Areas;
 /// The road-network crate, re-exported for callers of network metrics.
 pub use bacino_network as network;
@@ -75,8 +79,8 @@ pub use isochrones::{
     MAX_ISOCHRONE_CELLS, MAX_MINUTES,
 };
 pub use manifest::{
-    is_valid_name, AreasSource, CostsSource, Manifest, NetworkSource, ProfileOverrides,
-    ResolvedManifest, Source,
+    is_valid_name, AgendasSource, AreasSource, CostsSource, Manifest, NetworkSource,
+    ProfileOverrides, ResolvedManifest, Source,
 };
 pub use metric::{Metric, MetricName, PreparedNetwork};
 pub use model::{

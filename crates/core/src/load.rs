@@ -1585,6 +1585,10 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
             &facilities,
         )?),
     };
+    let agendas = match &m.agendas {
+        None => None,
+        Some(path) => Some(crate::agendas::Agendas::load(path, &facilities)?),
+    };
     Ok(Dataset::new(
         m.manifest.name.clone(),
         m.manifest
@@ -1597,7 +1601,8 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         areas,
     )
     .with_network(network)
-    .with_costs(costs))
+    .with_costs(costs)
+    .with_agendas(agendas))
 }
 
 /// Residents without a municipality get the id of the area they lie in.

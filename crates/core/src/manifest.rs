@@ -32,6 +32,18 @@ pub struct Manifest {
     /// Optional origin–destination cost table (CONTRACT §5, metric `table`).
     #[serde(default)]
     pub costs: Option<CostsSource>,
+    /// Optional Ambulatori Diffusi agenda slots (CONTRACT §9).
+    #[serde(default)]
+    pub agendas: Option<AgendasSource>,
+}
+
+/// `[agendas]`: AD agenda slots, one row per AD GP and day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgendasSource {
+    /// CSV with columns `gp_id`, `date` (YYYY-MM-DD), `slots_available`,
+    /// `slots_booked`.
+    pub path: PathBuf,
 }
 
 /// `[costs]`: a table of costs per (resident id, facility id).
@@ -127,6 +139,8 @@ pub struct ResolvedManifest {
     pub network: Option<Vec<bacino_network::NetworkSpec>>,
     /// The cost table's resolved path and unit.
     pub costs: Option<(PathBuf, crate::costs::CostUnit)>,
+    /// The agendas' resolved path.
+    pub agendas: Option<PathBuf>,
 }
 
 /// True for `[a-z0-9-]+`.
@@ -239,9 +253,11 @@ impl ResolvedManifest {
                 Some((base.join(&c.path), unit))
             }
         };
+        let agendas = manifest.agendas.as_ref().map(|a| base.join(&a.path));
         Ok(ResolvedManifest {
             network,
             costs,
+            agendas,
             facilities_path: base.join(&manifest.facilities.path),
             residents_path: base.join(&manifest.residents.path),
             path,

@@ -1,0 +1,80 @@
+//! `GET /v1/datasets/{name}/ad` (CONTRACT §9): the Ambulatori Diffusi report.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bacino_core::{ad_report, AdQuery, MetricName, Period, Sequential};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, Problem};
+use crate::routes::{dataset, memo, min_group_size, respond};
+use crate::state::{AppState, Cached};
+
+/// Query parameters of the AD endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdParams {
+    /// `week` (ISO weeks, default) or `month`.
+    by: Option<String>,
+    /// Metric of the distances: `geodesic` (default), `car`, `foot`, `table`.
+    metric: Option<String>,
+    /// Privacy threshold in people; not below the server's (default 10).
+    min_group_size: Option<String>,
+}
+
+/// Ambulatori Diffusi: per ISO week or month the slots available, booked
+/// and free, occupancy (booked / available) and doctors with at least one
+/// slot; the distances of `ad_user` residents to the AD GP they visited
+/// beside those of listed patients to their own GP, overall and by
+/// municipality (groups under `min_group_size` suppressed).
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/ad",
+    params(("name" = String, Path, description = "Dataset name"), AdParams),
+    responses(
+        (status = 200, description = "by, periods, distances {ad_user, listed}, by_municipality", content_type = "application/json"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/ad")]
+pub(crate) async fn ad_route(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<AdParams>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let p = params.into_inner();
+    let by: Period = p.by.as_deref().unwrap_or("week").parse()?;
+    let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
+    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
+        return Err(ApiError::BadParameter {
+            name: "metric".into(),
+            message: format!(
+                "`{metric}` needs a road network: dataset `{}` has no [network]",
+                entry.dataset.name
+            ),
+        });
+    }
+    let query = AdQuery {
+        by,
+        metric,
+        min_group_size: min_group_size(&state, p.min_group_size.as_deref())?,
+    };
+    let key = format!("ad|{query:?}");
+    let cached = memo(
+        entry,
+        |e| &e.cache,
+        key,
+        move |e| {
+            let report = ad_report(&e.dataset, &query, &Sequential)?;
+            let body =
+                serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(Cached::new(body, "application/json"))
+        },
+    )
+    .await?;
+    Ok(respond(&req, &cached))
+}

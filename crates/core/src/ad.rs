@@ -1,0 +1,325 @@
+//! The Ambulatori Diffusi report (CONTRACT §9, `bacino ad`): slots offered
+//! and booked per ISO week or month, occupancy and doctors with an active
+//! agenda, and the distances of `ad_user` residents to the AD GP they
+//! visited beside those of listed patients to their own GP, overall and by
+//! municipality.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use bacino_network::NetworkInfo;
+use serde::Serialize;
+
+use crate::agendas::{civil_from_days, iso_week, Day};
+use crate::costs::CostsInfo;
+use crate::dataset::Dataset;
+use crate::distances::{resident_distances, GroupStats, Target, TimeSummary};
+use crate::error::{Error, Result};
+use crate::exec::Executor;
+use crate::metric::MetricName;
+use crate::model::NONE;
+use crate::stats::Summary;
+
+/// How agenda days are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Period {
+    /// ISO 8601 weeks, `"2022-W27"` (the ISO year of the week).
+    #[default]
+    Week,
+    /// Calendar months, `"2022-07"`.
+    Month,
+}
+
+impl Period {
+    /// `week` or `month`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    /// The label of the period holding `day`.
+    pub fn label(self, day: Day) -> String {
+        match self {
+            Period::Week => {
+                let (y, w) = iso_week(day);
+                format!("{y:04}-W{w:02}")
+            }
+            Period::Month => {
+                let (y, m, _) = civil_from_days(day);
+                format!("{y:04}-{m:02}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Period {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Period> {
+        match s.trim() {
+            "week" => Ok(Period::Week),
+            "month" => Ok(Period::Month),
+            other => Err(Error::param(
+                "by",
+                format!("expected `week` or `month`, found `{other}`"),
+            )),
+        }
+    }
+}
+
+/// An AD report request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdQuery {
+    /// Weeks or months.
+    pub by: Period,
+    /// The metric of the distances.
+    pub metric: MetricName,
+    /// Privacy threshold for the distance figures, people.
+    pub min_group_size: f64,
+}
+
+impl Default for AdQuery {
+    fn default() -> Self {
+        AdQuery {
+            by: Period::Week,
+            metric: MetricName::Geodesic,
+            min_group_size: crate::distances::DEFAULT_MIN_GROUP_SIZE,
+        }
+    }
+}
+
+/// The slots of one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodSlots {
+    /// `"2022-W27"` or `"2022-07"`.
+    pub period: String,
+    /// Slots offered.
+    pub slots_available: u64,
+    /// Slots booked.
+    pub slots_booked: u64,
+    /// Offered and not booked.
+    pub slots_free: u64,
+    /// Booked / available, to 4 decimals (`null` when nothing was offered).
+    pub occupancy: Option<f64>,
+    /// AD GPs offering at least one slot.
+    pub doctors_active: u64,
+}
+
+/// Distances of AD users and of listed patients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdDistances {
+    /// `ad_user` residents to the AD GP they visited.
+    pub ad_user: GroupStats,
+    /// Residents listed with a GP of their own, to that GP.
+    pub listed: GroupStats,
+}
+
+/// [`AdDistances`] of one municipality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdMunicipality {
+    /// ISTAT code (`null` for residents without one).
+    pub key: Option<String>,
+    /// Area name, when the dataset has areas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ad_user` residents to the AD GP they visited.
+    pub ad_user: GroupStats,
+    /// Listed patients to their own GP.
+    pub listed: GroupStats,
+}
+
+/// The `bacino ad` document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdReport {
+    /// Dataset name.
+    pub dataset: String,
+    /// `week` or `month`.
+    pub by: &'static str,
+    /// The agendas file, `null` without `[agendas]` (then no periods).
+    pub agendas: Option<String>,
+    /// The metric of the distances.
+    pub metric: &'static str,
+    /// The extract and profile, under a network metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkInfo>,
+    /// The cost table, under `table`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<CostsInfo>,
+    /// Privacy threshold of the distance figures, people.
+    pub min_group_size: f64,
+    /// Slots per period, in time order.
+    pub periods: Vec<PeriodSlots>,
+    /// Distances overall.
+    pub distances: AdDistances,
+    /// Distances by municipality of residence, by key (`null` last).
+    pub by_municipality: Vec<AdMunicipality>,
+}
+
+/// Figures of one group, or suppressed under `min_group_size` people.
+fn group(
+    key: &str,
+    metres: &mut Vec<(f64, f64)>,
+    seconds: &mut Vec<(f64, f64)>,
+    timed: bool,
+    seconds_only: bool,
+    min_group_size: f64,
+) -> GroupStats {
+    let main = if seconds_only {
+        &mut *seconds
+    } else {
+        &mut *metres
+    };
+    match Summary::from_weighted(main) {
+        Some(s) if s.count >= min_group_size && s.count > 0.0 => GroupStats::Stats {
+            key: Some(key.to_owned()),
+            name: None,
+            summary: s.rounded(),
+            time: (timed && !seconds_only)
+                .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
+                .flatten(),
+            seconds_only,
+        },
+        _ => GroupStats::Suppressed {
+            key: Some(key.to_owned()),
+            name: None,
+            suppressed: true,
+        },
+    }
+}
+
+/// Builds the AD report of `dataset`.
+pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> Result<AdReport> {
+    if query.min_group_size.is_nan() || query.min_group_size < 0.0 {
+        return Err(Error::param(
+            "min_group_size",
+            format!(
+                "expected a number of people >= 0, found {}",
+                query.min_group_size
+            ),
+        ));
+    }
+    // Slots per period: label order is time order (zero-padded).
+    let mut by: BTreeMap<String, (u64, u64, Vec<u32>)> = BTreeMap::new();
+    if let Some(a) = dataset.agendas() {
+        for s in &a.rows {
+            let p = by.entry(query.by.label(s.day)).or_default();
+            p.0 += u64::from(s.available);
+            p.1 += u64::from(s.booked);
+            if s.available > 0 {
+                p.2.push(s.gp);
+            }
+        }
+    }
+    let periods = by
+        .into_iter()
+        .map(|(period, (available, booked, mut gps))| {
+            gps.sort_unstable();
+            gps.dedup();
+            PeriodSlots {
+                period,
+                slots_available: available,
+                slots_booked: booked,
+                slots_free: available - booked,
+                occupancy: (available > 0)
+                    .then(|| (booked as f64 / available as f64 * 10_000.0).round() / 10_000.0),
+                doctors_active: gps.len() as u64,
+            }
+        })
+        .collect();
+
+    // Distances to the GP named in gp_id: the AD GP visited for `ad_user`
+    // rows, their own for the others.
+    let metric = dataset.metric(query.metric, exec)?;
+    let d = resident_distances(dataset, Target::Assigned, metric, exec)?;
+    let residents = dataset.residents();
+    let ad_user = residents
+        .group()
+        .values()
+        .iter()
+        .position(|v| v == "ad_user")
+        .map(|c| c as u32);
+    let groups = residents.group().codes();
+    let munis = residents.municipality().codes();
+    let weights = residents.weights();
+    let timed = d.time_s.is_some();
+    // municipality -> [ad_user (m, s), listed (m, s)]
+    type Pairs = Vec<(f64, f64)>;
+    let mut muni: BTreeMap<u32, [(Pairs, Pairs); 2]> = BTreeMap::new();
+    let mut all: [(Pairs, Pairs); 2] = Default::default();
+    for r in 0..residents.len() {
+        if residents.gp()[r] == NONE || d.distance_m[r].is_nan() {
+            continue;
+        }
+        let k = usize::from(Some(groups[r]) != ad_user);
+        let w = weights[r];
+        let t = d.time_s.as_ref().map_or(f64::NAN, |t| t[r]);
+        let m = muni.entry(munis[r]).or_default();
+        for slot in [&mut all[k], &mut m[k]] {
+            slot.0.push((d.distance_m[r], w));
+            if timed {
+                slot.1.push((t, w));
+            } else if d.seconds_only {
+                slot.1.push((d.distance_m[r], w));
+            }
+        }
+    }
+    let min = query.min_group_size;
+    let so = d.seconds_only;
+    let [(mut am, mut as_), (mut lm, mut ls)] = all;
+    let distances = AdDistances {
+        ad_user: group("ad_user", &mut am, &mut as_, timed, so, min),
+        listed: group("listed", &mut lm, &mut ls, timed, so, min),
+    };
+    let names: BTreeMap<&str, &str> = dataset.areas().map_or_else(BTreeMap::new, |areas| {
+        (0..areas.len())
+            .filter_map(|i| Some((areas.id(i), areas.name(i)?)))
+            .collect()
+    });
+    let values = residents.municipality().values();
+    let mut by_municipality: Vec<AdMunicipality> = muni
+        .into_iter()
+        .map(|(code, [(mut am, mut as_), (mut lm, mut ls)])| {
+            let key = (code != NONE).then(|| values[code as usize].clone());
+            let name = key
+                .as_deref()
+                .and_then(|k| names.get(k))
+                .map(|s| (*s).to_owned());
+            AdMunicipality {
+                key,
+                name,
+                ad_user: group("ad_user", &mut am, &mut as_, timed, so, min),
+                listed: group("listed", &mut lm, &mut ls, timed, so, min),
+            }
+        })
+        .collect();
+    by_municipality.sort_by(|a, b| match (&a.key, &b.key) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    Ok(AdReport {
+        dataset: dataset.name.clone(),
+        by: query.by.as_str(),
+        agendas: dataset.agendas().map(|a| a.path.clone()),
+        metric: metric.name().as_str(),
+        network: metric.network_info().cloned(),
+        costs: match metric {
+            crate::metric::Metric::Table(t) => Some(t.info().clone()),
+            _ => None,
+        },
+        min_group_size: min,
+        periods,
+        distances,
+        by_municipality,
+    })
+}

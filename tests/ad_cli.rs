@@ -1,0 +1,186 @@
+//! `bacino ad` (CONTRACT §9) on a hand-made agendas file: weeks that span
+//! months, ISO weeks across year boundaries (2020-W53, 2021-W52), a period
+//! with nothing offered; the figures below were computed by hand from the
+//! rows. Distances of AD users and listed patients against GeographicLib.
+//! Bad agenda rows fail the load with their place.
+
+mod common;
+
+use common::{bacino_fails, bacino_json, karney_m, numpy_percentile, TempDataset};
+use serde_json::{json, Value};
+
+const FACILITIES: &str = "id,kind,lon,lat,ad\n\
+GP1,gp,9.60,45.60,true\n\
+GP2,gp,9.70,45.65,true\n\
+GP3,gp,9.65,45.70,false\n\
+PH1,pharmacy,9.66,45.66,false\n";
+
+/// (id, lon, lat, municipality, gp_id, group)
+const RESIDENTS: [(&str, f64, f64, &str, &str, &str); 7] = [
+    ("A1", 9.61, 45.61, "016001", "GP1", "ad_user"),
+    ("A2", 9.63, 45.62, "016001", "GP2", "ad_user"),
+    ("A3", 9.72, 45.66, "016002", "GP2", "ad_user"),
+    ("L1", 9.64, 45.69, "016001", "GP3", "assigned"),
+    ("L2", 9.66, 45.72, "016002", "GP3", "assigned"),
+    ("L3", 9.60, 45.61, "016002", "GP1", "assigned"),
+    ("N1", 9.62, 45.62, "016001", "", "no_gp"),
+];
+
+const AGENDAS: &str = "gp_id,date,slots_available,slots_booked\n\
+GP1,2020-12-31,10,7\n\
+GP2,2021-01-01,5,5\n\
+GP1,2021-12-30,8,2\n\
+GP1,2022-01-02,4,1\n\
+GP2,2022-01-03,6,0\n\
+GP1,2022-01-31,3,3\n\
+GP2,2022-02-01,9,4\n\
+GP2,2022-02-02,0,0\n\
+GP1,2022-03-07,0,0\n";
+
+fn dataset(agendas: &str) -> TempDataset {
+    let mut residents = String::from("id,lon,lat,municipality,gp_id,group\n");
+    for r in RESIDENTS {
+        residents += &format!("{},{},{},{},{},{}\n", r.0, r.1, r.2, r.3, r.4, r.5);
+    }
+    TempDataset::new(
+        "name = \"ad\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n\
+         [agendas]\npath = \"slots.csv\"\n",
+        &[
+            ("f.csv", FACILITIES),
+            ("r.csv", &residents),
+            ("slots.csv", agendas),
+        ],
+    )
+}
+
+fn period(p: &str, available: u64, booked: u64, occupancy: Value, doctors: u64) -> Value {
+    json!({"period": p, "slots_available": available, "slots_booked": booked,
+           "slots_free": available - booked, "occupancy": occupancy, "doctors_active": doctors})
+}
+
+#[test]
+fn slots_by_iso_week_and_month_equal_hand_computed_figures() {
+    let ds = dataset(AGENDAS);
+    let d = ds.path().to_str().unwrap();
+    let weeks = bacino_json(&["ad", d, "--by", "week", "--min-group-size", "1"]);
+    assert_eq!(weeks["by"], "week");
+    assert_eq!(
+        weeks["periods"],
+        json!([
+            period("2020-W53", 15, 12, json!(0.8), 2),
+            period("2021-W52", 12, 3, json!(0.25), 1),
+            period("2022-W01", 6, 0, json!(0.0), 1),
+            period("2022-W05", 12, 7, json!(0.5833), 2),
+            period("2022-W10", 0, 0, Value::Null, 0),
+        ])
+    );
+    let months = bacino_json(&["ad", d, "--by", "month", "--min-group-size", "1"]);
+    assert_eq!(
+        months["periods"],
+        json!([
+            period("2020-12", 10, 7, json!(0.7), 1),
+            period("2021-01", 5, 5, json!(1.0), 1),
+            period("2021-12", 8, 2, json!(0.25), 1),
+            period("2022-01", 13, 4, json!(0.3077), 2),
+            period("2022-02", 9, 4, json!(0.4444), 1),
+            period("2022-03", 0, 0, Value::Null, 0),
+        ])
+    );
+}
+
+#[test]
+fn ad_users_and_listed_patients_are_measured_to_the_gp_they_name() {
+    let ds = dataset(AGENDAS);
+    let d = ds.path().to_str().unwrap();
+    let doc = bacino_json(&["ad", d, "--min-group-size", "1"]);
+    let at = |id: &str| match id {
+        "GP1" => (9.60, 45.60),
+        "GP2" => (9.70, 45.65),
+        _ => (9.65, 45.70),
+    };
+    for (group, key, muni) in [
+        ("ad_user", "ad_user", None),
+        ("assigned", "listed", None),
+        ("ad_user", "ad_user", Some("016001")),
+        ("assigned", "listed", Some("016002")),
+    ] {
+        let d: Vec<f64> = RESIDENTS
+            .iter()
+            .filter(|r| r.5 == group && muni.is_none_or(|m| r.3 == m))
+            .map(|r| {
+                let g = at(r.4);
+                karney_m(r.1, r.2, g.0, g.1)
+            })
+            .collect();
+        let got = match muni {
+            None => &doc["distances"][key],
+            Some(m) => {
+                let row = doc["by_municipality"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["key"] == m)
+                    .unwrap();
+                &row[key]
+            }
+        };
+        assert_eq!(got["count"], d.len(), "{key} {muni:?}: {got}");
+        let median = numpy_percentile(&d, 0.5);
+        assert!(
+            (got["median_m"].as_f64().unwrap() - median).abs() < 1e-3,
+            "{key} {muni:?}"
+        );
+        let max = d.iter().copied().fold(0.0, f64::max);
+        assert!((got["max_m"].as_f64().unwrap() - max).abs() < 1e-3);
+    }
+    // Under the default threshold (10 people) nothing is shown.
+    let doc = bacino_json(&["ad", d]);
+    assert_eq!(doc["distances"]["ad_user"]["suppressed"], true);
+    assert_eq!(doc["distances"]["listed"]["suppressed"], true);
+    assert_eq!(
+        doc["periods"].as_array().unwrap().len(),
+        5,
+        "slots are not about residents"
+    );
+}
+
+#[test]
+fn bad_agenda_rows_fail_the_load_with_their_place() {
+    for (row, want) in [
+        (
+            "GP3,2022-01-03,5,1",
+            &["slots.csv:2", "gp_id", "ad = false"][..],
+        ),
+        ("PH1,2022-01-03,5,1", &["slots.csv:2", "kind `pharmacy`"]),
+        ("GP9,2022-01-03,5,1", &["slots.csv:2", "GP9"]),
+        (
+            "GP1,2022-13-01,5,1",
+            &["slots.csv:2", "date", "ISO date", "2022-13-01"],
+        ),
+        ("GP1,03/01/2022,5,1", &["slots.csv:2", "date", "03/01/2022"]),
+        (
+            "GP1,2022-01-03,5,6",
+            &["slots.csv:2", "slots_booked", "at most"],
+        ),
+        (
+            "GP1,2022-01-03,-1,0",
+            &["slots.csv:2", "slots_available", "whole number"],
+        ),
+        ("GP1,2022-01-03,2.5,0", &["slots.csv:2", "slots_available"]),
+        (
+            "GP1,2022-01-03,5,1\nGP1,2022-01-03,4,0",
+            &["slots.csv:3", "given twice", "line 2"],
+        ),
+    ] {
+        let ds = dataset(&format!("gp_id,date,slots_available,slots_booked\n{row}\n"));
+        let e = bacino_fails(&["ad", ds.path().to_str().unwrap()]);
+        for w in want {
+            assert!(e.contains(w), "{row}: {e}");
+        }
+    }
+    let ds = dataset("gp_id,day,slots_available,slots_booked\n");
+    let e = bacino_fails(&["ad", ds.path().to_str().unwrap()]);
+    assert!(e.contains("missing required column `date`"), "{e}");
+    let e = bacino_fails(&["ad", ds.path().to_str().unwrap(), "--by", "year"]);
+    assert!(e.contains("expected `week` or `month`"), "{e}");
+}
