@@ -273,6 +273,10 @@ struct AdArgs {
     /// Distance groups with fewer people are suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
+    /// Also match the people without a GP to each period's slots, optimally,
+    /// within this distance (metres; route length under car/foot).
+    #[arg(long)]
+    match_max_m: Option<f64>,
     /// Output format (table: the slots per period).
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
@@ -542,6 +546,7 @@ fn ad(args: AdArgs) -> anyhow::Result<()> {
         by: args.by.parse()?,
         metric: args.metric.parse()?,
         min_group_size: args.min_group_size,
+        match_max_m: args.match_max_m,
     };
     let dataset = load(&args.dir)?;
     prepare_metric(&dataset, query.metric)?;
@@ -555,22 +560,43 @@ fn ad(args: AdArgs) -> anyhow::Result<()> {
         Format::Table => {
             writeln!(
                 out,
-                "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8}",
-                "period", "available", "booked", "free", "occupancy", "doctors"
+                "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8} {:>12} {:>7} {:>7}",
+                "period",
+                "available",
+                "booked",
+                "free",
+                "occupancy",
+                "doctors",
+                "reach med m",
+                "seen",
+                "unseen"
             )?;
             for p in &report.periods {
                 let occ = p
                     .occupancy
                     .map_or("—".to_owned(), |o| format!("{:.1} %", o * 100.0));
+                let reach = match &p.reach {
+                    bacino_core::Figures::Stats(s) => format!("{:.0}", s.median_m),
+                    bacino_core::Figures::Suppressed { .. } => "—".to_owned(),
+                };
+                let (seen, unseen) = p
+                    .matching
+                    .as_ref()
+                    .map_or(("—".to_owned(), "—".to_owned()), |m| {
+                        (m.seen.to_string(), m.unseen.to_string())
+                    });
                 writeln!(
                     out,
-                    "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8}",
+                    "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8} {:>12} {:>7} {:>7}",
                     p.period,
                     p.slots_available,
                     p.slots_booked,
                     p.slots_free,
                     occ,
-                    p.doctors_active
+                    p.doctors_active,
+                    reach,
+                    seen,
+                    unseen
                 )?;
             }
         }

@@ -58,6 +58,24 @@ fn period(p: &str, available: u64, booked: u64, occupancy: Value, doctors: u64) 
            "slots_free": available - booked, "occupancy": occupancy, "doctors_active": doctors})
 }
 
+/// The slot figures of each period (reach and matching left out).
+fn slots(doc: &Value) -> Value {
+    let keys = [
+        "period",
+        "slots_available",
+        "slots_booked",
+        "slots_free",
+        "occupancy",
+        "doctors_active",
+    ];
+    doc["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Value::Object(keys.iter().map(|k| (k.to_string(), p[k].clone())).collect()))
+        .collect()
+}
+
 #[test]
 fn slots_by_iso_week_and_month_equal_hand_computed_figures() {
     let ds = dataset(AGENDAS);
@@ -65,7 +83,7 @@ fn slots_by_iso_week_and_month_equal_hand_computed_figures() {
     let weeks = bacino_json(&["ad", d, "--by", "week", "--min-group-size", "1"]);
     assert_eq!(weeks["by"], "week");
     assert_eq!(
-        weeks["periods"],
+        slots(&weeks),
         json!([
             period("2020-W53", 15, 12, json!(0.8), 2),
             period("2021-W52", 12, 3, json!(0.25), 1),
@@ -76,7 +94,7 @@ fn slots_by_iso_week_and_month_equal_hand_computed_figures() {
     );
     let months = bacino_json(&["ad", d, "--by", "month", "--min-group-size", "1"]);
     assert_eq!(
-        months["periods"],
+        slots(&months),
         json!([
             period("2020-12", 10, 7, json!(0.7), 1),
             period("2021-01", 5, 5, json!(1.0), 1),
@@ -183,4 +201,74 @@ fn bad_agenda_rows_fail_the_load_with_their_place() {
     assert!(e.contains("missing required column `date`"), "{e}");
     let e = bacino_fails(&["ad", ds.path().to_str().unwrap(), "--by", "year"]);
     assert!(e.contains("expected `week` or `month`"), "{e}");
+}
+
+#[test]
+fn reach_and_the_weekly_matching_follow_the_free_and_offered_slots() {
+    let ds = dataset(AGENDAS);
+    let d = ds.path().to_str().unwrap();
+    let doc = bacino_json(&["ad", d, "--min-group-size", "1", "--match-max-m", "10000"]);
+    assert_eq!(doc["match_max_distance_m"], 10000.0);
+    let gp = |id: &str| match id {
+        "GP1" => (9.60, 45.60),
+        _ => (9.70, 45.65),
+    };
+    // People without a GP of their own: the AD users and N1.
+    let people: Vec<(f64, f64)> = RESIDENTS
+        .iter()
+        .filter(|r| r.5 == "ad_user" || r.4.is_empty())
+        .map(|r| (r.1, r.2))
+        .collect();
+    assert_eq!(people.len(), 4);
+    let to = |p: (f64, f64), g: &str| karney_m(p.0, p.1, gp(g).0, gp(g).1);
+    let nearest = |gps: &[&str]| -> Vec<f64> {
+        people
+            .iter()
+            .map(|&p| gps.iter().map(|g| to(p, g)).fold(f64::INFINITY, f64::min))
+            .collect()
+    };
+    let periods = doc["periods"].as_array().unwrap();
+    let by: std::collections::HashMap<&str, &Value> = periods
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap(), p))
+        .collect();
+    // Free slots by hand: 2020-W53 GP1 3, GP2 0; 2021-W52 GP1 9;
+    // 2022-W01 GP2 6; 2022-W05 GP1 0, GP2 5; 2022-W10 none.
+    for (week, free) in [
+        ("2020-W53", &["GP1"][..]),
+        ("2021-W52", &["GP1"]),
+        ("2022-W01", &["GP2"]),
+        ("2022-W05", &["GP2"]),
+    ] {
+        let d = nearest(free);
+        let got = &by[week]["reach"];
+        assert_eq!(got["count"], 4, "{week}");
+        assert!(
+            (got["median_m"].as_f64().unwrap() - numpy_percentile(&d, 0.5)).abs() < 1e-3,
+            "{week}"
+        );
+    }
+    assert_eq!(by["2022-W10"]["reach"]["suppressed"], true);
+    // Matching to the slots offered, within 10 km: 2021-W52 has only GP1,
+    // and A3 lives more than 10 km from it.
+    assert!(to((9.72, 45.66), "GP1") > 10_000.0 && to((9.72, 45.66), "GP2") < 10_000.0);
+    let m = &by["2021-W52"]["matching"];
+    assert_eq!(
+        (
+            m["people"].as_u64(),
+            m["seen"].as_u64(),
+            m["unseen"].as_u64()
+        ),
+        (Some(4), Some(3), Some(1))
+    );
+    assert_eq!(m["proven"], true);
+    // 2022-W05 offers GP1 3 and GP2 9 slots: room for everyone at their
+    // nearest.
+    let m = &by["2022-W05"]["matching"];
+    assert_eq!(m["seen"], 4);
+    let d = nearest(&["GP1", "GP2"]);
+    assert!((m["distance"]["median_m"].as_f64().unwrap() - numpy_percentile(&d, 0.5)).abs() < 1e-3);
+    // Nothing offered: nobody seen.
+    assert_eq!(by["2022-W10"]["matching"]["seen"], 0);
+    assert_eq!(by["2022-W10"]["matching"]["unseen"], 4);
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, Problem};
+use crate::plans::{MAX_DISTANCE_LIMIT_M, MAX_DISTANCE_STEP_M};
 use crate::routes::{dataset, memo, min_group_size, respond};
 use crate::state::{AppState, Cached};
 
@@ -20,6 +21,9 @@ pub struct AdParams {
     metric: Option<String>,
     /// Privacy threshold in people; not below the server's (default 10).
     min_group_size: Option<String>,
+    /// Match the people without a GP to each period's slots within this
+    /// distance, metres: a multiple of 500 from 500 to 200000.
+    match_max_m: Option<String>,
 }
 
 /// Ambulatori Diffusi: per ISO week or month the slots available, booked
@@ -58,10 +62,34 @@ pub(crate) async fn ad_route(
             ),
         });
     }
+    let match_max_m = match p.match_max_m.as_deref() {
+        None => None,
+        Some(t) => {
+            let m: f64 = t.trim().parse().map_err(|_| ApiError::BadParameter {
+                name: "match_max_m".into(),
+                message: format!("expected metres, found `{t}`"),
+            })?;
+            // A coarse grid: a fine sweep watching `unseen` change would
+            // measure single people's distances.
+            if !(MAX_DISTANCE_STEP_M..=MAX_DISTANCE_LIMIT_M).contains(&m)
+                || m % MAX_DISTANCE_STEP_M != 0.0
+            {
+                return Err(ApiError::BadParameter {
+                    name: "match_max_m".into(),
+                    message: format!(
+                        "expected a multiple of {MAX_DISTANCE_STEP_M} m from \
+                         {MAX_DISTANCE_STEP_M} to {MAX_DISTANCE_LIMIT_M}, found {m}"
+                    ),
+                });
+            }
+            Some(m)
+        }
+    };
     let query = AdQuery {
         by,
         metric,
         min_group_size: min_group_size(&state, p.min_group_size.as_deref())?,
+        match_max_m,
     };
     let key = format!("ad|{query:?}");
     let cached = memo(

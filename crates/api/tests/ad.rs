@@ -28,6 +28,7 @@ async fn the_ad_report_is_the_core_document_by_week_and_month() {
                 by,
                 metric: MetricName::Geodesic,
                 min_group_size: 10.0,
+                match_max_m: None,
             },
             &Sequential,
         )

@@ -17,8 +17,10 @@ use crate::dataset::Dataset;
 use crate::distances::{resident_distances, GroupStats, Target, TimeSummary};
 use crate::error::{Error, Result};
 use crate::exec::Executor;
-use crate::metric::MetricName;
+use crate::index::FacilityIndex;
+use crate::metric::{Metric, MetricName};
 use crate::model::NONE;
+use crate::reassign::{place, scenario_report, Figures, TimeFigures};
 use crate::stats::Summary;
 
 /// How agenda days are grouped.
@@ -85,6 +87,9 @@ pub struct AdQuery {
     pub metric: MetricName,
     /// Privacy threshold for the distance figures, people.
     pub min_group_size: f64,
+    /// Match the people without a GP to each period's slots within this
+    /// distance, metres (`None`: no matching).
+    pub match_max_m: Option<f64>,
 }
 
 impl Default for AdQuery {
@@ -93,8 +98,27 @@ impl Default for AdQuery {
             by: Period::Week,
             metric: MetricName::Geodesic,
             min_group_size: crate::distances::DEFAULT_MIN_GROUP_SIZE,
+            match_max_m: None,
         }
     }
+}
+
+/// The people without a GP matched to one period's slots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matching {
+    /// People without a GP of their own (no `gp_id`, or `ad_user`).
+    pub people: u64,
+    /// Of whom given a slot within `max_distance_m`.
+    pub seen: u64,
+    /// Of whom left without one (no AD GP with a slot left within reach).
+    pub unseen: u64,
+    /// Distances of the seen to their slot's GP.
+    pub distance: Figures,
+    /// Their travel times, under a metric with times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeFigures>,
+    /// The matching was certified optimal.
+    pub proven: bool,
 }
 
 /// The slots of one period.
@@ -112,6 +136,17 @@ pub struct PeriodSlots {
     pub occupancy: Option<f64>,
     /// AD GPs offering at least one slot.
     pub doctors_active: u64,
+    /// Distances of the people without a GP to the nearest AD GP with a
+    /// free slot in the period (`{"suppressed": true}` under
+    /// `min_group_size` people or when no slot is free).
+    pub reach: Figures,
+    /// Their travel times, under a metric with times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reach_time: Option<TimeFigures>,
+    /// The optimal matching of the people without a GP to the period's
+    /// slots offered, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matching: Option<Matching>,
 }
 
 /// Distances of AD users and of listed patients.
@@ -156,6 +191,9 @@ pub struct AdReport {
     pub costs: Option<CostsInfo>,
     /// Privacy threshold of the distance figures, people.
     pub min_group_size: f64,
+    /// The matching's maximum distance, metres, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_max_distance_m: Option<f64>,
     /// Slots per period, in time order.
     pub periods: Vec<PeriodSlots>,
     /// Distances overall.
@@ -196,6 +234,9 @@ fn group(
     }
 }
 
+/// A period's slots offered and booked, and per AD GP (offered, free).
+type PeriodSums = (u64, u64, BTreeMap<u32, (u64, u64)>);
+
 /// Builds the AD report of `dataset`.
 pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> Result<AdReport> {
     if query.min_group_size.is_nan() || query.min_group_size < 0.0 {
@@ -207,39 +248,15 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
             ),
         ));
     }
-    // Slots per period: label order is time order (zero-padded).
-    let mut by: BTreeMap<String, (u64, u64, Vec<u32>)> = BTreeMap::new();
-    if let Some(a) = dataset.agendas() {
-        for s in &a.rows {
-            let p = by.entry(query.by.label(s.day)).or_default();
-            p.0 += u64::from(s.available);
-            p.1 += u64::from(s.booked);
-            if s.available > 0 {
-                p.2.push(s.gp);
-            }
+    if let Some(m) = query.match_max_m {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(Error::param(
+                "match_max_m",
+                format!("expected a positive number of metres, found {m}"),
+            ));
         }
     }
-    let periods = by
-        .into_iter()
-        .map(|(period, (available, booked, mut gps))| {
-            gps.sort_unstable();
-            gps.dedup();
-            PeriodSlots {
-                period,
-                slots_available: available,
-                slots_booked: booked,
-                slots_free: available - booked,
-                occupancy: (available > 0)
-                    .then(|| (booked as f64 / available as f64 * 10_000.0).round() / 10_000.0),
-                doctors_active: gps.len() as u64,
-            }
-        })
-        .collect();
-
-    // Distances to the GP named in gp_id: the AD GP visited for `ad_user`
-    // rows, their own for the others.
     let metric = dataset.metric(query.metric, exec)?;
-    let d = resident_distances(dataset, Target::Assigned, metric, exec)?;
     let residents = dataset.residents();
     let ad_user = residents
         .group()
@@ -248,8 +265,66 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
         .position(|v| v == "ad_user")
         .map(|c| c as u32);
     let groups = residents.group().codes();
-    let munis = residents.municipality().codes();
     let weights = residents.weights();
+    // People without a GP of their own: no gp_id, or an AD GP's visitor.
+    let without: Vec<usize> = (0..residents.len())
+        .filter(|&r| residents.gp()[r] == NONE || Some(groups[r]) == ad_user)
+        .filter(|&r| weights[r] > 0.0)
+        .collect();
+    let min = query.min_group_size;
+    // Slots per period: label order is time order (zero-padded).
+    // period -> (available, booked, per GP (available, free))
+    let mut by: BTreeMap<String, PeriodSums> = BTreeMap::new();
+    if let Some(a) = dataset.agendas() {
+        for s in &a.rows {
+            let p = by.entry(query.by.label(s.day)).or_default();
+            p.0 += u64::from(s.available);
+            p.1 += u64::from(s.booked);
+            let g = p.2.entry(s.gp).or_default();
+            g.0 += u64::from(s.available);
+            g.1 += u64::from(s.available - s.booked);
+        }
+    }
+    let mut periods = Vec::with_capacity(by.len());
+    for (period, (available, booked, gps)) in by {
+        let free: Vec<u32> = gps.iter().filter(|g| g.1 .1 > 0).map(|g| *g.0).collect();
+        let (reach, reach_time) = reach(dataset, metric, &without, &free, min, exec)?;
+        let matching = match query.match_max_m {
+            None => None,
+            Some(max_d) => {
+                let receivers: Vec<(u32, u64)> = gps.iter().map(|(&g, &(a, _))| (g, a)).collect();
+                let solved = place(dataset, &without, &receivers, max_d, None, metric, exec)?;
+                let report = scenario_report(dataset, &solved, min);
+                Some(Matching {
+                    people: report.patients,
+                    seen: report.placed,
+                    unseen: report.orphans,
+                    distance: report
+                        .new_distance
+                        .unwrap_or(Figures::Suppressed { suppressed: true }),
+                    time: report.new_time,
+                    proven: report.optimality.proven,
+                })
+            }
+        };
+        periods.push(PeriodSlots {
+            period,
+            slots_available: available,
+            slots_booked: booked,
+            slots_free: available - booked,
+            occupancy: (available > 0)
+                .then(|| (booked as f64 / available as f64 * 10_000.0).round() / 10_000.0),
+            doctors_active: gps.values().filter(|g| g.0 > 0).count() as u64,
+            reach,
+            reach_time,
+            matching,
+        });
+    }
+
+    // Distances to the GP named in gp_id: the AD GP visited for `ad_user`
+    // rows, their own for the others.
+    let d = resident_distances(dataset, Target::Assigned, metric, exec)?;
+    let munis = residents.municipality().codes();
     let timed = d.time_s.is_some();
     // municipality -> [ad_user (m, s), listed (m, s)]
     type Pairs = Vec<(f64, f64)>;
@@ -272,7 +347,6 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
             }
         }
     }
-    let min = query.min_group_size;
     let so = d.seconds_only;
     let [(mut am, mut as_), (mut lm, mut ls)] = all;
     let distances = AdDistances {
@@ -318,8 +392,96 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
             _ => None,
         },
         min_group_size: min,
+        match_max_distance_m: query.match_max_m,
         periods,
         distances,
         by_municipality,
     })
+}
+
+/// Figures of `rows`' distances to the nearest of `members` under
+/// `metric` (people no member can be reached from are left out).
+fn reach<E: Executor>(
+    dataset: &Dataset,
+    metric: Metric<'_>,
+    rows: &[usize],
+    members: &[u32],
+    min_group_size: f64,
+    exec: &E,
+) -> Result<(Figures, Option<TimeFigures>)> {
+    let weights = dataset.residents().weights();
+    let locs = dataset.residents().locations();
+    let mut metres: Vec<(f64, f64)> = Vec::new();
+    let mut seconds: Vec<(f64, f64)> = Vec::new();
+    let timed = matches!(metric, Metric::Network(_))
+        || matches!(metric, Metric::Table(t) if t.unit() == crate::costs::CostUnit::Seconds);
+    if !members.is_empty() {
+        match metric {
+            Metric::Geodesic => {
+                let index = FacilityIndex::new(dataset.facilities(), members);
+                let near: Vec<Option<f64>> = exec
+                    .map(crate::exec::chunk_ranges(rows.len(), 4096), |r| {
+                        rows[r]
+                            .iter()
+                            .map(|&row| index.nearest(locs[row]).map(|n| n.distance_m))
+                            .collect::<Vec<_>>()
+                    })
+                    .concat();
+                for (&row, d) in rows.iter().zip(near) {
+                    if let Some(d) = d {
+                        metres.push((d, weights[row]));
+                    }
+                }
+            }
+            Metric::Network(net) => {
+                let snaps = net.facility_snaps();
+                let targets: Vec<bacino_network::Target> = members
+                    .iter()
+                    .filter_map(|&f| {
+                        Some(bacino_network::Target {
+                            label: f,
+                            snap: snaps[f as usize]?,
+                        })
+                    })
+                    .collect();
+                let origins: Vec<_> = rows.iter().map(|&r| net.resident_snaps()[r]).collect();
+                for (&row, c) in rows.iter().zip(net.network().nearest(&targets, &origins)) {
+                    if let Some((c, _)) = c {
+                        metres.push((c.length_m(), weights[row]));
+                        seconds.push((c.time_s(), weights[row]));
+                    }
+                }
+            }
+            Metric::Table(t) => {
+                for &row in rows {
+                    let best = t
+                        .of(row)
+                        .iter()
+                        .filter(|(f, _)| members.binary_search(f).is_ok())
+                        .map(|p| p.1)
+                        .fold(f64::INFINITY, f64::min);
+                    if best.is_finite() {
+                        if t.unit() == crate::costs::CostUnit::Seconds {
+                            seconds.push((best, weights[row]));
+                        } else {
+                            metres.push((best, weights[row]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let shown = |s: &Summary| s.count >= min_group_size && s.count > 0.0;
+    let figures = match Summary::from_weighted(&mut metres) {
+        Some(s) if shown(&s) => Figures::Stats(s.rounded()),
+        _ => Figures::Suppressed { suppressed: true },
+    };
+    let time = timed.then(|| match Summary::from_weighted(&mut seconds) {
+        Some(s) if shown(&s) => TimeFigures::Stats {
+            count: s.count,
+            time: TimeSummary::from(s),
+        },
+        _ => TimeFigures::Suppressed { suppressed: true },
+    });
+    Ok((figures, time))
 }

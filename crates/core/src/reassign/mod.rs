@@ -466,27 +466,42 @@ fn reassign_tuned<E: Executor>(
     tuning: Tuning,
 ) -> Result<Reassignment> {
     let setup = setup(dataset, query)?;
+    let mut solved = solve_setup(dataset, &setup, metric, tuning, exec)?;
+    solved.assign_unlisted = query.assign_unlisted;
+    solved.opened = query.open.iter().map(|o| o.id.trim().to_owned()).collect();
+    solved.capacity = query.capacity.clone();
+    Ok(solved)
+}
+
+/// Solves a prepared problem under `metric`.
+fn solve_setup<E: Executor>(
+    dataset: &Dataset,
+    setup: &Setup,
+    metric: Metric<'_>,
+    tuning: Tuning,
+    exec: &E,
+) -> Result<Reassignment> {
     let (mut solved, cost_in_seconds) = match metric {
         Metric::Geodesic => {
-            let (costs, cands) = geodesic::prepare(dataset, &setup, tuning, exec);
-            let before = geodesic::before(dataset, &setup);
+            let (costs, cands) = geodesic::prepare(dataset, setup, tuning, exec);
+            let before = geodesic::before(dataset, setup);
             (
-                column_generation(&setup, &costs, cands, &before, exec)?,
+                column_generation(setup, &costs, cands, &before, exec)?,
                 false,
             )
         }
         Metric::Network(net) => {
-            let (costs, cands) = routed::network(net, &setup, tuning, exec);
-            let before = routed::network_before(net, &setup, exec);
-            let mut s = column_generation(&setup, &costs, cands, &before, exec)?;
-            s.unreachable = costs.unreachable_people(&setup);
+            let (costs, cands) = routed::network(net, setup, tuning, exec);
+            let before = routed::network_before(net, setup, exec);
+            let mut s = column_generation(setup, &costs, cands, &before, exec)?;
+            s.unreachable = costs.unreachable_people(setup);
             (s, true)
         }
         Metric::Table(table) => {
-            let (costs, cands) = routed::table(table, &setup);
-            let before = routed::table_before(table, &setup);
+            let (costs, cands) = routed::table(table, setup);
+            let before = routed::table_before(table, setup);
             (
-                column_generation(&setup, &costs, cands, &before, exec)?,
+                column_generation(setup, &costs, cands, &before, exec)?,
                 table.unit() == CostUnit::Seconds,
             )
         }
@@ -499,16 +514,60 @@ fn reassign_tuned<E: Executor>(
     }
     solved.max_distance_m = setup.max_d;
     solved.max_time_s = setup.max_t;
-    solved.assign_unlisted = query.assign_unlisted;
     solved.metric = metric.name();
     solved.network = metric.network_info().cloned();
     solved.costs = match metric {
         Metric::Table(t) => Some(t.info().clone()),
         _ => None,
     };
-    solved.opened = query.open.iter().map(|o| o.id.trim().to_owned()).collect();
-    solved.capacity = query.capacity.clone();
     Ok(solved)
+}
+
+/// Places the people of resident `rows` (whole weights) with `receivers`,
+/// each taking at most `caps[k]` people, so that as many as possible are
+/// placed within `max_d` metres (and `max_t` seconds) and then the total
+/// cost under `metric` is minimal — the same exact, certified solve as a
+/// scenario. Used to match people without a GP to AD slots.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn place<E: Executor>(
+    dataset: &Dataset,
+    rows: &[usize],
+    receivers: &[(FacilityIdx, u64)],
+    max_d: f64,
+    max_t: Option<f64>,
+    metric: Metric<'_>,
+    exec: &E,
+) -> Result<Reassignment> {
+    let weights = dataset.residents().weights();
+    let patients = rows
+        .iter()
+        .filter(|&&r| weights[r] > 0.0)
+        .map(|&r| {
+            let w = weights[r];
+            if w.fract() != 0.0 || w > f64::from(u32::MAX) {
+                return Err(Error::Unavailable(format!(
+                    "matching places whole people, but a resident row has weight {w}"
+                )));
+            }
+            Ok(Patient {
+                row: r,
+                people: w as u32,
+                from: NONE,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let facilities = dataset.facilities();
+    let mut recv: Vec<(FacilityIdx, u64)> = receivers.iter().copied().filter(|r| r.1 > 0).collect();
+    recv.sort_by(|a, b| facilities.get(a.0).id.cmp(&facilities.get(b.0).id));
+    let setup = Setup {
+        ceased: Vec::new(),
+        patients,
+        receivers: recv.iter().map(|r| r.0).collect(),
+        caps: recv.iter().map(|r| r.1).collect(),
+        max_d,
+        max_t,
+    };
+    solve_setup(dataset, &setup, metric, Tuning::DEFAULT, exec)
 }
 
 /// Solves, certifies and widens until no pruned arc can help; `before`
