@@ -31,6 +31,7 @@ fn gps(n: usize, rng: &mut ChaCha8Rng) -> Facilities {
                 status: FacilityStatus::Active,
                 municipality: None,
                 ad: false,
+                aft: None,
             })
             .collect(),
     )

@@ -55,6 +55,10 @@ enum Command {
     /// Ambulatori Diffusi: slots per ISO week or month from [agendas], and
     /// the distances of AD users beside those of listed patients, as JSON.
     Ad(AdArgs),
+    /// AFT–CdC: GPs grouped into AFT (the `aft` column, or each GP's nearest
+    /// Casa di Comunità), with list sizes, spare room and patients' distances
+    /// to the CdC, as JSON.
+    Aft(AftArgs),
     /// Travel-time isochrones of a kind of facility over the road network,
     /// with the people in each band, as GeoJSON.
     Isochrones(IsochronesArgs),
@@ -261,6 +265,18 @@ struct ScenarioArgs {
 }
 
 #[derive(clap::Args)]
+struct AftArgs {
+    /// Dataset directory (with dataset.toml) or manifest file.
+    dir: PathBuf,
+    /// Metric of the distances: geodesic, car, foot, table.
+    #[arg(long, default_value = "geodesic")]
+    metric: String,
+    /// Distance groups with fewer people are suppressed.
+    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
+    min_group_size: f64,
+}
+
+#[derive(clap::Args)]
 struct AdArgs {
     /// Dataset directory (with dataset.toml) or manifest file.
     dir: PathBuf,
@@ -324,6 +340,7 @@ fn main() -> ExitCode {
         Command::Scenario(args) => scenario(args),
         Command::Compare(args) => compare(args),
         Command::Ad(args) => ad(args),
+        Command::Aft(args) => aft(args),
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
@@ -535,6 +552,17 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, scenario {:?}", t1 - t0, t1.elapsed());
     }
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn aft(args: AftArgs) -> anyhow::Result<()> {
+    let metric: MetricName = args.metric.parse()?;
+    let dataset = load(&args.dir)?;
+    prepare_metric(&dataset, metric)?;
+    let report = bacino_core::aft_report(&dataset, metric, args.min_group_size, &Parallel)?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;

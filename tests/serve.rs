@@ -243,6 +243,8 @@ fn no_response_reveals_a_resident() {
         "/v1/datasets/bergamo/distances?to=nearest&kind=gp&group_by=nothing",
         "/v1/datasets/bergamo/ad?by=week",
         "/v1/datasets/bergamo/ad?by=month",
+        "/v1/datasets/bergamo/ad?by=week&match_max_m=10000",
+        "/v1/datasets/bergamo/aft",
         "/ogc",
         "/ogc/conformance",
         "/ogc/collections",

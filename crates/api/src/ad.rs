@@ -1,7 +1,8 @@
-//! `GET /v1/datasets/{name}/ad` (CONTRACT §9): the Ambulatori Diffusi report.
+//! `GET /v1/datasets/{name}/ad` (CONTRACT §9): the Ambulatori Diffusi report;
+//! `GET /v1/datasets/{name}/aft`: AFT–Casa di Comunità.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use bacino_core::{ad_report, AdQuery, MetricName, Period, Sequential};
+use bacino_core::{ad_report, aft_report, AdQuery, MetricName, Period, Sequential};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -98,6 +99,68 @@ pub(crate) async fn ad_route(
         key,
         move |e| {
             let report = ad_report(&e.dataset, &query, &Sequential)?;
+            let body =
+                serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(Cached::new(body, "application/json"))
+        },
+    )
+    .await?;
+    Ok(respond(&req, &cached))
+}
+
+/// Query parameters of the AFT endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AftParams {
+    /// Metric of the distances: `geodesic` (default), `car`, `foot`, `table`.
+    metric: Option<String>,
+    /// Privacy threshold in people; not below the server's (default 10).
+    min_group_size: Option<String>,
+}
+
+/// AFT–CdC: GPs grouped into AFT (the facilities' `aft` column, or each
+/// GP's nearest Casa di Comunità), per AFT its CdC, GPs, list sizes, caps
+/// and spare room, and the distances of its listed patients to the CdC and
+/// to their own GP (groups under `min_group_size` suppressed).
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/aft",
+    params(("name" = String, Path, description = "Dataset name"), AftParams),
+    responses(
+        (status = 200, description = "grouping, afts [{aft, cdc, gps, list_size, capacity, spare, to_cdc, to_gp}]", content_type = "application/json"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/aft")]
+pub(crate) async fn aft_route(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<AftParams>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let p = params.into_inner();
+    let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
+    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
+        return Err(ApiError::BadParameter {
+            name: "metric".into(),
+            message: format!(
+                "`{metric}` needs a road network: dataset `{}` has no [network]",
+                entry.dataset.name
+            ),
+        });
+    }
+    let min = min_group_size(&state, p.min_group_size.as_deref())?;
+    let key = format!("aft|{metric}|{min}");
+    let cached = memo(
+        entry,
+        |e| &e.cache,
+        key,
+        move |e| {
+            let report = aft_report(&e.dataset, metric, min, &Sequential)?;
             let body =
                 serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(Cached::new(body, "application/json"))

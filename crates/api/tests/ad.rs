@@ -59,3 +59,30 @@ async fn the_ad_report_is_the_core_document_by_week_and_month() {
         assert_eq!(doc["parameter"], parameter, "{q}: {doc}");
     }
 }
+
+#[actix_rt::test]
+async fn the_aft_report_is_the_core_document() {
+    let app = app!();
+    let req = test::TestRequest::get()
+        .uri("/v1/datasets/bergamo/aft")
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = test::read_body_json(resp).await;
+    let want =
+        bacino_core::aft_report(&fixture(), MetricName::Geodesic, 10.0, &Sequential).unwrap();
+    assert_eq!(body, serde_json::to_value(&want).unwrap());
+    assert_eq!(body["grouping"], "nearest_cdc");
+    for (q, parameter) in [
+        ("?metric=foot", "metric"),
+        ("?min_group_size=1", "min_group_size"),
+    ] {
+        let req = test::TestRequest::get()
+            .uri(&format!("/v1/datasets/bergamo/aft{q}"))
+            .to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 400, "{q}");
+        let doc: Value = test::read_body_json(resp).await;
+        assert_eq!(doc["parameter"], parameter, "{q}");
+    }
+}

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod ad;
+mod aft;
 mod agendas;
 mod areas;
 mod catchments;
@@ -49,6 +50,7 @@ mod transport;
 mod voronoi;
 
 pub use ad::{ad_report, AdDistances, AdMunicipality, AdQuery, AdReport, Period, PeriodSlots};
+pub use aft::{aft_report, AftReport, AftRow};
 pub use agendas::{civil_from_days, days_from_civil, iso_week, parse_date, Agendas, Day, Slots};
 pub use areas::Areas;
 /// The road-network crate, re-exported for callers of network metrics.

@@ -533,6 +533,7 @@ fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
     let status_c = t.find("status");
     let muni_c = t.find("municipality");
     let ad_c = t.find("ad");
+    let aft_c = t.find("aft");
 
     let mut items = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
@@ -590,6 +591,7 @@ fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
             status,
             municipality: text(muni_c)?,
             ad,
+            aft: text(aft_c)?,
         });
         positions.push(pos);
     }

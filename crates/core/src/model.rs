@@ -146,6 +146,8 @@ pub struct Facility {
     pub municipality: Option<String>,
     /// Takes part in Ambulatori Diffusi.
     pub ad: bool,
+    /// The AFT (aggregazione funzionale territoriale) of a GP, when given.
+    pub aft: Option<String>,
 }
 
 impl Facility {

@@ -99,6 +99,7 @@ impl Dataset {
                 status: FacilityStatus::Active,
                 municipality: o.municipality.clone(),
                 ad: false,
+                aft: None,
             });
         }
         for key in capacity.keys() {

@@ -18,6 +18,7 @@ fn facility(id: &str, kind: FacilityKind, lon: f64, lat: f64) -> Facility {
         status: FacilityStatus::Active,
         municipality: None,
         ad: false,
+        aft: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn dataset(gps: Vec<Gp>, rows: &[Row]) -> Dataset {
                 status: g.status,
                 municipality: None,
                 ad: false,
+                aft: None,
             })
             .collect(),
     )
