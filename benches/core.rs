@@ -32,6 +32,7 @@ fn gps(n: usize, rng: &mut ChaCha8Rng) -> Facilities {
                 municipality: None,
                 ad: false,
                 aft: None,
+                retire_p: None,
             })
             .collect(),
     )

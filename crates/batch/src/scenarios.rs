@@ -418,19 +418,31 @@ fn query_of(spec: &ScenarioSpec, cease: Vec<String>) -> ScenarioQuery {
 }
 
 /// The cease lists of a `random_cease` scenario: `count` distinct active
-/// GPs per draw, uniformly, ids sorted within a draw.
+/// GPs per draw, ids sorted within a draw. Uniformly, or — when active GPs
+/// carry a `retire_p` — in proportion to it (weighted sampling without
+/// replacement, Efraimidis–Spirakis: the `count` largest `u^(1/p)`; GPs
+/// without a `retire_p` or with 0 never cease).
 pub fn random_draws(dataset: &Dataset, r: &RandomCease) -> Result<Vec<Vec<String>>> {
     let facilities = dataset.facilities();
-    let mut gps: Vec<&str> = facilities
+    let mut gps: Vec<(&str, Option<f64>)> = facilities
         .active_of_kind(FacilityKind::Gp)
         .into_iter()
-        .map(|i| facilities.get(i).id.0.as_str())
+        .map(|i| {
+            let f = facilities.get(i);
+            (f.id.0.as_str(), f.retire_p)
+        })
         .collect();
-    gps.sort_unstable();
-    if r.count == 0 || r.count > gps.len() {
+    gps.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let weighted = gps.iter().any(|g| g.1.is_some());
+    let eligible = if weighted {
+        gps.iter().filter(|g| g.1.is_some_and(|p| p > 0.0)).count()
+    } else {
+        gps.len()
+    };
+    if r.count == 0 || r.count > eligible {
         return Err(Error::Scenario(format!(
-            "random_cease.count must be between 1 and {} (the active GPs), found {}",
-            gps.len(),
+            "random_cease.count must be between 1 and {eligible} (the active GPs{}), found {}",
+            if weighted { " with retire_p > 0" } else { "" },
             r.count
         )));
     }
@@ -442,10 +454,23 @@ pub fn random_draws(dataset: &Dataset, r: &RandomCease) -> Result<Vec<Vec<String
     let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
     Ok((0..r.draws)
         .map(|_| {
-            let mut pick: Vec<usize> =
-                rand::seq::index::sample(&mut rng, gps.len(), r.count).into_vec();
+            let mut pick: Vec<usize> = if weighted {
+                let mut keys: Vec<(f64, usize)> = gps
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| {
+                        let p = g.1.filter(|&p| p > 0.0)?;
+                        let u: f64 = rand::Rng::random_range(&mut rng, f64::MIN_POSITIVE..1.0);
+                        Some((u.ln() / p, i))
+                    })
+                    .collect();
+                keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                keys.into_iter().take(r.count).map(|k| k.1).collect()
+            } else {
+                rand::seq::index::sample(&mut rng, gps.len(), r.count).into_vec()
+            };
             pick.sort_unstable();
-            pick.into_iter().map(|i| gps[i].to_owned()).collect()
+            pick.into_iter().map(|i| gps[i].0.to_owned()).collect()
         })
         .collect())
 }

@@ -534,6 +534,7 @@ fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
     let muni_c = t.find("municipality");
     let ad_c = t.find("ad");
     let aft_c = t.find("aft");
+    let retire_c = t.find("retire_p");
 
     let mut items = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
@@ -592,6 +593,21 @@ fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
             municipality: text(muni_c)?,
             ad,
             aft: text(aft_c)?,
+            retire_p: match retire_c.map(|c| t.str(rec, c, pos)).transpose()? {
+                None | Some("") => None,
+                Some(s) => Some(
+                    s.parse::<f64>()
+                        .ok()
+                        .filter(|p| (0.0..=1.0).contains(p))
+                        .ok_or_else(|| {
+                            t.err(
+                                pos,
+                                retire_c,
+                                format!("expected a probability from 0 to 1, found `{s}`"),
+                            )
+                        })?,
+                ),
+            },
         });
         positions.push(pos);
     }

@@ -148,6 +148,9 @@ pub struct Facility {
     pub ad: bool,
     /// The AFT (aggregazione funzionale territoriale) of a GP, when given.
     pub aft: Option<String>,
+    /// Probability (0..=1) that the GP retires in the horizon a random
+    /// cessation wave models, when given (`retire_p` column).
+    pub retire_p: Option<f64>,
 }
 
 impl Facility {

@@ -100,6 +100,7 @@ impl Dataset {
                 municipality: o.municipality.clone(),
                 ad: false,
                 aft: None,
+                retire_p: None,
             });
         }
         for key in capacity.keys() {

@@ -19,6 +19,7 @@ fn facility(id: &str, kind: FacilityKind, lon: f64, lat: f64) -> Facility {
         municipality: None,
         ad: false,
         aft: None,
+        retire_p: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn dataset(gps: Vec<Gp>, rows: &[Row]) -> Dataset {
                 municipality: None,
                 ad: false,
                 aft: None,
+                retire_p: None,
             })
             .collect(),
     )
