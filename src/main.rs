@@ -8,12 +8,13 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, MetricName, Overrides, ScenarioQuery, Target,
+    GroupBy, GroupStats, MetricName, Overrides, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[cfg(feature = "flatgeobuf")]
 mod fgb;
+mod planning;
 mod serve;
 
 #[derive(Parser)]
@@ -47,18 +48,18 @@ enum Command {
     Catchments(CatchmentsArgs),
     /// A scenario plan (cessations, new GPs, raised caps, placing people
     /// without a GP): the optimal reassignment, as JSON on stdout.
-    Scenario(ScenarioArgs),
+    Scenario(planning::ScenarioArgs),
     /// Compares plans with the do-nothing baseline: placed, orphans, people
     /// without a GP after, distances of the moved and of everyone, GPs over
     /// 95 % of their cap.
-    Compare(CompareArgs),
+    Compare(planning::CompareArgs),
     /// Ambulatori Diffusi: slots per ISO week or month from [agendas], and
     /// the distances of AD users beside those of listed patients, as JSON.
-    Ad(AdArgs),
+    Ad(planning::AdArgs),
     /// AFT–CdC: GPs grouped into AFT (the `aft` column, or each GP's nearest
     /// Casa di Comunità), with list sizes, spare room and patients' distances
     /// to the CdC, as JSON.
-    Aft(AftArgs),
+    Aft(planning::AftArgs),
     /// Travel-time isochrones of a kind of facility over the road network,
     /// with the people in each band, as GeoJSON.
     Isochrones(IsochronesArgs),
@@ -164,7 +165,7 @@ enum To {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// The JSON document of the HTTP API.
     Json,
     /// An aligned table for people.
@@ -231,89 +232,6 @@ struct CatchmentsArgs {
     min_group_size: f64,
 }
 
-#[derive(clap::Args)]
-struct ScenarioArgs {
-    /// Dataset directory (with dataset.toml) or manifest file.
-    dir: PathBuf,
-    /// A plan file (JSON: cease, open, capacity, assign_unlisted,
-    /// max_distance_m, max_time_s, metric, min_group_size); the flags below
-    /// add to it (`--cease`) or override it.
-    #[arg(long)]
-    plan: Option<PathBuf>,
-    /// Ids of the GPs that cease, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    cease: Vec<String>,
-    /// Nobody is reassigned farther than this, metres (under car/foot: the
-    /// route's length) [default: 30000].
-    #[arg(long)]
-    max_distance_m: Option<f64>,
-    /// Nobody is reassigned with a longer travel time than this, seconds
-    /// (car, foot, a table in seconds).
-    #[arg(long)]
-    max_time_s: Option<f64>,
-    /// Also place residents of group `no_gp` (no `gp_id`) into spare capacity.
-    #[arg(long)]
-    assign_unlisted: bool,
-    /// Aggregates over fewer people are suppressed [default: 10].
-    #[arg(long)]
-    min_group_size: Option<f64>,
-    /// What is minimised: geodesic (total distance), car or foot (total
-    /// travel time over the dataset's [network]), table (its [costs])
-    /// [default: geodesic].
-    #[arg(long)]
-    metric: Option<String>,
-}
-
-#[derive(clap::Args)]
-struct AftArgs {
-    /// Dataset directory (with dataset.toml) or manifest file.
-    dir: PathBuf,
-    /// Metric of the distances: geodesic, car, foot, table.
-    #[arg(long, default_value = "geodesic")]
-    metric: String,
-    /// Distance groups with fewer people are suppressed.
-    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
-    min_group_size: f64,
-}
-
-#[derive(clap::Args)]
-struct AdArgs {
-    /// Dataset directory (with dataset.toml) or manifest file.
-    dir: PathBuf,
-    /// week (ISO weeks) or month.
-    #[arg(long, default_value = "week")]
-    by: String,
-    /// Metric of the distances: geodesic, car, foot, table.
-    #[arg(long, default_value = "geodesic")]
-    metric: String,
-    /// Distance groups with fewer people are suppressed.
-    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
-    min_group_size: f64,
-    /// Also match the people without a GP to each period's slots, optimally,
-    /// within this distance (metres; route length under car/foot).
-    #[arg(long)]
-    match_max_m: Option<f64>,
-    /// Output format (table: the slots per period).
-    #[arg(long, value_enum, default_value = "json")]
-    format: Format,
-}
-
-#[derive(clap::Args)]
-struct CompareArgs {
-    /// Dataset directory (with dataset.toml) or manifest file.
-    dir: PathBuf,
-    /// Plan files (JSON, as for `scenario --plan`), each named by its file
-    /// stem; repeat the flag. All under one metric.
-    #[arg(long, required = true)]
-    plan: Vec<PathBuf>,
-    /// Aggregates over fewer people are suppressed.
-    #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
-    min_group_size: f64,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    format: Format,
-}
-
 /// The graph cache directory chosen on the command line.
 static CACHE_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
 
@@ -337,10 +255,10 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
         Command::Catchments(args) => catchments(args),
-        Command::Scenario(args) => scenario(args),
-        Command::Compare(args) => compare(args),
-        Command::Ad(args) => ad(args),
-        Command::Aft(args) => aft(args),
+        Command::Scenario(args) => planning::scenario(args),
+        Command::Compare(args) => planning::compare(args),
+        Command::Ad(args) => planning::ad(args),
+        Command::Aft(args) => planning::aft(args),
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
@@ -499,162 +417,6 @@ fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Res
         "{}: this build has no FlatGeobuf support (feature `flatgeobuf`)",
         path.display()
     )
-}
-
-/// Reads a plan file: errors name the file, line and column.
-fn read_plan(path: &std::path::Path) -> anyhow::Result<ScenarioQuery> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read plan {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: line {}, column {}: expected a plan (cease, open, capacity, assign_unlisted, \
-             max_distance_m, max_time_s, metric, min_group_size): {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })
-}
-
-fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
-    let t0 = std::time::Instant::now();
-    let mut query = match &args.plan {
-        Some(p) => read_plan(p)?,
-        None => ScenarioQuery::default(),
-    };
-    let dataset = load(&args.dir)?;
-    for id in args
-        .cease
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    {
-        if !query.cease.iter().any(|c| c == id) {
-            query.cease.push(id.to_owned());
-        }
-    }
-    if let Some(m) = args.max_distance_m {
-        query.max_distance_m = m;
-    }
-    if args.max_time_s.is_some() {
-        query.max_time_s = args.max_time_s;
-    }
-    query.assign_unlisted |= args.assign_unlisted;
-    if let Some(m) = args.min_group_size {
-        query.min_group_size = m;
-    }
-    if let Some(m) = &args.metric {
-        query.metric = m.parse()?;
-    }
-    prepare_metric(&dataset, query.metric)?;
-    let t1 = std::time::Instant::now();
-    let report = bacino_core::scenario(&dataset, &query, &Parallel)?;
-    if std::env::var_os("BACINO_TIMINGS").is_some() {
-        eprintln!("load {:?}, scenario {:?}", t1 - t0, t1.elapsed());
-    }
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &report)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-fn aft(args: AftArgs) -> anyhow::Result<()> {
-    let metric: MetricName = args.metric.parse()?;
-    let dataset = load(&args.dir)?;
-    prepare_metric(&dataset, metric)?;
-    let report = bacino_core::aft_report(&dataset, metric, args.min_group_size, &Parallel)?;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &report)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-fn ad(args: AdArgs) -> anyhow::Result<()> {
-    let query = bacino_core::AdQuery {
-        by: args.by.parse()?,
-        metric: args.metric.parse()?,
-        min_group_size: args.min_group_size,
-        match_max_m: args.match_max_m,
-    };
-    let dataset = load(&args.dir)?;
-    prepare_metric(&dataset, query.metric)?;
-    let report = bacino_core::ad_report(&dataset, &query, &Parallel)?;
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        Format::Table => {
-            writeln!(
-                out,
-                "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8} {:>12} {:>7} {:>7}",
-                "period",
-                "available",
-                "booked",
-                "free",
-                "occupancy",
-                "doctors",
-                "reach med m",
-                "seen",
-                "unseen"
-            )?;
-            for p in &report.periods {
-                let occ = p
-                    .occupancy
-                    .map_or("—".to_owned(), |o| format!("{:.1} %", o * 100.0));
-                let reach = match &p.reach {
-                    bacino_core::Figures::Stats(s) => format!("{:.0}", s.median_m),
-                    bacino_core::Figures::Suppressed { .. } => "—".to_owned(),
-                };
-                let (seen, unseen) = p
-                    .matching
-                    .as_ref()
-                    .map_or(("—".to_owned(), "—".to_owned()), |m| {
-                        (m.seen.to_string(), m.unseen.to_string())
-                    });
-                writeln!(
-                    out,
-                    "{:<10} {:>9} {:>8} {:>8} {:>9} {:>8} {:>12} {:>7} {:>7}",
-                    p.period,
-                    p.slots_available,
-                    p.slots_booked,
-                    p.slots_free,
-                    occ,
-                    p.doctors_active,
-                    reach,
-                    seen,
-                    unseen
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let mut plans = Vec::with_capacity(args.plan.len());
-    for p in &args.plan {
-        let name = p
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| p.display().to_string());
-        plans.push((name, read_plan(p)?));
-    }
-    let dataset = load(&args.dir)?;
-    if let Some((_, q)) = plans.first() {
-        prepare_metric(&dataset, q.metric)?;
-    }
-    let doc = bacino_core::compare(&dataset, &plans, args.min_group_size, &Parallel)?;
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        Format::Table => out.write_all(doc.to_table().as_bytes())?,
-    }
-    Ok(())
 }
 
 fn batch(args: BatchArgs) -> anyhow::Result<()> {

@@ -11,6 +11,13 @@ and their relative difference.
 
     python benches/compare/reassign_scipy.py /tmp/bergamo-full \\
         --cease GP0001,GP0051 [--max-distance-m 30000] [--bacino target/release/bacino]
+    python benches/compare/reassign_scipy.py /tmp/bergamo-full --plan PLAN.json
+
+With `--plan` (CONTRACT §8) the levers are applied here too, from the plan
+file alone: `open` adds receiving GPs (room = their capacity, or the plan's
+`"*"`), `capacity` sets caps (`"*"` for every active GP, ids win; room =
+floor(cap - list_size)), `assign_unlisted` adds the residents of group
+`no_gp` without a gp_id; `cease` and `max_distance_m` come from the plan.
 
 Needs numpy, scipy and pyproj (see requirements.txt); not a runtime
 dependency of bacino. Exit status 0 when the totals agree within 1 mm per
@@ -38,7 +45,8 @@ print = functools.partial(print, flush=True)  # noqa: A001
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset")
-    ap.add_argument("--cease", required=True)
+    ap.add_argument("--cease", default="")
+    ap.add_argument("--plan", help="a plan file (JSON) instead of --cease")
     ap.add_argument("--max-distance-m", type=float, default=30000.0)
     ap.add_argument("--bacino", default="target/release/bacino")
     ap.add_argument(
@@ -49,8 +57,18 @@ def main() -> int:
         "optimum can only be higher than bacino's; default 0 = every arc)",
     )
     args = ap.parse_args()
-    cease = set(args.cease.split(","))
-    max_d = args.max_distance_m
+    plan = {}
+    if args.plan:
+        with open(args.plan) as f:
+            plan = json.load(f)
+        for key in plan:
+            if key not in ("cease", "open", "capacity", "assign_unlisted", "max_distance_m"):
+                raise SystemExit(f"{args.plan}: this check handles cease/open/capacity/assign_unlisted/max_distance_m, not {key}")
+    cease = set(plan.get("cease", [])) | {c for c in args.cease.split(",") if c}
+    if not cease and not plan.get("assign_unlisted"):
+        raise SystemExit("name --cease or a --plan")
+    max_d = float(plan.get("max_distance_m", args.max_distance_m))
+    caps = plan.get("capacity", {})
 
     t0 = time.time()
     gps = []
@@ -58,17 +76,23 @@ def main() -> int:
         for r in csv.DictReader(f):
             if r["kind"] != "gp" or r.get("status", "active") == "ceased" or r["id"] in cease:
                 continue
-            cap = r.get("capacity", "")
+            cap = caps.get(r["id"], caps.get("*", r.get("capacity", "")))
             if cap == "":
                 room = math.inf
             else:
                 room = math.floor(float(cap) - float(r["list_size"]))
             if room > 0:
                 gps.append((r["id"], float(r["lon"]), float(r["lat"]), room))
+    for o in plan.get("open", []):
+        cap = o.get("capacity", caps.get(o["id"], caps.get("*")) if o.get("kind", "gp") == "gp" else None)
+        if o.get("kind", "gp") == "gp":
+            gps.append((o["id"], float(o["lon"]), float(o["lat"]), math.inf if cap is None else int(cap)))
     plon, plat, pw = [], [], []
     with open(f"{args.dataset}/residents.csv", newline="") as f:
         for r in csv.DictReader(f):
-            if r["gp_id"] in cease and r.get("group") != "ad_user":
+            listed = r["gp_id"] in cease and r.get("group") != "ad_user"
+            unlisted = plan.get("assign_unlisted") and r["gp_id"] == "" and r.get("group") == "no_gp"
+            if listed or unlisted:
                 plon.append(float(r["lon"]))
                 plat.append(float(r["lat"]))
                 pw.append(float(r.get("weight") or 1))
@@ -133,8 +157,10 @@ def main() -> int:
     print(f"HiGHS: {orphans} orphans, total {lp_total:.3f} m (max fractionality {frac:.1e}); {time.time() - t0:.1f} s")
 
     t0 = time.time()
+    cmd = [args.bacino, "scenario", args.dataset, "--max-distance-m", str(max_d)]
+    cmd += ["--plan", args.plan] if args.plan else ["--cease", args.cease]
     out = subprocess.run(
-        [args.bacino, "scenario", args.dataset, "--cease", args.cease, "--max-distance-m", str(max_d)],
+        cmd,
         check=True,
         capture_output=True,
         text=True,
