@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use crate::error::{ApiError, Problem};
 use crate::plans::{MAX_DISTANCE_LIMIT_M, MAX_DISTANCE_STEP_M};
-use crate::routes::{dataset, memo, min_group_size, respond};
+use crate::routes::{check_network, dataset, memo, min_group_size, respond};
 use crate::state::{AppState, Cached};
 
 /// Query parameters of the AD endpoint.
@@ -54,15 +54,7 @@ pub(crate) async fn ad_route(
     let p = params.into_inner();
     let by: Period = p.by.as_deref().unwrap_or("week").parse()?;
     let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
-    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
-        return Err(ApiError::BadParameter {
-            name: "metric".into(),
-            message: format!(
-                "`{metric}` needs a road network: dataset `{}` has no [network]",
-                entry.dataset.name
-            ),
-        });
-    }
+    check_network(&entry, metric)?;
     let match_max_m = match p.match_max_m.as_deref() {
         None => None,
         Some(t) => {
@@ -144,15 +136,7 @@ pub(crate) async fn aft_route(
     let entry = dataset(&state, &name)?;
     let p = params.into_inner();
     let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
-    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
-        return Err(ApiError::BadParameter {
-            name: "metric".into(),
-            message: format!(
-                "`{metric}` needs a road network: dataset `{}` has no [network]",
-                entry.dataset.name
-            ),
-        });
-    }
+    check_network(&entry, metric)?;
     let min = min_group_size(&state, p.min_group_size.as_deref())?;
     let key = format!("aft|{metric}|{min}");
     let cached = memo(

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, Problem};
-use crate::routes::{dataset, memo, min_group_size, respond};
+use crate::routes::{check_network, dataset, memo, min_group_size, respond};
 use crate::state::{AppState, Cached};
 
 /// Band edges over HTTP are multiples of this, minutes: two requests whose
@@ -75,15 +75,7 @@ pub(crate) async fn isochrones_route(
             "isochrones need a road-network metric: `car` or `foot`".into(),
         ));
     }
-    if entry.dataset.network_specs().is_none() {
-        return Err(bad(
-            "metric",
-            format!(
-                "`{metric}` needs a road network: dataset `{}` has no [network]",
-                entry.dataset.name
-            ),
-        ));
-    }
+    check_network(&entry, metric)?;
     let kind = p
         .kind
         .as_deref()

@@ -330,15 +330,7 @@ async fn distances(
         }
     }
     let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
-    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
-        return Err(ApiError::BadParameter {
-            name: "metric".into(),
-            message: format!(
-                "`{metric}` needs a road network: dataset `{}` has no [network]",
-                entry.dataset.name
-            ),
-        });
-    }
+    check_network(&entry, metric)?;
     let key = format!(
         "distances|{}|{}|{:?}|{min_group_size}|{metric}",
         to,
@@ -430,15 +422,7 @@ async fn catchments_route(
     )?;
     options.min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
     options.metric = p.metric.as_deref().unwrap_or("geodesic").parse()?;
-    if options.metric.profile().is_some() && entry.dataset.network_specs().is_none() {
-        return Err(ApiError::BadParameter {
-            name: "metric".into(),
-            message: format!(
-                "`{}` needs a road network: dataset `{}` has no [network]",
-                options.metric, entry.dataset.name
-            ),
-        });
-    }
+    check_network(&entry, options.metric)?;
     options.resolution = bacino_core::default_resolution(options.metric);
     if let Some(r) = p.resolution.as_deref() {
         options.resolution = r.trim().parse().map_err(|_| ApiError::BadParameter {
@@ -484,6 +468,21 @@ async fn catchments_route(
 
 /// Band edges over HTTP are multiples of this, metres.
 pub const BAND_STEP_M: f64 = 500.0;
+
+/// A road-network metric on a dataset without `[network]` is a bad
+/// `metric` parameter (400), refused before any work.
+pub(crate) fn check_network(entry: &Entry, metric: MetricName) -> Result<(), ApiError> {
+    if metric.profile().is_some() && entry.dataset.network_specs().is_none() {
+        return Err(ApiError::BadParameter {
+            name: "metric".into(),
+            message: format!(
+                "`{metric}` needs a road network: dataset `{}` has no [network]",
+                entry.dataset.name
+            ),
+        });
+    }
+    Ok(())
+}
 
 pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
     state

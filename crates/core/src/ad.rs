@@ -202,38 +202,6 @@ pub struct AdReport {
     pub by_municipality: Vec<AdMunicipality>,
 }
 
-/// Figures of one group, or suppressed under `min_group_size` people.
-fn group(
-    key: &str,
-    metres: &mut Vec<(f64, f64)>,
-    seconds: &mut Vec<(f64, f64)>,
-    timed: bool,
-    seconds_only: bool,
-    min_group_size: f64,
-) -> GroupStats {
-    let main = if seconds_only {
-        &mut *seconds
-    } else {
-        &mut *metres
-    };
-    match Summary::from_weighted(main) {
-        Some(s) if s.count >= min_group_size && s.count > 0.0 => GroupStats::Stats {
-            key: Some(key.to_owned()),
-            name: None,
-            summary: s.rounded(),
-            time: (timed && !seconds_only)
-                .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
-                .flatten(),
-            seconds_only,
-        },
-        _ => GroupStats::Suppressed {
-            key: Some(key.to_owned()),
-            name: None,
-            suppressed: true,
-        },
-    }
-}
-
 /// A period's slots offered and booked, and per AD GP (offered, free).
 type PeriodSums = (u64, u64, BTreeMap<u32, (u64, u64)>);
 
@@ -258,12 +226,7 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
     }
     let metric = dataset.metric(query.metric, exec)?;
     let residents = dataset.residents();
-    let ad_user = residents
-        .group()
-        .values()
-        .iter()
-        .position(|v| v == "ad_user")
-        .map(|c| c as u32);
+    let ad_user = residents.group_code("ad_user");
     let groups = residents.group().codes();
     let weights = residents.weights();
     // People without a GP of their own: no gp_id, or an AD GP's visitor.
@@ -350,8 +313,8 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
     let so = d.seconds_only;
     let [(mut am, mut as_), (mut lm, mut ls)] = all;
     let distances = AdDistances {
-        ad_user: group("ad_user", &mut am, &mut as_, timed, so, min),
-        listed: group("listed", &mut lm, &mut ls, timed, so, min),
+        ad_user: GroupStats::of_pairs("ad_user", &mut am, &mut as_, timed, so, min),
+        listed: GroupStats::of_pairs("listed", &mut lm, &mut ls, timed, so, min),
     };
     let names: BTreeMap<&str, &str> = dataset.areas().map_or_else(BTreeMap::new, |areas| {
         (0..areas.len())
@@ -370,8 +333,8 @@ pub fn ad_report<E: Executor>(dataset: &Dataset, query: &AdQuery, exec: &E) -> R
             AdMunicipality {
                 key,
                 name,
-                ad_user: group("ad_user", &mut am, &mut as_, timed, so, min),
-                listed: group("listed", &mut lm, &mut ls, timed, so, min),
+                ad_user: GroupStats::of_pairs("ad_user", &mut am, &mut as_, timed, so, min),
+                listed: GroupStats::of_pairs("listed", &mut lm, &mut ls, timed, so, min),
             }
         })
         .collect();

@@ -10,14 +10,14 @@ use bacino_network::NetworkInfo;
 use serde::Serialize;
 
 use crate::dataset::Dataset;
-use crate::distances::{resident_distances, GroupStats, Target, TimeSummary};
+use crate::distances::{resident_distances, GroupStats, Target};
 use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::geodesic::geodesic_distance_m;
 use crate::index::FacilityIndex;
 use crate::metric::MetricName;
 use crate::model::{FacilityIdx, FacilityKind, LonLat, NONE};
-use crate::stats::{round_mm, Summary};
+use crate::stats::round_mm;
 
 /// One AFT.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,38 +60,6 @@ pub struct AftReport {
     pub min_group_size: f64,
     /// One row per AFT, by name.
     pub afts: Vec<AftRow>,
-}
-
-/// Figures of `pairs`, or suppressed.
-fn stats(
-    key: &str,
-    metres: &mut Vec<(f64, f64)>,
-    seconds: &mut Vec<(f64, f64)>,
-    timed: bool,
-    seconds_only: bool,
-    min: f64,
-) -> GroupStats {
-    let main = if seconds_only {
-        &mut *seconds
-    } else {
-        &mut *metres
-    };
-    match Summary::from_weighted(main) {
-        Some(s) if s.count >= min && s.count > 0.0 => GroupStats::Stats {
-            key: Some(key.to_owned()),
-            name: None,
-            summary: s.rounded(),
-            time: (timed && !seconds_only)
-                .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
-                .flatten(),
-            seconds_only,
-        },
-        _ => GroupStats::Suppressed {
-            key: Some(key.to_owned()),
-            name: None,
-            suppressed: true,
-        },
-    }
 }
 
 /// Builds the AFT report of `dataset` under `metric`.
@@ -160,12 +128,7 @@ pub fn aft_report<E: Executor>(
     // Listed patients: measured to their GP, and (through a dataset whose
     // residents are listed with their AFT's CdC) to the CdC.
     let residents = dataset.residents();
-    let ad_user = residents
-        .group()
-        .values()
-        .iter()
-        .position(|v| v == "ad_user")
-        .map(|c| c as u32);
+    let ad_user = residents.group_code("ad_user");
     let groups = residents.group().codes();
     let listed = |r: usize| {
         let g = residents.gp()[r];
@@ -237,8 +200,8 @@ pub fn aft_report<E: Executor>(
                 list_size: round_mm(list),
                 capacity: caps,
                 spare,
-                to_cdc: stats("to_cdc", cm, cs, timed, so, min_group_size),
-                to_gp: stats("to_gp", gm, gs_, timed, so, min_group_size),
+                to_cdc: GroupStats::of_pairs("to_cdc", cm, cs, timed, so, min_group_size),
+                to_gp: GroupStats::of_pairs("to_gp", gm, gs_, timed, so, min_group_size),
             }
         })
         .collect();

@@ -176,12 +176,7 @@ fn everyone<E: Executor>(
     exec: &E,
 ) -> Result<(Figures, Option<TimeFigures>, f64)> {
     let residents = dataset.residents();
-    let ad_user = residents
-        .group()
-        .values()
-        .iter()
-        .position(|v| v == "ad_user")
-        .map(|c| c as u32);
+    let ad_user = residents.group_code("ad_user");
     let own =
         |row: usize| residents.gp()[row] != NONE && Some(residents.group().codes()[row]) != ad_user;
     let weights = residents.weights();

@@ -424,6 +424,40 @@ impl Serialize for GroupStats {
 }
 
 impl GroupStats {
+    /// The figures of one group from `(value, weight)` pairs of metres and
+    /// of seconds (a `table` in seconds: `seconds` only, written `*_s`),
+    /// suppressed under `min_group_size` people. Reorders the pairs.
+    pub(crate) fn of_pairs(
+        key: &str,
+        metres: &mut [(f64, f64)],
+        seconds: &mut [(f64, f64)],
+        timed: bool,
+        seconds_only: bool,
+        min_group_size: f64,
+    ) -> GroupStats {
+        let main = if seconds_only {
+            &mut *seconds
+        } else {
+            &mut *metres
+        };
+        match Summary::from_weighted(main) {
+            Some(s) if s.count >= min_group_size && s.count > 0.0 => GroupStats::Stats {
+                key: Some(key.to_owned()),
+                name: None,
+                summary: s.rounded(),
+                time: (timed && !seconds_only)
+                    .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
+                    .flatten(),
+                seconds_only,
+            },
+            _ => GroupStats::Suppressed {
+                key: Some(key.to_owned()),
+                name: None,
+                suppressed: true,
+            },
+        }
+    }
+
     /// The group key.
     pub fn key(&self) -> Option<&str> {
         match self {

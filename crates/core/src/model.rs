@@ -412,6 +412,16 @@ impl Residents {
         &self.gp
     }
 
+    /// The code of value `v` in the `group` column (e.g. `ad_user`), if
+    /// any resident has it.
+    pub fn group_code(&self, v: &str) -> Option<u32> {
+        self.group
+            .values()
+            .iter()
+            .position(|x| x == v)
+            .map(|c| c as u32)
+    }
+
     /// Extra columns kept from the input, by name.
     pub fn extra(&self, name: &str) -> Option<&Categorical> {
         self.extra.iter().find(|(n, _)| n == name).map(|(_, c)| c)

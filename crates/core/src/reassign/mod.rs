@@ -402,11 +402,8 @@ fn setup(dataset: &Dataset, query: &ScenarioQuery) -> Result<Setup> {
 
     // Patients, in resident order. `ad_user` rows name a GP they visit, not
     // the one they are listed with, so they need no new GP.
-    let code = |col: &crate::model::Categorical, v: &str| {
-        col.values().iter().position(|x| x == v).map(|c| c as u32)
-    };
-    let ad_user = code(residents.group(), "ad_user");
-    let no_gp = code(residents.group(), "no_gp");
+    let ad_user = residents.group_code("ad_user");
+    let no_gp = residents.group_code("no_gp");
     let gp = residents.gp();
     let groups = residents.group().codes();
     let weights = residents.weights();
