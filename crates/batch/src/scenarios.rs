@@ -43,9 +43,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use bacino_core::{
-    catchments, reassign, scenario_report, CatchmentMethod, CatchmentOptions, Dataset,
-    FacilityKind, Figures, MetricName, OpenFacility, Overrides, Reassignment, ScenarioQuery,
-    ScenarioReport, DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE, NONE,
+    catchments, reassign, reassign_cached, scenario_report, CatchmentMethod, CatchmentOptions,
+    CessationCache, Dataset, FacilityKind, Figures, MetricName, OpenFacility, Overrides,
+    Reassignment, ScenarioQuery, ScenarioReport, DEFAULT_MAX_DISTANCE_M, DEFAULT_MIN_GROUP_SIZE,
+    NONE,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -542,14 +543,20 @@ fn run_one(
                 }
             };
             let min = spec.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE);
+            // Draws share each GP's patients and their nearest GPs.
+            let cache = CessationCache::new(
+                dataset,
+                spec.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M),
+            );
             let solved: Vec<bacino_core::Result<(Reassignment, ScenarioReport)>> = draws
                 .par_iter()
                 .map(|cease| {
                     let query = query_of(spec, cease.clone());
-                    let r = reassign(dataset, &query, metric, &Parallel).map(|solved| {
-                        let report = scenario_report(dataset, &solved, min);
-                        (solved, report)
-                    });
+                    let r =
+                        reassign_cached(dataset, &query, metric, &cache, &Parallel).map(|solved| {
+                            let report = scenario_report(dataset, &solved, min);
+                            (solved, report)
+                        });
                     bar.inc(1);
                     r
                 })

@@ -71,9 +71,9 @@ pub use distances::{
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
 pub use geodesic::{
-    chord_upper_bound, chord_upper_bound_near, geodesic_distance_m, lower_bound_from_chord_m,
-    meridional_radius_m, unit_normal, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M,
-    WGS84_F,
+    chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m,
+    lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m, unit_normal,
+    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
 pub use isochrones::{
@@ -91,9 +91,9 @@ pub use model::{
 };
 pub use plan::{OpenFacility, EVERY_GP};
 pub use reassign::{
-    reassign, scenario, scenario_report, Figures, GpChange, MunicipalityChange, Optimality,
-    Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport, TimeFigures,
-    DEFAULT_MAX_DISTANCE_M,
+    reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
+    MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,
+    TimeFigures, DEFAULT_MAX_DISTANCE_M,
 };
 pub use stats::{round_mm, Summary};
 pub use voronoi::{ring_area, voronoi_cells};

@@ -2,14 +2,23 @@
 //! reassignment, and an independent optimality certificate.
 //!
 //! Sources are patients (integer supplies), sinks are receiving GPs (integer
-//! capacities), arcs carry integer costs (millimetres). The solver is
-//! successive shortest paths from the super-source with Dijkstra and
-//! potentials, run on a *compressed* residual graph whose nodes are only the
-//! GPs, the source and the sink: a patient already placed at `g1` who could
-//! go to `g2` gives the arc `g1 → g2` of cost `d(p, g2) − d(p, g1)`, and the
-//! cheapest such patient per ordered pair is kept in a lazy heap. Augmenting
-//! paths through full GPs are therefore found over a few hundred nodes, not
-//! tens of thousands of patients.
+//! capacities), arcs carry integer costs (millimetres). The solver adds the
+//! patients one at a time and sends each along a shortest augmenting path
+//! (Dijkstra with potentials, as in the Hungarian method), so every partial
+//! flow is optimal for the patients added so far. The search runs on a
+//! *compressed* residual graph whose nodes are only the GPs and the sink:
+//! a patient already placed at `g1` who could go to `g2` gives the arc
+//! `g1 → g2` of cost `d(p, g2) − d(p, g1)`, and the cheapest such patient
+//! per ordered pair is kept in a lazy heap. A search from a new patient
+//! starts from that patient's few arcs and usually ends at the first GP
+//! with room, so it touches a handful of nodes, not every GP.
+//!
+//! "Place as many as possible" is folded into the costs: every patient may
+//! also go to an *unplaced* sink of unlimited room at cost `M`, with `M`
+//! larger than any simple cycle of real arcs can cost: `M = 2 (G + 2) ·
+//! max|c| + 1` over `G` sinks. A flow of least total cost then places the
+//! most people (a cycle placing one more person saves at least `M` minus
+//! what its real arcs cost), and among those has the least real cost.
 //!
 //! Correctness does not rest on the solver: [`certify`] rebuilds the
 //! compressed residual graph from the final flow, proves it has no negative
@@ -71,6 +80,10 @@ pub(crate) struct Flow {
     pub unplaced: Vec<u32>,
     /// Augmenting paths used.
     pub augmentations: u64,
+    /// What the solver's final duals charge for a place at each sink, in
+    /// cost units (≥ 0; 0 where room is left). A guide to prices, not a
+    /// proof: [`certify`] gives those.
+    pub price: Vec<i64>,
 }
 
 #[cfg(test)]
@@ -91,162 +104,195 @@ impl Flow {
 type PairEntry = Reverse<(i64, u32, u32)>;
 
 /// Solves `pb` exactly: the flow places as many people as possible and,
-/// among such flows, has the least total cost. Deterministic: sinks are
-/// explored in index order and patients in source order on ties.
+/// among such flows, has the least total cost. Deterministic: patients are
+/// added in source order, and ties are broken by node and arc index.
 pub(crate) fn solve(pb: &Problem) -> Flow {
     let g = pb.sinks();
-    let (s, t, n) = (g, g + 1, g + 2);
-    let owner = pb.owners();
+    // Nodes: the sinks, the unplaced sink `u`, the super-sink `t`.
+    let (u, t, n) = (g, g + 1, g + 2);
     let narcs = pb.arc_sink.len();
-    let mut flow = vec![0u32; narcs];
-    let mut rem = pb.supply.clone();
-    let mut spare = pb.cap.clone();
-    let mut pi = vec![0i64; n];
+    let sources = pb.sources();
+    // Arc `narcs + p` sends source `p` to `u`.
+    let mut owner = pb.owners();
+    owner.extend(0..sources as u32);
+    let mut sink = pb.arc_sink.clone();
+    sink.extend(std::iter::repeat_n(u as u32, sources));
+    let cmax = pb.arc_cost.iter().map(|c| c.abs()).max().unwrap_or(0);
+    let big_m = (2 * (g as i64 + 2)).saturating_mul(cmax).saturating_add(1);
+    debug_assert!(big_m < INF / 8, "arc costs too large for the penalty");
+    let mut cost = pb.arc_cost.clone();
+    cost.extend(std::iter::repeat_n(big_m, sources));
+    let arcs_of = |p: usize| pb.arcs(p).chain(std::iter::once(narcs + p));
 
-    // s → g: unplaced people who may go to g, cheapest first.
-    let mut from_source: Vec<BinaryHeap<Reverse<(i64, u32)>>> = vec![BinaryHeap::new(); g];
-    for a in 0..narcs {
-        if rem[owner[a] as usize] > 0 {
-            from_source[pb.arc_sink[a] as usize].push(Reverse((pb.arc_cost[a], a as u32)));
-        }
-    }
+    let mut flow = vec![0u32; narcs + sources];
+    let mut spare = pb.cap.clone();
+    spare.push(UNBOUNDED);
+    let mut pi = vec![0i64; n];
     // g1 → g2: (cost difference, arc at g1, arc to g2) of people placed at g1.
-    let mut slot = vec![NONE; g * g];
+    let mut slot = vec![NONE; n * n];
     let mut pair: Vec<BinaryHeap<PairEntry>> = Vec::new();
-    let mut out: Vec<Vec<(u32, u32)>> = vec![Vec::new(); g];
+    let mut out: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+    // Arcs that gained people at each node since its pairs were last built.
+    let mut pending: Vec<Vec<u32>> = vec![Vec::new(); n];
 
     let mut dist = vec![INF; n];
     let mut done = vec![false; n];
-    // (previous node, arc the moved person leaves, arc they take)
+    let mut touched: Vec<usize> = Vec::with_capacity(n);
+    let mut popped: Vec<usize> = Vec::with_capacity(n);
+    // (previous node or `START`, arc the moved person leaves, arc they take)
+    const START: u32 = NONE - 1;
     let mut pred = vec![(NONE, NONE, NONE); n];
+    let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
     let mut augmentations = 0u64;
-    let mut init = Vec::with_capacity(g + 1);
 
-    loop {
-        dist.fill(INF);
-        done.fill(false);
-        dist[s] = 0;
-        done[s] = true;
-        init.clear();
-        for (gi, heap) in from_source.iter_mut().enumerate() {
-            while let Some(&Reverse((c, a))) = heap.peek() {
-                if rem[owner[a as usize] as usize] > 0 {
-                    let nd = c + pi[s] - pi[gi];
-                    debug_assert!(nd >= 0, "negative reduced cost s→{gi}: {nd}");
-                    dist[gi] = nd;
-                    pred[gi] = (s as u32, a, a);
-                    init.push(Reverse((nd, gi as u32)));
-                    break;
-                }
-                heap.pop();
+    for p in 0..sources {
+        let mut rem = pb.supply[p];
+        while rem > 0 {
+            for &v in &touched {
+                dist[v] = INF;
+                done[v] = false;
             }
-        }
-        let mut heap = BinaryHeap::from(std::mem::take(&mut init));
-        let mut reached = false;
-        while let Some(Reverse((d, v))) = heap.pop() {
-            let v = v as usize;
-            if done[v] || d > dist[v] {
-                continue;
-            }
-            done[v] = true;
-            if v == t {
-                reached = true;
-                break;
-            }
-            if spare[v] > 0 {
-                let nd = d + pi[v] - pi[t];
-                debug_assert!(nd >= d);
-                if nd < dist[t] {
-                    dist[t] = nd;
-                    pred[t] = (v as u32, NONE, NONE);
-                    heap.push(Reverse((nd, t as u32)));
+            touched.clear();
+            popped.clear();
+            heap.clear();
+            for a in arcs_of(p) {
+                let j = sink[a] as usize;
+                let nd = cost[a] - pi[j];
+                if nd < dist[j] {
+                    if dist[j] == INF {
+                        touched.push(j);
+                    }
+                    dist[j] = nd;
+                    pred[j] = (START, a as u32, a as u32);
+                    heap.push(Reverse((nd, j as u32)));
                 }
             }
-            for &(g2, h) in &out[v] {
-                let g2 = g2 as usize;
-                if done[g2] {
+            while let Some(Reverse((d, v))) = heap.pop() {
+                let v = v as usize;
+                if done[v] || d > dist[v] {
                     continue;
                 }
-                let h = &mut pair[h as usize];
-                while let Some(&Reverse((c, from, to))) = h.peek() {
-                    if flow[from as usize] > 0 {
-                        let nd = d + c + pi[v] - pi[g2];
-                        debug_assert!(nd >= d, "negative reduced cost {v}→{g2}");
-                        if nd < dist[g2] {
-                            dist[g2] = nd;
-                            pred[g2] = (v as u32, from, to);
-                            heap.push(Reverse((nd, g2 as u32)));
-                        }
-                        break;
-                    }
-                    h.pop();
+                done[v] = true;
+                popped.push(v);
+                if v == t {
+                    break;
                 }
-            }
-        }
-        init = heap.into_vec();
-        if !reached {
-            break;
-        }
-        let big_d = dist[t];
-        for v in 0..n {
-            pi[v] += if done[v] { dist[v] } else { big_d };
-        }
-
-        // Bottleneck along the path.
-        let last = pred[t].0 as usize;
-        let mut delta = spare[last];
-        let mut v = last;
-        while v != s {
-            let (u, from, to) = pred[v];
-            delta = delta.min(if u as usize == s {
-                rem[owner[to as usize] as usize] as u64
-            } else {
-                flow[from as usize] as u64
-            });
-            v = u as usize;
-        }
-        let delta32 = delta as u32;
-        spare[last] -= delta;
-        let mut v = last;
-        while v != s {
-            let (u, from, to) = pred[v];
-            if u as usize == s {
-                rem[owner[to as usize] as usize] -= delta32;
-            } else {
-                flow[from as usize] -= delta32;
-            }
-            let to = to as usize;
-            if flow[to] == 0 {
-                // Newly placed at this sink: it may move on from here.
-                let p = owner[to] as usize;
-                let g1 = pb.arc_sink[to] as usize;
-                for a2 in pb.arcs(p) {
-                    if a2 == to {
+                if spare[v] > 0 {
+                    let nd = d + pi[v] - pi[t];
+                    debug_assert!(nd >= d);
+                    if nd < dist[t] {
+                        if dist[t] == INF {
+                            touched.push(t);
+                        }
+                        dist[t] = nd;
+                        pred[t] = (v as u32, NONE, NONE);
+                        if nd == d {
+                            // Nothing left can reach `t` sooner.
+                            done[t] = true;
+                            popped.push(t);
+                            break;
+                        }
+                        heap.push(Reverse((nd, t as u32)));
+                    }
+                }
+                // The people placed here since `v` was last left can move on.
+                for to in std::mem::take(&mut pending[v]) {
+                    let to = to as usize;
+                    if flow[to] == 0 {
                         continue;
                     }
-                    let g2 = pb.arc_sink[a2] as usize;
-                    let k = g1 * g + g2;
-                    if slot[k] == NONE {
-                        slot[k] = pair.len() as u32;
-                        out[g1].push((g2 as u32, slot[k]));
-                        pair.push(BinaryHeap::new());
+                    let q = owner[to] as usize;
+                    for a2 in arcs_of(q) {
+                        if a2 == to {
+                            continue;
+                        }
+                        let g2 = sink[a2] as usize;
+                        let k = v * n + g2;
+                        if slot[k] == NONE {
+                            slot[k] = pair.len() as u32;
+                            out[v].push((g2 as u32, slot[k]));
+                            pair.push(BinaryHeap::new());
+                        }
+                        pair[slot[k] as usize].push(Reverse((
+                            cost[a2] - cost[to],
+                            to as u32,
+                            a2 as u32,
+                        )));
                     }
-                    pair[slot[k] as usize].push(Reverse((
-                        pb.arc_cost[a2] - pb.arc_cost[to],
-                        to as u32,
-                        a2 as u32,
-                    )));
+                }
+                for &(g2, h) in &out[v] {
+                    let g2 = g2 as usize;
+                    if done[g2] {
+                        continue;
+                    }
+                    let h = &mut pair[h as usize];
+                    while let Some(&Reverse((c, from, to))) = h.peek() {
+                        if flow[from as usize] > 0 {
+                            let nd = d + c + pi[v] - pi[g2];
+                            debug_assert!(nd >= d, "negative reduced cost {v}→{g2}");
+                            if nd < dist[g2] {
+                                if dist[g2] == INF {
+                                    touched.push(g2);
+                                }
+                                dist[g2] = nd;
+                                pred[g2] = (v as u32, from, to);
+                                heap.push(Reverse((nd, g2 as u32)));
+                            }
+                            break;
+                        }
+                        h.pop();
+                    }
                 }
             }
-            flow[to] += delta32;
-            v = u as usize;
+            // `u` has unlimited room, so `t` is always reached.
+            debug_assert!(done[t]);
+            let big_d = dist[t];
+            for &v in &popped {
+                pi[v] += dist[v] - big_d;
+            }
+
+            // Bottleneck along the path.
+            let last = pred[t].0 as usize;
+            let mut delta = spare[last].min(rem as u64);
+            let mut v = last;
+            loop {
+                let (w, from, _) = pred[v];
+                if w == START {
+                    break;
+                }
+                delta = delta.min(flow[from as usize] as u64);
+                v = w as usize;
+            }
+            let delta32 = delta as u32;
+            spare[last] -= delta;
+            rem -= delta32;
+            let mut v = last;
+            loop {
+                let (w, from, to) = pred[v];
+                if w != START {
+                    flow[from as usize] -= delta32;
+                }
+                let to = to as usize;
+                if flow[to] == 0 {
+                    // Newly placed at this sink: they may move on from
+                    // here, once a search leaves it.
+                    pending[sink[to] as usize].push(to as u32);
+                }
+                flow[to] += delta32;
+                if w == START {
+                    break;
+                }
+                v = w as usize;
+            }
+            augmentations += 1;
         }
-        augmentations += 1;
     }
+    let unplaced = flow.split_off(narcs);
     Flow {
         on_arc: flow,
-        unplaced: rem,
+        unplaced,
         augmentations,
+        price: (0..g).map(|j| (pi[t] - pi[j]).max(0)).collect(),
     }
 }
 
@@ -483,6 +529,38 @@ mod tests {
     }
 
     #[test]
+    fn larger_random_instances_are_certified_optimal() {
+        // Too big to enumerate: the independent certificate (no augmenting
+        // path, no negative cycle) is the check; room is short, so chains
+        // of moves and orphans both occur, and weights exceed one.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut orphaned = 0;
+        for case in 0..60 {
+            let np = rng.random_range(20..120);
+            let ng = rng.random_range(2..16);
+            let supply: Vec<u32> = (0..np).map(|_| rng.random_range(0..4)).collect();
+            let people: u64 = supply.iter().map(|&s| s as u64).sum();
+            let cap: Vec<u64> = (0..ng)
+                .map(|_| rng.random_range(0..=2 * people / ng as u64))
+                .collect();
+            let cost: Vec<Vec<Option<i64>>> = (0..np)
+                .map(|_| {
+                    (0..ng)
+                        .map(|_| rng.random_bool(0.4).then(|| rng.random_range(0..1_000)))
+                        .collect()
+                })
+                .collect();
+            let pb = dense(&supply, &cap, &cost);
+            let flow = solve(&pb);
+            certify(&pb, &flow).unwrap_or_else(|e| panic!("case {case}: {e}"));
+            if flow.unplaced.iter().any(|&u| u > 0) {
+                orphaned += 1;
+            }
+        }
+        assert!(orphaned >= 10, "only {orphaned} cases left someone out");
+    }
+
+    #[test]
     fn the_certificate_rejects_a_feasible_but_costlier_flow() {
         // Two people, two sinks of room 1: crossing costs 10 + 10, straight 1 + 1.
         let pb = dense(
@@ -494,6 +572,7 @@ mod tests {
             on_arc: vec![0, 1, 1, 0],
             unplaced: vec![0, 0],
             augmentations: 0,
+            price: Vec::new(),
         };
         let err = certify(&pb, &crossed).unwrap_err();
         assert!(err.contains("negative cycle"), "{err}");
@@ -513,6 +592,7 @@ mod tests {
             on_arc: vec![1, 0, 0],
             unplaced: vec![0, 1],
             augmentations: 0,
+            price: Vec::new(),
         };
         let err = certify(&pb, &greedy).unwrap_err();
         assert!(err.contains("augmenting path"), "{err}");

@@ -1,45 +1,90 @@
 //! Arc costs of the geodesic metric: whole millimetres on the WGS84
-//! ellipsoid, every receiving GP screened by a rigorous chord lower bound.
+//! ellipsoid, every receiving GP screened by the straight-line (ECEF
+//! chord) lower bound, within millimetres of the geodesic at these scales.
 
 use std::collections::BTreeMap;
 
+use super::cache::{CessationCache, NearArcs};
 use super::{cost_units, k_cheapest, ArcCosts, Candidates, Patient, Setup, Tuning};
 use crate::dataset::Dataset;
 use crate::exec::{chunk_ranges, Executor};
-use crate::geodesic::{geodesic_distance_m, lower_bound_from_chord_m, unit_normal};
-use crate::index::FacilityIndex;
+use crate::geodesic::{ecef_chord_m, ecef_m, geodesic_distance_m, lower_bound_from_ecef_chord_m};
+use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{LonLat, NONE};
-use crate::transport::{certify, solve, Problem};
+use crate::transport::{solve, Problem};
 
 /// Patients and receiving GPs on the ellipsoid.
-pub(super) struct GeodesicArcs {
+pub(super) struct GeodesicArcs<'a> {
     patient: Vec<LonLat>,
-    patient_normal: Vec<[f64; 3]>,
+    patient_prep: Vec<Prepared>,
+    patient_xyz: Vec<[f64; 3]>,
     sink: Vec<LonLat>,
-    sink_normal: Vec<[f64; 3]>,
+    sink_prep: Vec<Prepared>,
+    sink_xyz: Vec<[f64; 3]>,
     max_d: f64,
+    /// Each patient's arcs already measured, from a [`CessationCache`].
+    cached: Vec<Option<NearArcs<'a>>>,
+    /// Each sink's position among the cache's potential receivers.
+    base_of_sink: Vec<u32>,
 }
 
-impl ArcCosts for GeodesicArcs {
+impl GeodesicArcs<'_> {
+    fn new(patient: Vec<LonLat>, sink: Vec<LonLat>, max_d: f64) -> Self {
+        GeodesicArcs {
+            cached: Vec::new(),
+            base_of_sink: Vec::new(),
+            patient_prep: patient
+                .iter()
+                .map(|p| Prepared::new(p.lon, p.lat))
+                .collect(),
+            patient_xyz: patient.iter().map(|&p| ecef_m(p)).collect(),
+            patient,
+            sink_prep: sink.iter().map(|p| Prepared::new(p.lon, p.lat)).collect(),
+            sink_xyz: sink.iter().map(|&p| ecef_m(p)).collect(),
+            sink,
+            max_d,
+        }
+    }
+
+    /// Exact geodesic distance of arc (`i`, `j`), metres (as
+    /// [`geodesic_distance_m`], with both ends prepared once).
+    #[inline]
+    fn distance_m(&self, i: usize, j: usize) -> f64 {
+        if self.patient[i] == self.sink[j] {
+            return 0.0;
+        }
+        inverse_distance_m(&self.patient_prep[i], &self.sink_prep[j])
+    }
+
+    /// Lower bound of the distance of arc (`i`, `j`), metres.
+    #[inline]
+    fn lower_bound_m(&self, i: usize, j: usize) -> f64 {
+        lower_bound_from_ecef_chord_m(ecef_chord_m(&self.patient_xyz[i], &self.sink_xyz[j]))
+            .max(0.0)
+    }
+}
+
+impl ArcCosts for GeodesicArcs<'_> {
     fn bound(&self, i: usize, j: u32) -> Option<i64> {
-        let lb = lower_bound_from_chord_m(chord(
-            &self.patient_normal[i],
-            &self.sink_normal[j as usize],
-        ))
-        .max(0.0);
-        (lb <= self.max_d).then(|| cost_units(lb))
+        let lb = self.lower_bound_m(i, j as usize);
+        // Rounded down (`as` truncates, `lb` ≥ 0): a lower bound of the
+        // rounded cost too.
+        (lb <= self.max_d).then_some((lb * super::UNITS_PER_COST) as i64)
     }
 
     fn cost(&self, i: usize, j: u32) -> Option<i64> {
-        let d = geodesic_distance_m(self.patient[i], self.sink[j as usize]);
+        if let Some(Some(near)) = self.cached.get(i) {
+            let b = self.base_of_sink[j as usize];
+            if let Some(&(_, c)) = near.arcs.iter().find(|x| x.0 == b) {
+                return Some(c);
+            }
+        }
+        let d = self.distance_m(i, j as usize);
         (d <= self.max_d).then(|| cost_units(d))
     }
 
     fn figures(&self, i: usize, j: u32) -> (f64, f64) {
-        (
-            geodesic_distance_m(self.patient[i], self.sink[j as usize]),
-            f64::NAN,
-        )
+        (self.distance_m(i, j as usize), f64::NAN)
     }
 }
 
@@ -47,72 +92,114 @@ impl ArcCosts for GeodesicArcs {
 /// GPs, plus the best ones at the prices of a coarse (~400 m cells)
 /// version of the problem, so that where nearby room is short the far GPs
 /// that will take people are offered from the start.
-pub(super) fn prepare<E: Executor>(
-    dataset: &Dataset,
+/// With a `cache` that fits the problem, each patient's nearest GPs and
+/// every arc it holds are taken from there instead of measured again.
+pub(super) fn prepare<'a, E: Executor>(
+    dataset: &'a Dataset,
     setup: &Setup,
     tuning: Tuning,
+    cache: Option<&'a CessationCache>,
     exec: &E,
-) -> (GeodesicArcs, Vec<Candidates>) {
+) -> (GeodesicArcs<'a>, Vec<Candidates>) {
     let facilities = dataset.facilities();
     let locs = dataset.residents().locations();
-    let patient: Vec<LonLat> = setup.patients.iter().map(|p| locs[p.row]).collect();
-    let sink: Vec<LonLat> = setup
-        .receivers
-        .iter()
-        .map(|&f| facilities.get(f).location)
-        .collect();
-    let arcs = GeodesicArcs {
-        patient_normal: patient.iter().map(|&p| unit_normal(p)).collect(),
-        patient,
-        sink_normal: sink.iter().map(|&p| unit_normal(p)).collect(),
-        sink,
-        max_d: setup.max_d,
-    };
-    let mut sink_of = vec![NONE; facilities.len()];
-    for (j, &f) in setup.receivers.iter().enumerate() {
-        sink_of[f as usize] = j as u32;
+    let mut arcs = GeodesicArcs::new(
+        setup.patients.iter().map(|p| locs[p.row]).collect(),
+        setup
+            .receivers
+            .iter()
+            .map(|&f| facilities.get(f).location)
+            .collect(),
+        setup.max_d,
+    );
+    let sinks = arcs.sink.len() as u32;
+    let complete_all = sinks as usize <= tuning.nearest + tuning.priced;
+    let cache = cache.filter(|c| !complete_all && c.fits(dataset, setup.max_d, &setup.receivers));
+    // Sink of each of the cache's potential receivers (NONE: ceasing).
+    let mut sink_of_base = Vec::new();
+    if let Some(c) = cache {
+        arcs.base_of_sink = setup.receivers.iter().map(|&f| c.base(f)).collect();
+        sink_of_base = vec![
+            NONE;
+            arcs.base_of_sink
+                .iter()
+                .max()
+                .map_or(0, |&b| b as usize + 1)
+        ];
+        for (j, &b) in arcs.base_of_sink.iter().enumerate() {
+            sink_of_base[b as usize] = j as u32;
+        }
+        arcs.cached = setup
+            .patients
+            .iter()
+            .map(|p| c.arcs(dataset, p.from, p.row))
+            .collect();
     }
-    let index = FacilityIndex::new(facilities, &setup.receivers);
-    let max_d = setup.max_d;
-    let complete_all = index.len() <= tuning.nearest + tuning.priced;
-    // Offsets −ψ of the coarse problem, in cost units.
+    // What the coarse problem charges for a place at each GP (≥ 0).
     let offset: Vec<i64> = if complete_all || tuning.priced == 0 {
         Vec::new()
     } else {
         aggregate_prices(&setup.patients, locs, &arcs, &setup.caps, exec)
-            .into_iter()
-            .map(|psi| -psi)
-            .collect()
     };
     let cands = exec
         .map(chunk_ranges(setup.patients.len(), 512), |r| {
+            let mut keys: Vec<(i64, u32)> = Vec::with_capacity(sinks as usize);
             r.map(|i| {
-                let p = arcs.patient[i];
-                let near = |hits: Vec<crate::index::Nearest>| {
-                    hits.into_iter()
-                        .filter(|h| h.distance_m <= max_d)
-                        .map(|h| (sink_of[h.facility as usize], cost_units(h.distance_m)))
-                        .collect::<Vec<_>>()
-                };
+                keys.clear();
+                keys.extend((0..sinks).filter_map(|j| Some((arcs.bound(i, j)?, j))));
                 if complete_all {
                     let mut c = Candidates {
-                        arcs: near(index.within(p, max_d)),
+                        arcs: keys
+                            .iter()
+                            .filter_map(|&(_, j)| Some((j, arcs.cost(i, j)?)))
+                            .collect(),
                         complete: true,
                     };
                     c.sort();
                     return c;
                 }
+                // Exact costs found so far, so that no arc is measured twice.
+                let known = std::cell::RefCell::new(Vec::<(u32, Option<i64>)>::new());
+                let cost = |j: u32| {
+                    if let Some(&(_, c)) = known.borrow().iter().find(|x| x.0 == j) {
+                        return c;
+                    }
+                    let c = arcs.cost(i, j);
+                    known.borrow_mut().push((j, c));
+                    c
+                };
+                // The nearest still receiving, from the cache when it holds
+                // enough of them.
+                let from_cache = arcs.cached.get(i).copied().flatten().and_then(|near| {
+                    let found: Vec<(u32, i64)> = near
+                        .arcs
+                        .iter()
+                        .filter_map(|&(b, c)| {
+                            let j = *sink_of_base.get(b as usize)?;
+                            (j != NONE).then_some((j, c))
+                        })
+                        .take(tuning.nearest)
+                        .collect();
+                    (found.len() == tuning.nearest || near.complete).then_some(found)
+                });
                 let mut c = Candidates {
-                    arcs: near(index.k_nearest(p, tuning.nearest)),
+                    arcs: from_cache
+                        .unwrap_or_else(|| k_cheapest(keys.clone(), tuning.nearest, cost)),
                     complete: false,
                 };
-                if tuning.priced > 0 {
-                    let keys: Vec<(i64, u32)> = (0..arcs.sink.len() as u32)
-                        .filter_map(|j| Some((arcs.bound(i, j)? + offset[j as usize], j)))
-                        .collect();
-                    let priced = k_cheapest(keys, tuning.priced, |j| {
-                        Some(arcs.cost(i, j)? + offset[j as usize])
-                    });
+                // Offsets are ≥ 0: when the nearest carry none, no other
+                // GP can beat them at the coarse prices.
+                if tuning.priced > 0
+                    && (tuning.priced > tuning.nearest
+                        || c.arcs.iter().any(|&(j, _)| offset[j as usize] > 0))
+                {
+                    let priced = k_cheapest(
+                        keys.iter()
+                            .map(|&(b, j)| (b + offset[j as usize], j))
+                            .collect(),
+                        tuning.priced,
+                        |j| Some(cost(j)? + offset[j as usize]),
+                    );
                     for (j, v) in priced {
                         if !c.arcs.iter().any(|x| x.0 == j) {
                             c.arcs.push((j, v - offset[j as usize]));
@@ -146,9 +233,10 @@ pub(super) fn before(dataset: &Dataset, setup: &Setup) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Sink potentials of a coarse version of the problem: patients pooled in
-/// cells of about 400 m, each cell at its members' mean position, solved
-/// exactly with every arc. Only used to choose first candidates.
+/// What a place at each receiving GP costs (≥ 0, in cost units) at the
+/// duals of a coarse version of the problem: patients pooled in cells of
+/// about 400 m, each cell at its members' mean position and offered its
+/// nearest GPs, solved exactly. Only used to choose first candidates.
 fn aggregate_prices<E: Executor>(
     patients: &[Patient],
     locs: &[LonLat],
@@ -157,6 +245,9 @@ fn aggregate_prices<E: Executor>(
     exec: &E,
 ) -> Vec<i64> {
     const CELL_DEG: f64 = 0.004;
+    // Nearest receiving GPs per cell: enough to price where room is short,
+    // few enough to keep this guide far cheaper than the exact solve.
+    const CELL_ARCS: usize = 48;
     let mut cells: BTreeMap<(i64, i64), (f64, f64, u64, u32)> = BTreeMap::new();
     for pt in patients {
         let q = locs[pt.row];
@@ -172,21 +263,27 @@ fn aggregate_prices<E: Executor>(
     }
     let reach = arcs.max_d + 2.0 * CELL_DEG * 111_000.0;
     let cells: Vec<(f64, f64, u64, u32)> = cells.into_values().collect();
+    // Only a guide to the first candidates: the straight-line distance
+    // (within centimetres of the geodesic at this scale) is enough.
     let cell_arcs: Vec<Vec<(u32, i64)>> = exec
         .map(chunk_ranges(cells.len(), 64), |r| {
             r.map(|i| {
                 let (lon, lat, _, rows) = cells[i];
-                let c = LonLat::new(lon / rows as f64, lat / rows as f64);
-                let nc = unit_normal(c);
-                (0..arcs.sink.len())
-                    .filter(|&j| {
-                        lower_bound_from_chord_m(chord(&nc, &arcs.sink_normal[j])) <= reach
-                    })
-                    .filter_map(|j| {
-                        let d = geodesic_distance_m(c, arcs.sink[j]);
+                let c = ecef_m(LonLat::new(lon / rows as f64, lat / rows as f64));
+                let mut near: Vec<(u32, i64)> = arcs
+                    .sink_xyz
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, s)| {
+                        let d = ecef_chord_m(&c, s);
                         (d <= reach).then_some((j as u32, cost_units(d)))
                     })
-                    .collect::<Vec<_>>()
+                    .collect();
+                if near.len() > CELL_ARCS {
+                    near.select_nth_unstable_by_key(CELL_ARCS - 1, |&(j, c)| (c, j));
+                    near.truncate(CELL_ARCS);
+                }
+                near
             })
             .collect::<Vec<_>>()
         })
@@ -205,9 +302,5 @@ fn aggregate_prices<E: Executor>(
         pb.arc_start.push(pb.arc_sink.len() as u32);
     }
     let flow = solve(&pb);
-    certify(&pb, &flow).map_or_else(|_| vec![0; caps.len()], |c| c.sink_potential)
-}
-
-fn chord(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+    flow.price
 }

@@ -35,6 +35,7 @@
 //! The answer is returned only when a round adds nothing; [`Optimality`]
 //! reports the rounds and arcs this took.
 
+mod cache;
 mod geodesic;
 mod pricing;
 mod report;
@@ -57,6 +58,7 @@ use crate::transport::{certify, solve, Problem, UNBOUNDED};
 use bacino_network::NetworkInfo;
 use pricing::{drop_slack, k_cheapest, widen};
 
+pub use cache::CessationCache;
 pub use report::{
     scenario, scenario_report, Figures, GpChange, MunicipalityChange, ScenarioReport, TimeFigures,
 };
@@ -316,7 +318,20 @@ pub fn reassign<E: Executor>(
     metric: Metric<'_>,
     exec: &E,
 ) -> Result<Reassignment> {
-    reassign_tuned(dataset, query, metric, exec, Tuning::DEFAULT)
+    reassign_tuned(dataset, query, metric, None, exec, Tuning::DEFAULT)
+}
+
+/// [`reassign`], sharing the work of many scenarios on one dataset through
+/// `cache` (geodesic scenarios whose `max_distance_m` is the cache's; any
+/// other solve ignores it). The answer is the one [`reassign`] gives.
+pub fn reassign_cached<E: Executor>(
+    dataset: &Dataset,
+    query: &ScenarioQuery,
+    metric: Metric<'_>,
+    cache: &CessationCache,
+    exec: &E,
+) -> Result<Reassignment> {
+    reassign_tuned(dataset, query, metric, Some(cache), exec, Tuning::DEFAULT)
 }
 
 /// How many candidate GPs each patient starts with.
@@ -461,11 +476,12 @@ fn reassign_tuned<E: Executor>(
     dataset: &Dataset,
     query: &ScenarioQuery,
     metric: Metric<'_>,
+    cache: Option<&CessationCache>,
     exec: &E,
     tuning: Tuning,
 ) -> Result<Reassignment> {
     let setup = setup(dataset, query)?;
-    let mut solved = solve_setup(dataset, &setup, metric, tuning, exec)?;
+    let mut solved = solve_setup(dataset, &setup, metric, tuning, cache, exec)?;
     solved.assign_unlisted = query.assign_unlisted;
     solved.opened = query.open.iter().map(|o| o.id.trim().to_owned()).collect();
     solved.capacity = query.capacity.clone();
@@ -478,11 +494,12 @@ fn solve_setup<E: Executor>(
     setup: &Setup,
     metric: Metric<'_>,
     tuning: Tuning,
+    cache: Option<&CessationCache>,
     exec: &E,
 ) -> Result<Reassignment> {
     let (mut solved, cost_in_seconds) = match metric {
         Metric::Geodesic => {
-            let (costs, cands) = geodesic::prepare(dataset, setup, tuning, exec);
+            let (costs, cands) = geodesic::prepare(dataset, setup, tuning, cache, exec);
             let before = geodesic::before(dataset, setup);
             (
                 column_generation(setup, &costs, cands, &before, exec)?,
@@ -566,7 +583,7 @@ pub(crate) fn place<E: Executor>(
         max_d,
         max_t,
     };
-    solve_setup(dataset, &setup, metric, Tuning::DEFAULT, exec)
+    solve_setup(dataset, &setup, metric, Tuning::DEFAULT, None, exec)
 }
 
 /// Solves, certifies and widens until no pruned arc can help; `before`

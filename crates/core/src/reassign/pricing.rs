@@ -147,32 +147,94 @@ pub(super) fn drop_slack(cands: &mut [Candidates], pb: &Problem, flow: &Flow, ce
 /// The `k` smallest values among `keys`, exactly (ties by sink): each key
 /// is `(lower bound of the value, sink)`, and `value(sink)` is the exact
 /// value (`None`: no such arc). Candidates are taken in bound order and
-/// valued until the bound passes the `k`-th value found.
+/// valued until the bound passes the `k`-th value found. With tight bounds
+/// the answer lies among the first few keys: the `2k` smallest are sorted
+/// first, and the rest are heaped only if they could still matter.
 pub(super) fn k_cheapest(
-    keys: Vec<(i64, u32)>,
+    mut keys: Vec<(i64, u32)>,
     k: usize,
     value: impl Fn(u32) -> Option<i64>,
 ) -> Vec<(u32, i64)> {
-    if k == 0 {
+    if k == 0 || keys.is_empty() {
         return Vec::new();
     }
-    let mut heap = std::collections::BinaryHeap::from(
-        keys.into_iter().map(std::cmp::Reverse).collect::<Vec<_>>(),
-    );
     // (value, sink), sorted, at most k.
     let mut best: Vec<(i64, u32)> = Vec::with_capacity(k + 1);
-    while let Some(std::cmp::Reverse((bound, j))) = heap.pop() {
+    let take = |bound: i64, j: u32, best: &mut Vec<(i64, u32)>| -> bool {
         if best.len() == k && bound > best[k - 1].0 {
+            return false;
+        }
+        if let Some(v) = value(j) {
+            let pos = best.partition_point(|b| *b < (v, j));
+            if pos < k {
+                best.insert(pos, (v, j));
+                best.truncate(k);
+            }
+        }
+        true
+    };
+    let m = (2 * k).min(keys.len());
+    if m < keys.len() {
+        keys.select_nth_unstable(m - 1);
+    }
+    let (head, tail) = keys.split_at_mut(m);
+    head.sort_unstable();
+    let mut open = true;
+    for &(bound, j) in head.iter() {
+        if !take(bound, j, &mut best) {
+            open = false;
             break;
         }
-        let Some(v) = value(j) else {
-            continue;
-        };
-        let pos = best.partition_point(|b| *b < (v, j));
-        if pos < k {
-            best.insert(pos, (v, j));
-            best.truncate(k);
+    }
+    if open && !tail.is_empty() {
+        let mut heap = std::collections::BinaryHeap::from(
+            tail.iter()
+                .map(|&x| std::cmp::Reverse(x))
+                .collect::<Vec<_>>(),
+        );
+        while let Some(std::cmp::Reverse((bound, j))) = heap.pop() {
+            if !take(bound, j, &mut best) {
+                break;
+            }
         }
     }
     best.into_iter().map(|(v, j)| (j, v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::k_cheapest;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn k_cheapest_equals_sorting_every_value() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for case in 0..2000 {
+            let n = rng.random_range(0..60u32);
+            let k = rng.random_range(0..12usize);
+            // Values with ties; some arcs missing; bounds at most the value,
+            // tight or loose.
+            let values: Vec<Option<i64>> = (0..n)
+                .map(|_| rng.random_bool(0.85).then(|| rng.random_range(0..40)))
+                .collect();
+            let keys: Vec<(i64, u32)> = (0..n)
+                .map(|j| {
+                    let v = values[j as usize].unwrap_or(rng.random_range(0..40));
+                    (
+                        v - rng.random_range(0..=if case % 2 == 0 { 0 } else { 30 }),
+                        j,
+                    )
+                })
+                .collect();
+            let got = k_cheapest(keys, k, |j| values[j as usize]);
+            let mut all: Vec<(i64, u32)> = (0..n)
+                .filter_map(|j| Some((values[j as usize]?, j)))
+                .collect();
+            all.sort();
+            all.truncate(k);
+            let want: Vec<(u32, i64)> = all.into_iter().map(|(v, j)| (j, v)).collect();
+            assert_eq!(got, want, "case {case}");
+        }
+    }
 }

@@ -322,7 +322,7 @@ fn pruned_candidates_are_widened_until_the_optimum_is_reached() {
             max_distance_m: 9_000.0,
             ..query(&["G00"])
         };
-        let got = reassign_tuned(&ds, &q, Metric::Geodesic, &Sequential, tuning).unwrap();
+        let got = reassign_tuned(&ds, &q, Metric::Geodesic, None, &Sequential, tuning).unwrap();
         let want = cycle_cancelling(&people, &receiving, 9_000.0);
         assert_eq!(score(&got), want, "case {case}");
         assert_within_capacity(&ds, &got);
@@ -376,7 +376,7 @@ fn a_patient_whose_nearest_gp_is_needed_by_another_goes_to_the_far_one() {
         nearest: 1,
         priced: 0,
     };
-    let got = reassign_tuned(&ds, &q, Metric::Geodesic, &Sequential, tuning).unwrap();
+    let got = reassign_tuned(&ds, &q, Metric::Geodesic, None, &Sequential, tuning).unwrap();
     assert_eq!(ids(&ds, &got), vec![(0, "C".into(), 1), (1, "A".into(), 1)]);
     assert!(got.optimality.rounds >= 2);
     let p = LonLat::new(9.7005, 45.70);
@@ -547,4 +547,80 @@ fn small_groups_are_suppressed_in_the_report() {
         .collect();
     assert_eq!(s.median_m, round_mm(want[1]));
     assert_eq!(s.count, 3.0);
+}
+
+#[test]
+fn the_cessation_cache_changes_the_work_not_the_answer() {
+    // 40 GPs with little room and 25 patients each; many draws share GPs,
+    // and one ceases a GP with its 7 nearest neighbours, so that its
+    // patients' cached lists run short and are measured afresh.
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let ids: Vec<&'static str> = (0..40)
+        .map(|i| &*Box::leak(format!("G{i:02}").into_boxed_str()))
+        .collect();
+    let at: Vec<(f64, f64)> = (0..40)
+        .map(|_| (rng.random_range(9.6..9.8), rng.random_range(45.63..45.77)))
+        .collect();
+    let gps: Vec<Gp> = (0..40)
+        .map(|i| gp(ids[i], at[i].0, at[i].1, 40, rng.random_range(25..38)))
+        .collect();
+    let mut rows: Vec<Row> = Vec::new();
+    for i in 0..40 {
+        for _ in 0..25 {
+            rows.push((
+                at[i].0 + rng.random_range(-0.01..0.01),
+                at[i].1 + rng.random_range(-0.01..0.01),
+                1.0,
+                ids[i],
+                "assigned",
+                "016024",
+            ));
+        }
+    }
+    let ds = dataset(gps, &rows);
+    let cache = CessationCache::new(&ds, 9_000.0);
+    let mut draws: Vec<Vec<&str>> = (0..12)
+        .map(|_| {
+            let mut d: Vec<&str> = Vec::new();
+            while d.len() < 6 {
+                let g = ids[rng.random_range(0..40)];
+                if !d.contains(&g) {
+                    d.push(g);
+                }
+            }
+            d
+        })
+        .collect();
+    let centre = LonLat::new(at[0].0, at[0].1);
+    let mut by_distance: Vec<usize> = (0..40).collect();
+    by_distance.sort_by(|&a, &b| {
+        let d = |k: usize| geodesic_distance_m(centre, LonLat::new(at[k].0, at[k].1));
+        d(a).total_cmp(&d(b))
+    });
+    draws.push(by_distance[..8].iter().map(|&k| ids[k]).collect());
+    let lines = |r: &Reassignment| -> Vec<(usize, FacilityIdx, u32, u64)> {
+        r.rows
+            .iter()
+            .map(|x| (x.resident, x.to, x.people, x.distance_m.to_bits()))
+            .collect()
+    };
+    let mut placed_far = 0;
+    for (k, d) in draws.iter().enumerate() {
+        let q = ScenarioQuery {
+            max_distance_m: 9_000.0,
+            ..query(d)
+        };
+        let plain = reassign(&ds, &q, Metric::Geodesic, &Sequential).unwrap();
+        let cached = reassign_cached(&ds, &q, Metric::Geodesic, &cache, &Sequential).unwrap();
+        assert_eq!(lines(&cached), lines(&plain), "draw {k}");
+        assert_eq!(cached.optimality, plain.optimality, "draw {k}");
+        assert!(cached.optimality.proven);
+        assert_within_capacity(&ds, &cached);
+        placed_far += plain.rows.iter().filter(|x| x.to != NONE).count();
+        // A cache for another limit is not used, and changes nothing.
+        let other = CessationCache::new(&ds, 5_000.0);
+        let ignored = reassign_cached(&ds, &q, Metric::Geodesic, &other, &Sequential).unwrap();
+        assert_eq!(lines(&ignored), lines(&plain), "draw {k} (other limit)");
+    }
+    assert!(placed_far > 0);
 }
