@@ -75,10 +75,22 @@ pub fn chord_upper_bound_near(lat_deg: f64, distance_m: f64) -> f64 {
 /// ```
 #[inline]
 pub fn geodesic_distance_m(a: LonLat, b: LonLat) -> f64 {
+    prepared_distance_m(
+        a,
+        &Prepared::new(a.lon, a.lat),
+        b,
+        &Prepared::new(b.lon, b.lat),
+    )
+}
+
+/// [`geodesic_distance_m`] of two points whose Karney terms are prepared
+/// (`pa` of `a`, `pb` of `b`), for measuring many pairs.
+#[inline]
+pub(crate) fn prepared_distance_m(a: LonLat, pa: &Prepared, b: LonLat, pb: &Prepared) -> f64 {
     if a == b {
         return 0.0;
     }
-    inverse_distance_m(&Prepared::new(a.lon, a.lat), &Prepared::new(b.lon, b.lat))
+    inverse_distance_m(pa, pb)
 }
 
 /// The surface normal of WGS84 at `p` as a unit vector (the geodetic
@@ -201,24 +213,25 @@ mod tests {
         assert_eq!(geodesic_distance_m(p, p), 0.0);
     }
 
+    /// Points for pairs across latitudes and directions, short and long.
+    const PAIR_POINTS: &[(f64, f64)] = &[
+        (0.0, 0.0),
+        (0.0, 0.001),
+        (0.001, 0.0),
+        (9.6, 45.7),
+        (9.61, 45.7),
+        (9.6, 45.71),
+        (0.0, 89.99),
+        (120.0, 89.99),
+        (179.999, 0.0),
+        (-179.999, 0.0),
+        (10.0, -60.0),
+    ];
+
     #[test]
     fn chord_bound_never_exceeds_the_geodesic() {
-        // Pairs across latitudes and directions, short and long.
-        let pts = [
-            (0.0, 0.0),
-            (0.0, 0.001),
-            (0.001, 0.0),
-            (9.6, 45.7),
-            (9.61, 45.7),
-            (9.6, 45.71),
-            (0.0, 89.99),
-            (120.0, 89.99),
-            (179.999, 0.0),
-            (-179.999, 0.0),
-            (10.0, -60.0),
-        ];
-        for &(x1, y1) in &pts {
-            for &(x2, y2) in &pts {
+        for &(x1, y1) in PAIR_POINTS {
+            for &(x2, y2) in PAIR_POINTS {
                 let (a, b) = (LonLat::new(x1, y1), LonLat::new(x2, y2));
                 let (na, nb) = (unit_normal(a), unit_normal(b));
                 let chord =
@@ -232,23 +245,11 @@ mod tests {
             }
         }
     }
+
     #[test]
     fn ecef_chord_bounds_the_geodesic_from_below_and_tightly_when_short() {
-        let mut pts = vec![
-            (0.0, 0.0),
-            (0.0, 0.001),
-            (0.001, 0.0),
-            (9.6, 45.7),
-            (9.61, 45.7),
-            (9.6, 45.71),
-            (9.9, 45.9),
-            (0.0, 89.99),
-            (120.0, 89.99),
-            (179.999, 0.0),
-            (-179.999, 0.0),
-            (10.0, -60.0),
-            (10.0, 60.0),
-        ];
+        let mut pts = PAIR_POINTS.to_vec();
+        pts.extend([(9.9, 45.9), (10.0, 60.0)]);
         // A grid over Lombardy too.
         for i in 0..8 {
             for j in 0..8 {

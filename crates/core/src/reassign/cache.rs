@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use super::{cost_units, k_cheapest, spare};
 use crate::dataset::Dataset;
-use crate::geodesic::{ecef_chord_m, ecef_m, lower_bound_from_ecef_chord_m};
-use crate::karney::{inverse_distance_m, Prepared};
+use crate::geodesic::{ecef_chord_m, ecef_m, lower_bound_from_ecef_chord_m, prepared_distance_m};
+use crate::karney::Prepared;
 use crate::model::{FacilityIdx, FacilityKind, NONE};
 
 /// Nearest potential receivers kept per patient: the solve starts from 8,
@@ -168,12 +168,8 @@ impl CessationCache {
             }
             let within = keys.len();
             let found = k_cheapest(keys.clone(), CACHED_NEAREST, |k| {
-                let q = self.location[k as usize];
-                let d = if q == p {
-                    0.0
-                } else {
-                    inverse_distance_m(&pp, &self.prep[k as usize])
-                };
+                let d =
+                    prepared_distance_m(p, &pp, self.location[k as usize], &self.prep[k as usize]);
                 (d <= self.max_d).then(|| cost_units(d))
             });
             near.complete.push(within <= CACHED_NEAREST);

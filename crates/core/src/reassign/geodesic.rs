@@ -8,8 +8,10 @@ use super::cache::{CessationCache, NearArcs};
 use super::{cost_units, k_cheapest, ArcCosts, Candidates, Patient, Setup, Tuning};
 use crate::dataset::Dataset;
 use crate::exec::{chunk_ranges, Executor};
-use crate::geodesic::{ecef_chord_m, ecef_m, geodesic_distance_m, lower_bound_from_ecef_chord_m};
-use crate::karney::{inverse_distance_m, Prepared};
+use crate::geodesic::{
+    ecef_chord_m, ecef_m, geodesic_distance_m, lower_bound_from_ecef_chord_m, prepared_distance_m,
+};
+use crate::karney::Prepared;
 use crate::model::{LonLat, NONE};
 use crate::transport::{solve, Problem};
 
@@ -50,10 +52,12 @@ impl GeodesicArcs<'_> {
     /// [`geodesic_distance_m`], with both ends prepared once).
     #[inline]
     fn distance_m(&self, i: usize, j: usize) -> f64 {
-        if self.patient[i] == self.sink[j] {
-            return 0.0;
-        }
-        inverse_distance_m(&self.patient_prep[i], &self.sink_prep[j])
+        prepared_distance_m(
+            self.patient[i],
+            &self.patient_prep[i],
+            self.sink[j],
+            &self.sink_prep[j],
+        )
     }
 
     /// Lower bound of the distance of arc (`i`, `j`), metres.
