@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::cache::{CessationCache, NearArcs};
-use super::{cost_units, k_cheapest, ArcCosts, Candidates, Patient, Setup, Tuning};
+use super::pricing::k_cheapest_sorted;
+use super::sweep::Sweep;
+use super::{cost_units, ArcCosts, Candidates, Patient, Setup, Tuning, UNITS_PER_COST};
 use crate::dataset::Dataset;
 use crate::exec::{chunk_ranges, Executor};
 use crate::geodesic::{
@@ -23,6 +25,8 @@ pub(super) struct GeodesicArcs<'a> {
     sink: Vec<LonLat>,
     sink_prep: Vec<Prepared>,
     sink_xyz: Vec<[f64; 3]>,
+    /// The sinks sorted along the axis of their largest spread.
+    sweep: Sweep,
     max_d: f64,
     /// Each patient's arcs already measured, from a [`CessationCache`].
     cached: Vec<Option<NearArcs<'a>>>,
@@ -32,6 +36,7 @@ pub(super) struct GeodesicArcs<'a> {
 
 impl GeodesicArcs<'_> {
     fn new(patient: Vec<LonLat>, sink: Vec<LonLat>, max_d: f64) -> Self {
+        let sink_xyz: Vec<[f64; 3]> = sink.iter().map(|&p| ecef_m(p)).collect();
         GeodesicArcs {
             cached: Vec::new(),
             base_of_sink: Vec::new(),
@@ -42,7 +47,8 @@ impl GeodesicArcs<'_> {
             patient_xyz: patient.iter().map(|&p| ecef_m(p)).collect(),
             patient,
             sink_prep: sink.iter().map(|p| Prepared::new(p.lon, p.lat)).collect(),
-            sink_xyz: sink.iter().map(|&p| ecef_m(p)).collect(),
+            sweep: Sweep::new(&sink_xyz),
+            sink_xyz,
             sink,
             max_d,
         }
@@ -60,6 +66,18 @@ impl GeodesicArcs<'_> {
         )
     }
 
+    /// [`Self::distance_m`] of arc (`i`, `j`), from the cache when it holds
+    /// the arc (the very same float).
+    #[inline]
+    fn measured_m(&self, i: usize, j: u32) -> f64 {
+        if let Some(Some(near)) = self.cached.get(i) {
+            if let Some(d) = near.distance_m(self.base_of_sink[j as usize]) {
+                return d;
+            }
+        }
+        self.distance_m(i, j as usize)
+    }
+
     /// Lower bound of the distance of arc (`i`, `j`), metres.
     #[inline]
     fn lower_bound_m(&self, i: usize, j: usize) -> f64 {
@@ -73,22 +91,26 @@ impl ArcCosts for GeodesicArcs<'_> {
         let lb = self.lower_bound_m(i, j as usize);
         // Rounded down (`as` truncates, `lb` ≥ 0): a lower bound of the
         // rounded cost too.
-        (lb <= self.max_d).then_some((lb * super::UNITS_PER_COST) as i64)
+        (lb <= self.max_d).then_some((lb * UNITS_PER_COST) as i64)
+    }
+
+    fn each_below(&self, i: usize, below: i64, _sinks: u32, f: &mut dyn FnMut(u32)) {
+        if below <= 0 {
+            // Bounds are never negative.
+            return;
+        }
+        // A sink beyond this straight-line radius has a bound above `below`.
+        let r = (below as f64 / UNITS_PER_COST + 1.0).min(self.max_d + 1.0);
+        self.sweep.within(&self.patient_xyz[i], r).for_each(f);
     }
 
     fn cost(&self, i: usize, j: u32) -> Option<i64> {
-        if let Some(Some(near)) = self.cached.get(i) {
-            let b = self.base_of_sink[j as usize];
-            if let Some(&(_, c)) = near.arcs.iter().find(|x| x.0 == b) {
-                return Some(c);
-            }
-        }
-        let d = self.distance_m(i, j as usize);
+        let d = self.measured_m(i, j);
         (d <= self.max_d).then(|| cost_units(d))
     }
 
     fn figures(&self, i: usize, j: u32) -> (f64, f64) {
-        (self.distance_m(i, j as usize), f64::NAN)
+        (self.measured_m(i, j), f64::NAN)
     }
 }
 
@@ -147,21 +169,19 @@ pub(super) fn prepare<'a, E: Executor>(
     };
     let cands = exec
         .map(chunk_ranges(setup.patients.len(), 512), |r| {
-            let mut keys: Vec<(i64, u32)> = Vec::with_capacity(sinks as usize);
             r.map(|i| {
-                keys.clear();
-                keys.extend((0..sinks).filter_map(|j| Some((arcs.bound(i, j)?, j))));
                 if complete_all {
                     let mut c = Candidates {
-                        arcs: keys
-                            .iter()
-                            .filter_map(|&(_, j)| Some((j, arcs.cost(i, j)?)))
+                        arcs: (0..sinks)
+                            .filter(|&j| arcs.bound(i, j).is_some())
+                            .filter_map(|j| Some((j, arcs.cost(i, j)?)))
                             .collect(),
                         complete: true,
                     };
                     c.sort();
                     return c;
                 }
+                let xyz = &arcs.patient_xyz[i];
                 // Exact costs found so far, so that no arc is measured twice.
                 let known = std::cell::RefCell::new(Vec::<(u32, Option<i64>)>::new());
                 let cost = |j: u32| {
@@ -176,19 +196,24 @@ pub(super) fn prepare<'a, E: Executor>(
                 // enough of them.
                 let from_cache = arcs.cached.get(i).copied().flatten().and_then(|near| {
                     let found: Vec<(u32, i64)> = near
-                        .arcs
+                        .base
                         .iter()
-                        .filter_map(|&(b, c)| {
+                        .zip(near.dist)
+                        .filter_map(|(&b, &d)| {
                             let j = *sink_of_base.get(b as usize)?;
-                            (j != NONE).then_some((j, c))
+                            (j != NONE).then(|| (j, cost_units(d)))
                         })
                         .take(tuning.nearest)
                         .collect();
                     (found.len() == tuning.nearest || near.complete).then_some(found)
                 });
                 let mut c = Candidates {
-                    arcs: from_cache
-                        .unwrap_or_else(|| k_cheapest(keys.clone(), tuning.nearest, cost)),
+                    arcs: from_cache.unwrap_or_else(|| {
+                        let keys = arcs
+                            .sweep
+                            .ordered(xyz, UNITS_PER_COST, |j| arcs.bound(i, j));
+                        k_cheapest_sorted(keys, tuning.nearest, cost)
+                    }),
                     complete: false,
                 };
                 // Offsets are ≥ 0: when the nearest carry none, no other
@@ -197,13 +222,12 @@ pub(super) fn prepare<'a, E: Executor>(
                     && (tuning.priced > tuning.nearest
                         || c.arcs.iter().any(|&(j, _)| offset[j as usize] > 0))
                 {
-                    let priced = k_cheapest(
-                        keys.iter()
-                            .map(|&(b, j)| (b + offset[j as usize], j))
-                            .collect(),
-                        tuning.priced,
-                        |j| Some(cost(j)? + offset[j as usize]),
-                    );
+                    let keys = arcs.sweep.ordered(xyz, UNITS_PER_COST, |j| {
+                        Some(arcs.bound(i, j)? + offset[j as usize])
+                    });
+                    let priced = k_cheapest_sorted(keys, tuning.priced, |j| {
+                        Some(cost(j)? + offset[j as usize])
+                    });
                     for (j, v) in priced {
                         if !c.arcs.iter().any(|x| x.0 == j) {
                             c.arcs.push((j, v - offset[j as usize]));
@@ -219,15 +243,19 @@ pub(super) fn prepare<'a, E: Executor>(
     (arcs, cands)
 }
 
-/// Each patient's geodesic distance to the GP left (NaN when unlisted).
-pub(super) fn before(dataset: &Dataset, setup: &Setup) -> Vec<(f64, f64)> {
+/// Each patient's geodesic distance to the GP left (NaN when unlisted),
+/// from the cache where `arcs` hold it.
+pub(super) fn before(dataset: &Dataset, setup: &Setup, arcs: &GeodesicArcs) -> Vec<(f64, f64)> {
     let facilities = dataset.facilities();
     let locs = dataset.residents().locations();
     setup
         .patients
         .iter()
-        .map(|p| {
-            let d = if p.from == NONE {
+        .enumerate()
+        .map(|(i, p)| {
+            let d = if let Some(Some(near)) = arcs.cached.get(i) {
+                near.before_m
+            } else if p.from == NONE {
                 f64::NAN
             } else {
                 geodesic_distance_m(locs[p.row], facilities.get(p.from).location)

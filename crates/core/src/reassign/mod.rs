@@ -40,6 +40,7 @@ mod geodesic;
 mod pricing;
 mod report;
 mod routed;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -56,7 +57,7 @@ use crate::model::{FacilityIdx, FacilityKind, NONE};
 use crate::plan::OpenFacility;
 use crate::transport::{certify, solve, Problem, UNBOUNDED};
 use bacino_network::NetworkInfo;
-use pricing::{drop_slack, k_cheapest, widen};
+use pricing::{drop_slack, widen};
 
 pub use cache::CessationCache;
 pub use report::{
@@ -301,6 +302,13 @@ trait ArcCosts: Sync {
     /// `(distance_m, time_s)` of the arc, for the answer (NaN where the
     /// metric has no such figure).
     fn figures(&self, i: usize, j: u32) -> (f64, f64);
+    /// Calls `f` with every sink `j < sinks` whose arc from patient `i`
+    /// may have a [`bound`](Self::bound) below `below` (and perhaps with
+    /// others): a screen that only saves work. By default, every sink.
+    fn each_below(&self, i: usize, below: i64, sinks: u32, f: &mut dyn FnMut(u32)) {
+        let _ = (i, below);
+        (0..sinks).for_each(f);
+    }
 }
 
 /// Whole thousandths of a metre or second.
@@ -500,7 +508,7 @@ fn solve_setup<E: Executor>(
     let (mut solved, cost_in_seconds) = match metric {
         Metric::Geodesic => {
             let (costs, cands) = geodesic::prepare(dataset, setup, tuning, cache, exec);
-            let before = geodesic::before(dataset, setup);
+            let before = geodesic::before(dataset, setup, &costs);
             (
                 column_generation(setup, &costs, cands, &before, exec)?,
                 false,

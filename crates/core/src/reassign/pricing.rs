@@ -24,6 +24,9 @@ pub(super) fn widen<C: ArcCosts, E: Executor>(
     exec: &E,
 ) -> usize {
     let psi = &cert.sink_potential;
+    let sinks = psi.len() as u32;
+    // A pruned arc helps only below `a(p) + ψ(g')`, so below `a(p) + max ψ`.
+    let psi_max = psi.iter().copied().max().unwrap_or(0);
     let anyone_unplaced = flow.unplaced.iter().any(|&u| u > 0);
     let current: &[Candidates] = cands;
     let updates: Vec<(usize, Candidates)> = exec
@@ -59,24 +62,30 @@ pub(super) fn widen<C: ArcCosts, E: Executor>(
                 // reachable patient would cut the max-flow proof: the
                 // cheapest few of them are offered.
                 let mut escapes: Vec<(i64, u32)> = Vec::new();
-                for j in 0..psi.len() as u32 {
+                let mut visit = |j: u32| {
                     if have[j as usize] {
-                        continue;
+                        return;
                     }
                     let Some(lb) = costs.bound(i, j) else {
-                        continue;
+                        return;
                     };
                     if reachable && !cert.reachable[j as usize] {
                         escapes.push((lb, j));
                     }
                     if lb >= psi[j as usize] + a_p {
-                        continue;
+                        return;
                     }
                     if let Some(cost) = costs.cost(i, j) {
                         if cost < psi[j as usize] + a_p {
                             added.push((j, cost));
                         }
                     }
+                };
+                if reachable {
+                    // Escapes may lie anywhere within the limits.
+                    (0..sinks).for_each(&mut visit);
+                } else {
+                    costs.each_below(i, a_p.saturating_add(psi_max), sinks, &mut visit);
                 }
                 if !escapes.is_empty() {
                     for (j, cost) in k_cheapest(escapes, ESCAPES_ADDED, |j| costs.cost(i, j)) {
@@ -158,43 +167,42 @@ pub(super) fn k_cheapest(
     if k == 0 || keys.is_empty() {
         return Vec::new();
     }
-    // (value, sink), sorted, at most k.
-    let mut best: Vec<(i64, u32)> = Vec::with_capacity(k + 1);
-    let take = |bound: i64, j: u32, best: &mut Vec<(i64, u32)>| -> bool {
-        if best.len() == k && bound > best[k - 1].0 {
-            return false;
-        }
-        if let Some(v) = value(j) {
-            let pos = best.partition_point(|b| *b < (v, j));
-            if pos < k {
-                best.insert(pos, (v, j));
-                best.truncate(k);
-            }
-        }
-        true
-    };
     let m = (2 * k).min(keys.len());
     if m < keys.len() {
         keys.select_nth_unstable(m - 1);
     }
     let (head, tail) = keys.split_at_mut(m);
     head.sort_unstable();
-    let mut open = true;
-    for &(bound, j) in head.iter() {
-        if !take(bound, j, &mut best) {
-            open = false;
+    let mut rest: Option<std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>>> = None;
+    let tail_in_order = std::iter::from_fn(|| {
+        rest.get_or_insert_with(|| tail.iter().map(|&x| std::cmp::Reverse(x)).collect())
+            .pop()
+            .map(|std::cmp::Reverse(x)| x)
+    });
+    k_cheapest_sorted(head.iter().copied().chain(tail_in_order), k, value)
+}
+
+/// [`k_cheapest`] of keys that come in ascending order, consumed only as
+/// far as they can matter.
+pub(super) fn k_cheapest_sorted(
+    keys: impl IntoIterator<Item = (i64, u32)>,
+    k: usize,
+    value: impl Fn(u32) -> Option<i64>,
+) -> Vec<(u32, i64)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    // (value, sink), sorted, at most k.
+    let mut best: Vec<(i64, u32)> = Vec::with_capacity(k + 1);
+    for (bound, j) in keys {
+        if best.len() == k && bound > best[k - 1].0 {
             break;
         }
-    }
-    if open && !tail.is_empty() {
-        let mut heap = std::collections::BinaryHeap::from(
-            tail.iter()
-                .map(|&x| std::cmp::Reverse(x))
-                .collect::<Vec<_>>(),
-        );
-        while let Some(std::cmp::Reverse((bound, j))) = heap.pop() {
-            if !take(bound, j, &mut best) {
-                break;
+        if let Some(v) = value(j) {
+            let pos = best.partition_point(|b| *b < (v, j));
+            if pos < k {
+                best.insert(pos, (v, j));
+                best.truncate(k);
             }
         }
     }

@@ -598,10 +598,18 @@ fn the_cessation_cache_changes_the_work_not_the_answer() {
         d(a).total_cmp(&d(b))
     });
     draws.push(by_distance[..8].iter().map(|&k| ids[k]).collect());
-    let lines = |r: &Reassignment| -> Vec<(usize, FacilityIdx, u32, u64)> {
+    let lines = |r: &Reassignment| -> Vec<(usize, FacilityIdx, u32, u64, u64)> {
         r.rows
             .iter()
-            .map(|x| (x.resident, x.to, x.people, x.distance_m.to_bits()))
+            .map(|x| {
+                (
+                    x.resident,
+                    x.to,
+                    x.people,
+                    x.distance_m.to_bits(),
+                    x.before_m.to_bits(),
+                )
+            })
             .collect()
     };
     let mut placed_far = 0;
