@@ -11,7 +11,8 @@
 //! `g1 → g2` of cost `d(p, g2) − d(p, g1)`, and the cheapest such patient
 //! per ordered pair is kept in a lazy heap. A search from a new patient
 //! starts from that patient's few arcs and usually ends at the first GP
-//! with room, so it touches a handful of nodes, not every GP.
+//! with room, so it touches a handful of nodes, not every GP; its queue is
+//! a radix heap, since reduced distances only grow.
 //!
 //! "Place as many as possible" is folded into the costs: every patient may
 //! also go to an *unplaced* sink of unlimited room at cost `M`, with `M`
@@ -103,6 +104,73 @@ impl Flow {
 
 type PairEntry = Reverse<(i64, u32, u32)>;
 
+/// A monotone priority queue of `(distance, node)` for the searches: keys
+/// never fall below the last one taken (reduced costs are ≥ 0), so each
+/// key goes to the bucket of the highest bit in which it differs from that
+/// key (a radix heap): a push is constant work, and a pop redistributes
+/// one bucket. Equal keys come out in no fixed order of node, but always
+/// the same for the same pushes.
+struct RadixHeap {
+    last: u64,
+    len: usize,
+    buckets: Vec<Vec<(u64, u32)>>,
+}
+
+impl RadixHeap {
+    fn new() -> RadixHeap {
+        RadixHeap {
+            last: 0,
+            len: 0,
+            buckets: vec![Vec::new(); 65],
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.len > 0 {
+            for b in &mut self.buckets {
+                b.clear();
+            }
+        }
+        self.last = 0;
+        self.len = 0;
+    }
+
+    #[inline]
+    fn bucket(&self, key: u64) -> usize {
+        (64 - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    #[inline]
+    fn push(&mut self, key: i64, v: u32) {
+        debug_assert!(key >= 0 && key as u64 >= self.last);
+        let key = key as u64;
+        let b = self.bucket(key);
+        self.buckets[b].push((key, v));
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(i64, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let b = (1..65).find(|&b| !self.buckets[b].is_empty())?;
+            let moved = std::mem::take(&mut self.buckets[b]);
+            self.last = moved.iter().map(|e| e.0).min().expect("not empty");
+            for &(k, v) in &moved {
+                let nb = self.bucket(k);
+                self.buckets[nb].push((k, v));
+            }
+            // Keep the allocation.
+            let mut moved = moved;
+            moved.clear();
+            self.buckets[b] = moved;
+        }
+        self.len -= 1;
+        self.buckets[0].pop().map(|(k, v)| (k as i64, v))
+    }
+}
+
 /// Solves `pb` exactly: the flow places as many people as possible and,
 /// among such flows, has the least total cost. Deterministic: patients are
 /// added in source order, and ties are broken by node and arc index.
@@ -120,8 +188,19 @@ pub(crate) fn solve(pb: &Problem) -> Flow {
     let cmax = pb.arc_cost.iter().map(|c| c.abs()).max().unwrap_or(0);
     let big_m = (2 * (g as i64 + 2)).saturating_mul(cmax).saturating_add(1);
     debug_assert!(big_m < INF / 8, "arc costs too large for the penalty");
-    let mut cost = pb.arc_cost.clone();
-    cost.extend(std::iter::repeat_n(big_m, sources));
+    // The searches need reduced costs ≥ 0 (their queue is monotone): the
+    // same constant added to every arc of every patient, the unplaced one
+    // too, changes no choice and no difference between two arcs.
+    let shift = pb
+        .arc_cost
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(0)
+        .min(0)
+        .saturating_neg();
+    let mut cost: Vec<i64> = pb.arc_cost.iter().map(|&c| c + shift).collect();
+    cost.extend(std::iter::repeat_n(big_m + shift, sources));
     let arcs_of = |p: usize| pb.arcs(p).chain(std::iter::once(narcs + p));
 
     let mut flow = vec![0u32; narcs + sources];
@@ -142,7 +221,7 @@ pub(crate) fn solve(pb: &Problem) -> Flow {
     // (previous node or `START`, arc the moved person leaves, arc they take)
     const START: u32 = NONE - 1;
     let mut pred = vec![(NONE, NONE, NONE); n];
-    let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
+    let mut heap = RadixHeap::new();
     let mut augmentations = 0u64;
 
     for p in 0..sources {
@@ -164,10 +243,10 @@ pub(crate) fn solve(pb: &Problem) -> Flow {
                     }
                     dist[j] = nd;
                     pred[j] = (START, a as u32, a as u32);
-                    heap.push(Reverse((nd, j as u32)));
+                    heap.push(nd, j as u32);
                 }
             }
-            while let Some(Reverse((d, v))) = heap.pop() {
+            while let Some((d, v)) = heap.pop() {
                 let v = v as usize;
                 if done[v] || d > dist[v] {
                     continue;
@@ -192,7 +271,7 @@ pub(crate) fn solve(pb: &Problem) -> Flow {
                             popped.push(t);
                             break;
                         }
-                        heap.push(Reverse((nd, t as u32)));
+                        heap.push(nd, t as u32);
                     }
                 }
                 // The people placed here since `v` was last left can move on.
@@ -236,7 +315,7 @@ pub(crate) fn solve(pb: &Problem) -> Flow {
                                 }
                                 dist[g2] = nd;
                                 pred[g2] = (v as u32, from, to);
-                                heap.push(Reverse((nd, g2 as u32)));
+                                heap.push(nd, g2 as u32);
                             }
                             break;
                         }
@@ -519,6 +598,26 @@ mod tests {
             let people: u32 = supply.iter().sum();
             if people > 8 {
                 continue;
+            }
+            let pb = dense(&supply, &cap, &cost);
+            let flow = solve(&pb);
+            let want = brute_force(&supply, &cap, &cost);
+            assert_eq!((flow.placed(), flow.cost(&pb)), want, "case {case}: {pb:?}");
+            certify(&pb, &flow).unwrap_or_else(|e| panic!("case {case}: {e}"));
+        }
+    }
+
+    #[test]
+    fn negative_costs_give_the_exhaustive_optimum_too() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for case in 0..300 {
+            let (supply, cap, mut cost) = random_instance(&mut rng);
+            let people: u32 = supply.iter().sum();
+            if people > 8 {
+                continue;
+            }
+            for c in cost.iter_mut().flatten().flatten() {
+                *c -= 12;
             }
             let pb = dense(&supply, &cap, &cost);
             let flow = solve(&pb);
