@@ -140,7 +140,8 @@ impl<F: FnMut(u32) -> Option<i64>> Iterator for Ordered<'_, F> {
             };
             // No point not yet reached has a key below this.
             let lb = lower_bound_from_ecef_chord_m((gap - SLACK_M).max(0.0)).max(0.0);
-            let frontier = (lb * self.units_per_m).floor() as i64;
+            // `as` truncates: the floor of a non-negative number.
+            let frontier = (lb * self.units_per_m) as i64;
             if let Some(&Reverse(top)) = self.heap.peek() {
                 if top.0 < frontier {
                     self.heap.pop();
