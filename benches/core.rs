@@ -10,9 +10,9 @@ use std::path::Path;
 
 use bacino_batch::Parallel;
 use bacino_core::{
-    distance_report, reassign, Dataset, DistanceQuery, Facilities, Facility, FacilityId,
-    FacilityIndex, FacilityKind, FacilityStatus, GroupBy, LonLat, ScenarioQuery, Sequential,
-    Summary, Target,
+    distance_report, reassign, reassign_cached, CessationCache, Dataset, DistanceQuery, Facilities,
+    Facility, FacilityId, FacilityIndex, FacilityKind, FacilityStatus, GroupBy, LonLat,
+    ScenarioQuery, Sequential, Summary, Target,
 };
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
@@ -129,9 +129,61 @@ fn bench_reassign(c: &mut Criterion) {
     }
 }
 
+/// A Monte Carlo wave as `bacino batch` runs one: draws of 12 random
+/// active GPs solved one after another on one warm [`CessationCache`] (the
+/// batch runs draws in parallel; this times one core's share).
+fn bench_wave(c: &mut Criterion) {
+    let dir = std::env::var_os("BACINO_BENCH_DATASET")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bergamo"));
+    let dataset = Dataset::load_with(&dir, &Parallel).expect("dataset loads");
+    let active: Vec<String> = dataset
+        .facilities()
+        .active_of_kind(FacilityKind::Gp)
+        .into_iter()
+        .map(|i| dataset.facilities().get(i).id.0.clone())
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let draws: Vec<ScenarioQuery> = (0..10)
+        .map(|_| {
+            let mut cease: Vec<String> = Vec::new();
+            while cease.len() < 12 {
+                let g = &active[rng.random_range(0..active.len())];
+                if !cease.contains(g) {
+                    cease.push(g.clone());
+                }
+            }
+            ScenarioQuery {
+                cease,
+                ..ScenarioQuery::default()
+            }
+        })
+        .collect();
+    let cache = CessationCache::new(&dataset, ScenarioQuery::default().max_distance_m);
+    let solve_all = || {
+        for q in &draws {
+            let solved = reassign_cached(
+                &dataset,
+                q,
+                bacino_core::Metric::Geodesic,
+                &cache,
+                &Sequential,
+            )
+            .expect("draw");
+            assert!(solved.optimality.proven);
+        }
+    };
+    // Fill the cache first: the steady state of a long wave.
+    solve_all();
+    c.bench_function(
+        "reassign/10 draws of 12 random GPs, warm cache, one core",
+        |b| b.iter(solve_all),
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench_index, bench_stats, bench_dataset, bench_reassign
+    targets = bench_index, bench_stats, bench_dataset, bench_reassign, bench_wave
 }
 criterion_main!(benches);
