@@ -173,7 +173,10 @@ impl RadixHeap {
 
 /// Solves `pb` exactly: the flow places as many people as possible and,
 /// among such flows, has the least total cost. Deterministic: patients are
-/// added in source order, and ties are broken by node and arc index.
+/// added in source order, and among equally short paths the search keeps
+/// the one its fixed order of pushes and pops reaches first (the same
+/// input always gives the same flow; which of two equally good sinks a
+/// person takes is not otherwise specified).
 pub(crate) fn solve(pb: &Problem) -> Flow {
     let g = pb.sinks();
     // Nodes: the sinks, the unplaced sink `u`, the super-sink `t`.

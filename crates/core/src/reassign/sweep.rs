@@ -90,7 +90,7 @@ impl Sweep {
     /// The points as `(key, point)` in ascending order (ties by point),
     /// lazily, for a `key` that is `None` for points to leave out and
     /// otherwise at least `floor(units_per_m ·
-    /// lower_bound_from_ecef_chord_m(chord))`, the chord being the
+    /// max(0, lower_bound_from_ecef_chord_m(chord)))`, the chord being the
     /// straight-line distance from `x` to the point. Keys are computed only
     /// for the points the sweep reaches.
     pub fn ordered<F: FnMut(u32) -> Option<i64>>(
