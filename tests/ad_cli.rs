@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{bacino_fails, bacino_json, karney_m, numpy_percentile, TempDataset};
+use common::{
+    bacino_fails, bacino_json, fixture_dir, karney_m, numpy_percentile, read_csv, TempDataset,
+};
 use serde_json::{json, Value};
 
 const FACILITIES: &str = "id,kind,lon,lat,ad\n\
@@ -271,4 +273,60 @@ fn reach_and_the_weekly_matching_follow_the_free_and_offered_slots() {
     // Nothing offered: nobody seen.
     assert_eq!(by["2022-W10"]["matching"]["seen"], 0);
     assert_eq!(by["2022-W10"]["matching"]["unseen"], 4);
+}
+
+#[test]
+fn the_bundled_agendas_are_the_reports_128_volunteers() {
+    // ATS Bergamo's 2022 report: 128 GPs with AD agendas. The first week's
+    // figures are summed here straight from the CSV rows of 2022-W27
+    // (Monday 4 to Sunday 10 July 2022).
+    let dir = fixture_dir();
+    let (h, facilities) = read_csv(&dir.join("facilities.csv"));
+    let col = |h: &[String], n: &str| h.iter().position(|c| c == n).unwrap();
+    let (id, kind, status, ad) = (
+        col(&h, "id"),
+        col(&h, "kind"),
+        col(&h, "status"),
+        col(&h, "ad"),
+    );
+    let ad_gps: Vec<&str> = facilities
+        .iter()
+        .filter(|r| r[kind] == "gp" && r[status] == "active" && r[ad] == "true")
+        .map(|r| r[id].as_str())
+        .collect();
+    assert_eq!(ad_gps.len(), 128);
+    let (h, slots_rows) = read_csv(&dir.join("ad_slots.csv"));
+    let (gp, date, avail, booked) = (
+        col(&h, "gp_id"),
+        col(&h, "date"),
+        col(&h, "slots_available"),
+        col(&h, "slots_booked"),
+    );
+    let mut week = (0u64, 0u64, std::collections::BTreeSet::new());
+    for r in &slots_rows {
+        assert!(
+            ad_gps.contains(&r[gp].as_str()),
+            "{} is not an AD GP",
+            r[gp]
+        );
+        if ("2022-07-04".."2022-07-11").contains(&r[date].as_str()) {
+            let a: u64 = r[avail].parse().unwrap();
+            week.0 += a;
+            week.1 += r[booked].parse::<u64>().unwrap();
+            if a > 0 {
+                week.2.insert(r[gp].clone());
+            }
+        }
+    }
+    let doc = bacino_json(&["ad", dir.to_str().unwrap()]);
+    let first = &doc["periods"][0];
+    assert_eq!(first["period"], "2022-W27");
+    assert_eq!(first["slots_available"], week.0);
+    assert_eq!(first["slots_booked"], week.1);
+    assert_eq!(first["doctors_active"], week.2.len() as u64);
+    assert_eq!(
+        week.2.len(),
+        128,
+        "every volunteer offers slots in the first week"
+    );
 }

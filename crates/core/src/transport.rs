@@ -155,14 +155,14 @@ impl RadixHeap {
         }
         if self.buckets[0].is_empty() {
             let b = (1..65).find(|&b| !self.buckets[b].is_empty())?;
-            let moved = std::mem::take(&mut self.buckets[b]);
+            let mut moved = std::mem::take(&mut self.buckets[b]);
             self.last = moved.iter().map(|e| e.0).min().expect("not empty");
+            // Every key now differs from `last` below bit `b`.
             for &(k, v) in &moved {
                 let nb = self.bucket(k);
                 self.buckets[nb].push((k, v));
             }
             // Keep the allocation.
-            let mut moved = moved;
             moved.clear();
             self.buckets[b] = moved;
         }
