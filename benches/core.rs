@@ -92,6 +92,7 @@ fn bench_dataset(c: &mut Criterion) {
         group_by: GroupBy::Municipality,
         min_group_size: 10.0,
         metric: bacino_core::MetricName::Geodesic,
+        cdf_steps: 0,
     };
     c.bench_function("report/nearest gp by municipality (92k, sequential)", |b| {
         b.iter(|| distance_report(&dataset, &query, &Sequential).expect("report"))

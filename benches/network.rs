@@ -82,6 +82,7 @@ fn bench_network(c: &mut Criterion) {
             group_by: GroupBy::All,
             min_group_size: 10.0,
             metric,
+            cdf_steps: 0,
         };
         c.bench_function(
             &format!("network/stats report nearest pharmacy ({metric})"),

@@ -200,6 +200,10 @@ struct StatsArgs {
     /// holds the data, to check or join them; never served over HTTP.
     #[arg(long)]
     per_resident: Option<PathBuf>,
+    /// Also give each group's distribution: N + 1 quantiles from 0 to 100 %
+    /// (`cdf_m`, and `cdf_s` under a network metric).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=100))]
+    cdf: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -340,6 +344,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         group_by,
         min_group_size: args.min_group_size,
         metric,
+        cdf_steps: args.cdf.unwrap_or(0),
     };
     let report = distance_report(&dataset, &query, &Parallel)?;
     if let Some(path) = &args.per_resident {

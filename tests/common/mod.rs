@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod server;
+pub mod webdriver;
+
 /// A dataset directory in a temporary folder.
 pub struct TempDataset {
     pub dir: tempfile::TempDir,

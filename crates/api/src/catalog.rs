@@ -237,6 +237,7 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
             group_by: GroupBy::Area,
             min_group_size,
             metric: bacino_core::MetricName::Geodesic,
+            cdf_steps: 0,
         };
         let report = match distance_report(dataset, &query, &Sequential) {
             Ok(r) => r,

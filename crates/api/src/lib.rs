@@ -30,6 +30,7 @@ mod ad;
 mod catalog;
 mod error;
 mod isochrones;
+mod map;
 mod ogc;
 mod plans;
 mod routes;

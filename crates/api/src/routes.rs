@@ -96,6 +96,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(crate::plans::scenarios)
             .service(crate::plans::compare_route)
             .configure(crate::ogc::configure)
+            .configure(crate::map::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .default_service(web::to(|req: HttpRequest| async move {
                 Err::<HttpResponse, _>(ApiError::NotFound(req.path().to_owned()))
@@ -203,7 +204,14 @@ pub struct DistancesParams {
     /// `geodesic` (default, metres), `car` or `foot` (seconds and route
     /// metres over the dataset's road network).
     metric: Option<String>,
+    /// With `n` (2 to 100), every unsuppressed group also carries its
+    /// distribution as `n + 1` quantiles from 0 to 100 % (`cdf_m`, and
+    /// `cdf_s` under a network metric), for charts.
+    cdf: Option<String>,
 }
+
+/// Largest `cdf` steps.
+pub const MAX_CDF_STEPS: u32 = 100;
 
 /// Statistics of one group (CONTRACT §2); suppressed groups carry only
 /// `key`, `name` and `suppressed: true`.
@@ -241,6 +249,10 @@ pub struct GroupDoc {
     pub max_s: Option<f64>,
     /// True when the group has fewer than `min_group_size` people.
     pub suppressed: Option<bool>,
+    /// Quantiles at 0, 1/n, …, 100 % (with `cdf=n`), metres.
+    pub cdf_m: Option<Vec<f64>>,
+    /// Quantiles at 0, 1/n, …, 100 % (with `cdf=n`), seconds (network metrics).
+    pub cdf_s: Option<Vec<f64>>,
 }
 
 /// The extract and profile a network figure was computed on.
@@ -331,8 +343,19 @@ async fn distances(
     }
     let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
     check_network(&entry, metric)?;
+    let cdf_steps = match p.cdf.as_deref() {
+        None => 0,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (2..=MAX_CDF_STEPS).contains(n))
+            .ok_or_else(|| ApiError::BadParameter {
+                name: "cdf".into(),
+                message: format!("expected a whole number from 2 to {MAX_CDF_STEPS}, found `{s}`"),
+            })?,
+    };
     let key = format!(
-        "distances|{}|{}|{:?}|{min_group_size}|{metric}",
+        "distances|{}|{}|{:?}|{min_group_size}|{metric}|{cdf_steps}",
         to,
         match target {
             Target::Nearest(k) => k.as_str(),
@@ -345,6 +368,7 @@ async fn distances(
         group_by,
         min_group_size,
         metric,
+        cdf_steps,
     };
     let cached = cached(entry, key, move |e| {
         let report = distance_report(&e.dataset, &query, &Sequential)?;

@@ -31,6 +31,7 @@ async fn distances_equal_the_core_report_and_are_cached_with_an_etag() {
             group_by: GroupBy::Municipality,
             min_group_size: 10.0,
             metric: bacino_core::MetricName::Geodesic,
+            cdf_steps: 0,
         },
         &Sequential,
     )
@@ -90,6 +91,21 @@ async fn bad_requests_are_problem_documents_naming_the_parameter() {
             "/v1/datasets/bergamo/distances?to=nearest&kind=gp&metric=teleport",
             400,
             Some("metric"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&cdf=1",
+            400,
+            Some("cdf"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&cdf=101",
+            400,
+            Some("cdf"),
+        ),
+        (
+            "/v1/datasets/bergamo/distances?to=assigned&cdf=ten",
+            400,
+            Some("cdf"),
         ),
         ("/v1/datasets/nowhere/distances?to=assigned", 404, None),
         ("/v2/anything", 404, None),
@@ -360,4 +376,48 @@ async fn grouping_by_a_column_with_nearly_one_value_per_person_is_refused() {
     assert_eq!(resp.status(), 200);
     let doc: Value = test::read_body_json(resp).await;
     assert_eq!(doc["groups"].as_array().unwrap().len(), 2);
+}
+
+#[actix_rt::test]
+async fn the_distribution_is_quantiles_of_each_unsuppressed_group() {
+    let app = app!();
+    let uri = "/v1/datasets/bergamo/distances?to=assigned&group_by=municipality&cdf=20";
+    let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = test::read_body_json(resp).await;
+    let groups = body["groups"].as_array().unwrap();
+    let (mut shown, mut suppressed) = (0, 0);
+    for g in groups {
+        if g["suppressed"] == true {
+            // A suppressed group never carries its distribution.
+            assert!(g.get("cdf_m").is_none(), "{g}");
+            suppressed += 1;
+            continue;
+        }
+        shown += 1;
+        let cdf: Vec<f64> = g["cdf_m"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(cdf.len(), 21, "{g}");
+        assert!(cdf.windows(2).all(|w| w[0] <= w[1]), "{g}");
+        // 50 % and 100 % are the median and the maximum of the same group,
+        // 25 %, 75 % and 90 % its quartiles and p90 (quantile 18 of 20).
+        assert_eq!(cdf[10], g["median_m"].as_f64().unwrap(), "{g}");
+        assert_eq!(cdf[20], g["max_m"].as_f64().unwrap(), "{g}");
+        assert_eq!(cdf[5], g["p25_m"].as_f64().unwrap(), "{g}");
+        assert_eq!(cdf[15], g["p75_m"].as_f64().unwrap(), "{g}");
+        assert_eq!(cdf[18], g["p90_m"].as_f64().unwrap(), "{g}");
+    }
+    assert!(
+        shown > 100 && suppressed > 0,
+        "{shown} shown, {suppressed} suppressed"
+    );
+    // Without `cdf` there is none.
+    let uri = "/v1/datasets/bergamo/distances?to=assigned";
+    let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    let body: Value = test::read_body_json(resp).await;
+    assert!(body["groups"][0].get("cdf_m").is_none());
 }

@@ -350,6 +350,12 @@ pub enum GroupStats {
         time: Option<TimeSummary>,
         /// The figures are seconds (a `table` in seconds): written as `*_s`.
         seconds_only: bool,
+        /// The distribution: quantiles on [`DistanceQuery::cdf_steps`]'
+        /// grid, metres (seconds when `seconds_only`); written `cdf_m`.
+        cdf: Option<Vec<f64>>,
+        /// The same of travel times, seconds, under a network metric;
+        /// written `cdf_s`.
+        cdf_time: Option<Vec<f64>>,
     },
     /// Fewer than `min_group_size` people: no figures.
     Suppressed {
@@ -382,6 +388,8 @@ impl Serialize for GroupStats {
                 summary: x,
                 time,
                 seconds_only,
+                cdf,
+                cdf_time,
             } => {
                 m.serialize_entry("key", key)?;
                 if let Some(n) = name {
@@ -405,6 +413,12 @@ impl Serialize for GroupStats {
                     for (k, v) in names_s.iter().zip(t) {
                         m.serialize_entry(k, &v)?;
                     }
+                }
+                if let Some(c) = cdf {
+                    m.serialize_entry(if *seconds_only { "cdf_s" } else { "cdf_m" }, c)?;
+                }
+                if let Some(c) = cdf_time {
+                    m.serialize_entry("cdf_s", c)?;
                 }
             }
             GroupStats::Suppressed {
@@ -449,6 +463,8 @@ impl GroupStats {
                     .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
                     .flatten(),
                 seconds_only,
+                cdf: None,
+                cdf_time: None,
             },
             _ => GroupStats::Suppressed {
                 key: Some(key.to_owned()),
@@ -562,6 +578,10 @@ pub struct DistanceQuery {
     pub min_group_size: f64,
     /// The metric (default geodesic).
     pub metric: MetricName,
+    /// With `n > 0`, each group also carries its distribution: the
+    /// quantiles at 0, 1/n, …, 1 (`cdf_m`, and `cdf_s` under a network
+    /// metric). 0: none.
+    pub cdf_steps: u32,
 }
 
 /// Default privacy threshold (CONTRACT §2).
@@ -670,19 +690,40 @@ pub fn distance_report<E: Executor>(
         (None, None) => std::cmp::Ordering::Equal,
     });
     let min = query.min_group_size;
-    let summarise = |values: Values| match values {
-        Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
-        Values::Weighted(mut p) => Summary::from_weighted(&mut p),
+    let grid = (query.cdf_steps > 0).then(|| crate::stats::quantile_grid(query.cdf_steps));
+    // The summary, and the quantiles on the grid when asked for.
+    let summarise = |values: Values| {
+        let cdf = grid.as_ref().and_then(|g| {
+            let mut pairs: Vec<(f64, f64)> = match &values {
+                Values::Unit(v) => v.iter().map(|&x| (x, 1.0)).collect(),
+                Values::Weighted(p) => p.clone(),
+            };
+            crate::stats::quantiles(&mut pairs, g)
+                .map(|q| q.into_iter().map(round_mm).collect::<Vec<f64>>())
+        });
+        let summary = match values {
+            Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
+            Values::Weighted(mut p) => Summary::from_weighted(&mut p),
+        };
+        summary.map(|s| (s, cdf))
     };
     let groups = exec.map(groups, |(key, name, values, time)| {
         match summarise(values) {
-            Some(s) if s.count >= min => GroupStats::Stats {
-                key,
-                name,
-                summary: s.rounded(),
-                time: time.and_then(summarise).map(TimeSummary::from),
-                seconds_only,
-            },
+            Some((s, cdf)) if s.count >= min => {
+                let (time, cdf_time) = match time.and_then(summarise) {
+                    Some((t, c)) => (Some(TimeSummary::from(t)), c),
+                    None => (None, None),
+                };
+                GroupStats::Stats {
+                    key,
+                    name,
+                    summary: s.rounded(),
+                    time,
+                    seconds_only,
+                    cdf,
+                    cdf_time,
+                }
+            }
             _ => GroupStats::Suppressed {
                 key,
                 name,

@@ -15,6 +15,7 @@
 //!     group_by: GroupBy::Municipality,
 //!     min_group_size: 10.0,
 //!     metric: MetricName::Geodesic,
+//!     cdf_steps: 0,
 //! };
 //! let report = distance_report(&dataset, &query, &Sequential)?;
 //! println!("{}", serde_json::to_string_pretty(&report).unwrap());

@@ -171,6 +171,44 @@ impl Summary {
     }
 }
 
+/// Weighted linear percentiles (the formula of [`Summary`]) at each of
+/// `qs` (fractions in `[0, 1]`), in order; `None` when nothing has positive
+/// weight. For the distribution (CDF) of a group. Reorders `pairs`.
+pub fn quantiles(pairs: &mut [(f64, f64)], qs: &[f64]) -> Option<Vec<f64>> {
+    let mut live: Vec<(f64, f64)> = pairs.iter().copied().filter(|p| p.1 > 0.0).collect();
+    if live.is_empty() {
+        return None;
+    }
+    radsort::sort_by_key(&mut live, |p| p.0);
+    let mut cumulative = Vec::with_capacity(live.len());
+    let mut total = 0.0;
+    for &(_, w) in &live {
+        total += w;
+        cumulative.push(total);
+    }
+    let at = |k: f64| -> f64 {
+        let i = cumulative.partition_point(|&c| c <= k);
+        live[i.min(live.len() - 1)].0
+    };
+    Some(
+        qs.iter()
+            .map(|&q| {
+                let h = (q.clamp(0.0, 1.0) * (total - 1.0)).max(0.0);
+                let lo = h.floor();
+                let (a, b) = (at(lo), at((lo + 1.0).min((total - 1.0).max(0.0))));
+                a + (h - lo) * (b - a)
+            })
+            .collect(),
+    )
+}
+
+/// `steps + 1` evenly spaced fractions from 0 to 1 (the CDF's grid).
+pub fn quantile_grid(steps: u32) -> Vec<f64> {
+    (0..=steps)
+        .map(|i| f64::from(i) / f64::from(steps))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +331,42 @@ mod tests {
         let s = Summary::from_values(&[1.0, 2.0]).unwrap();
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.starts_with("{\"count\":2,"), "{json}");
+    }
+
+    #[test]
+    fn quantiles_equal_numpy_on_the_expanded_list_and_the_summary() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let grid = quantile_grid(20);
+        assert_eq!(grid.len(), 21);
+        assert_eq!((grid[0], grid[10], grid[20]), (0.0, 0.5, 1.0));
+        for n in [1usize, 2, 5, 10, 37, 200] {
+            let pairs: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    (
+                        rng.random_range(0..50) as f64 * 10.5,
+                        rng.random_range(0..4) as f64,
+                    )
+                })
+                .collect();
+            let expanded: Vec<f64> = pairs
+                .iter()
+                .flat_map(|&(d, w)| std::iter::repeat_n(d, w as usize))
+                .collect();
+            let got = quantiles(&mut pairs.clone(), &grid);
+            if expanded.is_empty() {
+                assert!(got.is_none());
+                continue;
+            }
+            let got = got.unwrap();
+            for (q, g) in grid.iter().zip(&got) {
+                let want = numpy_linear(&expanded, *q);
+                assert!((g - want).abs() < 1e-9, "n={n} q={q}: {g} vs {want}");
+            }
+            assert!(got.windows(2).all(|w| w[0] <= w[1]));
+            let s = Summary::from_weighted(&mut pairs.clone()).unwrap();
+            assert_eq!(got[10], s.median_m);
+            assert_eq!(got[20], s.max_m);
+        }
     }
 }
