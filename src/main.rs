@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[cfg(feature = "flatgeobuf")]
 mod fgb;
 mod planning;
+mod report;
 mod serve;
 
 #[derive(Parser)]
@@ -66,6 +67,9 @@ enum Command {
     /// The fastest route between two points over the dataset's road network,
     /// as a GeoJSON Feature (LineString) with duration_s and distance_m.
     Route(RouteArgs),
+    /// A self-contained HTML report (maps and charts inline, the distance
+    /// table by municipality) to mail or print to PDF.
+    Report(report::ReportArgs),
     /// Runs a JSON Lines file of scenarios in parallel, writing OUTDIR/<name>/ and OUTDIR/index.json.
     ///
     /// Exits non-zero only when the dataset or the scenarios file cannot be read or
@@ -266,6 +270,7 @@ fn main() -> ExitCode {
         Command::Batch(args) => batch(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

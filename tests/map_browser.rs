@@ -97,6 +97,54 @@ fn hex(c: &str) -> [f64; 3] {
     [v(0), v(2), v(4)]
 }
 
+/// A request a page made, as the browser's DevTools saw it.
+#[derive(Debug)]
+struct Request {
+    url: String,
+    status: Option<f64>,
+    failed: Option<String>,
+}
+
+/// The requests made by documents under `origin` (the page and everything
+/// it loads) since the last call, leaving out the browser's own traffic
+/// (its new-tab page), which runs beside it.
+fn page_requests(b: &Browser, origin: &str) -> Vec<Request> {
+    let mut requests: BTreeMap<String, Request> = BTreeMap::new();
+    for (method, p) in b.network_events() {
+        let id = p["requestId"].as_str().unwrap_or("").to_owned();
+        match method.as_str() {
+            "Network.requestWillBeSent"
+                if p["documentURL"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(origin)) =>
+            {
+                // A redirect re-sends the same id: the last URL counts.
+                let url = p["request"]["url"].as_str().unwrap_or("").to_owned();
+                requests
+                    .entry(id)
+                    .or_insert(Request {
+                        url: String::new(),
+                        status: None,
+                        failed: None,
+                    })
+                    .url = url;
+            }
+            "Network.responseReceived" => {
+                if let Some(r) = requests.get_mut(&id) {
+                    r.status = p["response"]["status"].as_f64();
+                }
+            }
+            "Network.loadingFailed" => {
+                if let Some(r) = requests.get_mut(&id) {
+                    r.failed = Some(p["errorText"].as_str().unwrap_or("?").to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    requests.into_values().collect()
+}
+
 #[test]
 fn the_map_page_works_in_a_real_browser() {
     let Some(b) = start_or_skip("the map page test", WIDTH, HEIGHT) else {
@@ -431,38 +479,67 @@ fn the_map_page_works_in_a_real_browser() {
         .filter(|m| m["level"] == "SEVERE")
         .collect();
     assert!(severe.is_empty(), "console errors: {severe:?}");
-    let mut responses = 0;
-    let events = b.network_events();
-    let urls: BTreeMap<String, String> = events
-        .iter()
-        .filter(|(m, _)| m == "Network.requestWillBeSent")
-        .map(|(_, p)| {
-            (
-                p["requestId"].as_str().unwrap_or("").to_owned(),
-                p["request"]["url"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
-    for (method, params) in events {
-        let url = params["requestId"].as_str().and_then(|id| urls.get(id));
-        assert_ne!(
-            method, "Network.loadingFailed",
-            "a failed request to {url:?}: {params}"
+    let requests = page_requests(&b, &base);
+    for r in &requests {
+        assert!(
+            r.url.starts_with(&base) || r.url.starts_with("data:") || r.url.starts_with("blob:"),
+            "a request left the server: {}",
+            r.url
         );
-        if method == "Network.responseReceived" {
-            responses += 1;
-            let status = params["response"]["status"].as_f64().unwrap_or(0.0);
-            assert!(
-                status < 400.0,
-                "{} answered {status}",
-                params["response"]["url"]
-            );
-            let url = params["response"]["url"].as_str().unwrap_or("");
-            assert!(
-                url.starts_with(&base) || url.starts_with("data:") || url.starts_with("blob:"),
-                "a request left the server: {url}"
-            );
-        }
+        assert_eq!(r.failed, None, "{} failed", r.url);
+        assert!(
+            r.status.is_some_and(|s| s < 400.0),
+            "{} answered {:?}",
+            r.url,
+            r.status
+        );
     }
-    assert!(responses > 10, "{responses} responses seen");
+    assert!(requests.len() > 10, "{} requests seen", requests.len());
+}
+
+#[test]
+fn the_html_report_renders_offline_in_a_browser() {
+    let Some(b) = start_or_skip("the report test", WIDTH, HEIGHT) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_bacino"))
+        .arg("report")
+        .arg(common::fixture_dir())
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    b.network_events();
+    b.goto(&format!("file://{}", out.display()));
+    let drawn = b.execute(
+        "return {paths: document.querySelectorAll('svg.map path').length,
+                 maps: document.querySelectorAll('svg.map').length,
+                 curves: document.querySelectorAll('svg.chart polyline').length,
+                 rows: document.querySelectorAll('#by-area tbody tr').length,
+                 width: document.querySelector('svg.map').getBoundingClientRect().width};",
+        json!([]),
+    );
+    assert_eq!(drawn["maps"], 2, "{drawn}");
+    assert!(drawn["paths"].as_u64().unwrap() > 400, "{drawn}");
+    assert!(drawn["curves"].as_u64().unwrap() >= 3, "{drawn}");
+    assert!(drawn["rows"].as_u64().unwrap() > 200, "{drawn}");
+    assert!(drawn["width"].as_f64().unwrap() > 300.0, "{drawn}");
+    let (_, _, rgba) = decode_png(&b.screenshot());
+    let distinct: BTreeSet<&[u8]> = rgba.chunks(4).collect();
+    assert!(distinct.len() > 20, "a blank report");
+    keep(&b, "report");
+    let requests = page_requests(&b, "file://");
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert!(
+            r.url.starts_with("file://") || r.url.starts_with("data:"),
+            "the report fetched {}",
+            r.url
+        );
+        assert_eq!(r.failed, None, "{} failed", r.url);
+    }
 }
