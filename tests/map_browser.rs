@@ -167,6 +167,14 @@ fn the_map_page_works_in_a_real_browser() {
     eprintln!(
         "first paint (map idle with the figure drawn): {first_paint} ms after navigation start"
     );
+    let slowest = b.execute(
+        "return performance.getEntriesByType('resource')
+            .map((e) => [Math.round(e.responseEnd - e.startTime), Math.round(e.responseEnd),
+                         e.name.replace(location.origin, '')])
+            .sort((a, b) => b[0] - a[0]).slice(0, 6);",
+        json!([]),
+    );
+    eprintln!("slowest requests [ms, ended at ms, path]: {slowest}");
     let url = b.execute("return location.pathname + location.search;", json!([]));
     assert!(url.as_str().unwrap().starts_with("/map?d=bergamo"), "{url}");
     let rendered = b.execute(
@@ -541,5 +549,65 @@ fn the_html_report_renders_offline_in_a_browser() {
             r.url
         );
         assert_eq!(r.failed, None, "{} failed", r.url);
+    }
+}
+
+#[test]
+fn with_a_road_network_the_page_shows_travel_times() {
+    let Some(b) = start_or_skip("the travel-time map test", WIDTH, HEIGHT) else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&[common::monaco_dir()], Some(cache.path()));
+    let base = format!("http://{}", server.addr);
+    b.goto(&format!("{base}/map?d=monaco&to=gp"));
+    ready(&b);
+    let metrics = b.execute(
+        "return [...document.querySelectorAll('#metric option')].map((o) => o.value);",
+        json!([]),
+    );
+    assert_eq!(metrics, json!(["geodesic", "car", "foot"]));
+    b.click("#metric option[value=car]");
+    b.wait_for(
+        "window.bacino.province && window.bacino.province.cdf_s && location.search.includes('metric=car')",
+        WAIT,
+        "the car figures",
+    );
+    ready(&b);
+    let shown = b.execute(
+        "return {median: window.bacino.province.median_s,
+                 axis: [...document.querySelectorAll('#chart text')].map((t) => t.textContent),
+                 curves: document.querySelectorAll('#chart polyline').length,
+                 legend: document.getElementById('legend').textContent};",
+        json!([]),
+    );
+    let api = get_json(
+        &server,
+        "/v1/datasets/monaco/distances?to=nearest&kind=gp&metric=car",
+    );
+    assert_eq!(shown["median"], api["groups"][0]["median_s"], "{shown}");
+    assert!(
+        shown["axis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "tempo (min)"),
+        "{shown}"
+    );
+    assert_eq!(shown["curves"], 1, "the whole dataset's curve: {shown}");
+    assert!(
+        shown["legend"].as_str().unwrap().contains("confini"),
+        "no areas is said, not drawn as zero: {shown}"
+    );
+    let errors = b.execute("return window.bacinoErrors;", json!([]));
+    assert_eq!(errors, json!([]));
+    for r in page_requests(&b, &base) {
+        assert_eq!(r.failed, None, "{} failed", r.url);
+        assert!(
+            r.status.is_some_and(|s| s < 400.0),
+            "{} answered {:?}",
+            r.url,
+            r.status
+        );
     }
 }

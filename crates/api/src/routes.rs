@@ -137,8 +137,8 @@ pub struct DatasetInfo {
     pub residents: f64,
     /// Number of area polygons (0 without an areas file).
     pub areas: usize,
-    /// The metrics the dataset answers: `geodesic`, and `car` and `foot`
-    /// when it has a road network.
+    /// The metrics the dataset answers: `geodesic`, `car` and `foot` when
+    /// it has a road network, `table` when it has a cost table.
     pub metrics: Vec<String>,
     /// The road networks prepared for it (extract and profile).
     pub networks: Vec<NetworkDoc>,
@@ -165,7 +165,11 @@ async fn list_datasets(state: web::Data<AppState>) -> HttpResponse {
                 areas: d.areas().map_or(0, |a| a.len()),
                 metrics: MetricName::ALL
                     .into_iter()
-                    .filter(|m| m.profile().is_none() || d.network_specs().is_some())
+                    .filter(|m| match m {
+                        MetricName::Table => d.costs().is_some(),
+                        m if m.profile().is_some() => d.network_specs().is_some(),
+                        _ => true,
+                    })
                     .map(|m| m.as_str().to_owned())
                     .collect(),
                 networks: bacino_core::network::ProfileName::ALL

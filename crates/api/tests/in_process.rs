@@ -421,3 +421,30 @@ async fn the_distribution_is_quantiles_of_each_unsuppressed_group() {
     let body: Value = test::read_body_json(resp).await;
     assert!(body["groups"][0].get("cdf_m").is_none());
 }
+
+#[actix_rt::test]
+async fn a_dataset_lists_exactly_the_metrics_it_answers() {
+    let app = app!();
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/v1/datasets").to_request(),
+    )
+    .await;
+    let list: Value = test::read_body_json(resp).await;
+    let listed: Vec<&str> = list[0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for metric in ["geodesic", "car", "foot", "table"] {
+        let uri = format!("/v1/datasets/bergamo/distances?to=nearest&kind=cdc&metric={metric}");
+        let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(
+            resp.status() == 200,
+            listed.contains(&metric),
+            "{metric}: {} while listed as {listed:?}",
+            resp.status()
+        );
+    }
+}

@@ -90,6 +90,7 @@ window.BACINO_I18N = {
     cdf_x_s: "tempo (min)",
     optimal: "ottimo certificato",
     load_legend: "Carico dei medici (assistiti / massimale)",
+    no_areas: "Questo dataset non ha confini comunali: solo le strutture e la distribuzione.",
   },
   en: {
     dataset: "Dataset",
@@ -179,5 +180,6 @@ window.BACINO_I18N = {
     cdf_x_s: "time (min)",
     optimal: "certified optimal",
     load_legend: "GP load (patients / cap)",
+    no_areas: "This dataset has no area boundaries: facilities and the distribution only.",
   },
 };

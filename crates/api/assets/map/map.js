@@ -238,6 +238,18 @@
     fitTo(areas.features.length ? areas : app.facilities);
   }
 
+  // What the URL asked for, within what the dataset offers.
+  function validateState() {
+    const kinds = Object.keys(app.info.facilities);
+    if (state.to !== "assigned" && !kinds.includes(state.to)) state.to = "assigned";
+    // Without GPs there is no assigned GP to measure to.
+    if (state.to === "assigned" && !kinds.includes("gp") && kinds.length) state.to = kinds[0];
+    if (!app.info.metrics.includes(state.metric)) state.metric = "geodesic";
+    if (!["median", "p90", "mean"].includes(state.stat)) state.stat = "median";
+    if (!["none", "voronoi", "assigned", "bands"].includes(state.cat) || !kinds.includes("gp")) state.cat = "none";
+    if (!/^[0-9]+$/.test(state.maxd)) state.maxd = "30000";
+  }
+
   function fitTo(fc, maxZoom) {
     let b = null;
     const add = (c) => {
@@ -252,9 +264,9 @@
   function buildSelectors(kinds) {
     const to = $("to");
     to.innerHTML = "";
-    to.appendChild(new Option(t("to_assigned"), "assigned"));
+    if (kinds.includes("gp")) to.appendChild(new Option(t("to_assigned"), "assigned"));
     for (const k of kinds) to.appendChild(new Option(t("to_nearest", { kind: t(`kind_${k}`) }), k));
-    if (![...to.options].some((o) => o.value === state.to)) state.to = "assigned";
+    if (![...to.options].some((o) => o.value === state.to) && to.options.length) state.to = to.options[0].value;
     to.value = state.to;
     $("stat").value = state.stat;
     const metric = $("metric");
@@ -263,6 +275,8 @@
     if (!app.info.metrics.includes(state.metric)) state.metric = "geodesic";
     metric.value = state.metric;
     $("catchments").value = state.cat;
+    $("catchments").disabled = !kinds.includes("gp");
+    $("whatif").hidden = !kinds.includes("gp");
     $("max-distance").value = state.maxd;
     $("caps").value = state.caps;
     const box = $("kinds");
@@ -316,10 +330,17 @@
   const statKey = () => `${state.stat}_${isTime() ? "s" : "m"}`;
 
   async function loadFigure() {
-    const [byArea, all] = await Promise.all([
+    applyFigure(await fetchFigure());
+  }
+
+  function fetchFigure() {
+    return Promise.all([
       app.info.areas > 0 ? api(distancesUrl("area")) : Promise.resolve({ groups: [] }),
       api(distancesUrl(null)),
     ]);
+  }
+
+  function applyFigure([byArea, all]) {
     app.figure = new Map(byArea.groups.filter((g) => g.key !== null).map((g) => [g.key, g]));
     app.province = all.groups[0] || null;
     app.minGroupSize = all.min_group_size;
@@ -342,7 +363,10 @@
   }
 
   function paintAreas() {
-    if (!app.areas) return;
+    if (!app.areas || !app.areas.features.length) {
+      renderLegend([], false);
+      return;
+    }
     const change = state.view === "change" && app.scenario;
     const key = statKey();
     let values = [];
@@ -375,6 +399,11 @@
   function renderLegend(br, change) {
     const box = $("legend");
     box.innerHTML = "";
+    if (!app.areas || !app.areas.features.length) {
+      box.textContent = t("no_areas");
+      app.legend = { title: t("no_areas"), rows: [] };
+      return;
+    }
     const title = document.createElement("div");
     title.className = "title";
     const toLabel = state.to === "assigned" ? t("to_assigned") : t("to_nearest", { kind: t(`kind_${state.to}`) });
@@ -767,8 +796,13 @@
 
   async function refreshAll() {
     await busy((async () => {
-      await loadDataset();
-      await Promise.all([loadFigure(), loadCatchments()]);
+      // The figure is fetched while the layers load: it needs only the
+      // dataset's name and kinds.
+      app.info = app.datasets.find((d) => d.name === state.d);
+      if (!app.info) return;
+      validateState();
+      const [, figure] = await Promise.all([loadDataset(), fetchFigure(), loadCatchments()]);
+      applyFigure(figure);
       renderSelection();
       if (state.area && areaFeature(state.area)) selectArea(state.area, null);
     })());
