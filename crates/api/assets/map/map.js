@@ -499,8 +499,11 @@
   function selectArea(id, lngLat) {
     state.area = id;
     app.map.setFilter("areas-selected", ["==", ["get", "area_id"], id]);
-    if (lngLat) showPopup(lngLat, areaPopupHtml(id));
     renderChart();
+    if (lngLat) {
+      showPopup(lngLat, areaPopupHtml(id));
+      $("area-section").scrollIntoView({ block: "nearest" });
+    }
     writeUrl();
   }
 
