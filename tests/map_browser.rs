@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::server::Server;
-use common::webdriver::{decode_png, start_or_skip, Browser};
+use common::webdriver::{decode_png, start_or_skip, Browser, ENTER};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -294,6 +294,20 @@ fn the_map_page_works_in_a_real_browser() {
     );
     keep(&b, "map-area");
 
+    // Hovering names the area and its figure.
+    b.hover_at(x, y);
+    let tip = b.wait_for(
+        "!document.getElementById('hover').hidden && document.getElementById('hover').textContent",
+        WAIT,
+        "the hover label",
+    );
+    let tip = tip.as_str().unwrap();
+    assert!(
+        tip.starts_with(group["name"].as_str().unwrap())
+            && tip.ends_with(&km_it(group["median_m"].as_f64().unwrap())),
+        "{tip}"
+    );
+
     // A suppressed municipality says so and shows no figure.
     let suppressed = groups
         .iter()
@@ -331,10 +345,10 @@ fn the_map_page_works_in_a_real_browser() {
         .collect();
     active.sort_by(|a, b| b.1.total_cmp(&a.1));
     let ceased = [active[0].0.clone(), active[1].0.clone()];
-    for id in &ceased {
-        b.type_into("#gp-id", id);
-        b.click("#add-id");
-    }
+    // The first by the button, the second from the keyboard alone.
+    b.type_into("#gp-id", &ceased[0]);
+    b.click("#add-id");
+    b.type_into("#gp-id", &format!("{}{ENTER}", ceased[1]));
     let listed = b.execute(
         "return [...document.querySelectorAll('#selected li')].map((li) => li.dataset.id);",
         json!([]),
@@ -461,6 +475,85 @@ fn the_map_page_works_in_a_real_browser() {
             .any(|g| g["id"] == "NEW1" && g["new_patients"].as_f64() > Some(0.0)),
         "the new GP takes the ceasing GP's patients: {api}"
     );
+
+    // ---- a GP clicked on the map can be selected from its popup ----
+    b.click("#reset");
+    // A GP with no other facility within ~300 m, so the click has one target.
+    let gp = b.execute(
+        "const fs = window.bacino.facilities.features;
+         const far = (f) => fs.every((g) => g === f
+           || Math.hypot(g.geometry.coordinates[0] - f.geometry.coordinates[0],
+                         g.geometry.coordinates[1] - f.geometry.coordinates[1]) > 0.004);
+         const f = fs.find((f) => f.properties.kind === 'gp' && f.properties.status === 'active' && far(f));
+         return f ? f.properties.facility_id : null;",
+        json!([]),
+    );
+    let gp = gp.as_str().expect("an isolated active GP").to_string();
+    let gp = &gp;
+    let at = b.execute(
+        "const f = window.bacino.facilities.features.find((f) => f.properties.facility_id === arguments[0]);
+         const map = window.bacino.map;
+         map.jumpTo({center: f.geometry.coordinates, zoom: 15});
+         const p = map.project(f.geometry.coordinates);
+         const rect = map.getContainer().getBoundingClientRect();
+         return [rect.left + Math.round(p.x), rect.top + Math.round(p.y)];",
+        json!([gp]),
+    );
+    b.wait_for("window.bacino.map.loaded()", WAIT, "the map after the jump");
+    b.click_at(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    b.wait_for(
+        "document.querySelector('.maplibregl-popup-content .toggle-gp')",
+        WAIT,
+        "the GP popup",
+    );
+    let popup_id = b.execute(
+        "return document.querySelector('.maplibregl-popup-content .toggle-gp').dataset.id;",
+        json!([]),
+    );
+    assert_eq!(popup_id.as_str(), Some(gp.as_str()));
+    b.click(".maplibregl-popup-content .toggle-gp");
+    let listed = b.execute(
+        "return [...document.querySelectorAll('#selected li')].map((li) => li.dataset.id);",
+        json!([]),
+    );
+    assert_eq!(listed, json!([gp]));
+
+    // ---- catchments: the API's cells on the map ----
+    b.execute(
+        "const map = window.bacino.map;
+         const b = new maplibregl.LngLatBounds();
+         for (const f of window.bacino.areas.features)
+           for (const poly of f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates)
+             for (const c of poly[0]) b.extend(c);
+         map.fitBounds(b, {animate: false, padding: 10});",
+        json!([]),
+    );
+    b.click("#catchments option[value=voronoi]");
+    b.wait_for(
+        "window.bacino.map.getLayoutProperty('catchments-line', 'visibility') === 'visible'
+         && window.bacino.map.querySourceFeatures('catchments').length > 0",
+        WAIT,
+        "the catchments",
+    );
+    ready(&b);
+    let cells = get_json(
+        &server,
+        "/v1/datasets/bergamo/catchments?kind=gp&method=voronoi",
+    );
+    let on_map = b.execute(
+        "return new Set(window.bacino.map.querySourceFeatures('catchments')
+            .map((f) => f.properties.facility_id)).size;",
+        json!([]),
+    );
+    assert_eq!(
+        on_map.as_u64().unwrap() as usize,
+        cells["features"].as_array().unwrap().len()
+    );
+    assert!(b
+        .execute("return location.search;", json!([]))
+        .as_str()
+        .unwrap()
+        .contains("cat=voronoi"));
 
     // ---- export: a PNG of the view with its legend ----
     let data_url = b.execute("return window.bacino.exportPng();", json!([]));

@@ -17,6 +17,9 @@ use super::server::http;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// The WebDriver code of the Enter key, for [`Browser::type_into`].
+pub const ENTER: &str = "\u{E007}";
+
 /// A browser session; the driver is stopped when dropped.
 pub struct Browser {
     driver: Child,
@@ -205,6 +208,21 @@ impl Browser {
                 {"type": "pointerDown", "button": 0},
                 {"type": "pause", "duration": 50},
                 {"type": "pointerUp", "button": 0},
+            ],
+        }]});
+        self.session_call("POST", "/actions", Some(actions));
+        self.session_call("DELETE", "/actions", None);
+    }
+
+    /// Moves the mouse to viewport coordinates (CSS pixels), no click.
+    pub fn hover_at(&self, x: f64, y: f64) {
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": "viewport",
+                 "x": x.round() as i64 - 3, "y": y.round() as i64},
+                {"type": "pointerMove", "duration": 100, "origin": "viewport",
+                 "x": x.round() as i64, "y": y.round() as i64},
             ],
         }]});
         self.session_call("POST", "/actions", Some(actions));

@@ -489,6 +489,25 @@
       ${row(t("p90"), `p90_${s}`)}${row(t("mean"), `mean_${s}`)}</table>`;
   }
 
+  function hoverText(f) {
+    const p = f.properties;
+    if (f.layer.id === "facilities") {
+      const load = p.load === null || p.load === undefined ? "" : ` · ${t("load")} ${fmt(p.load * 100, 0)} %`;
+      return `${p.name || p.facility_id} (${p.facility_id})${load}`;
+    }
+    const name = p.name || p.area_id;
+    if (state.view === "change" && app.scenario) {
+      const g = app.scenario.byMunicipality.get(p.area_id);
+      if (!g) return `${name}: ${t("not_affected")}`;
+      if (g.suppressed) return `${name}: ${t("suppressed", { n: app.minGroupSize })}`;
+      return `${name}: ${fmtValue(g.before_median_m)} → ${fmtValue(g.after_median_m)}`;
+    }
+    const g = app.figure && app.figure.get(p.area_id);
+    if (!g) return `${name}: ${t("no_data")}`;
+    if (g.suppressed) return `${name}: ${t("suppressed", { n: app.minGroupSize })}`;
+    return `${name}: ${t(state.stat)} ${fmtValue(g[statKey()], isTime())}`;
+  }
+
   let popup = null;
   function showPopup(lngLat, html) {
     if (popup) popup.remove();
@@ -751,6 +770,18 @@
       map.on("mouseenter", layer, () => { if (!app.placing) map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", layer, () => { if (!app.placing) map.getCanvas().style.cursor = ""; });
     }
+    // Hover: the name and the figure under the pointer (a facility wins
+    // over the area beneath it).
+    const tip = $("hover");
+    map.on("mousemove", (e) => {
+      const hit = map.queryRenderedFeatures(e.point, { layers: ["facilities", "areas-fill"] });
+      if (!hit.length) { tip.hidden = true; return; }
+      tip.textContent = hoverText(hit[0]);
+      tip.style.left = `${e.point.x + 14}px`;
+      tip.style.top = `${e.point.y + 14}px`;
+      tip.hidden = false;
+    });
+    map.getCanvas().addEventListener("mouseleave", () => { tip.hidden = true; });
     document.addEventListener("click", (e) => {
       const b = e.target.closest && e.target.closest(".toggle-gp");
       if (!b) return;
