@@ -79,7 +79,8 @@ impl FromStr for GroupBy {
 }
 
 impl GroupBy {
-    fn name(&self) -> Option<&str> {
+    /// The contract spelling, `None` for no grouping.
+    pub fn name(&self) -> Option<&str> {
         match self {
             GroupBy::All => None,
             GroupBy::Group => Some("group"),
@@ -595,48 +596,7 @@ pub fn distance_report<E: Executor>(
 ) -> Result<DistanceReport> {
     let residents = dataset.residents();
     // Resolve the grouping before the expensive part so bad names fail fast.
-    let (codes, labels): (Vec<u32>, Vec<(String, Option<String>)>) = match &query.group_by {
-        GroupBy::All => (vec![0; residents.len()], vec![("all".into(), None)]),
-        GroupBy::Group => categorical(residents.group(), dataset),
-        GroupBy::Municipality => {
-            let (c, l) = categorical(residents.municipality(), dataset);
-            (c, with_area_names(l, dataset))
-        }
-        GroupBy::Area => {
-            let areas = dataset.areas().ok_or_else(|| {
-                Error::param(
-                    "group_by",
-                    "`area` needs an [areas] file in the dataset manifest",
-                )
-            })?;
-            let labels = (0..areas.len())
-                .map(|i| (areas.id(i).to_owned(), areas.name(i).map(str::to_owned)))
-                .collect();
-            (dataset.resident_areas(exec).to_vec(), labels)
-        }
-        GroupBy::Facility => (Vec::new(), Vec::new()),
-        GroupBy::Column(name) => {
-            if name == "gp_id" {
-                let f = dataset.facilities();
-                let labels = f.iter().map(|x| (x.id.0.clone(), x.name.clone())).collect();
-                (residents.gp().to_vec(), labels)
-            } else {
-                let col = residents.extra(name).ok_or_else(|| {
-                    let mut known: Vec<&str> =
-                        vec!["group", "municipality", "area", "facility", "gp_id"];
-                    known.extend(residents.extra_names());
-                    Error::param(
-                        "group_by",
-                        format!(
-                            "unknown column `{name}` (expected one of: {})",
-                            known.join(", ")
-                        ),
-                    )
-                })?;
-                categorical(col, dataset)
-            }
-        }
-    };
+    let (codes, labels) = resolve_groups(dataset, &query.group_by, exec)?;
     let metric = dataset.metric(query.metric, exec)?;
     let measured = resident_distances(dataset, query.target, metric, exec)?;
     let (codes, labels) = if query.group_by == GroupBy::Facility {
@@ -752,6 +712,59 @@ pub fn distance_report<E: Executor>(
         min_group_size: min,
         unmeasured,
         groups,
+    })
+}
+
+/// Each resident's group code and the groups' `(key, name)` labels for a
+/// grouping ([`NONE`]: no key). `GroupBy::Facility` depends on what is
+/// measured and gives no codes here.
+pub fn resolve_groups<E: Executor>(
+    dataset: &Dataset,
+    group_by: &GroupBy,
+    exec: &E,
+) -> Result<(Vec<u32>, Vec<(String, Option<String>)>)> {
+    let residents = dataset.residents();
+    Ok(match group_by {
+        GroupBy::All => (vec![0; residents.len()], vec![("all".into(), None)]),
+        GroupBy::Group => categorical(residents.group(), dataset),
+        GroupBy::Municipality => {
+            let (c, l) = categorical(residents.municipality(), dataset);
+            (c, with_area_names(l, dataset))
+        }
+        GroupBy::Area => {
+            let areas = dataset.areas().ok_or_else(|| {
+                Error::param(
+                    "group_by",
+                    "`area` needs an [areas] file in the dataset manifest",
+                )
+            })?;
+            let labels = (0..areas.len())
+                .map(|i| (areas.id(i).to_owned(), areas.name(i).map(str::to_owned)))
+                .collect();
+            (dataset.resident_areas(exec).to_vec(), labels)
+        }
+        GroupBy::Facility => (Vec::new(), Vec::new()),
+        GroupBy::Column(name) => {
+            if name == "gp_id" {
+                let f = dataset.facilities();
+                let labels = f.iter().map(|x| (x.id.0.clone(), x.name.clone())).collect();
+                (residents.gp().to_vec(), labels)
+            } else {
+                let col = residents.extra(name).ok_or_else(|| {
+                    let mut known: Vec<&str> =
+                        vec!["group", "municipality", "area", "facility", "gp_id"];
+                    known.extend(residents.extra_names());
+                    Error::param(
+                        "group_by",
+                        format!(
+                            "unknown column `{name}` (expected one of: {})",
+                            known.join(", ")
+                        ),
+                    )
+                })?;
+                categorical(col, dataset)
+            }
+        }
     })
 }
 

@@ -66,8 +66,8 @@ pub use costs::{CostTable, CostUnit, CostsInfo};
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use distances::{
-    distance_report, resident_distances, DistanceQuery, DistanceReport, GroupBy, GroupStats,
-    ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
+    distance_report, resident_distances, resolve_groups, DistanceQuery, DistanceReport, GroupBy,
+    GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
 };
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};

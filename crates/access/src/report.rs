@@ -1,0 +1,618 @@
+//! Accessibility of a dataset's residents, grouped (CONTRACT §6): the
+//! kernel is built under the requested metric, scored by the method, and
+//! summarised as population-weighted means by group, with small groups
+//! suppressed.
+
+use std::str::FromStr;
+
+use bacino_core::network::{NetworkInfo, Target as NetTarget};
+use bacino_core::{
+    chunk_ranges, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx,
+    FacilityIndex, FacilityKind, GroupBy, Metric, MetricName, Result,
+};
+use serde::ser::SerializeMap;
+use serde::Serialize;
+
+use crate::kernel::{Kernel, Sum};
+use crate::{scores, Decay, Method, RaamParams, SelectionNorm};
+
+/// What a facility offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Supply {
+    /// The `capacity` column (a GP's massimale).
+    #[default]
+    Capacity,
+    /// `capacity − list_size`, at least 0: the room left.
+    Spare,
+    /// 1 per facility.
+    One,
+}
+
+impl Supply {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Supply::Capacity => "capacity",
+            Supply::Spare => "spare",
+            Supply::One => "one",
+        }
+    }
+}
+
+impl FromStr for Supply {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Supply> {
+        match s.trim() {
+            "capacity" => Ok(Supply::Capacity),
+            "spare" => Ok(Supply::Spare),
+            "one" => Ok(Supply::One),
+            other => Err(Error::param(
+                "supply",
+                format!("expected `capacity`, `spare` or `one`, found `{other}`"),
+            )),
+        }
+    }
+}
+
+/// An accessibility request.
+#[derive(Debug, Clone)]
+pub struct AccessQuery {
+    /// Facilities offering the supply (active ones).
+    pub kind: FacilityKind,
+    /// The index.
+    pub method: Method,
+    /// The decay asked for (`None`: the method's default).
+    pub decay: Option<Decay>,
+    /// Pairs costlier than this are out of reach (inclusive bound, the
+    /// metric's unit).
+    pub max_cost: f64,
+    /// The metric.
+    pub metric: MetricName,
+    /// What a facility offers.
+    pub supply: Supply,
+    /// 3SFCA's selection-weight normalisation.
+    pub selection: SelectionNorm,
+    /// RAAM's τ in the metric's unit (`None`: an hour, 3600 s, or 60 km).
+    pub tau: Option<f64>,
+    /// RAAM's ρ (`None`: total demand over total supply).
+    pub rho: Option<f64>,
+    /// Grouping.
+    pub group_by: GroupBy,
+    /// Groups under this many people are suppressed.
+    pub min_group_size: f64,
+}
+
+/// One group of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccessGroup {
+    /// Figures of a group of at least `min_group_size` people.
+    Stats {
+        /// Group key.
+        key: Option<String>,
+        /// Display name (an area's), when known.
+        name: Option<String>,
+        /// People in the group.
+        population: f64,
+        /// Population-weighted mean of the residents' scores.
+        access: f64,
+        /// `access` over the all-resident mean.
+        access_norm: f64,
+        /// People with no supply in reach.
+        unreached: f64,
+        /// Supply allotted to the group (spatial availability only).
+        allotted: Option<f64>,
+    },
+    /// A group too small to report.
+    Suppressed {
+        /// Group key.
+        key: Option<String>,
+        /// Display name, when known.
+        name: Option<String>,
+    },
+}
+
+impl AccessGroup {
+    /// The group key.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            AccessGroup::Stats { key, .. } | AccessGroup::Suppressed { key, .. } => key.as_deref(),
+        }
+    }
+
+    /// The group's access, unless suppressed.
+    pub fn access(&self) -> Option<f64> {
+        match self {
+            AccessGroup::Stats { access, .. } => Some(*access),
+            AccessGroup::Suppressed { .. } => None,
+        }
+    }
+}
+
+impl Serialize for AccessGroup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self {
+            AccessGroup::Stats {
+                key,
+                name,
+                population,
+                access,
+                access_norm,
+                unreached,
+                allotted,
+            } => {
+                m.serialize_entry("key", key)?;
+                if let Some(n) = name {
+                    m.serialize_entry("name", n)?;
+                }
+                m.serialize_entry("population", &whole(*population))?;
+                m.serialize_entry("access", &finite(*access))?;
+                m.serialize_entry("access_norm", &finite(*access_norm))?;
+                m.serialize_entry("unreached", &whole(*unreached))?;
+                if let Some(a) = allotted {
+                    m.serialize_entry("allotted", a)?;
+                }
+            }
+            AccessGroup::Suppressed { key, name } => {
+                m.serialize_entry("key", key)?;
+                if let Some(n) = name {
+                    m.serialize_entry("name", n)?;
+                }
+                m.serialize_entry("suppressed", &true)?;
+            }
+        }
+        m.end()
+    }
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// People are whole when the weights are; keeps `1849` from printing as
+/// `1849.0000000002`.
+fn whole(x: f64) -> f64 {
+    let r = x.round();
+    if (x - r).abs() < 1e-6 {
+        r
+    } else {
+        x
+    }
+}
+
+/// The decay as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecayDoc {
+    /// `uniform`, `step`, `gaussian`, `gravity` or `logistic`.
+    pub name: &'static str,
+    /// Step thresholds and weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<[f64; 2]>>,
+    /// Gaussian σ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// Gravity exponent, scale and minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Gravity scale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Gravity minimum cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Logistic midpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<f64>,
+    /// Logistic width.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+}
+
+impl From<&Decay> for DecayDoc {
+    fn from(d: &Decay) -> DecayDoc {
+        let mut doc = DecayDoc {
+            name: d.name(),
+            weights: None,
+            sigma: None,
+            alpha: None,
+            scale: None,
+            min: None,
+            mid: None,
+            width: None,
+        };
+        match d {
+            Decay::Uniform => {}
+            Decay::Step(s) => doc.weights = Some(s.iter().map(|&(t, w)| [t, w]).collect()),
+            Decay::Gaussian { sigma } => doc.sigma = Some(*sigma),
+            Decay::Gravity { alpha, scale, min } => {
+                doc.alpha = Some(*alpha);
+                doc.scale = Some(*scale);
+                doc.min = Some(*min);
+            }
+            Decay::Logistic { mid, width } => {
+                doc.mid = Some(*mid);
+                doc.width = Some(*width);
+            }
+        }
+        doc
+    }
+}
+
+/// RAAM's parameters and certificate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RaamDoc {
+    /// τ (the metric's unit).
+    pub tau: f64,
+    /// ρ (people per unit of supply).
+    pub rho: f64,
+    /// Relative duality gap of the equilibrium (0 = exact).
+    pub residual: f64,
+    /// Newton steps.
+    pub iterations: u32,
+}
+
+/// The accessibility document (CONTRACT §6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessReport {
+    /// Dataset name.
+    pub dataset: String,
+    /// Facility kind.
+    pub kind: FacilityKind,
+    /// Method.
+    pub method: &'static str,
+    /// Metric.
+    pub metric: &'static str,
+    /// Unit of costs: `m` or `s`.
+    pub unit: &'static str,
+    /// The extract and profile, under a network metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkInfo>,
+    /// The cost table, under `table`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<CostsInfo>,
+    /// Reach, inclusive.
+    pub max_cost: f64,
+    /// The decay applied (absent for RAAM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay: Option<DecayDoc>,
+    /// 3SFCA's selection normalisation: `in_reach` or `all_pairs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<&'static str>,
+    /// RAAM's parameters and certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raam: Option<RaamDoc>,
+    /// `capacity`, `spare` or `one`.
+    pub supply: &'static str,
+    /// Total supply of the active facilities of the kind.
+    pub supply_total: f64,
+    /// Total resident weight.
+    pub demand_total: f64,
+    /// People with no supply in reach (their access is 0; for RAAM they
+    /// are left out of the means).
+    pub unreached: f64,
+    /// True for every method but RAAM, whose score is a cost.
+    pub higher_is_better: bool,
+    /// Population-weighted mean over all residents (the `access_norm`
+    /// denominator).
+    pub mean: f64,
+    /// Grouping, `null` for none.
+    pub group_by: Option<String>,
+    /// Suppression threshold.
+    pub min_group_size: f64,
+    /// Groups, by key.
+    pub groups: Vec<AccessGroup>,
+}
+
+/// Residents per unit of parallel kernel work.
+const CHUNK: usize = 8192;
+
+/// The cost kernel of every resident to the active facilities of `members`
+/// under `metric`, pruned at `max_cost`; and the residents the metric cannot
+/// place (off the network, or absent from the cost table).
+pub fn cost_kernel<E: Executor>(
+    dataset: &Dataset,
+    members: &[FacilityIdx],
+    metric: Metric<'_>,
+    max_cost: f64,
+    exec: &E,
+) -> (Kernel, Vec<bool>) {
+    let residents = dataset.residents();
+    let n = residents.len();
+    let mut column = vec![u32::MAX; dataset.facilities().len()];
+    for (k, &f) in members.iter().enumerate() {
+        column[f as usize] = k as u32;
+    }
+    let cols = members.len();
+    let parts: Vec<(Kernel, Vec<bool>)> = match metric {
+        Metric::Geodesic => {
+            let index = FacilityIndex::new(dataset.facilities(), members);
+            let points = residents.locations();
+            exec.map(chunk_ranges(n, CHUNK), |r| {
+                let mut k = Kernel::new(cols);
+                for i in r.clone() {
+                    k.push_row(
+                        index
+                            .within(points[i], max_cost)
+                            .into_iter()
+                            .map(|h| (column[h.facility as usize], h.distance_m)),
+                    );
+                }
+                (k, vec![false; r.len()])
+            })
+        }
+        Metric::Table(table) => exec.map(chunk_ranges(n, CHUNK), |r| {
+            let mut k = Kernel::new(cols);
+            let mut off = Vec::with_capacity(r.len());
+            for i in r {
+                let pairs = table.of(i);
+                off.push(pairs.is_empty());
+                k.push_row(pairs.iter().filter_map(|&(f, c)| {
+                    let j = column[f as usize];
+                    (j != u32::MAX && c <= max_cost).then_some((j, c))
+                }));
+            }
+            (k, off)
+        }),
+        Metric::Network(net) => {
+            let snaps = net.resident_snaps();
+            let fsnaps = net.facility_snaps();
+            let targets: Vec<NetTarget> = members
+                .iter()
+                .enumerate()
+                .filter_map(|(k, &f)| {
+                    Some(NetTarget {
+                        label: k as u32,
+                        snap: fsnaps[f as usize]?,
+                    })
+                })
+                .collect();
+            let network = net.network();
+            exec.map(chunk_ranges(n, CHUNK / 4), |r| {
+                let origins: Vec<_> = r.clone().filter_map(|i| snaps[i]).collect();
+                let matrix = network.matrix(&origins, &targets);
+                let mut rows = matrix.iter();
+                let mut k = Kernel::new(cols);
+                let mut off = Vec::with_capacity(r.len());
+                for i in r {
+                    if snaps[i].is_none() {
+                        off.push(true);
+                        k.push_row(std::iter::empty());
+                        continue;
+                    }
+                    off.push(false);
+                    let costs = rows.next().expect("one matrix row per snapped origin");
+                    k.push_row(targets.iter().zip(costs).filter_map(|(t, c)| {
+                        let s = c.time_s();
+                        (c.is_finite() && s <= max_cost).then_some((t.label, s))
+                    }));
+                }
+                (k, off)
+            })
+        }
+    };
+    let mut kernel = Kernel::new(cols);
+    let mut off = Vec::with_capacity(n);
+    for (k, o) in parts {
+        kernel.append(&k);
+        off.extend(o);
+    }
+    (kernel, off)
+}
+
+/// Each resident's decay weights summed over every facility, with no
+/// cut-off (PySAL's 3SFCA selection normaliser).
+fn all_pairs_norm<E: Executor>(
+    dataset: &Dataset,
+    members: &[FacilityIdx],
+    metric: Metric<'_>,
+    decay: &Decay,
+    exec: &E,
+) -> Vec<f64> {
+    let (k, _) = cost_kernel(dataset, members, metric, f64::INFINITY, exec);
+    crate::fca::row_weight_sums(&k.map(|c| decay.weight(c)))
+}
+
+/// Computes the accessibility report for `query`.
+pub fn access_report<E: Executor>(
+    dataset: &Dataset,
+    query: &AccessQuery,
+    exec: &E,
+) -> Result<AccessReport> {
+    if !(query.max_cost.is_finite() && query.max_cost > 0.0) {
+        return Err(Error::param(
+            "max_cost",
+            format!(
+                "expected a positive number in the metric's unit (metres or seconds), found {}",
+                query.max_cost
+            ),
+        ));
+    }
+    if !(query.min_group_size.is_finite() && query.min_group_size >= 0.0) {
+        return Err(Error::param(
+            "min_group_size",
+            format!("expected a number ≥ 0, found {}", query.min_group_size),
+        ));
+    }
+    let decay = query.method.decay(query.decay.clone(), query.max_cost)?;
+    for (name, v) in [("tau", query.tau), ("rho", query.rho)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::param(
+                    name,
+                    format!("expected a positive number, found {v}"),
+                ));
+            }
+        }
+    }
+    let (codes, labels) = match query.group_by {
+        GroupBy::Facility => return Err(Error::param(
+            "group_by",
+            "accessibility is per resident: group by `area`, `municipality`, `group` or a column",
+        )),
+        ref g => resolve_groups(dataset, g, exec)?,
+    };
+    let facilities = dataset.facilities();
+    let members = facilities.active_of_kind(query.kind);
+    let supply = supply_of(dataset, &members, query.supply, query.kind)?;
+    let metric = dataset.metric(query.metric, exec)?;
+    let unit = match metric {
+        Metric::Geodesic => "m",
+        Metric::Network(_) => "s",
+        Metric::Table(t) => match t.unit() {
+            CostUnit::Seconds => "s",
+            CostUnit::Metres => "m",
+        },
+    };
+    let (kernel, _off) = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+    let norm = (query.method == Method::ThreeStep && query.selection == SelectionNorm::AllPairs)
+        .then(|| all_pairs_norm(dataset, &members, metric, &decay, exec));
+    let weights = dataset.residents().weights();
+    let tau = query
+        .tau
+        .unwrap_or(if unit == "s" { 3600.0 } else { 60_000.0 });
+    let params = RaamParams {
+        tau,
+        rho: query.rho,
+        ..RaamParams::default()
+    };
+    let (s, raam) = scores(
+        query.method,
+        &decay,
+        &kernel,
+        weights,
+        &supply,
+        norm.as_deref(),
+        params,
+    );
+
+    // Group means. RAAM's unreached residents have no score and are left
+    // out; every other method scores them 0.
+    let nlabels = labels.len();
+    let mut pop = vec![Sum::default(); nlabels + 1];
+    let mut scored = vec![Sum::default(); nlabels + 1];
+    let mut weighted = vec![Sum::default(); nlabels + 1];
+    let mut unreached = vec![Sum::default(); nlabels + 1];
+    let mut allotted = vec![Sum::default(); nlabels + 1];
+    for (i, &w) in weights.iter().enumerate() {
+        let g = match codes[i] {
+            bacino_core::NONE => nlabels,
+            c => c as usize,
+        };
+        pop[g].add(w);
+        if !s.reached[i] {
+            unreached[g].add(w);
+        }
+        let v = s.value[i];
+        if v.is_finite() {
+            scored[g].add(w);
+            weighted[g].add(w * v);
+        }
+        if let Some(a) = s.allotted.get(i) {
+            allotted[g].add(*a);
+        }
+    }
+    let total = |v: &[Sum]| {
+        let mut t = Sum::default();
+        for x in v {
+            t.merge(*x);
+        }
+        t.value()
+    };
+    let mean = total(&weighted) / total(&scored);
+    let mut groups: Vec<AccessGroup> = (0..=nlabels)
+        .filter(|&g| pop[g].value() > 0.0)
+        .map(|g| {
+            let (key, name) = match labels.get(g) {
+                Some((k, n)) => (Some(k.clone()), n.clone()),
+                None => (None, None),
+            };
+            let p = pop[g].value();
+            if p < query.min_group_size {
+                return AccessGroup::Suppressed { key, name };
+            }
+            let access = weighted[g].value() / scored[g].value();
+            AccessGroup::Stats {
+                key,
+                name,
+                population: p,
+                access,
+                access_norm: access / mean,
+                unreached: unreached[g].value(),
+                allotted: (!s.allotted.is_empty()).then(|| allotted[g].value()),
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| match (a.key(), b.key()) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let unreached_total = total(&unreached);
+    Ok(AccessReport {
+        dataset: dataset.name.clone(),
+        kind: query.kind,
+        method: query.method.as_str(),
+        metric: metric.name().as_str(),
+        unit,
+        network: metric.network_info().cloned(),
+        costs: match metric {
+            Metric::Table(t) => Some(t.info().clone()),
+            _ => None,
+        },
+        max_cost: query.max_cost,
+        decay: (query.method != Method::Raam).then(|| DecayDoc::from(&decay)),
+        selection: (query.method == Method::ThreeStep).then_some(match query.selection {
+            SelectionNorm::InReach => "in_reach",
+            SelectionNorm::AllPairs => "all_pairs",
+        }),
+        raam: raam.map(|r| RaamDoc {
+            tau,
+            rho: r.rho,
+            residual: r.residual,
+            iterations: r.iterations,
+        }),
+        supply: query.supply.as_str(),
+        supply_total: crate::kernel::sum(supply.iter().copied()),
+        demand_total: total(&pop),
+        unreached: whole(unreached_total),
+        higher_is_better: query.method.higher_is_better(),
+        mean,
+        group_by: query.group_by.name().map(str::to_owned),
+        min_group_size: query.min_group_size,
+        groups,
+    })
+}
+
+/// Supply per member facility.
+fn supply_of(
+    dataset: &Dataset,
+    members: &[FacilityIdx],
+    mode: Supply,
+    kind: FacilityKind,
+) -> Result<Vec<f64>> {
+    let f = dataset.facilities();
+    members
+        .iter()
+        .map(|&m| {
+            let x = f.get(m);
+            let capacity = || {
+                x.capacity.map(f64::from).ok_or_else(|| {
+                    Error::param(
+                        "supply",
+                        format!(
+                            "facility `{}` ({kind}) has no `capacity` in facilities.csv: fill the column or use supply=one",
+                            x.id.0
+                        ),
+                    )
+                })
+            };
+            Ok(match mode {
+                Supply::One => 1.0,
+                Supply::Capacity => capacity()?,
+                Supply::Spare => (capacity()? - dataset.list_size(m)).max(0.0),
+            })
+        })
+        .collect()
+}

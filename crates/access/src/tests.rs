@@ -1,0 +1,344 @@
+//! Identities the indices obey, on random instances, checked against
+//! independent sums; and a dense brute force of each definition.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::kernel::{sum, Kernel};
+use crate::{fca, scores, Decay, Method, RaamParams};
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// A random instance: `n` demand points and `m` facilities on a square of
+/// side 10, costs Euclidean, pairs beyond `reach` dropped; returns the
+/// dense cost matrix too (infinite beyond reach).
+fn instance(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    m: usize,
+    reach: f64,
+) -> (Kernel, Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
+    let pts: Vec<(f64, f64)> = (0..n)
+        .map(|_| (rng.random_range(0.0..10.0), rng.random_range(0.0..10.0)))
+        .collect();
+    let fac: Vec<(f64, f64)> = (0..m)
+        .map(|_| (rng.random_range(0.0..10.0), rng.random_range(0.0..10.0)))
+        .collect();
+    let dense: Vec<Vec<f64>> = pts
+        .iter()
+        .map(|p| {
+            fac.iter()
+                .map(|f| {
+                    let d = ((p.0 - f.0).powi(2) + (p.1 - f.1).powi(2)).sqrt();
+                    if d <= reach {
+                        d
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let k = Kernel::from_rows(
+        m,
+        dense.iter().map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_finite())
+                .map(|(j, &c)| (j as u32, c))
+                .collect::<Vec<_>>()
+        }),
+    );
+    let demand: Vec<f64> = (0..n)
+        .map(|_| rng.random_range(1.0..50.0_f64).round())
+        .collect();
+    let supply: Vec<f64> = (0..m).map(|_| rng.random_range(5.0..200.0)).collect();
+    (k, dense, demand, supply)
+}
+
+fn decays() -> Vec<Decay> {
+    vec![
+        Decay::Uniform,
+        Decay::Step(vec![(2.0, 1.0), (4.0, 0.68), (6.0, 0.22)]),
+        Decay::Gaussian { sigma: 2.5 },
+        Decay::Gravity {
+            alpha: -1.5,
+            scale: 1.0,
+            min: 0.5,
+        },
+        Decay::Logistic {
+            mid: 3.0,
+            width: 0.7,
+        },
+    ]
+}
+
+fn run(method: Method, d: &Decay, k: &Kernel, p: &[f64], s: &[f64]) -> Vec<f64> {
+    scores(method, d, k, p, s, None, RaamParams::default())
+        .0
+        .value
+}
+
+#[test]
+fn demand_times_access_sums_to_the_supply_reached() {
+    // Same kernel in both steps and every D_j > 0 ⇒ Σ P_i A_i = Σ S_j.
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for trial in 0..40 {
+        let (k, dense, p, s) = instance(&mut rng, 60 + trial, 12, 6.0);
+        for d in decays() {
+            for method in [
+                Method::TwoStep,
+                Method::ThreeStep,
+                Method::Huff,
+                Method::SpatialAvailability,
+            ] {
+                let a = run(method, &d, &k, &p, &s);
+                // Supply of the facilities someone puts weight on.
+                let seen: f64 = sum((0..s.len())
+                    .filter(|&j| {
+                        dense
+                            .iter()
+                            .any(|row| row[j].is_finite() && d.weight(row[j]) > 0.0)
+                    })
+                    .map(|j| s[j]));
+                let got = sum(a.iter().zip(&p).map(|(a, p)| a * p));
+                assert!(close(got, seen, 1e-12), "{method} {d:?}: {got} vs {seen}");
+            }
+        }
+    }
+}
+
+#[test]
+fn balanced_demand_is_never_inflated_and_spatial_availability_allots_all_supply() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..40 {
+        let (k, _dense, p, s) = instance(&mut rng, 80, 10, 5.0);
+        for d in decays() {
+            let w = k.map(|c| d.weight(c));
+            let reached = fca::reached(&w);
+            let b = fca::balanced(&w, &p, &s);
+            let p_reached = sum(p.iter().zip(&reached).filter(|(_, r)| **r).map(|(p, _)| *p));
+            assert!(close(
+                sum(b.facility_demand.iter().copied()),
+                p_reached,
+                1e-12
+            ));
+            // Paez et al.'s second step shares each facility's level of
+            // service among the rows in reach: Σ_i A_i = Σ_j L_j.
+            let l: f64 = sum(b
+                .facility_demand
+                .iter()
+                .zip(&s)
+                .filter(|(d, _)| **d > 0.0)
+                .map(|(d, s)| s / d));
+            assert!(close(sum(b.value.iter().copied()), l, 1e-12));
+            let sa = fca::spatial_availability(&w, &p, &s);
+            let seen = sum(b
+                .facility_demand
+                .iter()
+                .zip(&s)
+                .filter(|(d, _)| **d > 0.0)
+                .map(|(_, s)| *s));
+            assert!(close(sum(sa.allotted.iter().copied()), seen, 1e-12));
+        }
+    }
+}
+
+#[test]
+fn access_scales_with_supply_and_inversely_with_demand() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (k, _, p, s) = instance(&mut rng, 70, 9, 5.0);
+    for d in decays() {
+        for method in [
+            Method::TwoStep,
+            Method::ThreeStep,
+            Method::Huff,
+            Method::Balanced,
+            Method::SpatialAvailability,
+        ] {
+            let a = run(method, &d, &k, &p, &s);
+            let ks: Vec<f64> = s.iter().map(|x| x * 3.5).collect();
+            let kp: Vec<f64> = p.iter().map(|x| x * 4.0).collect();
+            let a_s = run(method, &d, &k, &p, &ks);
+            let a_p = run(method, &d, &k, &kp, &s);
+            for i in 0..a.len() {
+                assert!(close(a_s[i], 3.5 * a[i], 1e-12), "{method} κS");
+                assert!(close(a_p[i], a[i] / 4.0, 1e-12), "{method} κP");
+            }
+        }
+    }
+}
+
+#[test]
+fn with_everything_in_reach_and_unit_weights_access_is_total_supply_over_total_demand() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (k, _, p, s) = instance(&mut rng, 50, 8, 100.0);
+    let ratio = sum(s.iter().copied()) / sum(p.iter().copied());
+    for method in [
+        Method::TwoStep,
+        Method::ThreeStep,
+        Method::Huff,
+        Method::SpatialAvailability,
+    ] {
+        let a = run(method, &Decay::Uniform, &k, &p, &s);
+        for x in a {
+            assert!(close(x, ratio, 1e-12), "{method}: {x} vs {ratio}");
+        }
+    }
+}
+
+/// Each definition written out densely, the plain way, against the
+/// sparse code.
+#[test]
+fn sparse_scores_equal_the_dense_definitions() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let (k, dense, p, s) = instance(&mut rng, 40, 7, 5.0);
+    let (n, m) = (p.len(), s.len());
+    for d in decays() {
+        let w: Vec<Vec<f64>> = dense
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|&c| if c.is_finite() { d.weight(c) } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        let two = |w: &Vec<Vec<f64>>| -> Vec<f64> {
+            let dj: Vec<f64> = (0..m)
+                .map(|j| (0..n).map(|i| p[i] * w[i][j]).sum())
+                .collect();
+            (0..n)
+                .map(|i| {
+                    (0..m)
+                        .map(|j| {
+                            if dj[j] > 0.0 {
+                                w[i][j] * s[j] / dj[j]
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum()
+                })
+                .collect()
+        };
+        let rowsum: Vec<f64> = w.iter().map(|r| r.iter().sum()).collect();
+        let g: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                (0..m)
+                    .map(|j| {
+                        if rowsum[i] > 0.0 {
+                            w[i][j] * w[i][j] / rowsum[i]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let hs: Vec<f64> = (0..n)
+            .map(|i| (0..m).map(|j| s[j] * w[i][j]).sum())
+            .collect();
+        let h: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                (0..m)
+                    .map(|j| {
+                        if hs[i] > 0.0 {
+                            w[i][j] * s[j] * w[i][j] / hs[i]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let colsum: Vec<f64> = (0..m).map(|j| (0..n).map(|i| w[i][j]).sum()).collect();
+        let bd: Vec<f64> = (0..m)
+            .map(|j| {
+                (0..n)
+                    .map(|i| {
+                        if rowsum[i] > 0.0 {
+                            p[i] * w[i][j] / rowsum[i]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum()
+            })
+            .collect();
+        let bal: Vec<f64> = (0..n)
+            .map(|i| {
+                (0..m)
+                    .map(|j| {
+                        if bd[j] > 0.0 && colsum[j] > 0.0 {
+                            s[j] / bd[j] * w[i][j] / colsum[j]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum()
+            })
+            .collect();
+        let grav: Vec<f64> = (0..n)
+            .map(|i| (0..m).map(|j| s[j] * w[i][j]).sum())
+            .collect();
+        for (method, want) in [
+            (Method::TwoStep, two(&w)),
+            (Method::ThreeStep, two(&g)),
+            (Method::Huff, two(&h)),
+            (Method::Balanced, bal),
+            (Method::Gravity, grav),
+        ] {
+            let got = run(method, &d, &k, &p, &s);
+            for i in 0..n {
+                assert!(
+                    close(got[i], want[i], 1e-12),
+                    "{method} {d:?} row {i}: {} vs {}",
+                    got[i],
+                    want[i]
+                );
+            }
+        }
+    }
+}
+
+/// RAAM's equilibrium: certified by its duality gap, and every resident's
+/// chosen facilities cost the same and no less than any other (checked
+/// here from the demands, independently of the solver's certificate).
+#[test]
+fn raam_reaches_equilibrium() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for _ in 0..5 {
+        let (k, dense, p, s) = instance(&mut rng, 120, 8, 6.0);
+        let params = RaamParams {
+            tau: 2.0,
+            rho: None,
+            tolerance: 1e-10,
+        };
+        let r = crate::raam::raam(&k, &p, &s, params);
+        assert!(r.residual <= 1e-8, "residual {}", r.residual);
+        // Total demand is conserved.
+        let reached: f64 = sum(p
+            .iter()
+            .zip(&dense)
+            .filter(|(_, row)| row.iter().any(|c| c.is_finite()))
+            .map(|(p, _)| *p));
+        assert!(close(sum(r.facility_demand.iter().copied()), reached, 1e-9));
+        // The cost each resident reports is its cheapest option at the
+        // final congestion.
+        for (i, row) in dense.iter().enumerate() {
+            let best = row
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_finite())
+                .map(|(j, c)| c / 2.0 + r.facility_demand[j] / (r.rho * s[j]))
+                .fold(f64::INFINITY, f64::min);
+            if best.is_finite() {
+                assert!(close(r.cost[i], best, 1e-12));
+            } else {
+                assert!(r.cost[i].is_nan());
+            }
+        }
+    }
+}
