@@ -221,21 +221,6 @@ impl Solver<'_> {
         Some(lo - eps * z.ln())
     }
 
-    /// The smoothed dual objective.
-    fn smoothed(&self, p: &[f64], eps: f64) -> f64 {
-        let mut s = Sum::default();
-        let mut pi = Vec::new();
-        for i in 0..self.a.rows() {
-            if let Some(v) = self.soft(i, p, eps, &mut pi) {
-                s.add(self.demand[i] * v);
-            }
-        }
-        for (k, &q) in self.kappa.iter().zip(p) {
-            s.add(-0.5 * k * q * q);
-        }
-        s.value()
-    }
-
     /// The gradient of the smoothed dual, `D(p) − ρ S p`.
     fn gradient(&self, p: &[f64], eps: f64) -> Vec<f64> {
         let mut d = vec![Sum::default(); self.kappa.len()];

@@ -330,13 +330,16 @@ pub fn cost_kernel<E: Executor>(
             let points = residents.locations();
             exec.map(chunk_ranges(n, CHUNK), |r| {
                 let mut k = Kernel::new(cols);
+                let mut row = Vec::new();
                 for i in r.clone() {
-                    k.push_row(
-                        index
-                            .within(points[i], max_cost)
-                            .into_iter()
-                            .map(|h| (column[h.facility as usize], h.distance_m)),
-                    );
+                    row.clear();
+                    index.for_each_within(points[i], max_cost, |f, d| {
+                        row.push((column[f as usize], d));
+                    });
+                    // Facility order within a row fixes the summation
+                    // order: by column, for reproducible sums.
+                    row.sort_unstable_by_key(|&(j, _)| j);
+                    k.push_row(row.iter().copied());
                 }
                 (k, vec![false; r.len()])
             })
@@ -615,4 +618,128 @@ fn supply_of(
             })
         })
         .collect()
+}
+
+/// The request as text, from the command line or a query string: parsed
+/// and checked in one place so both say the same about bad input.
+#[derive(Debug, Clone, Default)]
+pub struct AccessParams {
+    /// Facility kind (required).
+    pub kind: Option<String>,
+    /// Method (required).
+    pub method: Option<String>,
+    /// Reach, in the metric's unit (required).
+    pub max_cost: Option<String>,
+    /// Metric (default geodesic).
+    pub metric: Option<String>,
+    /// `capacity` (default), `spare` or `one`.
+    pub supply: Option<String>,
+    /// Step decay `T:W,T:W,…`.
+    pub weights: Option<String>,
+    /// Gaussian σ.
+    pub gaussian: Option<String>,
+    /// Gravity `ALPHA,SCALE,MIN`.
+    pub gravity: Option<String>,
+    /// Logistic `MID,WIDTH`.
+    pub logistic: Option<String>,
+    /// 3SFCA selection normalisation: `in_reach` (default) or `all_pairs`.
+    pub selection: Option<String>,
+    /// RAAM τ.
+    pub tau: Option<String>,
+    /// RAAM ρ.
+    pub rho: Option<String>,
+    /// Grouping (default none).
+    pub group_by: Option<String>,
+}
+
+impl AccessParams {
+    /// The query, or an error naming the parameter at fault.
+    pub fn to_query(&self, min_group_size: f64) -> Result<AccessQuery> {
+        let required = |v: &Option<String>, name: &str, what: &str| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| Error::param(name, format!("required: {what}")))
+        };
+        let number = |v: &Option<String>, name: &str| -> Result<Option<f64>> {
+            v.as_deref()
+                .map(|s| {
+                    s.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| Error::param(name, format!("expected a number, found `{s}`")))
+                })
+                .transpose()
+        };
+        let kind: FacilityKind = required(&self.kind, "kind", "a facility kind, e.g. `gp`")?
+            .parse()
+            .map_err(|m: String| Error::param("kind", m))?;
+        let method: Method = required(
+            &self.method,
+            "method",
+            "2sfca, e2sfca, g2sfca, 3sfca, bfca, sa, huff, gravity or raam",
+        )?
+        .parse()?;
+        let max_cost = number(&self.max_cost, "max_cost")?.ok_or_else(|| {
+            Error::param(
+                "max_cost",
+                "required: the reach in the metric's unit (metres, or seconds for car/foot)",
+            )
+        })?;
+        let mut decays = Vec::new();
+        if let Some(w) = &self.weights {
+            decays.push(Decay::parse_steps(w)?);
+        }
+        if let Some(g) = &self.gaussian {
+            decays.push(Decay::parse_gaussian(g)?);
+        }
+        if let Some(g) = &self.gravity {
+            decays.push(Decay::parse_gravity(g)?);
+        }
+        if let Some(l) = &self.logistic {
+            decays.push(Decay::parse_logistic(l)?);
+        }
+        if decays.len() > 1 {
+            return Err(Error::param(
+                decays[1].name_param(),
+                format!(
+                    "give one decay: `{}` and `{}` both set",
+                    decays[0].name_param(),
+                    decays[1].name_param()
+                ),
+            ));
+        }
+        let selection = match self.selection.as_deref().map(str::trim) {
+            None | Some("in_reach") => SelectionNorm::InReach,
+            Some("all_pairs") => SelectionNorm::AllPairs,
+            Some(other) => {
+                return Err(Error::param(
+                    "selection",
+                    format!("expected `in_reach` or `all_pairs`, found `{other}`"),
+                ))
+            }
+        };
+        if self.selection.is_some() && method != Method::ThreeStep {
+            return Err(Error::param("selection", "only 3sfca has selection weights"));
+        }
+        if (self.tau.is_some() || self.rho.is_some()) && method != Method::Raam {
+            let name = if self.tau.is_some() { "tau" } else { "rho" };
+            return Err(Error::param(name, "only raam takes tau and rho"));
+        }
+        Ok(AccessQuery {
+            kind,
+            method,
+            decay: decays.pop(),
+            max_cost,
+            metric: self.metric.as_deref().unwrap_or("geodesic").parse()?,
+            supply: self.supply.as_deref().unwrap_or("capacity").parse()?,
+            selection,
+            tau: number(&self.tau, "tau")?,
+            rho: number(&self.rho, "rho")?,
+            group_by: self.group_by.as_deref().unwrap_or("all").parse()?,
+            min_group_size,
+        })
+    }
 }

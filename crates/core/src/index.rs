@@ -53,6 +53,10 @@ pub struct FacilityIndex {
     /// Locations with their reduced-latitude terms, for Karney's inverse.
     prepared: Vec<Prepared>,
     normal: Vec<[f64; 3]>,
+    /// Locations and their [`ecef_m`](crate::ecef_m) positions, for
+    /// [`FacilityIndex::for_each_within`].
+    location: Vec<LonLat>,
+    ecef: Vec<[f64; 3]>,
     /// Rank of each facility's id among the indexed ones, for tie-breaking.
     id_rank: Vec<u32>,
     grid: Option<CandidateGrid>,
@@ -239,6 +243,8 @@ impl FacilityIndex {
                 .map(|p| Prepared::new(p.lon, p.lat))
                 .collect(),
             normal,
+            ecef: location.iter().map(|&p| crate::geodesic::ecef_m(p)).collect(),
+            location,
         }
     }
 
@@ -365,6 +371,30 @@ impl FacilityIndex {
             }
         }
         found.into_iter().map(|(d, l)| self.hit(l, d)).collect()
+    }
+
+    /// Calls `f(facility, metres)` for every facility within `radius_m` of
+    /// `p` (inclusive), in no particular order: the bulk form of
+    /// [`FacilityIndex::within`] for analyses that take every pair in
+    /// reach. Distances come from [`LocalFrame`](crate::LocalFrame) (within
+    /// 20 nm of Karney up to 10 km); a pair within a micrometre of
+    /// `radius_m` is decided by Karney.
+    pub fn for_each_within(&self, p: LonLat, radius_m: f64, mut f: impl FnMut(FacilityIdx, f64)) {
+        if radius_m.is_nan() || radius_m < 0.0 {
+            return;
+        }
+        let frame = crate::geodesic::LocalFrame::new(p);
+        let reach = chord_upper_bound(radius_m);
+        for e in self.tree.locate_within_distance(unit_normal(p), reach * reach) {
+            let l = e.data as usize;
+            let mut d = frame.distance_m(self.location[l], &self.ecef[l]);
+            if (d - radius_m).abs() <= 1e-6 {
+                d = crate::geodesic::geodesic_distance_m(p, self.location[l]);
+            }
+            if d <= radius_m {
+                f(self.facility[l], d);
+            }
+        }
     }
 
     /// Every facility within `radius_m` metres of `p` (inclusive), nearest
@@ -605,6 +635,29 @@ mod tests {
                 .map(|w| w.1.clone())
                 .collect();
             assert_eq!(got, exp);
+        }
+    }
+
+    #[test]
+    fn every_pair_in_reach_is_found_at_its_karney_distance() {
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        let fs = random_facilities(&mut rng, 300, (9.0, 10.5), (45.2, 46.2));
+        let index = FacilityIndex::active(&fs, FacilityKind::Gp);
+        for _ in 0..300 {
+            let p = LonLat::new(rng.random_range(9.0..10.5), rng.random_range(45.2..46.2));
+            let r = rng.random_range(1_000.0..30_000.0);
+            let mut got = Vec::new();
+            index.for_each_within(p, r, |f, d| got.push((f, d)));
+            got.sort_by_key(|x| x.0);
+            let mut want: Vec<(FacilityIdx, f64)> =
+                index.within(p, r).into_iter().map(|h| (h.facility, h.distance_m)).collect();
+            want.sort_by_key(|x| x.0);
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.0, w.0);
+                let tol = if w.1 <= 10_000.0 { 1e-7 } else { 2e-5 };
+                assert!((g.1 - w.1).abs() < tol, "{} vs {}", g.1, w.1);
+            }
         }
     }
 }

@@ -72,7 +72,8 @@ pub use distances::{
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
 pub use geodesic::{
-    chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m,
+    chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m, LocalFrame,
+    SHORT_LINE_MAX_M,
     lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m, unit_normal,
     MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
 };
