@@ -86,7 +86,10 @@ pub(crate) fn access(args: AccessArgs) -> anyhow::Result<()> {
     };
     let query = params.to_query(args.min_group_size)?;
     if args.format != "json" && args.format != "table" {
-        anyhow::bail!("--format: expected `json` or `table`, found `{}`", args.format);
+        anyhow::bail!(
+            "--format: expected `json` or `table`, found `{}`",
+            args.format
+        );
     }
     let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
@@ -112,7 +115,11 @@ fn write_table(out: &mut impl Write, r: &AccessReport) -> std::io::Result<()> {
         "{} to {} within {} {} ({}): mean {:.6}, unreached {}",
         r.method, r.kind, r.max_cost, r.unit, r.metric, r.mean, r.unreached
     )?;
-    writeln!(out, "{:<24} {:>10} {:>14} {:>12}", "group", "population", "access", "access_norm")?;
+    writeln!(
+        out,
+        "{:<24} {:>10} {:>14} {:>12}",
+        "group", "population", "access", "access_norm"
+    )?;
     for g in &r.groups {
         match g {
             AccessGroup::Stats {

@@ -48,7 +48,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Accessibility indices (2SFCA family, spatial availability, gravity,
     /// RAAM) of a kind of facility, by group, as JSON.
-    Access(access::AccessArgs),
+    Access(Box<access::AccessArgs>),
     /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
     Catchments(CatchmentsArgs),
     /// A scenario plan (cessations, new GPs, raised caps, placing people
@@ -267,7 +267,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
         Command::Catchments(args) => catchments(args),
-        Command::Access(args) => access::access(args),
+        Command::Access(args) => access::access(*args),
         Command::Scenario(args) => planning::scenario(args),
         Command::Compare(args) => planning::compare(args),
         Command::Ad(args) => planning::ad(args),

@@ -669,7 +669,9 @@ impl AccessParams {
                         .parse::<f64>()
                         .ok()
                         .filter(|x| x.is_finite())
-                        .ok_or_else(|| Error::param(name, format!("expected a number, found `{s}`")))
+                        .ok_or_else(|| {
+                            Error::param(name, format!("expected a number, found `{s}`"))
+                        })
                 })
                 .transpose()
         };
@@ -722,7 +724,10 @@ impl AccessParams {
             }
         };
         if self.selection.is_some() && method != Method::ThreeStep {
-            return Err(Error::param("selection", "only 3sfca has selection weights"));
+            return Err(Error::param(
+                "selection",
+                "only 3sfca has selection weights",
+            ));
         }
         if (self.tau.is_some() || self.rho.is_some()) && method != Method::Raam {
             let name = if self.tau.is_some() { "tau" } else { "rho" };

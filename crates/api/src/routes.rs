@@ -30,6 +30,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         distances,
         catchments_route,
         crate::isochrones::isochrones_route,
+        crate::access::access_route,
         crate::ad::ad_route,
         crate::ad::aft_route,
         crate::plans::scenarios,
@@ -91,6 +92,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(distances)
             .service(catchments_route)
             .service(crate::isochrones::isochrones_route)
+            .service(crate::access::access_route)
             .service(crate::ad::ad_route)
             .service(crate::ad::aft_route)
             .service(crate::plans::scenarios)
@@ -559,7 +561,7 @@ pub(crate) async fn memo<T: Send + Sync + 'static>(
 pub(crate) const MEMO_CAPACITY: usize = 512;
 
 /// Returns the cached JSON body for `key`, computing it the first time.
-async fn cached(
+pub(crate) async fn cached(
     entry: Arc<Entry>,
     key: String,
     compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,

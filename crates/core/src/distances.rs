@@ -715,6 +715,9 @@ pub fn distance_report<E: Executor>(
     })
 }
 
+/// A group's key and display name.
+pub type GroupLabel = (String, Option<String>);
+
 /// Each resident's group code and the groups' `(key, name)` labels for a
 /// grouping ([`NONE`]: no key). `GroupBy::Facility` depends on what is
 /// measured and gives no codes here.
@@ -722,7 +725,7 @@ pub fn resolve_groups<E: Executor>(
     dataset: &Dataset,
     group_by: &GroupBy,
     exec: &E,
-) -> Result<(Vec<u32>, Vec<(String, Option<String>)>)> {
+) -> Result<(Vec<u32>, Vec<GroupLabel>)> {
     let residents = dataset.residents();
     Ok(match group_by {
         GroupBy::All => (vec![0; residents.len()], vec![("all".into(), None)]),

@@ -372,7 +372,11 @@ mod tests {
             let p = LonLat::new(rng.random_range(-180.0..180.0), lat);
             let f = LocalFrame::new(p);
             let far = rng.random_bool(0.5);
-            let r_m: f64 = if far { rng.random_range(10_000.0..50_000.0) } else { rng.random_range(0.0..10_000.0) };
+            let r_m: f64 = if far {
+                rng.random_range(10_000.0..50_000.0)
+            } else {
+                rng.random_range(0.0..10_000.0)
+            };
             let az: f64 = rng.random_range(0.0..std::f64::consts::TAU);
             let dlat = r_m * az.cos() / 111_000.0;
             let dlon = r_m * az.sin() / (111_000.0 * lat.to_radians().cos());
@@ -385,7 +389,10 @@ mod tests {
             let k = usize::from(exact > 10_000.0);
             worst[k] = worst[k].max(err);
         }
-        eprintln!("short lines: worst {:e} m up to 10 km, {:e} m to 50 km", worst[0], worst[1]);
+        eprintln!(
+            "short lines: worst {:e} m up to 10 km, {:e} m to 50 km",
+            worst[0], worst[1]
+        );
         assert!(worst[0] < 1e-7, "up to 10 km: {} m", worst[0]);
         assert!(worst[1] < 5e-5, "10 to 50 km: {} m", worst[1]);
     }

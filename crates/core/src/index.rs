@@ -243,7 +243,10 @@ impl FacilityIndex {
                 .map(|p| Prepared::new(p.lon, p.lat))
                 .collect(),
             normal,
-            ecef: location.iter().map(|&p| crate::geodesic::ecef_m(p)).collect(),
+            ecef: location
+                .iter()
+                .map(|&p| crate::geodesic::ecef_m(p))
+                .collect(),
             location,
         }
     }
@@ -385,7 +388,10 @@ impl FacilityIndex {
         }
         let frame = crate::geodesic::LocalFrame::new(p);
         let reach = chord_upper_bound(radius_m);
-        for e in self.tree.locate_within_distance(unit_normal(p), reach * reach) {
+        for e in self
+            .tree
+            .locate_within_distance(unit_normal(p), reach * reach)
+        {
             let l = e.data as usize;
             let mut d = frame.distance_m(self.location[l], &self.ecef[l]);
             if (d - radius_m).abs() <= 1e-6 {
@@ -649,8 +655,11 @@ mod tests {
             let mut got = Vec::new();
             index.for_each_within(p, r, |f, d| got.push((f, d)));
             got.sort_by_key(|x| x.0);
-            let mut want: Vec<(FacilityIdx, f64)> =
-                index.within(p, r).into_iter().map(|h| (h.facility, h.distance_m)).collect();
+            let mut want: Vec<(FacilityIdx, f64)> = index
+                .within(p, r)
+                .into_iter()
+                .map(|h| (h.facility, h.distance_m))
+                .collect();
             want.sort_by_key(|x| x.0);
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {

@@ -67,15 +67,15 @@ pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use distances::{
     distance_report, resident_distances, resolve_groups, DistanceQuery, DistanceReport, GroupBy,
-    GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
+    GroupLabel, GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
 };
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Sequential};
 pub use geodesic::{
-    chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m, LocalFrame,
-    SHORT_LINE_MAX_M,
+    chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m,
     lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m, unit_normal,
-    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, WGS84_A_M, WGS84_F,
+    LocalFrame, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, SHORT_LINE_MAX_M, WGS84_A_M,
+    WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
 pub use isochrones::{

@@ -1,0 +1,207 @@
+//! `bacino access`: the identities the indices obey, checked against the
+//! dataset's own files; every method and decay from the command line; bad
+//! arguments named.
+
+mod common;
+
+use common::{bacino_fails, bacino_json, fixture_dir, read_csv};
+
+/// Capacity of the active GPs and the residents' total weight, read from
+/// the CSV files.
+fn totals() -> (f64, f64) {
+    let dir = fixture_dir();
+    let (h, rows) = read_csv(&dir.join("facilities.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let supply: f64 = rows
+        .iter()
+        .filter(|r| r[col("kind")] == "gp" && r[col("status")] == "active")
+        .map(|r| r[col("capacity")].parse::<f64>().unwrap())
+        .sum();
+    let (h, rows) = read_csv(&dir.join("residents.csv"));
+    let w = h.iter().position(|c| c == "weight").unwrap();
+    let demand: f64 = rows.iter().map(|r| r[w].parse::<f64>().unwrap()).sum();
+    (supply, demand)
+}
+
+#[test]
+fn with_every_gp_in_someones_reach_the_mean_is_supply_over_demand() {
+    // Every GP has residents within 5 km, so Σ P·A = Σ S for the methods
+    // that share out supply (people out of reach count as 0), and the
+    // mean is Σ S / Σ P.
+    let (supply, demand) = totals();
+    let dir = fixture_dir();
+    let dir = dir.to_str().unwrap();
+    for m in ["2sfca", "e2sfca", "3sfca", "huff", "sa"] {
+        let doc = bacino_json(&[
+            "access",
+            dir,
+            "--kind",
+            "gp",
+            "--method",
+            m,
+            "--max-cost",
+            "5000",
+        ]);
+        assert_eq!(doc["demand_total"].as_f64(), Some(demand));
+        assert_eq!(doc["supply_total"].as_f64(), Some(supply));
+        let mean = doc["mean"].as_f64().unwrap();
+        assert!(
+            (mean * demand - supply).abs() <= 1e-9 * supply,
+            "{m}: {mean} × {demand} vs {supply}"
+        );
+    }
+    // Spatial availability allots all the supply, group by group.
+    let doc = bacino_json(&[
+        "access",
+        dir,
+        "--kind",
+        "gp",
+        "--method",
+        "sa",
+        "--max-cost",
+        "5000",
+        "--group-by",
+        "group",
+    ]);
+    let allotted: f64 = doc["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["allotted"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (allotted - supply).abs() <= 1e-9 * supply,
+        "{allotted} vs {supply}"
+    );
+}
+
+#[test]
+fn decays_and_formats_from_the_command_line() {
+    let dir = fixture_dir();
+    let dir = dir.to_str().unwrap();
+    let doc = bacino_json(&[
+        "access",
+        dir,
+        "--kind",
+        "gp",
+        "--method",
+        "gravity",
+        "--max-cost",
+        "5000",
+        "--gravity",
+        "-1,1000,100",
+    ]);
+    assert_eq!(doc["decay"]["alpha"], -1.0);
+    assert_eq!(doc["decay"]["min"], 100.0);
+    let doc = bacino_json(&[
+        "access",
+        dir,
+        "--kind",
+        "cdc",
+        "--supply",
+        "one",
+        "--method",
+        "3sfca",
+        "--max-cost",
+        "5000",
+        "--logistic",
+        "2500,400",
+        "--selection",
+        "all_pairs",
+    ]);
+    assert_eq!(doc["selection"], "all_pairs");
+    assert_eq!(doc["decay"]["name"], "logistic");
+    let doc = bacino_json(&[
+        "access",
+        dir,
+        "--kind",
+        "gp",
+        "--method",
+        "e2sfca",
+        "--max-cost",
+        "9000",
+    ]);
+    // E2SFCA's default steps: a third, two thirds and all of the reach.
+    assert_eq!(
+        doc["decay"]["weights"],
+        serde_json::json!([[3000.0, 1.0], [6000.0, 0.68], [9000.0, 0.22]])
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bacino"))
+        .args([
+            "access",
+            dir,
+            "--kind",
+            "gp",
+            "--method",
+            "bfca",
+            "--max-cost",
+            "4000",
+        ])
+        .args(["--group-by", "municipality", "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("bfca to gp within 4000 m (geodesic)"),
+        "{text}"
+    );
+    assert!(text.lines().count() > 200);
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let dir = fixture_dir();
+    let dir = dir.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--method", "5sfca", "--max-cost", "100"], "method"),
+        (vec!["--method", "2sfca", "--max-cost", "0"], "max_cost"),
+        (
+            vec![
+                "--method",
+                "2sfca",
+                "--max-cost",
+                "100",
+                "--weights",
+                "10:1,5:1",
+            ],
+            "weights",
+        ),
+        (
+            vec![
+                "--method",
+                "2sfca",
+                "--max-cost",
+                "100",
+                "--gravity",
+                "2,1,1",
+            ],
+            "alpha must be ≤ 0",
+        ),
+        (vec!["--method", "g2sfca", "--max-cost", "100"], "gaussian"),
+        (
+            vec!["--method", "2sfca", "--max-cost", "100", "--supply", "beds"],
+            "supply",
+        ),
+        (
+            vec!["--method", "2sfca", "--max-cost", "100", "--metric", "foot"],
+            "network",
+        ),
+    ] {
+        let mut a = vec!["access", dir, "--kind", "gp"];
+        a.extend(args.iter());
+        let err = bacino_fails(&a);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let err = bacino_fails(&[
+        "access",
+        dir,
+        "--kind",
+        "pharmacy",
+        "--method",
+        "2sfca",
+        "--max-cost",
+        "100",
+    ]);
+    assert!(err.contains("capacity") && err.contains("supply"), "{err}");
+}
