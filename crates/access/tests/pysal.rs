@@ -2,7 +2,7 @@
 //! example (tests/test_hospital_example.py) and the 5×5 grid
 //! (tests/test_floating_catchment_area.py, test_weighted_catchment.py,
 //! test_raam.py). Expected values are PySAL 1.1.10's output on the same
-//! inputs (pandas 2.3.3), run by `bench/access/pysal_cases.py`.
+//! inputs (pandas 2.3.3), run by `benches/compare/access_pysal_cases.py`.
 
 use bacino_access::{fca, raam, scores, Decay, Kernel, Method, RaamParams};
 
