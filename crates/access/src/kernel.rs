@@ -115,10 +115,17 @@ impl Kernel {
         self.col.len()
     }
 
+    /// Where row `i`'s pairs sit among all pairs (for per-pair arrays
+    /// aligned with the kernel).
+    #[inline]
+    pub fn row_range(&self, i: usize) -> std::ops::Range<usize> {
+        self.start[i]..self.start[i + 1]
+    }
+
     /// Row `i`: its columns and values.
     #[inline]
     pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
-        let r = self.start[i]..self.start[i + 1];
+        let r = self.row_range(i);
         (&self.col[r.clone()], &self.value[r])
     }
 

@@ -108,19 +108,12 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
     // Everyone starts at their nearest facility.
     let mut x = vec![0.0; a.nnz()];
     let mut d = vec![0.0; m];
-    let mut start = 0;
     for (i, &p_i) in demand.iter().enumerate().take(n) {
         let (c, v) = a.row(i);
         if let Some(k) = argmin(v) {
-            x[start + k] = p_i;
+            x[a.row_range(i).start + k] = p_i;
             d[c[k] as usize] += p_i;
         }
-        start += c.len();
-    }
-    let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0usize);
-    for i in 0..n {
-        offsets.push(offsets[i] + a.row(i).0.len());
     }
     let mut iterations = 0;
     let mut best: Option<(f64, Vec<f64>)> = None;
@@ -131,7 +124,7 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
             if c.len() < 2 {
                 continue;
             }
-            let xi = &mut x[offsets[i]..offsets[i + 1]];
+            let xi = &mut x[a.row_range(i)];
             // Marginal cost of each facility without this resident.
             order.clear();
             for (k, (&j, &t)) in c.iter().zip(v).enumerate() {
@@ -161,7 +154,7 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
         iterations = pass + 1;
         if pass % 5 == 4 || pass + 1 == params.max_passes {
             // Recompute the demands exactly (drift from the updates).
-            let (residual, exact_d) = certificate(&a, demand, &kappa, &x, &offsets);
+            let (residual, exact_d) = certificate(&a, demand, &kappa, &x);
             d = exact_d;
             if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
                 eprintln!("raam: pass {iterations} residual {residual:e}");
@@ -204,19 +197,13 @@ fn argmin(v: &[f64]) -> Option<usize> {
 
 /// The relative duality gap of the split `x` (and the demands it gives):
 /// primal `Σ x t/τ + Σ D²/2κ`, dual `g(D/κ)`.
-fn certificate(
-    a: &Kernel,
-    demand: &[f64],
-    kappa: &[f64],
-    x: &[f64],
-    offsets: &[usize],
-) -> (f64, Vec<f64>) {
+fn certificate(a: &Kernel, demand: &[f64], kappa: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
     let m = kappa.len();
     let mut d = vec![Sum::default(); m];
     let mut primal = Sum::default();
     for i in 0..a.rows() {
         let (c, v) = a.row(i);
-        for ((&j, &t), &xij) in c.iter().zip(v).zip(&x[offsets[i]..offsets[i + 1]]) {
+        for ((&j, &t), &xij) in c.iter().zip(v).zip(&x[a.row_range(i)]) {
             d[j as usize].add(xij);
             primal.add(xij * t);
         }

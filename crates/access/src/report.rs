@@ -308,15 +308,16 @@ pub struct AccessReport {
 const CHUNK: usize = 8192;
 
 /// The cost kernel of every resident to the active facilities of `members`
-/// under `metric`, pruned at `max_cost`; and the residents the metric cannot
-/// place (off the network, or absent from the cost table).
+/// under `metric`, pruned at `max_cost`. A resident the metric cannot place
+/// (off the network, or absent from the cost table) has an empty row, so
+/// it is counted with the unreached.
 pub fn cost_kernel<E: Executor>(
     dataset: &Dataset,
     members: &[FacilityIdx],
     metric: Metric<'_>,
     max_cost: f64,
     exec: &E,
-) -> (Kernel, Vec<bool>) {
+) -> Kernel {
     let residents = dataset.residents();
     let n = residents.len();
     let mut column = vec![u32::MAX; dataset.facilities().len()];
@@ -324,7 +325,7 @@ pub fn cost_kernel<E: Executor>(
         column[f as usize] = k as u32;
     }
     let cols = members.len();
-    let parts: Vec<(Kernel, Vec<bool>)> = match metric {
+    let parts: Vec<Kernel> = match metric {
         Metric::Geodesic => {
             let index = FacilityIndex::new(dataset.facilities(), members);
             let points = residents.locations();
@@ -341,21 +342,19 @@ pub fn cost_kernel<E: Executor>(
                     row.sort_unstable_by_key(|&(j, _)| j);
                     k.push_row(row.iter().copied());
                 }
-                (k, vec![false; r.len()])
+                k
             })
         }
         Metric::Table(table) => exec.map(chunk_ranges(n, CHUNK), |r| {
             let mut k = Kernel::new(cols);
-            let mut off = Vec::with_capacity(r.len());
             for i in r {
                 let pairs = table.of(i);
-                off.push(pairs.is_empty());
                 k.push_row(pairs.iter().filter_map(|&(f, c)| {
                     let j = column[f as usize];
                     (j != u32::MAX && c <= max_cost).then_some((j, c))
                 }));
             }
-            (k, off)
+            k
         }),
         Metric::Network(net) => {
             let snaps = net.resident_snaps();
@@ -376,31 +375,26 @@ pub fn cost_kernel<E: Executor>(
                 let matrix = network.matrix(&origins, &targets);
                 let mut rows = matrix.iter();
                 let mut k = Kernel::new(cols);
-                let mut off = Vec::with_capacity(r.len());
                 for i in r {
                     if snaps[i].is_none() {
-                        off.push(true);
                         k.push_row(std::iter::empty());
                         continue;
                     }
-                    off.push(false);
                     let costs = rows.next().expect("one matrix row per snapped origin");
                     k.push_row(targets.iter().zip(costs).filter_map(|(t, c)| {
                         let s = c.time_s();
                         (c.is_finite() && s <= max_cost).then_some((t.label, s))
                     }));
                 }
-                (k, off)
+                k
             })
         }
     };
     let mut kernel = Kernel::new(cols);
-    let mut off = Vec::with_capacity(n);
-    for (k, o) in parts {
+    for k in parts {
         kernel.append(&k);
-        off.extend(o);
     }
-    (kernel, off)
+    kernel
 }
 
 /// Each resident's decay weights summed over every facility, with no
@@ -412,7 +406,7 @@ fn all_pairs_norm<E: Executor>(
     decay: &Decay,
     exec: &E,
 ) -> Vec<f64> {
-    let (k, _) = cost_kernel(dataset, members, metric, f64::INFINITY, exec);
+    let k = cost_kernel(dataset, members, metric, f64::INFINITY, exec);
     crate::fca::row_weight_sums(&k.map(|c| decay.weight(c)))
 }
 
@@ -467,7 +461,7 @@ pub fn access_report<E: Executor>(
             CostUnit::Metres => "m",
         },
     };
-    let (kernel, _off) = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+    let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
     let norm = (query.method == Method::ThreeStep && query.selection == SelectionNorm::AllPairs)
         .then(|| all_pairs_norm(dataset, &members, metric, &decay, exec));
     let weights = dataset.residents().weights();

@@ -4,12 +4,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_access::{access_report, AccessParams as Params};
-use bacino_core::{GroupBy, Sequential};
+use bacino_core::Sequential;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, Problem};
-use crate::routes::{cached, check_network, dataset, min_group_size, respond};
+use crate::routes::{cached, check_group_column, check_network, dataset, min_group_size, respond};
 use crate::state::AppState;
 
 /// Query parameters of the accessibility endpoint.
@@ -90,21 +90,7 @@ pub(crate) async fn access_route(
         group_by: p.group_by,
     }
     .to_query(min)?;
-    if let GroupBy::Column(column) = &query.group_by {
-        // As for distances: a column with nearly one value per person
-        // would list suppressed keys one by one.
-        let residents = entry.dataset.residents();
-        if let Some(values) = residents.extra(column).map(|c| c.values().len()) {
-            if values as f64 * min > residents.total_weight() {
-                return Err(ApiError::BadParameter {
-                    name: "group_by".into(),
-                    message: format!(
-                        "column `{column}` has {values} distinct values, too many to group by"
-                    ),
-                });
-            }
-        }
-    }
+    check_group_column(&entry, &query.group_by, min)?;
     check_network(&entry, query.metric)?;
     let key = format!("access|{query:?}");
     let doc = cached(entry, key, move |e| {

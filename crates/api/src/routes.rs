@@ -330,23 +330,7 @@ async fn distances(
     let target = Target::from_params(&to, p.kind.as_deref())?;
     let group_by: GroupBy = p.group_by.as_deref().unwrap_or("all").parse()?;
     let min_group_size = min_group_size(&state, p.min_group_size.as_deref())?;
-    if let GroupBy::Column(column) = &group_by {
-        // Keys of suppressed groups are still listed: a column with nearly
-        // one value per person (an address, a fiscal code) would list them.
-        let residents = entry.dataset.residents();
-        if let Some(values) = residents.extra(column).map(|c| c.values().len()) {
-            if values as f64 * min_group_size > residents.total_weight() {
-                return Err(ApiError::BadParameter {
-                    name: "group_by".into(),
-                    message: format!(
-                        "column `{column}` has {values} distinct values, too many to group \
-                         {} people by in groups of at least {min_group_size}",
-                        residents.total_weight()
-                    ),
-                });
-            }
-        }
-    }
+    check_group_column(&entry, &group_by, min_group_size)?;
     let metric: MetricName = p.metric.as_deref().unwrap_or("geodesic").parse()?;
     check_network(&entry, metric)?;
     let cdf_steps = match p.cdf.as_deref() {
@@ -382,6 +366,33 @@ async fn distances(
     })
     .await?;
     Ok(respond(&req, &cached))
+}
+
+/// Refuses grouping by a column with too many distinct values: keys of
+/// suppressed groups are still listed, so a column with nearly one value
+/// per person (an address, a fiscal code) would list them.
+pub(crate) fn check_group_column(
+    entry: &Entry,
+    group_by: &GroupBy,
+    min_group_size: f64,
+) -> Result<(), ApiError> {
+    let GroupBy::Column(column) = group_by else {
+        return Ok(());
+    };
+    let residents = entry.dataset.residents();
+    if let Some(values) = residents.extra(column).map(|c| c.values().len()) {
+        if values as f64 * min_group_size > residents.total_weight() {
+            return Err(ApiError::BadParameter {
+                name: "group_by".into(),
+                message: format!(
+                    "column `{column}` has {values} distinct values, too many to group \
+                     {} people by in groups of at least {min_group_size}",
+                    residents.total_weight()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The privacy threshold of a request: the server's, or a larger one asked for.
