@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[cfg(feature = "flatgeobuf")]
 mod access;
+mod coverage;
 mod fgb;
 mod planning;
 mod report;
@@ -49,6 +50,10 @@ enum Command {
     /// Accessibility indices (2SFCA family, spatial availability, gravity,
     /// RAAM) of a kind of facility, by group, as JSON.
     Access(Box<access::AccessArgs>),
+    /// Coverage with capacities: the most people the facilities of a kind
+    /// can take within reach (min-cost maximum flow, exact), or
+    /// AccessMod's order-dependent procedure; by group, as JSON.
+    Coverage(coverage::CoverageArgs),
     /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
     Catchments(CatchmentsArgs),
     /// A scenario plan (cessations, new GPs, raised caps, placing people
@@ -268,6 +273,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Catchments(args) => catchments(args),
         Command::Access(args) => access::access(*args),
+        Command::Coverage(args) => coverage::coverage(args),
         Command::Scenario(args) => planning::scenario(args),
         Command::Compare(args) => planning::compare(args),
         Command::Ad(args) => planning::ad(args),

@@ -8,12 +8,16 @@
 //! - [`fca`]: 2SFCA (E2SFCA, G2SFCA), 3SFCA, Huff, BFCA, spatial
 //!   availability, weighted catchment;
 //! - [`raam`]: the Rational Agent Access Model solved to equilibrium;
+//! - [`coverage`]: how many people the facilities can take within reach
+//!   given their capacities — exactly (min-cost maximum flow), or by
+//!   AccessMod's order-dependent procedure;
 //! - [`report`]: the dataset-level analysis behind `bacino access` and
 //!   `GET /v1/datasets/{name}/access`.
 //!
 //! The algorithms are pure and sequential; building the kernel (the
 //! distances) runs on an [`bacino_core::Executor`].
 
+pub mod coverage;
 pub mod decay;
 pub mod fca;
 pub mod kernel;
@@ -25,6 +29,7 @@ use std::str::FromStr;
 
 use bacino_core::{Error, Result};
 
+pub use coverage::{coverage_report, CoverageParams, CoverageQuery, CoverageReport, Mode, Order};
 pub use decay::Decay;
 pub use fca::Scores;
 pub use kernel::Kernel;

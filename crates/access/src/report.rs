@@ -583,7 +583,7 @@ pub fn access_report<E: Executor>(
 }
 
 /// Supply per member facility.
-fn supply_of(
+pub(crate) fn supply_of(
     dataset: &Dataset,
     members: &[FacilityIdx],
     mode: Supply,

@@ -29,6 +29,7 @@
 mod access;
 mod ad;
 mod catalog;
+mod coverage;
 mod error;
 mod isochrones;
 mod map;

@@ -31,6 +31,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         catchments_route,
         crate::isochrones::isochrones_route,
         crate::access::access_route,
+        crate::coverage::coverage_route,
         crate::ad::ad_route,
         crate::ad::aft_route,
         crate::plans::scenarios,
@@ -93,6 +94,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(catchments_route)
             .service(crate::isochrones::isochrones_route)
             .service(crate::access::access_route)
+            .service(crate::coverage::coverage_route)
             .service(crate::ad::ad_route)
             .service(crate::ad::aft_route)
             .service(crate::plans::scenarios)

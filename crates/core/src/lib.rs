@@ -93,7 +93,7 @@ pub use model::{
 };
 pub use plan::{OpenFacility, EVERY_GP};
 pub use reassign::{
-    reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
+    place, reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,
     TimeFigures, DEFAULT_MAX_DISTANCE_M,
 };

@@ -551,9 +551,11 @@ fn solve_setup<E: Executor>(
 /// each taking at most `caps[k]` people, so that as many as possible are
 /// placed within `max_d` metres (and `max_t` seconds) and then the total
 /// cost under `metric` is minimal — the same exact, certified solve as a
-/// scenario. Used to match people without a GP to AD slots.
+/// scenario. Used to match people without a GP to AD slots, and for
+/// capacity coverage. Under `car`/`foot` and a `table` in seconds the
+/// reach is `max_t` (give `max_d` as infinity to bound by time alone).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn place<E: Executor>(
+pub fn place<E: Executor>(
     dataset: &Dataset,
     rows: &[usize],
     receivers: &[(FacilityIdx, u64)],
