@@ -66,6 +66,10 @@ pub(crate) struct AccessArgs {
     /// Output format: json or table.
     #[arg(long, default_value = "json")]
     format: String,
+    /// Also write the areas with their scores: FlatGeobuf for `.fgb`,
+    /// GeoJSON otherwise (groups by area).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 pub(crate) fn access(args: AccessArgs) -> anyhow::Result<()> {
@@ -82,7 +86,7 @@ pub(crate) fn access(args: AccessArgs) -> anyhow::Result<()> {
         selection: args.selection,
         tau: args.tau,
         rho: args.rho,
-        group_by: args.group_by,
+        group_by: area_grouping(args.group_by, args.out.is_some())?,
     };
     let query = params.to_query(args.min_group_size)?;
     if args.format != "json" && args.format != "table" {
@@ -99,6 +103,25 @@ pub(crate) fn access(args: AccessArgs) -> anyhow::Result<()> {
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, access {:?}", t1 - t0, t1.elapsed());
     }
+    if let Some(path) = &args.out {
+        let groups = serde_json::to_value(&report.groups)?;
+        crate::area_layer::write(
+            &dataset,
+            &format!(
+                "{}-access-{}-{}",
+                report.dataset, report.kind, report.method
+            ),
+            &[
+                ("population", true),
+                ("access", true),
+                ("access_norm", true),
+                ("unreached", true),
+                ("allotted", true),
+            ],
+            groups.as_array().map_or(&[][..], Vec::as_slice),
+            path,
+        )?;
+    }
     let mut out = std::io::stdout().lock();
     if args.format == "table" {
         write_table(&mut out, &report)?;
@@ -107,6 +130,19 @@ pub(crate) fn access(args: AccessArgs) -> anyhow::Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// `--group-by` as given, or `area` when an area layer is asked for (any
+/// other grouping with `--out` is refused).
+pub(crate) fn area_grouping(group_by: Option<String>, out: bool) -> anyhow::Result<Option<String>> {
+    match (group_by, out) {
+        (g, false) => Ok(g),
+        (None, true) => Ok(Some("area".to_owned())),
+        (Some(g), true) if g == "area" => Ok(Some(g)),
+        (Some(g), true) => anyhow::bail!(
+            "--out writes one feature per area: use --group-by area (or leave it out), not `{g}`"
+        ),
+    }
 }
 
 fn write_table(out: &mut impl Write, r: &AccessReport) -> std::io::Result<()> {

@@ -45,6 +45,10 @@ pub(crate) struct CoverageArgs {
     /// Output format: json or table.
     #[arg(long, default_value = "json")]
     format: String,
+    /// Also write the areas with their coverage: FlatGeobuf for `.fgb`,
+    /// GeoJSON otherwise (groups by area).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 pub(crate) fn coverage(args: CoverageArgs) -> anyhow::Result<()> {
@@ -62,7 +66,7 @@ pub(crate) fn coverage(args: CoverageArgs) -> anyhow::Result<()> {
             .to_owned(),
         ),
         order: args.order,
-        group_by: args.group_by,
+        group_by: crate::access::area_grouping(args.group_by, args.out.is_some())?,
     };
     let query = params.to_query(args.min_group_size)?;
     if args.format != "json" && args.format != "table" {
@@ -78,6 +82,25 @@ pub(crate) fn coverage(args: CoverageArgs) -> anyhow::Result<()> {
     let report = coverage_report(&dataset, &query, &Parallel)?;
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, coverage {:?}", t1 - t0, t1.elapsed());
+    }
+    if let Some(path) = &args.out {
+        let groups = serde_json::to_value(&report.groups)?;
+        crate::area_layer::write(
+            &dataset,
+            &format!(
+                "{}-coverage-{}-{}",
+                report.dataset, report.kind, report.mode
+            ),
+            &[
+                ("population", true),
+                ("covered", true),
+                ("coverage", true),
+                ("out_of_reach", true),
+                ("mean_cost", true),
+            ],
+            groups.as_array().map_or(&[][..], Vec::as_slice),
+            path,
+        )?;
     }
     let mut out = std::io::stdout().lock();
     if args.format == "table" {

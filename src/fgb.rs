@@ -30,6 +30,28 @@ const COLUMNS: [(&str, ColumnType); 14] = [
 /// MultiPolygons in EPSG:4326, with a spatial index. Features without a
 /// geometry (an `assigned` facility with no qualifying cell) are left out.
 pub fn write(result: &Catchments, out: impl Write) -> anyhow::Result<()> {
+    let name = format!("{}-{}-{}", result.dataset, result.kind, result.method);
+    let features = result
+        .features
+        .iter()
+        .filter_map(|f| Some((f.geometry.as_ref()?, f.properties.to_json())));
+    write_polygons(&name, &COLUMNS, features, out)
+}
+
+/// Writes MultiPolygons with properties as a FlatGeobuf file in EPSG:4326
+/// with a spatial index: one nullable column per `columns` entry, filled
+/// from each feature's properties by name (absent or null: no value).
+pub fn write_polygons<'a>(
+    name: &str,
+    columns: &[(&str, ColumnType)],
+    features: impl Iterator<
+        Item = (
+            &'a geo_types::MultiPolygon<f64>,
+            serde_json::Map<String, serde_json::Value>,
+        ),
+    >,
+    out: impl Write,
+) -> anyhow::Result<()> {
     let options = FgbWriterOptions {
         write_index: true,
         detect_type: false,
@@ -40,19 +62,14 @@ pub fn write(result: &Catchments, out: impl Write) -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let name = format!("{}-{}-{}", result.dataset, result.kind, result.method);
-    let mut fgb = FgbWriter::create_with_options(&name, GeometryType::MultiPolygon, options)?;
-    for (name, ty) in COLUMNS {
-        fgb.add_column(name, ty, |_, col| col.nullable = true);
+    let mut fgb = FgbWriter::create_with_options(name, GeometryType::MultiPolygon, options)?;
+    for (name, ty) in columns {
+        fgb.add_column(name, *ty, |_, col| col.nullable = true);
     }
-    for f in &result.features {
-        let Some(geometry) = &f.geometry else {
-            continue;
-        };
-        let props = f.properties.to_json();
+    for (geometry, props) in features {
         let mut error = None;
         fgb.add_feature_geom(geo_types_geometry(geometry), |feat| {
-            for (i, (name, ty)) in COLUMNS.iter().enumerate() {
+            for (i, (name, ty)) in columns.iter().enumerate() {
                 let value = match (name, props.get(*name)) {
                     (_, None | Some(serde_json::Value::Null)) => continue,
                     (&"facility_ids", Some(v)) => v.to_string(),

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[cfg(feature = "flatgeobuf")]
 mod access;
+mod area_layer;
 mod coverage;
 mod fgb;
 mod planning;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{bacino_fails, bacino_json, fixture_dir, read_csv};
+use serde_json::Value;
 
 /// Capacity of the active GPs and the residents' total weight, read from
 /// the CSV files.
@@ -204,4 +205,108 @@ fn bad_arguments_are_named() {
         "100",
     ]);
     assert!(err.contains("capacity") && err.contains("supply"), "{err}");
+}
+
+/// `--out`: every area once, with the figures of the report's groups by
+/// area; FlatGeobuf read back by GDAL when `ogrinfo` is installed
+/// (required under CI).
+#[test]
+fn area_layers_carry_the_groups_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = common::fixture_dir();
+    let fixture = fixture.to_str().unwrap();
+    let geojson = dir.path().join("a.geojson");
+    let fgb = dir.path().join("a.fgb");
+    let mut report = Value::Null;
+    for out in [&geojson, &fgb] {
+        report = bacino_json(&[
+            "access",
+            fixture,
+            "--kind",
+            "gp",
+            "--method",
+            "e2sfca",
+            "--max-cost",
+            "9000",
+            "--min-group-size",
+            "300",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    assert_eq!(report["group_by"], "area");
+    let fc: Value = serde_json::from_slice(&std::fs::read(&geojson).unwrap()).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    let areas: Value = serde_json::from_slice(
+        &std::fs::read(common::fixture_dir().join("areas.geojson")).unwrap(),
+    )
+    .unwrap();
+    let areas = areas["features"].as_array().unwrap();
+    assert_eq!(features.len(), areas.len());
+    let (mut shown, mut hidden) = (0, 0);
+    for g in report["groups"].as_array().unwrap() {
+        let f = features
+            .iter()
+            .find(|f| f["properties"]["area_id"] == g["key"])
+            .unwrap_or_else(|| panic!("no feature for {g}"));
+        let p = &f["properties"];
+        assert!(f["geometry"]["type"].as_str().unwrap().ends_with("Polygon"));
+        if g["suppressed"] == true {
+            hidden += 1;
+            assert_eq!(p["suppressed"], true);
+            assert!(
+                p.get("access").is_none() && p.get("population").is_none(),
+                "{p}"
+            );
+        } else {
+            shown += 1;
+            assert_eq!(p["suppressed"], false);
+            for k in ["population", "access", "access_norm", "unreached"] {
+                assert_eq!(p[k], g[k], "{k} of {}", g["key"]);
+            }
+        }
+    }
+    assert!(shown > 0 && hidden > 0);
+    assert_eq!(&std::fs::read(&fgb).unwrap()[..3], b"fgb");
+    let Ok(info) = std::process::Command::new("ogrinfo")
+        .args(["-so", "-al"])
+        .arg(&fgb)
+        .output()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "ogrinfo is required under CI"
+        );
+        println!("SKIPPED: ogrinfo is not on PATH (apt-get install gdal-bin to run this check)");
+        return;
+    };
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains(&format!("Feature Count: {}", areas.len())),
+        "{text}"
+    );
+    for column in [
+        "area_id: String",
+        "access: Real",
+        "access_norm: Real",
+        "suppressed: Integer(Boolean)",
+    ] {
+        assert!(text.contains(column), "{column} missing in {text}");
+    }
+    // An area layer is one feature per area: another grouping is refused.
+    let err = common::bacino_fails(&[
+        "access",
+        fixture,
+        "--kind",
+        "gp",
+        "--method",
+        "2sfca",
+        "--max-cost",
+        "9000",
+        "--group-by",
+        "municipality",
+        "--out",
+        geojson.to_str().unwrap(),
+    ]);
+    assert!(err.contains("--group-by area"), "{err}");
 }

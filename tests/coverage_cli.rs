@@ -448,3 +448,61 @@ fn bad_arguments_are_named() {
     ]);
     assert!(err.contains("whole people"), "{err}");
 }
+
+/// `--out`: the areas with the coverage of their residents.
+#[test]
+fn the_area_layer_carries_the_groups_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.geojson");
+    let fixture = fixture_dir();
+    let report = bacino_json(&[
+        "coverage",
+        fixture.to_str().unwrap(),
+        "--kind",
+        "gp",
+        "--max-cost",
+        "6000",
+        "--supply",
+        "spare",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(report["group_by"], "area");
+    let fc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    let mut covered = 0;
+    for g in report["groups"].as_array().unwrap() {
+        let p = &features
+            .iter()
+            .find(|f| f["properties"]["area_id"] == g["key"])
+            .unwrap()["properties"];
+        if g["suppressed"] == true {
+            assert!(p.get("covered").is_none());
+        } else {
+            for k in [
+                "population",
+                "covered",
+                "coverage",
+                "out_of_reach",
+                "mean_cost",
+            ] {
+                assert_eq!(p[k], g[k], "{k}");
+            }
+            covered += p["covered"].as_u64().unwrap();
+        }
+    }
+    assert!(covered > 0 && covered <= report["covered"].as_u64().unwrap());
+    // No partial file is left when writing fails.
+    let bad = dir.path().join("missing/c.geojson");
+    let err = bacino_fails(&[
+        "coverage",
+        fixture.to_str().unwrap(),
+        "--kind",
+        "gp",
+        "--max-cost",
+        "6000",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(err.contains("cannot write"), "{err}");
+}
