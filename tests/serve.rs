@@ -343,6 +343,12 @@ fn gdal_reads_every_collection_through_paging() {
         "bergamo_areas".into(),
         areas["features"].as_array().unwrap().len(),
     ));
+    for kind in ["gp", "pediatrician"] {
+        want.push((
+            format!("bergamo_access_{kind}"),
+            areas["features"].as_array().unwrap().len(),
+        ));
+    }
     // Catchments: as many features as the JSON endpoint draws.
     for kind in ["gp", "cdc"] {
         for method in ["voronoi", "assigned", "bands"] {

@@ -34,7 +34,9 @@ pub use decay::Decay;
 pub use fca::Scores;
 pub use kernel::Kernel;
 pub use raam::{Raam, RaamParams};
-pub use report::{access_report, AccessGroup, AccessParams, AccessQuery, AccessReport, Supply};
+pub use report::{
+    access_report, access_reports, AccessGroup, AccessParams, AccessQuery, AccessReport, Supply,
+};
 
 /// An accessibility method (CONTRACT §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

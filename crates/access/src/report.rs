@@ -416,6 +416,33 @@ pub fn access_report<E: Executor>(
     query: &AccessQuery,
     exec: &E,
 ) -> Result<AccessReport> {
+    report_with(dataset, query, &mut Vec::new(), exec)
+}
+
+/// Kernels built so far, by kind, metric and reach.
+type Kernels = Vec<((FacilityKind, MetricName, u64), Kernel)>;
+
+/// Reports for several queries, building each distinct kernel (kind,
+/// metric, reach) once: a layer of several methods costs one distance
+/// pass.
+pub fn access_reports<E: Executor>(
+    dataset: &Dataset,
+    queries: &[AccessQuery],
+    exec: &E,
+) -> Result<Vec<AccessReport>> {
+    let mut kernels = Vec::new();
+    queries
+        .iter()
+        .map(|q| report_with(dataset, q, &mut kernels, exec))
+        .collect()
+}
+
+fn report_with<E: Executor>(
+    dataset: &Dataset,
+    query: &AccessQuery,
+    kernels: &mut Kernels,
+    exec: &E,
+) -> Result<AccessReport> {
     if !(query.max_cost.is_finite() && query.max_cost > 0.0) {
         return Err(Error::param(
             "max_cost",
@@ -461,7 +488,16 @@ pub fn access_report<E: Executor>(
             CostUnit::Metres => "m",
         },
     };
-    let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+    let key = (query.kind, query.metric, query.max_cost.to_bits());
+    let at = match kernels.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+            kernels.push((key, kernel));
+            kernels.len() - 1
+        }
+    };
+    let kernel = &kernels[at].1;
     let norm = (query.method == Method::ThreeStep && query.selection == SelectionNorm::AllPairs)
         .then(|| all_pairs_norm(dataset, &members, metric, &decay, exec));
     let weights = dataset.residents().weights();
@@ -476,7 +512,7 @@ pub fn access_report<E: Executor>(
     let (s, raam) = scores(
         query.method,
         &decay,
-        &kernel,
+        kernel,
         weights,
         &supply,
         norm.as_deref(),

@@ -24,7 +24,16 @@ pub(crate) enum Source {
     Areas,
     /// Catchments of the active facilities of a kind, by one method.
     Catchments(FacilityKind, CatchmentMethod),
+    /// The dataset's areas with accessibility scores of a kind at
+    /// [`ACCESS_REACH_M`].
+    Access(FacilityKind),
 }
+
+/// Reach of the accessibility collection, metres (geodesic).
+pub(crate) const ACCESS_REACH_M: f64 = 10_000.0;
+/// Kinds offered as accessibility collections (when every active one has a
+/// capacity).
+const ACCESS_KINDS: [FacilityKind; 2] = [FacilityKind::Gp, FacilityKind::Pediatrician];
 
 /// Kinds whose catchments are offered as collections.
 const CATCHMENT_KINDS: [FacilityKind; 2] = [FacilityKind::Gp, FacilityKind::Cdc];
@@ -44,6 +53,16 @@ impl Source {
             .collect();
         if dataset.areas().is_some() {
             out.push(Source::Areas);
+            for kind in ACCESS_KINDS {
+                let members = dataset.facilities().active_of_kind(kind);
+                if !members.is_empty()
+                    && members
+                        .iter()
+                        .all(|&f| dataset.facilities().get(f).capacity.is_some())
+                {
+                    out.push(Source::Access(kind));
+                }
+            }
         }
         for kind in CATCHMENT_KINDS {
             if dataset
@@ -69,6 +88,7 @@ impl Source {
             Source::Facilities(k) => format!("{}: facilities of kind `{k}`", dataset.title),
             Source::Areas => format!("{}: areas with distance statistics", dataset.title),
             Source::Catchments(k, m) => format!("{}: `{k}` catchments ({m})", dataset.title),
+            Source::Access(k) => format!("{}: accessibility to `{k}` by area", dataset.title),
         }
     }
 
@@ -90,6 +110,16 @@ impl Source {
                  people served and their geodesic distances (metres); catchments with fewer \
                  than {min_group_size} people carry `suppressed: true` and no figures."
             ),
+            Source::Access(k) => format!(
+                "Area polygons with the accessibility of their residents to the active `{k}` \
+                 facilities (supply = capacity) within {ACCESS_REACH_M} m geodesic: \
+                 population-weighted means of 2SFCA (`access_2sfca`), E2SFCA with steps 1, \
+                 0.68, 0.22 (`access_e2sfca`), spatial availability per capita (`access_sa`), \
+                 each also over the all-resident mean (`access_norm_*`), and the people with \
+                 nothing in reach (`unreached`), as GET /v1/datasets/{{name}}/access gives them; \
+                 areas with fewer than {min_group_size} people carry `suppressed: true` and no \
+                 figures."
+            ),
         }
     }
 
@@ -101,6 +131,7 @@ impl Source {
             Source::Catchments(kind, method) => {
                 catchment_features(dataset, kind, method, min_group_size)?
             }
+            Source::Access(kind) => access_features(dataset, kind, min_group_size)?,
         };
         Ok(Layer::new(features))
     }
@@ -112,6 +143,7 @@ impl fmt::Display for Source {
             Source::Facilities(k) => write!(f, "facilities_{k}"),
             Source::Areas => f.write_str("areas"),
             Source::Catchments(k, m) => write!(f, "catchments_{k}_{m}"),
+            Source::Access(k) => write!(f, "access_{k}"),
         }
     }
 }
@@ -289,6 +321,94 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
         })
         .collect();
     Ok(features)
+}
+
+/// Area polygons with accessibility scores, from the same reports as
+/// `GET /v1/datasets/{name}/access?group_by=area`.
+fn access_features(
+    dataset: &Dataset,
+    kind: FacilityKind,
+    min_group_size: f64,
+) -> Result<Vec<LayerFeature>, ApiError> {
+    use bacino_access::{access_reports, AccessGroup, AccessQuery, Method, SelectionNorm, Supply};
+    let Some(areas) = dataset.areas() else {
+        return Ok(Vec::new());
+    };
+    let index_of: std::collections::HashMap<&str, usize> =
+        (0..areas.len()).map(|i| (areas.id(i), i)).collect();
+    let mut by_area: Vec<Option<Map<String, Value>>> = vec![None; areas.len()];
+    let mut seen = vec![false; areas.len()];
+    let methods = [
+        ("2sfca", Method::TwoStep),
+        ("e2sfca", Method::Enhanced),
+        ("sa", Method::SpatialAvailability),
+    ];
+    let queries: Vec<AccessQuery> = methods
+        .iter()
+        .map(|&(_, method)| AccessQuery {
+            kind,
+            method,
+            decay: None,
+            max_cost: ACCESS_REACH_M,
+            metric: bacino_core::MetricName::Geodesic,
+            supply: Supply::Capacity,
+            selection: SelectionNorm::InReach,
+            tau: None,
+            rho: None,
+            group_by: GroupBy::Area,
+            min_group_size,
+        })
+        .collect();
+    let reports = access_reports(dataset, &queries, &Sequential)?;
+    for ((label, _), report) in methods.iter().zip(&reports) {
+        for group in &report.groups {
+            let Some(&i) = group.key().and_then(|k| index_of.get(k)) else {
+                continue;
+            };
+            seen[i] = true;
+            if let AccessGroup::Stats {
+                population,
+                access,
+                access_norm,
+                unreached,
+                ..
+            } = group
+            {
+                let props = by_area[i].get_or_insert_with(Map::new);
+                props.insert("population".into(), number(*population));
+                props.insert("unreached".into(), number(*unreached));
+                props.insert(format!("access_{label}"), json!(access));
+                props.insert(format!("access_norm_{label}"), json!(access_norm));
+            }
+        }
+    }
+    Ok((0..areas.len())
+        .map(|i| {
+            let mut props = Map::new();
+            props.insert("area_id".into(), json!(areas.id(i)));
+            props.insert("name".into(), json!(areas.name(i)));
+            match by_area[i].take() {
+                Some(mut figures) => props.append(&mut figures),
+                // Nobody lives there: nothing to hide, nothing to show.
+                None if !seen[i] => {
+                    props.insert("population".into(), json!(0));
+                }
+                None => {
+                    props.insert("suppressed".into(), json!(true));
+                }
+            }
+            let geom = areas.geometry(i);
+            let bbox = geom
+                .bounding_rect()
+                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+            let geometry = geojson::Geometry::new(geojson::Value::from(geom));
+            LayerFeature {
+                id: areas.id(i).to_owned(),
+                bbox,
+                json: feature(areas.id(i), geometry, props),
+            }
+        })
+        .collect())
 }
 
 /// Catchments as features; a catchment without a geometry (a facility whose

@@ -234,6 +234,51 @@ async fn area_statistics_match_the_distances_endpoint_and_small_areas_are_suppre
 }
 
 #[actix_rt::test]
+async fn accessibility_by_area_matches_the_access_endpoint() {
+    let app = app!();
+    let (status, _, page) = get!(app, "/ogc/collections/bergamo_access_gp/items?limit=10000");
+    assert_eq!(status, 200);
+    let features = page["features"].as_array().unwrap();
+    assert_eq!(features.len(), 243);
+    let mut shown = 0;
+    for method in ["2sfca", "e2sfca", "sa"] {
+        let (status, _, report) = get!(
+            app,
+            &format!(
+                "/v1/datasets/bergamo/access?kind=gp&method={method}&max_cost=10000&group_by=area"
+            )
+        );
+        assert_eq!(status, 200);
+        for g in report["groups"].as_array().unwrap() {
+            let f = features.iter().find(|f| f["id"] == g["key"]).unwrap();
+            let p = &f["properties"];
+            if g["suppressed"] == true {
+                assert_eq!(p["suppressed"], true);
+                assert!(p.get(format!("access_{method}")).is_none());
+            } else {
+                shown += 1;
+                assert_eq!(
+                    p[format!("access_{method}")],
+                    g["access"],
+                    "{method} {}",
+                    g["key"]
+                );
+                assert_eq!(p[format!("access_norm_{method}")], g["access_norm"]);
+                assert_eq!(p["population"].as_f64(), g["population"].as_f64());
+                assert_eq!(p["unreached"].as_f64(), g["unreached"].as_f64());
+            }
+        }
+    }
+    assert!(shown > 600);
+    let (status, _, one) = get!(app, "/ogc/collections/bergamo_access_gp");
+    assert_eq!(status, 200);
+    assert!(
+        one["description"].as_str().unwrap().contains("10000 m"),
+        "{one}"
+    );
+}
+
+#[actix_rt::test]
 async fn no_garbage_in_any_parameter_gets_a_server_error() {
     let app = app!();
     let garbage = [
