@@ -3,6 +3,8 @@
 //! or a cost), in compressed rows. Pairs beyond `max_cost` are never stored,
 //! so the work is proportional to the pairs in reach, not to rows × columns.
 
+use std::sync::Arc;
+
 /// Compensated (Neumaier) summation: sums of millions of terms of mixed
 /// magnitude keep ~1e-15 relative error, so the identities the indices obey
 /// (Σ P·A = Σ S) hold to 1e-12 on real data.
@@ -48,12 +50,14 @@ pub fn sum(it: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 /// Compressed rows: row `i` holds `col[start[i]..start[i+1]]` and the
-/// matching `value`s.
+/// matching `value`s. The pattern (`start`, `col`) is shared, not copied,
+/// by the kernels [`Kernel::map`] derives (a resident-level kernel holds
+/// a hundred million pairs).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kernel {
     cols: usize,
-    start: Vec<usize>,
-    col: Vec<u32>,
+    start: Arc<Vec<usize>>,
+    col: Arc<Vec<u32>>,
     value: Vec<f64>,
 }
 
@@ -62,8 +66,8 @@ impl Kernel {
     pub fn new(cols: usize) -> Kernel {
         Kernel {
             cols,
-            start: vec![0],
-            col: Vec::new(),
+            start: Arc::new(vec![0]),
+            col: Arc::new(Vec::new()),
             value: Vec::new(),
         }
     }
@@ -82,22 +86,52 @@ impl Kernel {
 
     /// Appends a row.
     pub fn push_row(&mut self, row: impl IntoIterator<Item = (u32, f64)>) {
+        let col = Arc::make_mut(&mut self.col);
         for (j, v) in row {
             debug_assert!((j as usize) < self.cols);
-            self.col.push(j);
+            col.push(j);
             self.value.push(v);
         }
-        self.start.push(self.col.len());
+        Arc::make_mut(&mut self.start).push(col.len());
+    }
+
+    /// Appends a row from a producer that hands `(column, value)` pairs to
+    /// a callback (columns in increasing order).
+    #[inline]
+    pub fn push_within(&mut self, produce: impl FnOnce(&mut dyn FnMut(u32, f64))) {
+        let (col, value) = (Arc::make_mut(&mut self.col), &mut self.value);
+        produce(&mut |j, v| {
+            col.push(j);
+            value.push(v);
+        });
+        Arc::make_mut(&mut self.start).push(col.len());
+    }
+
+    /// Concatenates the rows of `parts` in order, into storage allocated
+    /// once.
+    pub fn concat(cols: usize, parts: Vec<Kernel>) -> Kernel {
+        let nnz = parts.iter().map(|k| k.col.len()).sum();
+        let rows: usize = parts.iter().map(Kernel::rows).sum();
+        let mut out = Kernel {
+            cols,
+            start: Arc::new(Vec::with_capacity(rows + 1)),
+            col: Arc::new(Vec::with_capacity(nnz)),
+            value: Vec::with_capacity(nnz),
+        };
+        Arc::make_mut(&mut out.start).push(0);
+        for k in parts {
+            out.append(&k);
+        }
+        out
     }
 
     /// Appends every row of `other` (same columns).
     pub fn append(&mut self, other: &Kernel) {
         debug_assert_eq!(self.cols, other.cols);
         let base = self.col.len();
-        self.col.extend_from_slice(&other.col);
+        Arc::make_mut(&mut self.col).extend_from_slice(&other.col);
         self.value.extend_from_slice(&other.value);
-        self.start
-            .extend(other.start[1..].iter().map(|&s| s + base));
+        Arc::make_mut(&mut self.start).extend(other.start[1..].iter().map(|&s| s + base));
     }
 
     /// Demand points.
@@ -137,6 +171,14 @@ impl Kernel {
             col: self.col.clone(),
             value: self.value.iter().map(|&v| f(v)).collect(),
         }
+    }
+
+    /// The same pattern with every value mapped by `f`, in place.
+    pub fn into_map(mut self, f: impl Fn(f64) -> f64) -> Kernel {
+        for v in &mut self.value {
+            *v = f(*v);
+        }
+        self
     }
 
     /// The same pattern with values `f(row, column, value)`.

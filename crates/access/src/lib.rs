@@ -203,26 +203,40 @@ pub fn scores(
         return (s, Some(r));
     }
     let w = cost.map(|c| decay.weight(c));
-    let s = match method {
-        Method::TwoStep | Method::Enhanced | Method::Gaussian => fca::two_step(&w, demand, supply),
+    (
+        weighted_scores(method, &w, demand, supply, all_pairs_norm),
+        None,
+    )
+}
+
+/// The scores of every method but RAAM from the decay weights `w` (the
+/// cost kernel already mapped through the decay).
+pub fn weighted_scores(
+    method: Method,
+    w: &Kernel,
+    demand: &[f64],
+    supply: &[f64],
+    all_pairs_norm: Option<&[f64]>,
+) -> Scores {
+    match method {
+        Method::TwoStep | Method::Enhanced | Method::Gaussian => fca::two_step(w, demand, supply),
         Method::ThreeStep => {
             let own;
             let norm = match all_pairs_norm {
                 Some(n) => n,
                 None => {
-                    own = fca::row_weight_sums(&w);
+                    own = fca::row_weight_sums(w);
                     &own
                 }
             };
-            fca::three_step(&w, demand, supply, norm)
+            fca::three_step(w, demand, supply, norm)
         }
-        Method::Huff => fca::huff(&w, demand, supply),
-        Method::Balanced => fca::balanced(&w, demand, supply),
-        Method::SpatialAvailability => fca::spatial_availability(&w, demand, supply),
-        Method::Gravity => fca::weighted_catchment(&w, supply),
-        Method::Raam => unreachable!("handled above"),
-    };
-    (s, None)
+        Method::Huff => fca::huff(w, demand, supply),
+        Method::Balanced => fca::balanced(w, demand, supply),
+        Method::SpatialAvailability => fca::spatial_availability(w, demand, supply),
+        Method::Gravity => fca::weighted_catchment(w, supply),
+        Method::Raam => unreachable!("RAAM scores costs, not weights"),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use bacino_core::network::{NetworkInfo, Target as NetTarget};
 use bacino_core::{
     chunk_ranges, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx,
-    FacilityIndex, FacilityKind, GroupBy, Metric, MetricName, Result,
+    FacilityKind, GroupBy, Metric, MetricName, ReachIndex, Result,
 };
 use serde::ser::SerializeMap;
 use serde::Serialize;
@@ -327,20 +327,13 @@ pub fn cost_kernel<E: Executor>(
     let cols = members.len();
     let parts: Vec<Kernel> = match metric {
         Metric::Geodesic => {
-            let index = FacilityIndex::new(dataset.facilities(), members);
             let points = residents.locations();
+            let index = ReachIndex::new(dataset.facilities(), members, max_cost, points);
             exec.map(chunk_ranges(n, CHUNK), |r| {
                 let mut k = Kernel::new(cols);
-                let mut row = Vec::new();
                 for i in r.clone() {
-                    row.clear();
-                    index.for_each_within(points[i], max_cost, |f, d| {
-                        row.push((column[f as usize], d));
-                    });
-                    // Facility order within a row fixes the summation
-                    // order: by column, for reproducible sums.
-                    row.sort_unstable_by_key(|&(j, _)| j);
-                    k.push_row(row.iter().copied());
+                    // In column order: a row's sums have a fixed order.
+                    k.push_within(|push| index.for_each_within(points[i], push));
                 }
                 k
             })
@@ -390,11 +383,7 @@ pub fn cost_kernel<E: Executor>(
             })
         }
     };
-    let mut kernel = Kernel::new(cols);
-    for k in parts {
-        kernel.append(&k);
-    }
-    kernel
+    Kernel::concat(cols, parts)
 }
 
 /// Each resident's decay weights summed over every facility, with no
@@ -416,7 +405,7 @@ pub fn access_report<E: Executor>(
     query: &AccessQuery,
     exec: &E,
 ) -> Result<AccessReport> {
-    report_with(dataset, query, &mut Vec::new(), exec)
+    report_with(dataset, query, None, exec)
 }
 
 /// Kernels built so far, by kind, metric and reach.
@@ -433,14 +422,14 @@ pub fn access_reports<E: Executor>(
     let mut kernels = Vec::new();
     queries
         .iter()
-        .map(|q| report_with(dataset, q, &mut kernels, exec))
+        .map(|q| report_with(dataset, q, Some(&mut kernels), exec))
         .collect()
 }
 
 fn report_with<E: Executor>(
     dataset: &Dataset,
     query: &AccessQuery,
-    kernels: &mut Kernels,
+    kernels: Option<&mut Kernels>,
     exec: &E,
 ) -> Result<AccessReport> {
     if !(query.max_cost.is_finite() && query.max_cost > 0.0) {
@@ -488,16 +477,6 @@ fn report_with<E: Executor>(
             CostUnit::Metres => "m",
         },
     };
-    let key = (query.kind, query.metric, query.max_cost.to_bits());
-    let at = match kernels.iter().position(|(k, _)| *k == key) {
-        Some(at) => at,
-        None => {
-            let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
-            kernels.push((key, kernel));
-            kernels.len() - 1
-        }
-    };
-    let kernel = &kernels[at].1;
     let norm = (query.method == Method::ThreeStep && query.selection == SelectionNorm::AllPairs)
         .then(|| all_pairs_norm(dataset, &members, metric, &decay, exec));
     let weights = dataset.residents().weights();
@@ -509,15 +488,51 @@ fn report_with<E: Executor>(
         rho: query.rho,
         ..RaamParams::default()
     };
-    let (s, raam) = scores(
-        query.method,
-        &decay,
-        kernel,
-        weights,
-        &supply,
-        norm.as_deref(),
-        params,
-    );
+    let (s, raam) = match kernels {
+        // Shared with later queries: weights in a derived kernel.
+        Some(kernels) => {
+            let key = (query.kind, query.metric, query.max_cost.to_bits());
+            let at = match kernels.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+                    kernels.push((key, kernel));
+                    kernels.len() - 1
+                }
+            };
+            scores(
+                query.method,
+                &decay,
+                &kernels[at].1,
+                weights,
+                &supply,
+                norm.as_deref(),
+                params,
+            )
+        }
+        // Used once: RAAM reads the costs, the others map them to weights
+        // in place (a resident-level kernel is large).
+        None => {
+            let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+            if query.method == Method::Raam {
+                scores(
+                    query.method,
+                    &decay,
+                    &kernel,
+                    weights,
+                    &supply,
+                    norm.as_deref(),
+                    params,
+                )
+            } else {
+                let w = kernel.into_map(|c| decay.weight(c));
+                (
+                    crate::weighted_scores(query.method, &w, weights, &supply, norm.as_deref()),
+                    None,
+                )
+            }
+        }
+    };
 
     // Group means. RAAM's unreached residents have no score and are left
     // out; every other method scores them 0.

@@ -202,6 +202,21 @@ impl LocalFrame {
     }
 }
 
+/// A bound on the error of [`LocalFrame::distance_m`] for a line of
+/// `distance_m` metres, with a margin: 1 µm to 10 km, 20 µm to
+/// [`SHORT_LINE_MAX_M`] (measured: 20 nm and 10 µm), 0 beyond (Karney).
+/// Membership tests within this of their bound use Karney.
+#[inline]
+pub fn short_line_error_bound_m(distance_m: f64) -> f64 {
+    if distance_m <= 10_000.0 {
+        1e-6
+    } else if distance_m <= SHORT_LINE_MAX_M * 1.01 {
+        2e-5
+    } else {
+        1e-6
+    }
+}
+
 /// Euclidean distance between two [`ecef_m`] points, metres.
 #[inline]
 pub fn ecef_chord_m(a: &[f64; 3], b: &[f64; 3]) -> f64 {

@@ -394,7 +394,7 @@ impl FacilityIndex {
         {
             let l = e.data as usize;
             let mut d = frame.distance_m(self.location[l], &self.ecef[l]);
-            if (d - radius_m).abs() <= 1e-6 {
+            if (d - radius_m).abs() <= crate::geodesic::short_line_error_bound_m(radius_m) {
                 d = crate::geodesic::geodesic_distance_m(p, self.location[l]);
             }
             if d <= radius_m {

@@ -45,6 +45,7 @@ mod manifest;
 mod metric;
 mod model;
 mod plan;
+mod reach;
 mod reassign;
 mod stats;
 mod transport;
@@ -92,6 +93,7 @@ pub use model::{
     LonLat, Residents, NONE,
 };
 pub use plan::{OpenFacility, EVERY_GP};
+pub use reach::ReachIndex;
 pub use reassign::{
     place, reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,
