@@ -9,8 +9,7 @@
 use std::path::Path;
 
 use bacino_access::{
-    access_report, coverage_report, AccessQuery, CoverageQuery, Method, Mode, SelectionNorm,
-    Supply,
+    access_report, coverage_report, AccessQuery, CoverageQuery, Method, Mode, SelectionNorm, Supply,
 };
 use bacino_batch::Parallel;
 use bacino_core::{
