@@ -107,6 +107,12 @@ impl Kernel {
         Arc::make_mut(&mut self.start).push(col.len());
     }
 
+    /// Reserves room for `additional` more pairs.
+    pub fn reserve(&mut self, additional: usize) {
+        Arc::make_mut(&mut self.col).reserve(additional);
+        self.value.reserve(additional);
+    }
+
     /// Concatenates the rows of `parts` in order, into storage allocated
     /// once.
     pub fn concat(cols: usize, parts: Vec<Kernel>) -> Kernel {

@@ -331,7 +331,12 @@ pub fn cost_kernel<E: Executor>(
             let index = ReachIndex::new(dataset.facilities(), members, max_cost, points);
             exec.map(chunk_ranges(n, CHUNK), |r| {
                 let mut k = Kernel::new(cols);
-                for i in r.clone() {
+                for (done, i) in r.clone().enumerate() {
+                    // Room for the whole chunk at the rate of its first
+                    // rows, so that the pairs are not moved as they grow.
+                    if done == 64 {
+                        k.reserve(k.nnz() / 64 * r.len() * 9 / 8);
+                    }
                     // In column order: a row's sums have a fixed order.
                     k.push_within(|push| index.for_each_within(points[i], push));
                 }
