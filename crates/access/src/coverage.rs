@@ -19,14 +19,14 @@ use std::str::FromStr;
 
 use bacino_core::network::NetworkInfo;
 use bacino_core::{
-    place, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx,
-    FacilityKind, GroupBy, Metric, MetricName, Optimality, Result, NONE,
+    place, resolve_groups, CostsInfo, Dataset, Error, Executor, FacilityIdx, FacilityKind, GroupBy,
+    Metric, MetricName, Optimality, Result, NONE,
 };
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use crate::kernel::{Kernel, Sum};
-use crate::report::{cost_kernel, supply_of};
+use crate::report::{by_key, check_reach, cost_kernel, supply_of, unit_of};
 use crate::Supply;
 
 /// What a facility order is keyed on.
@@ -163,8 +163,6 @@ pub struct CoverageQuery {
 /// The result of the sequential procedure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Greedy {
-    /// Facilities (columns) in the order processed.
-    pub order: Vec<usize>,
     /// People each column took.
     pub taken: Vec<u64>,
     /// People of each row covered.
@@ -220,7 +218,6 @@ pub fn greedy(
     }
     let covered = people.iter().zip(&left).map(|(p, l)| p - l).collect();
     Greedy {
-        order: order.to_vec(),
         taken,
         covered,
         cost: crate::kernel::sum(row_cost.iter().copied()),
@@ -442,21 +439,7 @@ pub fn coverage_report<E: Executor>(
     query: &CoverageQuery,
     exec: &E,
 ) -> Result<CoverageReport> {
-    if !(query.max_cost.is_finite() && query.max_cost > 0.0) {
-        return Err(Error::param(
-            "max_cost",
-            format!(
-                "expected a positive number in the metric's unit (metres or seconds), found {}",
-                query.max_cost
-            ),
-        ));
-    }
-    if !(query.min_group_size.is_finite() && query.min_group_size >= 0.0) {
-        return Err(Error::param(
-            "min_group_size",
-            format!("expected a number ≥ 0, found {}", query.min_group_size),
-        ));
-    }
+    check_reach(query.max_cost, query.min_group_size)?;
     if query.supply == Supply::One {
         return Err(Error::param(
             "supply",
@@ -490,14 +473,7 @@ pub fn coverage_report<E: Executor>(
         .map(|s| s.floor() as u64)
         .collect();
     let metric = dataset.metric(query.metric, exec)?;
-    let unit = match metric {
-        Metric::Geodesic => "m",
-        Metric::Network(_) => "s",
-        Metric::Table(t) => match t.unit() {
-            CostUnit::Seconds => "s",
-            CostUnit::Metres => "m",
-        },
-    };
+    let unit = unit_of(metric);
     let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
     let in_reach: Vec<bool> = (0..kernel.rows())
         .map(|i| !kernel.row_range(i).is_empty())
@@ -590,12 +566,7 @@ pub fn coverage_report<E: Executor>(
             }
         })
         .collect();
-    groups.sort_by(|a, b| match (a.key(), b.key()) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    groups.sort_by(|a, b| by_key(a.key(), b.key()));
     let mut fac: Vec<FacilityCoverage> = members
         .iter()
         .enumerate()

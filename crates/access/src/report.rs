@@ -437,21 +437,7 @@ fn report_with<E: Executor>(
     kernels: Option<&mut Kernels>,
     exec: &E,
 ) -> Result<AccessReport> {
-    if !(query.max_cost.is_finite() && query.max_cost > 0.0) {
-        return Err(Error::param(
-            "max_cost",
-            format!(
-                "expected a positive number in the metric's unit (metres or seconds), found {}",
-                query.max_cost
-            ),
-        ));
-    }
-    if !(query.min_group_size.is_finite() && query.min_group_size >= 0.0) {
-        return Err(Error::param(
-            "min_group_size",
-            format!("expected a number ≥ 0, found {}", query.min_group_size),
-        ));
-    }
+    check_reach(query.max_cost, query.min_group_size)?;
     let decay = query.method.decay(query.decay.clone(), query.max_cost)?;
     for (name, v) in [("tau", query.tau), ("rho", query.rho)] {
         if let Some(v) = v {
@@ -474,14 +460,7 @@ fn report_with<E: Executor>(
     let members = facilities.active_of_kind(query.kind);
     let supply = supply_of(dataset, &members, query.supply, query.kind)?;
     let metric = dataset.metric(query.metric, exec)?;
-    let unit = match metric {
-        Metric::Geodesic => "m",
-        Metric::Network(_) => "s",
-        Metric::Table(t) => match t.unit() {
-            CostUnit::Seconds => "s",
-            CostUnit::Metres => "m",
-        },
-    };
+    let unit = unit_of(metric);
     let norm = (query.method == Method::ThreeStep && query.selection == SelectionNorm::AllPairs)
         .then(|| all_pairs_norm(dataset, &members, metric, &decay, exec));
     let weights = dataset.residents().weights();
@@ -596,12 +575,7 @@ fn report_with<E: Executor>(
             }
         })
         .collect();
-    groups.sort_by(|a, b| match (a.key(), b.key()) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    groups.sort_by(|a, b| by_key(a.key(), b.key()));
     let unreached_total = total(&unreached);
     Ok(AccessReport {
         dataset: dataset.name.clone(),
@@ -636,6 +610,48 @@ fn report_with<E: Executor>(
         min_group_size: query.min_group_size,
         groups,
     })
+}
+
+/// The checks every dataset-level analysis makes of its reach and its
+/// privacy threshold.
+pub(crate) fn check_reach(max_cost: f64, min_group_size: f64) -> Result<()> {
+    if !(max_cost.is_finite() && max_cost > 0.0) {
+        return Err(Error::param(
+            "max_cost",
+            format!(
+                "expected a positive number in the metric's unit (metres or seconds), found {max_cost}"
+            ),
+        ));
+    }
+    if !(min_group_size.is_finite() && min_group_size >= 0.0) {
+        return Err(Error::param(
+            "min_group_size",
+            format!("expected a number ≥ 0, found {min_group_size}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The unit of `metric`'s costs: `m` or `s`.
+pub(crate) fn unit_of(metric: Metric<'_>) -> &'static str {
+    match metric {
+        Metric::Geodesic => "m",
+        Metric::Network(_) => "s",
+        Metric::Table(t) => match t.unit() {
+            CostUnit::Seconds => "s",
+            CostUnit::Metres => "m",
+        },
+    }
+}
+
+/// Group order: by key, the group without a key last.
+pub(crate) fn by_key(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
 }
 
 /// Supply per member facility.

@@ -248,6 +248,20 @@ fn facility_features(
         .collect()
 }
 
+/// Area `i` as a feature with `props`.
+fn area_feature(areas: &bacino_core::Areas, i: usize, props: Map<String, Value>) -> LayerFeature {
+    let geom = areas.geometry(i);
+    let bbox = geom
+        .bounding_rect()
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let geometry = geojson::Geometry::new(geojson::Value::from(geom));
+    LayerFeature {
+        id: areas.id(i).to_owned(),
+        bbox,
+        json: feature(areas.id(i), geometry, props),
+    }
+}
+
 /// Area polygons with per-area statistics from the same reports as
 /// `GET /v1/datasets/{name}/distances?group_by=area`.
 fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeature>, ApiError> {
@@ -308,16 +322,7 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
                     props.insert("suppressed".into(), json!(true));
                 }
             }
-            let geom = areas.geometry(i);
-            let bbox = geom
-                .bounding_rect()
-                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-            let geometry = geojson::Geometry::new(geojson::Value::from(geom));
-            LayerFeature {
-                id: areas.id(i).to_owned(),
-                bbox,
-                json: feature(areas.id(i), geometry, props),
-            }
+            area_feature(areas, i, props)
         })
         .collect();
     Ok(features)
@@ -397,16 +402,7 @@ fn access_features(
                     props.insert("suppressed".into(), json!(true));
                 }
             }
-            let geom = areas.geometry(i);
-            let bbox = geom
-                .bounding_rect()
-                .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-            let geometry = geojson::Geometry::new(geojson::Value::from(geom));
-            LayerFeature {
-                id: areas.id(i).to_owned(),
-                bbox,
-                json: feature(areas.id(i), geometry, props),
-            }
+            area_feature(areas, i, props)
         })
         .collect())
 }
