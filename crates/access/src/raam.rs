@@ -9,19 +9,35 @@
 //! min Σ_ij x_ij t_ij/τ + Σ_j D_j² / (2 ρ S_j)   s.t.  Σ_j x_ij = P_i,  x ≥ 0,  D_j = Σ_i x_ij
 //! ```
 //!
-//! whose dual, in the facilities' congestion prices `p_j`, is
-//! `g(p) = Σ_i P_i min_j (t_ij/τ + p_j) − Σ_j ρ S_j p_j² / 2`.
+//! whose dual, in the facilities' congestion prices `p_j`, is the concave
+//! `g(p) = Σ_i P_i min_j (a_ij + p_j) − Σ_j κ_j p_j² / 2` (`a = t/τ`,
+//! `κ = ρS`). It is solved by Newton's method on the entropic smoothing
+//! `g_ε`, whose `min` is `softmin_ε(c) = −ε ln Σ exp(−c/ε)`: smooth and
+//! strongly concave, with gradient `D(π) − κp` and Hessian
+//! `−diag κ − (1/ε) Σ_i P_i (diag π_i − π_i π_iᵀ)`, where `π_i` is the
+//! resident's softmax split. Only residents within a few ε of a tie
+//! couple facilities, so the Hessian is assembled over the coupled
+//! facilities alone and factored densely (Cholesky). ε shrinks fourfold
+//! per level, each warm-started from the last (path following), with a
+//! trust radius on the price moves and an Armijo line search, until the
+//! answer is certified. Three things keep it fast at resident level:
+//! facilities at one address (identical cost columns) are merged into one
+//! of their summed κ, which is exact and removes their degenerate ties;
+//! residents whose cheapest option leads by more than the prices can
+//! move are summed once per facility, so a pass at small ε touches only
+//! the residents near a boundary; and the passes stop at the tolerance.
 //!
-//! The objective is a strictly convex function of the demands plus a
-//! linear one, over a product of simplices (one per resident), so exact
-//! block-coordinate descent converges to the optimum, linearly (Luo &
-//! Tseng 1992): each resident in turn re-splits its weight given everyone
-//! else's, by water-filling (`x_j = ρ S_j max(0, λ − b_j)` with `b_j` the
-//! facility's marginal cost without this resident), an exact sort over the
-//! facilities in its reach. The answer is certified by the duality gap:
-//! `x` is feasible, `p = D/(ρS)` a dual point, and `(primal − dual) /
-//! primal` is the residual reported, 0 at the exact equilibrium. PySAL's
-//! `raam` instead runs 150 cycles of whole-person moves.
+//! The certificate is exact, not a property of the smoothing: the split
+//! `x_ij = P_i π_ij` is feasible, `p` is a dual point, and their gap
+//!
+//! ```text
+//! F(x) − g(p) = Σ_i P_i Σ_j π_ij (c_ij − min_j c_ij) + Σ_j (D_j − κ_j p_j)² / (2 κ_j),   c = a + p
+//! ```
+//!
+//! is a sum of non-negative terms, computed as such (no cancellation
+//! between two large totals). `residual` is that gap over `F(x)`: 0 at the
+//! exact equilibrium. PySAL's `raam` instead runs 150 cycles of
+//! whole-person moves.
 
 use crate::kernel::{Kernel, Sum};
 
@@ -36,7 +52,8 @@ pub struct RaamParams {
     pub rho: Option<f64>,
     /// Stop when the relative duality gap is at most this.
     pub tolerance: f64,
-    /// At most this many passes over the residents.
+    /// At most this many evaluations of the smoothed dual (each one pass
+    /// over the pairs).
     pub max_passes: usize,
 }
 
@@ -46,7 +63,7 @@ impl Default for RaamParams {
             tau: 3600.0,
             rho: None,
             tolerance: 1e-10,
-            max_passes: 200,
+            max_passes: 400,
         }
     }
 }
@@ -64,9 +81,23 @@ pub struct Raam {
     /// Relative duality gap `(primal − dual) / primal` of the answer: a
     /// certificate, 0 at the exact equilibrium.
     pub residual: f64,
-    /// Passes over the residents.
+    /// Passes over the pairs (evaluations of the smoothed dual).
     pub iterations: u32,
 }
+
+/// Beyond this many ε above a row's cheapest option a facility's softmax
+/// share (below e^-40, 4e-18) is dropped.
+const CUT: f64 = 40.0;
+/// The first smoothing, relative to the spread of the row costs.
+const EPS_START: f64 = 1e-3;
+/// Each level divides ε by this.
+const EPS_STEP: f64 = 4.0;
+/// How far (in ε) prices may move before the near rows are found again.
+const NEAR_DELTA: f64 = 1000.0;
+/// The smallest smoothing tried, relative to the same scale.
+const EPS_MIN: f64 = 1e-12;
+/// Passes without a better certificate before the solver stops.
+const STALL: u32 = 40;
 
 /// Solves RAAM on a kernel of costs (`cost.row(i)`: facilities in reach
 /// of row `i` and their costs), demand per row, supply per column.
@@ -105,73 +136,52 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
                 .collect::<Vec<_>>()
         }),
     );
-    // Everyone starts at their nearest facility.
-    let mut x = vec![0.0; a.nnz()];
-    let mut d = vec![0.0; m];
-    for (i, &p_i) in demand.iter().enumerate().take(n) {
-        let (c, v) = a.row(i);
-        if let Some(k) = argmin(v) {
-            x[a.row_range(i).start + k] = p_i;
-            d[c[k] as usize] += p_i;
-        }
+    // Facilities every resident reaches at the same cost (the same
+    // address) are one facility of their summed κ: at the optimum they
+    // share one price and split their demand in proportion to κ. Merged,
+    // the solver does not have to resolve their exact ties.
+    let (class, classes) = twins(&a);
+    let mut kappa_class = vec![0.0; classes];
+    for (j, &c) in class.iter().enumerate() {
+        kappa_class[c as usize] += kappa[j];
     }
-    let mut iterations = 0;
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    let mut order: Vec<(f64, f64, usize)> = Vec::new();
-    for pass in 0..params.max_passes {
-        for i in 0..n {
-            let (c, v) = a.row(i);
-            if c.len() < 2 {
-                continue;
-            }
-            let xi = &mut x[a.row_range(i)];
-            // Marginal cost of each facility without this resident.
-            order.clear();
-            for (k, (&j, &t)) in c.iter().zip(v).enumerate() {
-                let j = j as usize;
-                order.push((t + (d[j] - xi[k]) / kappa[j], kappa[j], k));
-            }
-            order.sort_unstable_by(|p, q| p.0.total_cmp(&q.0));
-            // Water level λ: Σ κ_j (λ − b_j)⁺ = P.
-            let p_i = demand[i];
-            let (mut ksum, mut kb) = (0.0, 0.0);
-            let mut level = order[0].0;
-            for (idx, &(b, k, _)) in order.iter().enumerate() {
-                ksum += k;
-                kb += k * b;
-                level = (p_i + kb) / ksum;
-                if idx + 1 == order.len() || level <= order[idx + 1].0 {
-                    break;
-                }
-            }
-            for &(b, k, slot) in &order {
-                let new = if level > b { k * (level - b) } else { 0.0 };
-                let j = c[slot] as usize;
-                d[j] += new - xi[slot];
-                xi[slot] = new;
+    let merged = if classes < m {
+        let mut first = vec![u32::MAX; classes];
+        let mut keep = vec![false; m];
+        for (j, &c) in class.iter().enumerate() {
+            if first[c as usize] == u32::MAX {
+                first[c as usize] = j as u32;
+                keep[j] = true;
             }
         }
-        iterations = pass + 1;
-        if pass % 5 == 4 || pass + 1 == params.max_passes {
-            // Recompute the demands exactly (drift from the updates).
-            let (residual, exact_d) = certificate(&a, demand, &kappa, &x);
-            d = exact_d;
-            if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
-                eprintln!("raam: pass {iterations} residual {residual:e}");
-            }
-            if best.as_ref().is_none_or(|b| residual < b.0) {
-                best = Some((residual, d.clone()));
-            }
-            if residual <= params.tolerance {
-                break;
-            }
-        }
-    }
-    let (residual, d) = best.unwrap_or((0.0, d));
-    let q: Vec<f64> = d.iter().zip(&kappa).map(|(d, k)| d / k).collect();
+        Some(Kernel::from_rows(
+            classes,
+            (0..a.rows()).map(|i| {
+                let (c, v) = a.row(i);
+                c.iter()
+                    .zip(v)
+                    .filter(|(&j, _)| keep[j as usize])
+                    .map(|(&j, &x)| (class[j as usize], x))
+                    .collect::<Vec<_>>()
+            }),
+        ))
+    } else {
+        None
+    };
+    // The merged kernel replaces the other (twins cost the same).
+    let a = merged.unwrap_or(a);
+    let solved = solve(&a, demand, &kappa_class, params);
+    let q_class: Vec<f64> = solved
+        .d
+        .iter()
+        .zip(&kappa_class)
+        .map(|(d, k)| d / k)
+        .collect();
+    let q: Vec<f64> = class.iter().map(|&c| q_class[c as usize]).collect();
     let costs = (0..n)
         .map(|i| {
             let (c, v) = a.row(i);
+            let q = &q_class;
             c.iter()
                 .zip(v)
                 .map(|(&j, &t)| t + q[j as usize])
@@ -180,41 +190,363 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
         .collect();
     let mut facility_demand = vec![0.0; cost.cols()];
     for (k, &j) in orig.iter().enumerate() {
-        facility_demand[j] = d[k];
+        facility_demand[j] = q[k] * kappa[k];
     }
     Raam {
         cost: costs,
         facility_demand,
         rho,
-        residual,
-        iterations: iterations as u32,
+        residual: solved.residual,
+        iterations: solved.passes,
     }
 }
 
-fn argmin(v: &[f64]) -> Option<usize> {
-    (0..v.len()).min_by(|&x, &y| v[x].total_cmp(&v[y]))
-}
-
-/// The relative duality gap of the split `x` (and the demands it gives):
-/// primal `Σ x t/τ + Σ D²/2κ`, dual `g(D/κ)`.
-fn certificate(a: &Kernel, demand: &[f64], kappa: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
-    let m = kappa.len();
-    let mut d = vec![Sum::default(); m];
-    let mut primal = Sum::default();
+/// Classes of identical columns (same rows, same costs): each column's
+/// class and the number of classes. Columns are grouped by a hash of
+/// their entries and the grouping is then checked entry by entry; a group
+/// that fails the check is not merged.
+fn twins(a: &Kernel) -> (Vec<u32>, usize) {
+    let m = a.cols();
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut hash = vec![0u64; m];
+    let mut count = vec![0u32; m];
     for i in 0..a.rows() {
         let (c, v) = a.row(i);
-        for ((&j, &t), &xij) in c.iter().zip(v).zip(&x[a.row_range(i)]) {
-            d[j as usize].add(xij);
-            primal.add(xij * t);
+        for (&j, &x) in c.iter().zip(v) {
+            let h = &mut hash[j as usize];
+            *h = mix(*h ^ mix(i as u64) ^ x.to_bits().rotate_left(29));
+            count[j as usize] += 1;
         }
     }
-    let d: Vec<f64> = d.into_iter().map(Sum::value).collect();
-    let mut dual = Sum::default();
-    for (&dj, &k) in d.iter().zip(kappa) {
-        primal.add(dj * dj / (2.0 * k));
-        dual.add(-dj * dj / (2.0 * k));
+    let mut by_key: std::collections::HashMap<(u64, u32), u32> = Default::default();
+    let mut class = vec![0u32; m];
+    let mut size = Vec::new();
+    for j in 0..m {
+        let next = size.len() as u32;
+        let c = *by_key.entry((hash[j], count[j])).or_insert(next);
+        if c == next {
+            size.push(0u32);
+        }
+        class[j] = c;
+        size[c as usize] += 1;
     }
-    for (i, &p_i) in demand.iter().enumerate().take(a.rows()) {
+    // Check: in every row, each class present appears whole, at one cost.
+    let mut valid = vec![true; size.len()];
+    let mut seen = vec![(usize::MAX, 0u32, 0.0f64); size.len()];
+    for i in 0..a.rows() {
+        let (c, v) = a.row(i);
+        for (&j, &x) in c.iter().zip(v) {
+            let k = class[j as usize] as usize;
+            if size[k] < 2 {
+                continue;
+            }
+            let s = &mut seen[k];
+            if s.0 != i {
+                *s = (i, 0, x);
+            }
+            s.1 += 1;
+            if s.2.to_bits() != x.to_bits() {
+                valid[k] = false;
+            }
+        }
+        for &j in c {
+            let k = class[j as usize] as usize;
+            if size[k] >= 2 && seen[k].1 != size[k] {
+                valid[k] = false;
+            }
+        }
+    }
+    // Renumber: valid classes keep their members together, the members
+    // of an invalid one become classes of their own.
+    let mut number = vec![u32::MAX; size.len()];
+    let mut classes = 0u32;
+    for c in class.iter_mut() {
+        let k = *c as usize;
+        if valid[k] {
+            if number[k] == u32::MAX {
+                number[k] = classes;
+                classes += 1;
+            }
+            *c = number[k];
+        } else {
+            *c = classes;
+            classes += 1;
+        }
+    }
+    (class, classes as usize)
+}
+
+/// The solver's answer: the demands of the certified split, its relative
+/// gap, the passes it took.
+struct Solved {
+    d: Vec<f64>,
+    residual: f64,
+    passes: u32,
+}
+
+/// One evaluation of the smoothed dual at `p`.
+struct Eval {
+    /// `g_ε(p)`.
+    value: f64,
+    /// `D(π)`: the demands of the softmax split.
+    d: Vec<f64>,
+    /// `D(π) − κp`.
+    grad: Vec<f64>,
+    /// The exact gap `F(x) − g(p)` of the split and `p`.
+    gap: f64,
+    /// Its smoothing part `Σ P π (c − min c)`.
+    smoothing: f64,
+    /// `F(x)`.
+    primal: f64,
+    /// The coupling rows: `(facility, P_i π_ij)` runs, `ends` closing each.
+    coupling: Vec<(u32, f64)>,
+    ends: Vec<usize>,
+}
+
+fn solve(a: &Kernel, demand: &[f64], kappa: &[f64], params: RaamParams) -> Solved {
+    let m = kappa.len();
+    let weight = |i: usize| {
+        if a.row(i).0.is_empty() {
+            0.0
+        } else {
+            demand[i]
+        }
+    };
+    let reached = crate::kernel::sum((0..a.rows()).map(weight));
+    if m == 0 || reached <= 0.0 {
+        return Solved {
+            d: vec![0.0; m],
+            residual: 0.0,
+            passes: 0,
+        };
+    }
+    // Scale of the costs: the widest row spread, or the mean congestion.
+    let mut spread: f64 = 0.0;
+    for i in 0..a.rows() {
+        let (_, v) = a.row(i);
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            });
+        if hi > lo {
+            spread = spread.max(hi - lo);
+        }
+    }
+    // Prices start level: everyone at the mean congestion.
+    let p0 = reached / crate::kernel::sum(kappa.iter().copied());
+    let scale = spread.max(p0).max(f64::MIN_POSITIVE);
+    let mut eps = EPS_START * scale;
+    let mut p = vec![p0; m];
+    let mut near = Near::default();
+    let mut passes = 0u32;
+    let mut at = |p: &[f64], eps: f64, passes: &mut u32| {
+        *passes += 1;
+        near.evaluate(a, demand, kappa, p, eps)
+    };
+    let mut ev = at(&p, eps, &mut passes);
+    let mut best = (ev.gap / ev.primal, ev.d.clone(), passes);
+    // A trust radius on the largest price move: after ε shrinks, Newton's
+    // model of g_ε holds only within a few ε, while the step it proposes
+    // for a resident who stopped being tied is of the order of 1/κ.
+    let mut radius = f64::INFINITY;
+    let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
+    loop {
+        let residual = ev.gap / ev.primal;
+        if trace {
+            eprintln!(
+                "raam: pass {passes} ε {eps:.1e} residual {residual:.3e} (smoothing {:.3e})",
+                ev.smoothing / ev.primal
+            );
+        }
+        if residual < best.0 {
+            best = (residual, ev.d.clone(), passes);
+        }
+        // Done, out of passes, or stalled at the floor of the arithmetic
+        // (the prices are known to ~1e-16 of their size, ε is not much
+        // more).
+        if residual <= params.tolerance
+            || passes as usize >= params.max_passes
+            || passes >= best.2 + STALL
+        {
+            break;
+        }
+        // The smoothing dominates the gap: sharpen it.
+        if ev.gap - ev.smoothing <= 0.1 * ev.smoothing && eps > EPS_MIN * scale {
+            eps /= EPS_STEP;
+            radius = 100.0 * eps;
+            ev = at(&p, eps, &mut passes);
+            continue;
+        }
+        // Newton's step, capped by the radius, and a backtracking line
+        // search on g_ε.
+        let step = newton_step(&ev, kappa, eps);
+        let slope: f64 = step.iter().zip(&ev.grad).map(|(s, g)| s * g).sum();
+        let longest = step.iter().fold(0.0f64, |l, s| l.max(s.abs()));
+        if slope.is_nan() || slope <= 0.0 || longest == 0.0 {
+            break;
+        }
+        let t0 = (radius / longest).min(1.0);
+        let mut t = t0;
+        let mut accepted = None;
+        while (passes as usize) < params.max_passes {
+            let trial: Vec<f64> = p.iter().zip(&step).map(|(p, s)| p + t * s).collect();
+            let next = at(&trial, eps, &mut passes);
+            // Armijo, or a step below the resolution of the value.
+            let tiny = t * slope <= 1e-14 * ev.value.abs().max(1.0);
+            if next.value >= ev.value + 1e-4 * t * slope || tiny {
+                accepted = Some((trial, next));
+                break;
+            }
+            t *= 0.25;
+        }
+        let Some((trial, next)) = accepted else { break };
+        radius = if t < t0 {
+            t * longest
+        } else if t0 < 1.0 {
+            4.0 * radius
+        } else {
+            radius.max(2.0 * longest)
+        };
+        p = trial;
+        ev = next;
+    }
+    Solved {
+        residual: best.0,
+        d: best.1,
+        passes,
+    }
+}
+
+/// The rows that matter near a reference price vector. A row whose
+/// cheapest option leads the next by more than `CUT·ε + 2δ` keeps all its
+/// weight there while no price moves by more than δ (every other share is
+/// below e^-40, which the evaluation drops anyway), so it is summed once
+/// per facility; the other rows keep only their entries within that
+/// window. Evaluations at prices within δ of the reference, and at an ε no
+/// larger, are then exactly those over the whole kernel, for a fraction
+/// of the work.
+#[derive(Default)]
+struct Near {
+    reference: Vec<f64>,
+    delta: f64,
+    eps: f64,
+    /// `None`: most pairs are near, and the whole kernel is used.
+    rows: Option<Kernel>,
+    weight: Vec<f64>,
+    /// Weight of the settled rows per facility, and their travel.
+    settled: Vec<f64>,
+    settled_travel: f64,
+}
+
+impl Near {
+    fn evaluate(&mut self, a: &Kernel, demand: &[f64], kappa: &[f64], p: &[f64], eps: f64) -> Eval {
+        let moved = self
+            .reference
+            .iter()
+            .zip(p)
+            .fold(0.0f64, |l, (r, p)| l.max((r - p).abs()));
+        if self.reference.len() != p.len() || eps != self.eps || moved > self.delta {
+            self.rebuild(a, demand, p, eps);
+        }
+        match &self.rows {
+            Some(rows) => evaluate(
+                rows,
+                &self.weight,
+                kappa,
+                p,
+                eps,
+                &self.settled,
+                self.settled_travel,
+            ),
+            None => evaluate(a, demand, kappa, p, eps, &self.settled, 0.0),
+        }
+    }
+
+    fn rebuild(&mut self, a: &Kernel, demand: &[f64], p: &[f64], eps: f64) {
+        let m = p.len();
+        self.reference = p.to_vec();
+        self.eps = eps;
+        self.delta = NEAR_DELTA * eps;
+        let window = CUT * eps + 2.0 * self.delta;
+        let near = |i: usize| {
+            let (c, v) = a.row(i);
+            let lo = c
+                .iter()
+                .zip(v)
+                .map(|(&j, &t)| t + p[j as usize])
+                .fold(f64::INFINITY, f64::min);
+            c.iter()
+                .zip(v)
+                .filter(move |(&j, &t)| t + p[j as usize] - lo <= window)
+                .map(|(&j, &t)| (j, t))
+        };
+        // Most pairs near: no copy.
+        let count: usize = (0..a.rows()).map(|i| near(i).count()).sum();
+        if 2 * count > a.nnz() {
+            self.rows = None;
+            self.weight = Vec::new();
+            self.settled = vec![0.0; m];
+            self.settled_travel = 0.0;
+            return;
+        }
+        let mut settled = vec![Sum::default(); m];
+        let mut travel = Sum::default();
+        let mut rows = Kernel::new(m);
+        let mut weight = Vec::new();
+        let mut entries: Vec<(u32, f64)> = Vec::new();
+        for (i, &w) in demand.iter().enumerate().take(a.rows()) {
+            entries.clear();
+            entries.extend(near(i));
+            match entries.len() {
+                0 => {}
+                1 => {
+                    let (j, t) = entries[0];
+                    settled[j as usize].add(w);
+                    travel.add(w * t);
+                }
+                _ => {
+                    rows.push_row(entries.iter().copied());
+                    weight.push(w);
+                }
+            }
+        }
+        self.rows = Some(rows);
+        self.weight = weight;
+        self.settled = settled.into_iter().map(Sum::value).collect();
+        self.settled_travel = travel.value();
+    }
+}
+
+/// Evaluates `g_ε`, the softmax split and its exact gap at `p`, over
+/// `a`'s rows (weights `demand`) and the settled weight per facility.
+fn evaluate(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    p: &[f64],
+    eps: f64,
+    settled: &[f64],
+    settled_travel: f64,
+) -> Eval {
+    let m = kappa.len();
+    let mut d = settled.to_vec();
+    let mut value = Sum::default();
+    let mut smoothing = Sum::default();
+    let mut travel = Sum::default();
+    travel.add(settled_travel);
+    value.add(settled_travel);
+    for j in 0..m {
+        value.add(settled[j] * p[j]);
+    }
+    let mut coupling = Vec::new();
+    let mut ends = Vec::new();
+    let mut share: Vec<(u32, f64, f64)> = Vec::new();
+    for (i, &w) in demand.iter().enumerate().take(a.rows()) {
         let (c, v) = a.row(i);
         if c.is_empty() {
             continue;
@@ -222,15 +554,135 @@ fn certificate(a: &Kernel, demand: &[f64], kappa: &[f64], x: &[f64]) -> (f64, Ve
         let lo = c
             .iter()
             .zip(v)
-            .map(|(&j, &t)| t + d[j as usize] / kappa[j as usize])
+            .map(|(&j, &t)| t + p[j as usize])
             .fold(f64::INFINITY, f64::min);
-        dual.add(p_i * lo);
+        share.clear();
+        let mut s = 0.0;
+        for (&j, &t) in c.iter().zip(v) {
+            let z = (t + p[j as usize] - lo) / eps;
+            if z <= CUT {
+                let e = (-z).exp();
+                s += e;
+                share.push((j, e, t));
+            }
+        }
+        value.add(w * (lo - eps * s.ln()));
+        let mut row_smoothing = 0.0;
+        for &(j, e, t) in &share {
+            let pi = e / s;
+            let x = w * pi;
+            d[j as usize] += x;
+            travel.add(x * t);
+            row_smoothing += pi * (t + p[j as usize] - lo);
+        }
+        smoothing.add(w * row_smoothing);
+        if share.len() > 1 {
+            coupling.extend(share.iter().map(|&(j, e, _)| (j, w * e / s)));
+            ends.push(coupling.len());
+        }
     }
-    let (p, g) = (primal.value(), dual.value());
-    let r = if p.abs() > 0.0 {
-        ((p - g) / p.abs()).max(0.0)
-    } else {
-        0.0
-    };
-    (r, d)
+    let mut grad = vec![0.0; m];
+    let mut primal = travel;
+    let mut gap = smoothing;
+    for j in 0..m {
+        let (dj, k, pj) = (d[j], kappa[j], p[j]);
+        value.add(-k * pj * pj / 2.0);
+        grad[j] = dj - k * pj;
+        gap.add(grad[j] * grad[j] / (2.0 * k));
+        primal.add(dj * dj / (2.0 * k));
+    }
+    Eval {
+        value: value.value(),
+        d,
+        grad,
+        gap: gap.value(),
+        smoothing: smoothing.value(),
+        primal: primal.value(),
+        coupling,
+        ends,
+    }
+}
+
+/// Newton's ascent step `M⁻¹ ∇g_ε` with `M = diag κ + (1/ε) Σ P_i (diag π_i −
+/// π_i π_iᵀ)`: facilities no near-tied resident couples have `M_jj = κ_j`;
+/// the coupled block is factored densely (Cholesky; `M` is positive
+/// definite since κ > 0).
+fn newton_step(ev: &Eval, kappa: &[f64], eps: f64) -> Vec<f64> {
+    let m = kappa.len();
+    let mut step: Vec<f64> = ev.grad.iter().zip(kappa).map(|(g, k)| g / k).collect();
+    let mut local = vec![u32::MAX; m];
+    let mut coupled = Vec::new();
+    for &(j, _) in &ev.coupling {
+        if local[j as usize] == u32::MAX {
+            local[j as usize] = coupled.len() as u32;
+            coupled.push(j as usize);
+        }
+    }
+    let nc = coupled.len();
+    if nc == 0 {
+        return step;
+    }
+    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ).
+    let mut h = vec![0.0; nc * nc];
+    for (l, &j) in coupled.iter().enumerate() {
+        h[l * nc + l] = eps * kappa[j];
+    }
+    let mut begin = 0;
+    for &end in &ev.ends {
+        let run = &ev.coupling[begin..end];
+        let total: f64 = run.iter().map(|r| r.1).sum();
+        for &(j, x) in run {
+            let r = local[j as usize] as usize;
+            // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
+            for &(k, y) in run {
+                let c = local[k as usize] as usize;
+                if c <= r {
+                    h[r * nc + c] -= x * y / total;
+                }
+            }
+            h[r * nc + r] += x;
+        }
+        begin = end;
+    }
+    let mut rhs: Vec<f64> = coupled.iter().map(|&j| eps * ev.grad[j]).collect();
+    cholesky_solve(&mut h, nc, &mut rhs);
+    for (l, &j) in coupled.iter().enumerate() {
+        step[j] = rhs[l];
+    }
+    step
+}
+
+/// Solves `H x = b` in place for a symmetric positive definite `H` of
+/// which the lower triangle is filled (row-major, `n × n`).
+fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
+    for j in 0..n {
+        let mut d = h[j * n + j];
+        for k in 0..j {
+            d -= h[j * n + k] * h[j * n + k];
+        }
+        let d = d.max(f64::MIN_POSITIVE).sqrt();
+        h[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = h[i * n + j];
+            let (ri, rj) = (&h[i * n..i * n + j], &h[j * n..j * n + j]);
+            for k in 0..j {
+                s -= ri[k] * rj[k];
+            }
+            h[i * n + j] = s / d;
+        }
+    }
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= h[i * n + k] * b[k];
+        }
+        b[i] = s / h[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= h[k * n + i] * b[k];
+        }
+        b[i] = s / h[i * n + i];
+    }
 }

@@ -343,3 +343,146 @@ fn raam_reaches_equilibrium() {
         }
     }
 }
+
+/// Maximum flow from residents (capacity `P_i`) through the allowed
+/// `(i, j)` arcs to facilities (capacity `D_j`): Edmonds–Karp on a dense
+/// residual graph, for the small instances here.
+fn max_flow(demand: &[f64], allowed: &[Vec<usize>], d: &[f64]) -> f64 {
+    let (n, m) = (demand.len(), d.len());
+    let (s, t) = (n + m, n + m + 1);
+    let size = n + m + 2;
+    let mut cap = vec![vec![0.0f64; size]; size];
+    for i in 0..n {
+        cap[s][i] = demand[i];
+        for &j in &allowed[i] {
+            cap[i][n + j] = f64::INFINITY;
+        }
+    }
+    for j in 0..m {
+        cap[n + j][t] = d[j];
+    }
+    let mut total = 0.0;
+    loop {
+        let mut prev = vec![usize::MAX; size];
+        prev[s] = s;
+        let mut queue = std::collections::VecDeque::from([s]);
+        while let Some(u) = queue.pop_front() {
+            for v in 0..size {
+                if prev[v] == usize::MAX && cap[u][v] > 1e-12 {
+                    prev[v] = u;
+                    queue.push_back(v);
+                }
+            }
+        }
+        if prev[t] == usize::MAX {
+            return total;
+        }
+        let mut push = f64::INFINITY;
+        let mut v = t;
+        while v != s {
+            push = push.min(cap[prev[v]][v]);
+            v = prev[v];
+        }
+        let mut v = t;
+        while v != s {
+            let u = prev[v];
+            cap[u][v] -= push;
+            cap[v][u] += push;
+            v = u;
+        }
+        total += push;
+    }
+}
+
+/// The equilibrium checked from its demands alone, independently of the
+/// solver's certificate: at the congestion `D_j / (ρ S_j)` it implies,
+/// every resident's weight can be routed to facilities that are its
+/// cheapest (a max flow through those arcs carries all of it, and fills
+/// each facility's demand); facilities at one address (identical cost
+/// columns, which the solver merges) end at one congestion. "Cheapest" is
+/// within 1e-4: a duality gap of 1e-9 pins the demands, and so the
+/// congestion they imply, to about its square root.
+#[test]
+fn raam_demands_admit_an_equilibrium_split() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    for round in 0..6 {
+        let (_, mut dense, p, mut s) = instance(&mut rng, 150, 9, 5.0);
+        // Three facilities get a twin at their address.
+        let twins = [0usize, 3, 7];
+        for row in &mut dense {
+            for &j in &twins {
+                row.push(row[j]);
+            }
+        }
+        for _ in twins {
+            s.push(rng.random_range(5.0..200.0));
+        }
+        let m = s.len();
+        // The odd rounds leave the copies without supply (no twins).
+        if round % 2 == 1 {
+            for x in s.iter_mut().skip(9) {
+                *x = 0.0;
+            }
+        }
+        let k = Kernel::from_rows(
+            m,
+            dense.iter().map(|row| {
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_finite())
+                    .map(|(j, &c)| (j as u32, c))
+                    .collect::<Vec<_>>()
+            }),
+        );
+        let tau = 2.0;
+        let r = crate::raam::raam(
+            &k,
+            &p,
+            &s,
+            RaamParams {
+                tau,
+                rho: None,
+                ..RaamParams::default()
+            },
+        );
+        assert!(r.residual <= 1e-9, "round {round}: residual {}", r.residual);
+        let price: Vec<f64> = (0..m)
+            .map(|j| {
+                if s[j] > 0.0 {
+                    r.facility_demand[j] / (r.rho * s[j])
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
+        let mut allowed = Vec::new();
+        let mut reached = Vec::new();
+        for (i, row) in dense.iter().enumerate() {
+            let cost: Vec<f64> = row.iter().zip(&price).map(|(c, q)| c / tau + q).collect();
+            let lo = cost.iter().copied().fold(f64::INFINITY, f64::min);
+            allowed.push(
+                (0..m)
+                    .filter(|&j| cost[j].is_finite() && cost[j] <= lo + 1e-4)
+                    .collect::<Vec<_>>(),
+            );
+            reached.push(if lo.is_finite() { p[i] } else { 0.0 });
+        }
+        let total = sum(reached.iter().copied());
+        let flow = max_flow(&reached, &allowed, &r.facility_demand);
+        assert!(
+            flow >= total * (1.0 - 1e-9),
+            "round {round}: only {flow} of {total} routes to cheapest facilities"
+        );
+        if round % 2 == 0 {
+            for (c, &j) in twins.iter().enumerate() {
+                assert!(
+                    close(price[j], price[9 + c], 1e-12),
+                    "twins {j} and {}: {} vs {}",
+                    9 + c,
+                    price[j],
+                    price[9 + c]
+                );
+            }
+        }
+    }
+}

@@ -183,8 +183,17 @@ async fn every_method_answers_and_raam_reports_its_certificate() {
     );
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["higher_is_better"], false);
-    assert!(doc["raam"]["residual"].as_f64().unwrap() >= 0.0);
+    let residual = doc["raam"]["residual"].as_f64().unwrap();
+    assert!((0.0..=1e-9).contains(&residual), "{residual}");
     assert_eq!(doc["raam"]["tau"], 60000.0);
+    // At resident level over every GP: the equilibrium, certified.
+    let (status, doc) = get!(
+        app,
+        "/v1/datasets/bergamo/access?kind=gp&method=raam&max_cost=3000"
+    );
+    assert_eq!(status, 200, "{doc}");
+    let residual = doc["raam"]["residual"].as_f64().unwrap();
+    assert!((0.0..=1e-9).contains(&residual), "{residual}");
 }
 
 #[actix_rt::test]
