@@ -310,3 +310,32 @@ fn area_layers_carry_the_groups_figures() {
     ]);
     assert!(err.contains("--group-by area"), "{err}");
 }
+
+/// RAAM's passes run in fixed chunks over the thread pool: one thread and
+/// three give the same document, and both are certified.
+#[test]
+fn raam_does_not_depend_on_the_number_of_threads() {
+    let dir = fixture_dir();
+    let d = dir.to_str().unwrap();
+    let run = |threads: &str| {
+        bacino_json(&[
+            "--threads",
+            threads,
+            "access",
+            d,
+            "--kind",
+            "gp",
+            "--method",
+            "raam",
+            "--max-cost",
+            "3000",
+            "--group-by",
+            "municipality",
+        ])
+    };
+    let (one, three) = (run("1"), run("3"));
+    assert_eq!(one, three);
+    let residual = one["raam"]["residual"].as_f64().unwrap();
+    assert!((0.0..=1e-9).contains(&residual), "{residual}");
+    assert!(one["groups"].as_array().unwrap().len() > 10);
+}

@@ -191,8 +191,33 @@ pub fn scores(
     all_pairs_norm: Option<&[f64]>,
     raam_params: RaamParams,
 ) -> (Scores, Option<Raam>) {
+    let seq = bacino_core::Sequential;
+    scores_in(
+        method,
+        decay,
+        cost,
+        demand,
+        supply,
+        all_pairs_norm,
+        raam_params,
+        &seq,
+    )
+}
+
+/// [`scores`], with RAAM's passes run by `exec`.
+#[allow(clippy::too_many_arguments)]
+pub fn scores_in<E: bacino_core::Executor>(
+    method: Method,
+    decay: &Decay,
+    cost: &Kernel,
+    demand: &[f64],
+    supply: &[f64],
+    all_pairs_norm: Option<&[f64]>,
+    raam_params: RaamParams,
+    exec: &E,
+) -> (Scores, Option<Raam>) {
     if method == Method::Raam {
-        let r = raam::raam(cost, demand, supply, raam_params);
+        let r = raam::raam_in(cost, demand, supply, raam_params, exec);
         let reached = (0..cost.rows()).map(|i| !r.cost[i].is_nan()).collect();
         let s = Scores {
             value: r.cost.clone(),

@@ -39,6 +39,8 @@
 //! exact equilibrium. PySAL's `raam` instead runs 150 cycles of
 //! whole-person moves.
 
+use bacino_core::{chunk_ranges, Executor, Sequential};
+
 use crate::kernel::{Kernel, Sum};
 
 /// RAAM parameters.
@@ -102,6 +104,18 @@ const STALL: u32 = 40;
 /// Solves RAAM on a kernel of costs (`cost.row(i)`: facilities in reach
 /// of row `i` and their costs), demand per row, supply per column.
 pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -> Raam {
+    raam_in(cost, demand, supply, params, &Sequential)
+}
+
+/// [`raam`], its passes over the residents run by `exec` in fixed chunks
+/// (the answer does not depend on the number of threads).
+pub fn raam_in<E: Executor>(
+    cost: &Kernel,
+    demand: &[f64],
+    supply: &[f64],
+    params: RaamParams,
+    exec: &E,
+) -> Raam {
     let n = cost.rows();
     let total_p: f64 = crate::kernel::sum(demand.iter().copied());
     let total_s: f64 = crate::kernel::sum(supply.iter().copied().filter(|&s| s > 0.0));
@@ -170,7 +184,7 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
     };
     // The merged kernel replaces the other (twins cost the same).
     let a = merged.unwrap_or(a);
-    let solved = solve(&a, demand, &kappa_class, params);
+    let solved = solve(&a, demand, &kappa_class, params, exec);
     let q_class: Vec<f64> = solved
         .d
         .iter()
@@ -307,7 +321,13 @@ struct Eval {
     ends: Vec<usize>,
 }
 
-fn solve(a: &Kernel, demand: &[f64], kappa: &[f64], params: RaamParams) -> Solved {
+fn solve<E: Executor>(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    params: RaamParams,
+    exec: &E,
+) -> Solved {
     let m = kappa.len();
     let weight = |i: usize| {
         if a.row(i).0.is_empty() {
@@ -346,7 +366,7 @@ fn solve(a: &Kernel, demand: &[f64], kappa: &[f64], params: RaamParams) -> Solve
     let mut passes = 0u32;
     let mut at = |p: &[f64], eps: f64, passes: &mut u32| {
         *passes += 1;
-        near.evaluate(a, demand, kappa, p, eps)
+        near.evaluate(a, demand, kappa, p, eps, exec)
     };
     let mut ev = at(&p, eps, &mut passes);
     let mut best = (ev.gap / ev.primal, ev.d.clone(), passes);
@@ -444,7 +464,15 @@ struct Near {
 }
 
 impl Near {
-    fn evaluate(&mut self, a: &Kernel, demand: &[f64], kappa: &[f64], p: &[f64], eps: f64) -> Eval {
+    fn evaluate<E: Executor>(
+        &mut self,
+        a: &Kernel,
+        demand: &[f64],
+        kappa: &[f64],
+        p: &[f64],
+        eps: f64,
+        exec: &E,
+    ) -> Eval {
         let moved = self
             .reference
             .iter()
@@ -462,8 +490,9 @@ impl Near {
                 eps,
                 &self.settled,
                 self.settled_travel,
+                exec,
             ),
-            None => evaluate(a, demand, kappa, p, eps, &self.settled, 0.0),
+            None => evaluate(a, demand, kappa, p, eps, &self.settled, 0.0, exec),
         }
     }
 
@@ -522,9 +551,23 @@ impl Near {
     }
 }
 
+/// Rows per chunk of an evaluation.
+const CHUNK: usize = 8192;
+
+/// One chunk's part of an evaluation.
+struct Part {
+    value: Sum,
+    smoothing: Sum,
+    travel: Sum,
+    d: Vec<f64>,
+    coupling: Vec<(u32, f64)>,
+    ends: Vec<usize>,
+}
+
 /// Evaluates `g_ε`, the softmax split and its exact gap at `p`, over
 /// `a`'s rows (weights `demand`) and the settled weight per facility.
-fn evaluate(
+#[allow(clippy::too_many_arguments)]
+fn evaluate<E: Executor>(
     a: &Kernel,
     demand: &[f64],
     kappa: &[f64],
@@ -532,8 +575,58 @@ fn evaluate(
     eps: f64,
     settled: &[f64],
     settled_travel: f64,
+    exec: &E,
 ) -> Eval {
     let m = kappa.len();
+    let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |rows| {
+        let mut part = Part {
+            value: Sum::default(),
+            smoothing: Sum::default(),
+            travel: Sum::default(),
+            d: vec![0.0; m],
+            coupling: Vec::new(),
+            ends: Vec::new(),
+        };
+        let mut share: Vec<(u32, f64, f64)> = Vec::new();
+        for i in rows {
+            let (c, v) = a.row(i);
+            if c.is_empty() {
+                continue;
+            }
+            let w = demand[i];
+            let lo = c
+                .iter()
+                .zip(v)
+                .map(|(&j, &t)| t + p[j as usize])
+                .fold(f64::INFINITY, f64::min);
+            share.clear();
+            let mut s = 0.0;
+            for (&j, &t) in c.iter().zip(v) {
+                let z = (t + p[j as usize] - lo) / eps;
+                if z <= CUT {
+                    let e = (-z).exp();
+                    s += e;
+                    share.push((j, e, t));
+                }
+            }
+            part.value.add(w * (lo - eps * s.ln()));
+            let mut row_smoothing = 0.0;
+            for &(j, e, t) in &share {
+                let pi = e / s;
+                let x = w * pi;
+                part.d[j as usize] += x;
+                part.travel.add(x * t);
+                row_smoothing += pi * (t + p[j as usize] - lo);
+            }
+            part.smoothing.add(w * row_smoothing);
+            if share.len() > 1 {
+                part.coupling
+                    .extend(share.iter().map(|&(j, e, _)| (j, w * e / s)));
+                part.ends.push(part.coupling.len());
+            }
+        }
+        part
+    });
     let mut d = settled.to_vec();
     let mut value = Sum::default();
     let mut smoothing = Sum::default();
@@ -545,41 +638,16 @@ fn evaluate(
     }
     let mut coupling = Vec::new();
     let mut ends = Vec::new();
-    let mut share: Vec<(u32, f64, f64)> = Vec::new();
-    for (i, &w) in demand.iter().enumerate().take(a.rows()) {
-        let (c, v) = a.row(i);
-        if c.is_empty() {
-            continue;
+    for part in parts {
+        value.merge(part.value);
+        smoothing.merge(part.smoothing);
+        travel.merge(part.travel);
+        for (d, x) in d.iter_mut().zip(&part.d) {
+            *d += x;
         }
-        let lo = c
-            .iter()
-            .zip(v)
-            .map(|(&j, &t)| t + p[j as usize])
-            .fold(f64::INFINITY, f64::min);
-        share.clear();
-        let mut s = 0.0;
-        for (&j, &t) in c.iter().zip(v) {
-            let z = (t + p[j as usize] - lo) / eps;
-            if z <= CUT {
-                let e = (-z).exp();
-                s += e;
-                share.push((j, e, t));
-            }
-        }
-        value.add(w * (lo - eps * s.ln()));
-        let mut row_smoothing = 0.0;
-        for &(j, e, t) in &share {
-            let pi = e / s;
-            let x = w * pi;
-            d[j as usize] += x;
-            travel.add(x * t);
-            row_smoothing += pi * (t + p[j as usize] - lo);
-        }
-        smoothing.add(w * row_smoothing);
-        if share.len() > 1 {
-            coupling.extend(share.iter().map(|&(j, e, _)| (j, w * e / s)));
-            ends.push(coupling.len());
-        }
+        let offset = coupling.len();
+        coupling.extend(part.coupling);
+        ends.extend(part.ends.iter().map(|e| e + offset));
     }
     let mut grad = vec![0.0; m];
     let mut primal = travel;

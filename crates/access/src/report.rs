@@ -14,7 +14,7 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use crate::kernel::{Kernel, Sum};
-use crate::{scores, Decay, Method, RaamParams, SelectionNorm};
+use crate::{Decay, Method, RaamParams, SelectionNorm};
 
 /// What a facility offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -484,7 +484,7 @@ fn report_with<E: Executor>(
                     kernels.len() - 1
                 }
             };
-            scores(
+            crate::scores_in(
                 query.method,
                 &decay,
                 &kernels[at].1,
@@ -492,6 +492,7 @@ fn report_with<E: Executor>(
                 &supply,
                 norm.as_deref(),
                 params,
+                exec,
             )
         }
         // Used once: RAAM reads the costs, the others map them to weights
@@ -499,7 +500,7 @@ fn report_with<E: Executor>(
         None => {
             let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
             if query.method == Method::Raam {
-                scores(
+                crate::scores_in(
                     query.method,
                     &decay,
                     &kernel,
@@ -507,6 +508,7 @@ fn report_with<E: Executor>(
                     &supply,
                     norm.as_deref(),
                     params,
+                    exec,
                 )
             } else {
                 let w = kernel.into_map(|c| decay.weight(c));
