@@ -41,7 +41,17 @@ fn instance(
                 .collect()
         })
         .collect();
-    let k = Kernel::from_rows(
+    let k = sparse(m, &dense);
+    let demand: Vec<f64> = (0..n)
+        .map(|_| rng.random_range(1.0..50.0_f64).round())
+        .collect();
+    let supply: Vec<f64> = (0..m).map(|_| rng.random_range(5.0..200.0)).collect();
+    (k, dense, demand, supply)
+}
+
+/// The kernel of a dense cost matrix: its finite entries.
+fn sparse(m: usize, dense: &[Vec<f64>]) -> Kernel {
+    Kernel::from_rows(
         m,
         dense.iter().map(|row| {
             row.iter()
@@ -50,12 +60,7 @@ fn instance(
                 .map(|(j, &c)| (j as u32, c))
                 .collect::<Vec<_>>()
         }),
-    );
-    let demand: Vec<f64> = (0..n)
-        .map(|_| rng.random_range(1.0..50.0_f64).round())
-        .collect();
-    let supply: Vec<f64> = (0..m).map(|_| rng.random_range(5.0..200.0)).collect();
-    (k, dense, demand, supply)
+    )
 }
 
 fn decays() -> Vec<Decay> {
@@ -424,16 +429,7 @@ fn raam_demands_admit_an_equilibrium_split() {
                 *x = 0.0;
             }
         }
-        let k = Kernel::from_rows(
-            m,
-            dense.iter().map(|row| {
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.is_finite())
-                    .map(|(j, &c)| (j as u32, c))
-                    .collect::<Vec<_>>()
-            }),
-        );
+        let k = sparse(m, &dense);
         let tau = 2.0;
         let r = crate::raam::raam(
             &k,
