@@ -1,0 +1,584 @@
+//! The p-median problem: open `p` sites (beside the existing ones) so that
+//! the weighted sum of each demand point's cost to its nearest open site is
+//! least (Hakimi 1964; ReVelle & Swain 1970).
+//!
+//! **Bound.** The Lagrangian relaxation of the assignment constraints
+//! (Cornuéjols, Fisher & Nemhauser 1977; Beasley 1993): for multipliers
+//! `λ`, `L(λ) = Σ_i λ_i + Σ_{j open} ρ_j` with `ρ_j = Σ_i min(0, w_i c_ij −
+//! λ_i)`, the open sites being the existing ones and the `p` free sites of
+//! least `ρ`. Every `L(λ)` is a lower bound on the optimum; projected
+//! subgradient steps (Polyak, target the incumbent) raise it toward the
+//! linear-programming bound. A truncated row costs nothing here: with `λ_i
+//! ≤ w_i · beyond_i`, a site the row leaves out adds 0 to every `ρ`.
+//!
+//! **Solutions.** Greedy addition, then the fast interchange (Whitaker
+//! 1983; Resende & Werneck 2007): each pass prices every swap at once from
+//! each demand point's nearest and second-nearest open sites and makes the
+//! best; the Lagrangian solutions of the search are polished the same way.
+//!
+//! **Proof.** Depth-first branch-and-bound on the sites. At each node the
+//! subgradient restarts from the parent's multipliers; the reduced-cost
+//! test fixes a site closed (or open) when forcing it the other way would
+//! lift the bound past the incumbent; the node is pruned once its bound
+//! reaches the incumbent. A node whose sites are all decided is evaluated
+//! exactly. The answer's `bound` is the least bound of the nodes pruned (or
+//! left when the time ran out), so its gap is honest.
+
+use std::time::Duration;
+
+use crate::{relative_gap, Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
+
+/// Options of [`pmedian`].
+#[derive(Debug, Clone)]
+pub struct PmedianParams {
+    /// New sites to open (at least 1).
+    pub p: usize,
+    /// Sites already open (they stay open and are not counted in `p`).
+    pub existing: Vec<u32>,
+    /// Stop when the relative gap is within this (default 1e-12, well
+    /// inside [`PROVEN_GAP`]: the answer is the optimum, not a near tie).
+    pub gap: f64,
+    /// Return the best solution so far, with its gap, after this long.
+    pub time_limit: Option<Duration>,
+}
+
+impl PmedianParams {
+    /// Open `p` sites, no existing ones, to proven optimality.
+    pub fn new(p: usize) -> PmedianParams {
+        PmedianParams {
+            p,
+            existing: Vec::new(),
+            gap: 1e-12,
+            time_limit: None,
+        }
+    }
+}
+
+const FREE: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSED: u8 = 2;
+const NONE: u32 = u32::MAX;
+
+/// Solves the p-median problem on `inst`.
+pub fn pmedian(inst: &Instance, params: &PmedianParams) -> Result<Solution, SitingError> {
+    let m = inst.sites();
+    let mut existing = vec![false; m];
+    for &e in &params.existing {
+        existing[e as usize] = true;
+    }
+    check_p(params.p, &existing)?;
+    let mut ctx = Ctx::new(inst, existing, params);
+    Ok(ctx.solve())
+}
+
+/// `p` new sites must be at least 1 and at most the sites not open yet.
+pub(crate) fn check_p(p: usize, existing: &[bool]) -> Result<(), SitingError> {
+    let free = existing.iter().filter(|&&e| !e).count();
+    if p == 0 {
+        return Err(SitingError::BadP {
+            p: 0,
+            message: "at least one new site must be placed".into(),
+        });
+    }
+    if p > free {
+        return Err(SitingError::BadP {
+            p,
+            message: format!("only {free} candidate sites are not already open"),
+        });
+    }
+    Ok(())
+}
+
+struct Ctx<'a> {
+    inst: &'a Instance,
+    existing: Vec<bool>,
+    p: usize,
+    /// Cost per unit weight of a demand point no open site reaches.
+    penalty: f64,
+    gap: f64,
+    clock: Clock,
+    ub: f64,
+    best: Vec<bool>,
+    iterations: u64,
+    nodes: u64,
+}
+
+/// A branch-and-bound node: each site's state, and the multipliers to
+/// start from.
+struct Node {
+    state: Vec<u8>,
+    lam: Vec<f64>,
+    /// The parent's bound (a bound for this node too).
+    bound: f64,
+}
+
+/// What the subgradient left: the best bound and the relaxation's choice
+/// at it.
+struct Dual {
+    bound: f64,
+    rho: Vec<f64>,
+    lam: Vec<f64>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(inst: &'a Instance, existing: Vec<bool>, params: &PmedianParams) -> Ctx<'a> {
+        let mut max_cost = 0.0f64;
+        for i in 0..inst.demand() {
+            let (_, c) = inst.row(i);
+            if let Some(&x) = c.last() {
+                max_cost = max_cost.max(x);
+            }
+            if inst.beyond(i).is_finite() {
+                max_cost = max_cost.max(inst.beyond(i));
+            }
+        }
+        Ctx {
+            inst,
+            p: params.p,
+            penalty: 2.0 * max_cost + 1.0,
+            gap: params.gap.max(0.0),
+            clock: Clock::new(params.time_limit),
+            ub: f64::INFINITY,
+            best: existing.clone(),
+            existing,
+            iterations: 0,
+            nodes: 0,
+        }
+    }
+
+    fn open_list(open: &[bool]) -> Vec<u32> {
+        (0..open.len() as u32)
+            .filter(|&j| open[j as usize])
+            .collect()
+    }
+
+    /// The objective of `open`: Σ w · cost to the nearest open site.
+    fn evaluate(&self, open: &[bool]) -> f64 {
+        let inst = self.inst;
+        let list = Self::open_list(open);
+        let mut s = Sum::default();
+        for (i, &w) in inst.weights().iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let c = inst
+                .nearest_open(i, open, &list)
+                .map_or(self.penalty, |x| x.1);
+            s.add(w * c);
+        }
+        s.value()
+    }
+
+    fn offer(&mut self, open: &[bool], objective: f64) {
+        if objective < self.ub {
+            self.ub = objective;
+            self.best.copy_from_slice(open);
+        }
+    }
+
+    /// Greedy addition from the existing sites.
+    fn greedy(&self) -> Vec<bool> {
+        let inst = self.inst;
+        let m = inst.sites();
+        let mut open = self.existing.clone();
+        let mut d1: Vec<f64> = (0..inst.demand())
+            .map(|i| {
+                inst.nearest_open(i, &open, &Self::open_list(&open))
+                    .map_or(self.penalty, |x| x.1)
+            })
+            .collect();
+        for _ in 0..self.p {
+            let mut gain = vec![0.0f64; m];
+            for (i, &w) in inst.weights().iter().enumerate() {
+                let (s, c) = inst.row(i);
+                for (&j, &x) in s.iter().zip(c) {
+                    if x >= d1[i] {
+                        break;
+                    }
+                    gain[j as usize] += w * (d1[i] - x);
+                }
+            }
+            let j = (0..m)
+                .filter(|&j| !open[j])
+                .max_by(|&a, &b| gain[a].total_cmp(&gain[b]).then(b.cmp(&a)))
+                .expect("p ≤ free sites");
+            open[j] = true;
+            for (i, d) in d1.iter_mut().enumerate() {
+                *d = d.min(inst.cost(i, j as u32));
+            }
+        }
+        open
+    }
+
+    /// The fast interchange: best swaps until none improves.
+    fn improve(&self, open: &mut [bool]) -> f64 {
+        let inst = self.inst;
+        let m = inst.sites();
+        let mut obj = self.evaluate(open);
+        loop {
+            if self.clock.expired() {
+                return obj;
+            }
+            let list = Self::open_list(open);
+            let swappable: Vec<u32> = list
+                .iter()
+                .copied()
+                .filter(|&j| !self.existing[j as usize])
+                .collect();
+            let k = swappable.len();
+            let mut pos = vec![NONE; m];
+            for (q, &j) in swappable.iter().enumerate() {
+                pos[j as usize] = q as u32;
+            }
+            let mut gain = vec![0.0f64; m];
+            let mut loss = vec![0.0f64; k];
+            let mut extra = vec![0.0f64; m * k];
+            for (i, &w) in inst.weights().iter().enumerate() {
+                if w == 0.0 {
+                    continue;
+                }
+                let (first, d2) = inst.two_nearest_open(i, open, &list);
+                let (s1, d1) = first.unwrap_or((NONE, self.penalty));
+                let d2 = d2.min(self.penalty);
+                let q = if s1 == NONE { NONE } else { pos[s1 as usize] };
+                if q != NONE {
+                    loss[q as usize] += w * (d2 - d1);
+                }
+                let (s, c) = inst.row(i);
+                for (&j, &x) in s.iter().zip(c) {
+                    if x >= d2 {
+                        break;
+                    }
+                    if open[j as usize] {
+                        continue;
+                    }
+                    if x < d1 {
+                        gain[j as usize] += w * (d1 - x);
+                    }
+                    if q != NONE {
+                        extra[j as usize * k + q as usize] += w * (d2 - x.max(d1));
+                    }
+                }
+            }
+            let mut best = (0.0f64, NONE, NONE);
+            for j in 0..m {
+                if open[j] || self.existing[j] {
+                    continue;
+                }
+                for q in 0..k {
+                    let profit = gain[j] - loss[q] + extra[j * k + q];
+                    if profit > best.0 {
+                        best = (profit, j as u32, swappable[q]);
+                    }
+                }
+            }
+            if best.1 == NONE || best.0 <= 1e-12 * obj.abs() {
+                return obj;
+            }
+            let (_, add, drop) = best;
+            open[add as usize] = true;
+            open[drop as usize] = false;
+            let new = self.evaluate(open);
+            if new < obj * (1.0 - 1e-15) {
+                obj = new;
+            } else {
+                open[add as usize] = false;
+                open[drop as usize] = true;
+                return obj;
+            }
+        }
+    }
+
+    /// The cap on each multiplier at a node: above `w · cost` to a site
+    /// forced open, or past a truncated row's lower bound, `λ` cannot
+    /// raise the bound (and past `beyond` it would no longer be one).
+    fn caps(&self, state: &[u8]) -> Vec<f64> {
+        let inst = self.inst;
+        (0..inst.demand())
+            .map(|i| {
+                let w = inst.weights()[i];
+                let (s, c) = inst.row(i);
+                let forced = s
+                    .iter()
+                    .zip(c)
+                    .find(|(&j, _)| state[j as usize] == OPEN)
+                    .map_or(f64::INFINITY, |(_, &x)| x);
+                w * forced.min(inst.beyond(i)).min(self.penalty)
+            })
+            .collect()
+    }
+
+    /// `L(λ)`, each site's `ρ`, and the relaxation's open sites.
+    fn dual(
+        &self,
+        lam: &[f64],
+        state: &[u8],
+        need: usize,
+        rho: &mut [f64],
+        order: &mut Vec<u32>,
+    ) -> f64 {
+        let inst = self.inst;
+        rho.fill(0.0);
+        let mut base = Sum::default();
+        for (i, &w) in inst.weights().iter().enumerate() {
+            let l = lam[i];
+            base.add(l);
+            let (s, c) = inst.row(i);
+            for (&j, &x) in s.iter().zip(c) {
+                let v = w * x - l;
+                if v >= 0.0 {
+                    break;
+                }
+                rho[j as usize] += v;
+            }
+        }
+        free_by_rho(state, rho, order);
+        for (j, &st) in state.iter().enumerate() {
+            if st == OPEN {
+                base.add(rho[j]);
+            }
+        }
+        for &j in &order[..need] {
+            base.add(rho[j as usize]);
+        }
+        base.value()
+    }
+
+    /// Projected subgradient from `lam`; returns the best bound seen.
+    fn subgradient(
+        &mut self,
+        state: &[u8],
+        need: usize,
+        lam: Vec<f64>,
+        budget: u32,
+        mu0: f64,
+    ) -> Dual {
+        let inst = self.inst;
+        let n = inst.demand();
+        let m = inst.sites();
+        let caps = self.caps(state);
+        let mut lam: Vec<f64> = lam
+            .iter()
+            .zip(&caps)
+            .map(|(&l, &c)| l.clamp(0.0, c))
+            .collect();
+        let mut rho = vec![0.0; m];
+        let mut order = Vec::with_capacity(m);
+        let mut open = vec![false; m];
+        let mut g = vec![0.0f64; n];
+        let mut best = Dual {
+            bound: f64::NEG_INFINITY,
+            rho: vec![0.0; m],
+            lam: lam.clone(),
+        };
+        let mut mu = mu0;
+        let mut stall = 0u32;
+        let mut last_open: Vec<bool> = Vec::new();
+        for it in 0..budget {
+            self.iterations += 1;
+            let l = self.dual(&lam, state, need, &mut rho, &mut order);
+            if l > best.bound {
+                if l > best.bound + 1e-12 * l.abs() {
+                    stall = 0;
+                }
+                best.bound = l;
+                best.rho.copy_from_slice(&rho);
+                best.lam.copy_from_slice(&lam);
+            } else {
+                stall += 1;
+                if stall >= 20 {
+                    mu /= 2.0;
+                    stall = 0;
+                }
+            }
+            for (j, o) in open.iter_mut().enumerate() {
+                *o = state[j] == OPEN;
+            }
+            for &j in &order[..need] {
+                open[j as usize] = true;
+            }
+            // The relaxation's sites are a solution: keep the best.
+            if it % 8 == 0 && open != last_open {
+                let v = self.evaluate(&open);
+                if v < self.ub * (1.0 + 1e-3) {
+                    let mut polished = open.clone();
+                    let v = self.improve(&mut polished);
+                    self.offer(&polished, v);
+                }
+                self.offer(&open, v);
+                last_open.clone_from(&open);
+            }
+            if best.bound >= self.ub - self.slack() || mu < 1e-6 || self.clock.expired() {
+                break;
+            }
+            // g_i = 1 − (open sites cheaper than λ_i for i), projected.
+            let mut norm = 0.0;
+            for (i, &w) in inst.weights().iter().enumerate() {
+                let (s, c) = inst.row(i);
+                let mut k = 0i32;
+                for (&j, &x) in s.iter().zip(c) {
+                    if w * x >= lam[i] {
+                        break;
+                    }
+                    k += open[j as usize] as i32;
+                }
+                let mut gi = f64::from(1 - k);
+                if (gi > 0.0 && lam[i] >= caps[i]) || (gi < 0.0 && lam[i] <= 0.0) {
+                    gi = 0.0;
+                }
+                g[i] = gi;
+                norm += gi * gi;
+            }
+            if norm == 0.0 {
+                break;
+            }
+            let step = mu * (self.ub - l).max(1e-12 * l.abs()) / norm;
+            for i in 0..n {
+                if g[i] != 0.0 {
+                    lam[i] = (lam[i] + step * g[i]).clamp(0.0, caps[i]);
+                }
+            }
+        }
+        best
+    }
+
+    /// How far below the incumbent a bound may stay and still prune.
+    fn slack(&self) -> f64 {
+        self.gap * self.ub.abs()
+    }
+
+    fn solve(&mut self) -> Solution {
+        let m = self.inst.sites();
+        let mut open = self.greedy();
+        let v = self.improve(&mut open);
+        self.offer(&open, v);
+
+        let mut state: Vec<u8> = self
+            .existing
+            .iter()
+            .map(|&e| if e { OPEN } else { FREE })
+            .collect();
+        // A site no demand point can reach closer than an existing site is
+        // never worth a place... unless p forces it; the search decides.
+        let lam0: Vec<f64> = (0..self.inst.demand())
+            .map(|i| {
+                let w = self.inst.weights()[i];
+                let (_, c) = self.inst.row(i);
+                w * c.get(1).or(c.first()).copied().unwrap_or(self.penalty)
+            })
+            .collect();
+        state.shrink_to_fit();
+        let mut stack = vec![Node {
+            state,
+            lam: lam0,
+            bound: f64::NEG_INFINITY,
+        }];
+        let mut floor = f64::INFINITY; // least bound of the nodes pruned
+        let mut root = true;
+        while let Some(node) = stack.pop() {
+            if node.bound >= self.ub - self.slack() {
+                floor = floor.min(node.bound);
+                continue;
+            }
+            if self.clock.expired() {
+                floor = floor.min(node.bound);
+                floor = stack.iter().fold(floor, |f, n| f.min(n.bound));
+                break;
+            }
+            self.nodes += 1;
+            let Node { mut state, lam, .. } = node;
+            let opened = state
+                .iter()
+                .zip(&self.existing)
+                .filter(|(&s, &e)| s == OPEN && !e)
+                .count();
+            let free = state.iter().filter(|&&s| s == FREE).count();
+            if opened > self.p || opened + free < self.p {
+                continue; // no solution here
+            }
+            if opened == self.p || opened + free == self.p {
+                let leaf: Vec<bool> = state
+                    .iter()
+                    .map(|&s| s == OPEN || (s == FREE && opened + free == self.p))
+                    .collect();
+                let v = self.evaluate(&leaf);
+                self.offer(&leaf, v);
+                floor = floor.min(v);
+                continue;
+            }
+            let need = self.p - opened;
+            let (budget, mu) = if root { (3000, 2.0) } else { (150, 0.5) };
+            root = false;
+            let d = self.subgradient(&state, need, lam, budget, mu);
+            if d.bound >= self.ub - self.slack() {
+                floor = floor.min(d.bound);
+                continue;
+            }
+            // Reduced-cost fixing, then branch on the least decided site.
+            let mut order = Vec::with_capacity(m);
+            free_by_rho(&state, &d.rho, &mut order);
+            let r_in = d.rho[order[need - 1] as usize];
+            let r_out = d.rho[order[need] as usize];
+            let limit = self.ub - self.slack();
+            let mut pick = (f64::INFINITY, NONE, false);
+            for (q, &j) in order.iter().enumerate() {
+                let r = d.rho[j as usize];
+                if q < need {
+                    if d.bound - r + r_out >= limit {
+                        state[j as usize] = OPEN;
+                    } else if r_out - r < pick.0 {
+                        pick = (r_out - r, j, true);
+                    }
+                } else if d.bound + r - r_in >= limit {
+                    state[j as usize] = CLOSED;
+                } else if r - r_in < pick.0 {
+                    pick = (r - r_in, j, false);
+                }
+            }
+            if pick.1 == NONE {
+                // Everything fixed: the node is a leaf now.
+                stack.push(Node {
+                    state,
+                    lam: d.lam,
+                    bound: d.bound,
+                });
+                continue;
+            }
+            let j = pick.1 as usize;
+            let mut other = state.clone();
+            let (first, second) = if pick.2 {
+                (OPEN, CLOSED)
+            } else {
+                (CLOSED, OPEN)
+            };
+            other[j] = second;
+            state[j] = first;
+            stack.push(Node {
+                state: other,
+                lam: d.lam.clone(),
+                bound: d.bound,
+            });
+            stack.push(Node {
+                state,
+                lam: d.lam,
+                bound: d.bound,
+            });
+        }
+        let objective = self.ub;
+        let bound = floor.min(objective);
+        let open: Vec<u32> = (0..m as u32)
+            .filter(|&j| self.best[j as usize] && !self.existing[j as usize])
+            .collect();
+        let mut s = Solution::new(open, objective, bound, self.nodes, self.iterations);
+        s.gap = relative_gap(objective, bound);
+        s.proven = s.gap <= PROVEN_GAP;
+        s
+    }
+}
+
+/// The free sites by `ρ`, least first (ties by index).
+fn free_by_rho(state: &[u8], rho: &[f64], order: &mut Vec<u32>) {
+    order.clear();
+    order.extend((0..state.len() as u32).filter(|&j| state[j as usize] == FREE));
+    order.sort_by(|&a, &b| rho[a as usize].total_cmp(&rho[b as usize]).then(a.cmp(&b)));
+}

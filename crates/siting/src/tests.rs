@@ -1,0 +1,337 @@
+//! Tests against brute force over every subset, and against the San
+//! Francisco optima that spopt (with CBC) reports.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::*;
+
+/// The San Francisco data: tracts × stores, network metres.
+pub(crate) struct Sf {
+    pub stores: Vec<String>,
+    pub weight: Vec<f64>,
+    pub cost: Vec<Vec<f64>>,
+}
+
+pub(crate) fn sf() -> Sf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/spopt-sf");
+    let mut rd = csv::Reader::from_path(
+        dir.join("SF_network_distance_candidateStore_16_censusTract_205_new.csv"),
+    )
+    .expect("SF distances");
+    let mut pairs: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut pop: BTreeMap<String, f64> = BTreeMap::new();
+    for r in rd.records() {
+        let r = r.expect("record");
+        let d: f64 = r[0].parse().expect("distance");
+        pairs.insert((r[2].to_string(), r[1].to_string()), d);
+        pop.insert(r[2].to_string(), r[3].parse().expect("demand"));
+    }
+    let tracts: Vec<String> = pop.keys().cloned().collect();
+    let mut stores: Vec<String> = pairs.keys().map(|k| k.1.clone()).collect();
+    stores.sort();
+    stores.dedup();
+    let cost = tracts
+        .iter()
+        .map(|t| {
+            stores
+                .iter()
+                .map(|s| pairs[&(t.clone(), s.clone())])
+                .collect()
+        })
+        .collect();
+    Sf {
+        weight: tracts.iter().map(|t| pop[t]).collect(),
+        stores,
+        cost,
+    }
+}
+
+pub(crate) fn names(sf: &Sf, open: &[u32]) -> Vec<String> {
+    let mut v: Vec<String> = open
+        .iter()
+        .map(|&j| sf.stores[j as usize].clone())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A random instance: points in a 10 km square, integer weights.
+pub(crate) fn random(rng: &mut ChaCha8Rng, n: usize, m: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let pt = |rng: &mut ChaCha8Rng| {
+        (
+            rng.random_range(0.0..10_000.0),
+            rng.random_range(0.0..10_000.0),
+        )
+    };
+    let demand: Vec<(f64, f64)> = (0..n).map(|_| pt(rng)).collect();
+    let sites: Vec<(f64, f64)> = (0..m).map(|_| pt(rng)).collect();
+    let weight = (0..n)
+        .map(|_| f64::from(rng.random_range(1..50u32)))
+        .collect();
+    let cost = demand
+        .iter()
+        .map(|a| {
+            sites
+                .iter()
+                .map(|b| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt())
+                .collect()
+        })
+        .collect();
+    (weight, cost)
+}
+
+/// Every subset of `m` sites of size `k` that contains `must`.
+pub(crate) fn subsets(m: usize, k: usize, must: &[u32]) -> Vec<Vec<u32>> {
+    let mut out = Vec::new();
+    for mask in 0u32..(1 << m) {
+        if mask.count_ones() as usize == k + must.len() && must.iter().all(|&e| mask >> e & 1 == 1)
+        {
+            out.push((0..m as u32).filter(|&j| mask >> j & 1 == 1).collect());
+        }
+    }
+    out
+}
+
+fn brute_pmedian(weight: &[f64], cost: &[Vec<f64>], p: usize, existing: &[u32]) -> f64 {
+    subsets(cost[0].len(), p, existing)
+        .iter()
+        .map(|s| {
+            weight
+                .iter()
+                .zip(cost)
+                .map(|(w, r)| {
+                    w * s
+                        .iter()
+                        .map(|&j| r[j as usize])
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .sum::<f64>()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn pmedian_matches_brute_force_on_random_instances() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for round in 0..60 {
+        let m = rng.random_range(4..=14);
+        let n = rng.random_range(5..=60);
+        let (weight, cost) = random(&mut rng, n, m);
+        let existing: Vec<u32> = if round % 3 == 0 {
+            vec![rng.random_range(0..m as u32)]
+        } else {
+            vec![]
+        };
+        let free = m - existing.len();
+        let p = rng.random_range(1..=free.min(5));
+        let inst = Instance::dense(weight.clone(), &cost);
+        let mut params = PmedianParams::new(p);
+        params.existing = existing.clone();
+        let s = pmedian(&inst, &params).unwrap();
+        let best = brute_pmedian(&weight, &cost, p, &existing);
+        assert!(
+            (s.objective - best).abs() <= 1e-9 * best,
+            "round {round}: {} vs brute force {best}",
+            s.objective
+        );
+        assert!(s.proven, "round {round}: gap {}", s.gap);
+        assert!(
+            s.bound <= best * (1.0 + 1e-12),
+            "round {round}: bound above the optimum"
+        );
+        assert_eq!(s.open.len(), p);
+        assert!(s.open.iter().all(|j| !existing.contains(j)));
+    }
+}
+
+#[test]
+fn pmedian_reproduces_spopt_on_san_francisco() {
+    // spopt/tests/test_locate/test_p_median.py: mean distance
+    // 2982.1268579890657 over 955,113 people; brute force over the 1,820
+    // four-store sets gives 2,848,268,129.714512 at {11, 12, 15, 2}.
+    let sf = sf();
+    let inst = Instance::dense(sf.weight.clone(), &sf.cost);
+    let s = pmedian(&inst, &PmedianParams::new(4)).unwrap();
+    assert!(
+        (s.objective - 2_848_268_129.714_512).abs() <= 1e-12 * 2.85e9,
+        "{}",
+        s.objective
+    );
+    assert!(s.proven);
+    assert_eq!(
+        names(&sf, &s.open),
+        ["Store_11", "Store_12", "Store_15", "Store_2"]
+    );
+    let total: f64 = sf.weight.iter().sum();
+    assert_eq!(total, 955_113.0);
+    assert!((s.objective / total - 2_982.126_857_989_066).abs() < 1e-9);
+}
+
+#[test]
+fn pmedian_refuses_p_out_of_range() {
+    let inst = Instance::dense(vec![1.0, 1.0], &[vec![0.0, 1.0], vec![1.0, 0.0]]);
+    assert!(matches!(
+        pmedian(&inst, &PmedianParams::new(0)),
+        Err(SitingError::BadP { p: 0, .. })
+    ));
+    assert!(matches!(
+        pmedian(&inst, &PmedianParams::new(3)),
+        Err(SitingError::BadP { p: 3, .. })
+    ));
+    let mut params = PmedianParams::new(2);
+    params.existing = vec![0];
+    assert!(matches!(
+        pmedian(&inst, &params),
+        Err(SitingError::BadP { p: 2, .. })
+    ));
+}
+
+fn covered_by(weight: &[f64], cost: &[Vec<f64>], s: &[u32], r: f64) -> f64 {
+    weight
+        .iter()
+        .zip(cost)
+        .filter(|(_, row)| s.iter().any(|&j| row[j as usize] <= r))
+        .map(|(w, _)| w)
+        .sum()
+}
+
+fn max_min_cost(weight: &[f64], cost: &[Vec<f64>], s: &[u32]) -> f64 {
+    weight
+        .iter()
+        .zip(cost)
+        .filter(|(w, _)| **w > 0.0)
+        .map(|(_, r)| {
+            s.iter()
+                .map(|&j| r[j as usize])
+                .fold(f64::INFINITY, f64::min)
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn covering_models_match_brute_force_on_random_instances() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for round in 0..60 {
+        let m = rng.random_range(4..=13);
+        let n = rng.random_range(5..=50);
+        let (weight, cost) = random(&mut rng, n, m);
+        let inst = Instance::dense(weight.clone(), &cost);
+        let existing: Vec<u32> = if round % 3 == 0 {
+            vec![rng.random_range(0..m as u32)]
+        } else {
+            vec![]
+        };
+        let free = m - existing.len();
+        let p = rng.random_range(1..=free.min(5));
+        let r = rng.random_range(1500.0..5000.0);
+
+        let mut mp = MclpParams::new(p, r);
+        mp.existing = existing.clone();
+        let s = mclp(&inst, &mp).unwrap();
+        let best = subsets(m, p, &existing)
+            .iter()
+            .map(|s| covered_by(&weight, &cost, s, r))
+            .fold(0.0, f64::max);
+        assert_eq!(s.objective, best, "round {round}: mclp");
+        assert!(
+            s.proven && s.bound >= best,
+            "round {round}: mclp bound {}",
+            s.bound
+        );
+        let mut all = s.open.clone();
+        all.extend(&existing);
+        assert_eq!(
+            covered_by(&weight, &cost, &all, r),
+            s.objective,
+            "round {round}: mclp sites"
+        );
+
+        let mut cp = PcenterParams::new(p);
+        cp.existing = existing.clone();
+        let s = pcenter(&inst, &cp).unwrap();
+        let best = subsets(m, p, &existing)
+            .iter()
+            .map(|s| max_min_cost(&weight, &cost, s))
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(s.objective, best, "round {round}: pcenter");
+        assert!(s.proven && s.bound <= best, "round {round}: pcenter bound");
+
+        let mut lp = LscpParams::new(r);
+        lp.existing = existing.clone();
+        let coverable = weight
+            .iter()
+            .zip(&cost)
+            .all(|(_, row)| row.iter().any(|&c| c <= r));
+        match lscp(&inst, &lp) {
+            Ok(s) => {
+                assert!(coverable, "round {round}");
+                let least = (0..=free)
+                    .find(|&k| {
+                        subsets(m, k, &existing)
+                            .iter()
+                            .any(|s| covered_by(&weight, &cost, s, r) == weight.iter().sum::<f64>())
+                    })
+                    .unwrap();
+                assert_eq!(s.objective, least as f64, "round {round}: lscp");
+                assert!(s.proven);
+                let mut all = s.open.clone();
+                all.extend(&existing);
+                assert_eq!(
+                    covered_by(&weight, &cost, &all, r),
+                    weight.iter().sum::<f64>()
+                );
+            }
+            Err(SitingError::Infeasible(_)) => assert!(
+                !coverable,
+                "round {round}: lscp refused a coverable instance"
+            ),
+            Err(e) => panic!("round {round}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn covering_models_reproduce_spopt_on_san_francisco() {
+    let sf = sf();
+    let inst = Instance::dense(sf.weight.clone(), &sf.cost);
+    // test_mclp.py: 21 tracts left uncovered; the notebook: 875,247 people.
+    let s = mclp(&inst, &MclpParams::new(4, 5000.0)).unwrap();
+    assert_eq!(s.objective, 875_247.0);
+    assert!(s.proven);
+    assert_eq!(
+        names(&sf, &s.open),
+        ["Store_11", "Store_12", "Store_15", "Store_2"]
+    );
+    let uncovered = sf
+        .cost
+        .iter()
+        .filter(|r| s.open.iter().all(|&j| r[j as usize] > 5000.0))
+        .count();
+    assert_eq!(uncovered, 21);
+    // facloc-real-world.ipynb: 7403.0638 (CBC), 7403.063811 (HiGHS).
+    let s = pcenter(&inst, &PcenterParams::new(4)).unwrap();
+    assert_eq!(s.objective, 7_403.063_810_849_859);
+    assert!(s.proven);
+    assert_eq!(
+        names(&sf, &s.open),
+        ["Store_11", "Store_13", "Store_15", "Store_7"]
+    );
+    // facloc-real-world.ipynb: LSCP at 5,000 m opens 8 stores.
+    let s = lscp(&inst, &LscpParams::new(5000.0)).unwrap();
+    assert_eq!(s.objective, 8.0);
+    assert!(s.proven);
+    assert_eq!(s.open.len(), 8);
+    assert!(sf
+        .cost
+        .iter()
+        .all(|r| s.open.iter().any(|&j| r[j as usize] <= 5000.0)));
+    // test_lscp.py: nobody is within 20 m of a store.
+    assert!(matches!(
+        lscp(&inst, &LscpParams::new(20.0)),
+        Err(SitingError::Infeasible(_))
+    ));
+}
