@@ -20,6 +20,7 @@ mod fgb;
 mod planning;
 mod report;
 mod serve;
+mod site;
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +56,10 @@ enum Command {
     /// can take within reach (min-cost maximum flow, exact), or
     /// AccessMod's order-dependent procedure; by group, as JSON.
     Coverage(coverage::CoverageArgs),
+    /// Siting: where to open p new sites (p-median, maximal covering,
+    /// p-center) or the fewest covering everyone (set covering), solved
+    /// with a proven bound; the chosen sites, new distances and a plan.
+    Site(site::SiteArgs),
     /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
     Catchments(CatchmentsArgs),
     /// A scenario plan (cessations, new GPs, raised caps, placing people
@@ -275,6 +280,7 @@ fn main() -> ExitCode {
         Command::Catchments(args) => catchments(args),
         Command::Access(args) => access::access(*args),
         Command::Coverage(args) => coverage::coverage(args),
+        Command::Site(args) => site::site(args),
         Command::Scenario(args) => planning::scenario(args),
         Command::Compare(args) => planning::compare(args),
         Command::Ad(args) => planning::ad(args),

@@ -36,6 +36,7 @@ mod map;
 mod ogc;
 mod plans;
 mod routes;
+mod siting;
 mod state;
 
 pub use error::{ApiError, Problem};

@@ -36,6 +36,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         crate::ad::aft_route,
         crate::plans::scenarios,
         crate::plans::compare_route,
+        crate::siting::siting_route,
         crate::ogc::landing,
         crate::ogc::conformance,
         crate::ogc::collections,
@@ -51,6 +52,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
         crate::plans::ScenarioBody,
         crate::plans::OpenBody,
         crate::plans::CompareBody,
+        crate::siting::SitingBody,
         Problem
     ))
 )]
@@ -99,6 +101,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(crate::ad::aft_route)
             .service(crate::plans::scenarios)
             .service(crate::plans::compare_route)
+            .service(crate::siting::siting_route)
             .configure(crate::ogc::configure)
             .configure(crate::map::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))

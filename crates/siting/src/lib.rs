@@ -18,7 +18,9 @@
 //! - [`lscp`]: set covering by branch-and-bound on the Lagrangian bound,
 //!   rounded up, with unit propagation;
 //! - [`pcenter`]: bisection over the distinct costs, each radius decided
-//!   by the set-covering search.
+//!   by the set-covering search;
+//! - [`report`]: siting on a dataset — demand, candidates, metric — behind
+//!   `bacino site` and `POST /v1/datasets/{name}/siting`.
 //!
 //! ```
 //! use bacino_siting::{pmedian, Instance, PmedianParams};
@@ -37,16 +39,22 @@ mod cover;
 pub mod instance;
 pub mod lscp;
 pub mod mclp;
+pub mod params;
 pub mod pcenter;
 pub mod pmedian;
+pub mod report;
 
 use std::time::{Duration, Instant};
 
 pub use instance::{FarCost, Instance};
 pub use lscp::{lscp, LscpParams};
 pub use mclp::{mclp, MclpParams};
+pub use params::{CandidatePoint, CandidatesParam, SitingParams};
 pub use pcenter::{pcenter, PcenterParams};
 pub use pmedian::{pmedian, PmedianParams};
+pub use report::{
+    read_candidates, siting_report, Candidates, DemandAt, Model, SitingQuery, SitingReport,
+};
 
 /// A relative gap this small counts as optimality proven: what is left is
 /// floating-point rounding in sums of a million terms.

@@ -1,0 +1,137 @@
+//! `POST /v1/datasets/{name}/siting`: where to open new sites, solved with
+//! a proven bound (CONTRACT §7). Candidates come inline (`kind:K`,
+//! `areas`, or a list of points), never from the server's files. Only
+//! aggregates leave: the demand must hold at least `min_group_size`
+//! people, and a site's served population under it is suppressed.
+
+use actix_web::{web, HttpResponse};
+use bacino_core::Sequential;
+use bacino_siting::{siting_report, CandidatesParam, SitingParams};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::routes::{check_network, dataset};
+use crate::state::AppState;
+
+/// The siting request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SitingBody {
+    /// `pmedian`, `mclp`, `lscp` or `pcenter`.
+    model: String,
+    /// `"kind:K"` (the active facilities of a kind), `"areas"` (each
+    /// area's population centre), or a list of `{id, lon, lat, capacity?}`.
+    #[schema(value_type = Object)]
+    candidates: serde_json::Value,
+    /// `"kind:K"`: those facilities stay open; `p` more are placed.
+    existing: Option<String>,
+    /// New sites (all models but lscp).
+    p: Option<usize>,
+    /// Service distance in the metric's unit (mclp, lscp).
+    service_distance: Option<f64>,
+    /// `geodesic` (default), `car`, `foot` or `table`.
+    metric: Option<String>,
+    /// Only residents of this group are demand (e.g. `no_gp`).
+    demand_group: Option<String>,
+    /// `residents` (default) or `areas`.
+    demand: Option<String>,
+    /// The kind the returned plan opens new sites as (default `gp`).
+    site_kind: Option<String>,
+    /// Stop at this relative gap (pmedian).
+    gap: Option<f64>,
+    /// Seconds before returning the best solution with its honest gap
+    /// (default and at most 60).
+    time_limit_s: Option<f64>,
+    /// Privacy threshold in people; not below the server's.
+    min_group_size: Option<f64>,
+}
+
+/// The longest a request may search.
+const MAX_TIME_S: f64 = 60.0;
+
+/// Solves a siting model on the dataset: `objective`, the proven `bound`,
+/// `gap`, `proven`, the `selected` sites with the people they serve, the
+/// demand's `new_distance` and a scenario `plan` opening the sites — the
+/// document `bacino site` prints.
+#[utoipa::path(
+    post,
+    path = "/v1/datasets/{name}/siting",
+    params(("name" = String, Path, description = "Dataset name")),
+    request_body = SitingBody,
+    responses(
+        (status = 200, description = "model, metric, p, objective, bound, gap, proven, selected, covered, new_distance, sites, plan", content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::post("/v1/datasets/{name}/siting")]
+pub(crate) async fn siting_route(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<SitingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = dataset(&state, &name)?;
+    let b = body.into_inner();
+    let floor = state.config.min_group_size;
+    let min_group_size = match b.min_group_size {
+        None => floor,
+        Some(v) if v.is_finite() && v >= floor => v,
+        Some(v) => {
+            return Err(ApiError::BadParameter {
+                name: "min_group_size".into(),
+                message: format!("expected a number ≥ {floor}, found {v}"),
+            })
+        }
+    };
+    let candidates: CandidatesParam =
+        serde_json::from_value(b.candidates).map_err(|e| ApiError::BadParameter {
+            name: "candidates".into(),
+            message: format!(
+                "expected \"kind:K\", \"areas\" or a list of {{id, lon, lat, capacity?}}: {e}"
+            ),
+        })?;
+    let time = match b.time_limit_s {
+        None => MAX_TIME_S,
+        Some(t) if t.is_finite() && t > 0.0 && t <= MAX_TIME_S => t,
+        Some(t) => {
+            return Err(ApiError::BadParameter {
+                name: "time_limit_s".into(),
+                message: format!("expected seconds in (0, {MAX_TIME_S}], found {t}"),
+            })
+        }
+    };
+    let params = SitingParams {
+        model: Some(b.model),
+        candidates: Some(candidates),
+        existing: b.existing,
+        p: b.p,
+        service_distance: b.service_distance,
+        metric: b.metric,
+        demand_group: b.demand_group,
+        demand: b.demand,
+        site_kind: b.site_kind,
+        gap: b.gap,
+        time_limit_s: Some(time),
+        min_group_size: Some(min_group_size),
+    };
+    let query = params.to_query(min_group_size, false)?;
+    check_network(&entry, query.metric)?;
+    let body = web::block(move || {
+        let report = siting_report(&entry.dataset, &query, &Sequential)?;
+        if report.demand.people < min_group_size {
+            return Err(ApiError::Unprocessable(format!(
+                "the demand holds {} people, fewer than {min_group_size}: its figures would describe individual patients",
+                report.demand.people
+            )));
+        }
+        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}

@@ -1,0 +1,837 @@
+//! Siting on a dataset (CONTRACT §7): the demand (residents, or their
+//! areas), the candidate sites (a CSV, the facilities of a kind, or the
+//! areas), the existing sites, the costs under the dataset's metric, the
+//! model solved, and a document with the proof, the sites, the new
+//! distances and the scenario plan that opens the sites.
+//!
+//! Only aggregates leave: a site's served population under
+//! `min_group_size` is suppressed, and the new distances are statistics
+//! over the demand.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bacino_access::report::cost_kernel;
+use bacino_core::network::{NetworkInfo, Target as NetTarget};
+use bacino_core::{
+    geodesic_distance_m, CostsInfo, Dataset, Error, Executor, FacilityIdx, FacilityIndex,
+    FacilityKind, Location, LonLat, Metric, MetricName, OpenFacility, Result, Summary,
+};
+use serde::Serialize;
+
+use crate::{
+    lscp, mclp, pcenter, pmedian, Instance, LscpParams, MclpParams, PcenterParams, PmedianParams,
+    SitingError, Solution,
+};
+
+/// A location-allocation model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Least weighted cost with `p` new sites.
+    Pmedian,
+    /// Most weight within the service distance with `p` new sites.
+    Mclp,
+    /// Fewest new sites covering everyone within the service distance.
+    Lscp,
+    /// Least largest cost with `p` new sites.
+    Pcenter,
+}
+
+impl Model {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::Pmedian => "pmedian",
+            Model::Mclp => "mclp",
+            Model::Lscp => "lscp",
+            Model::Pcenter => "pcenter",
+        }
+    }
+}
+
+impl std::str::FromStr for Model {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Model> {
+        match s.trim() {
+            "pmedian" => Ok(Model::Pmedian),
+            "mclp" => Ok(Model::Mclp),
+            "lscp" => Ok(Model::Lscp),
+            "pcenter" => Ok(Model::Pcenter),
+            "cpmedian" => Err(Error::param(
+                "model",
+                "the capacitated p-median (`cpmedian`) is not available yet",
+            )),
+            other => Err(Error::param(
+                "model",
+                format!("expected pmedian, mclp, lscp or pcenter, found `{other}`"),
+            )),
+        }
+    }
+}
+
+/// Where the candidate sites come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Candidates {
+    /// The active facilities of a kind.
+    Kind(FacilityKind),
+    /// Given points (`id,lon,lat[,capacity]`).
+    Points(Vec<OpenFacility>),
+    /// The areas' demand points (each area's population centre).
+    Areas,
+}
+
+/// Where the demand sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemandAt {
+    /// Each resident at its point, with its weight.
+    Residents,
+    /// The residents of each area summed at the area's population centre
+    /// (the weighted mean of their points).
+    Areas,
+}
+
+/// A siting request.
+#[derive(Debug, Clone)]
+pub struct SitingQuery {
+    /// The model.
+    pub model: Model,
+    /// Candidate sites.
+    pub candidates: Candidates,
+    /// Facilities of this kind stay open (not counted in `p`).
+    pub existing: Option<FacilityKind>,
+    /// New sites (pmedian, mclp, pcenter).
+    pub p: Option<usize>,
+    /// Service distance in the metric's unit (mclp, lscp).
+    pub service: Option<f64>,
+    /// The metric.
+    pub metric: MetricName,
+    /// Only residents of this `group` are demand (e.g. `no_gp`).
+    pub group: Option<String>,
+    /// Residents or areas.
+    pub demand_at: DemandAt,
+    /// The kind the plan opens new sites as.
+    pub site_kind: FacilityKind,
+    /// Stop at this relative gap (pmedian; default 1e-12).
+    pub gap: Option<f64>,
+    /// Return the best solution with its gap after this long.
+    pub time_limit: Option<Duration>,
+    /// Privacy threshold.
+    pub min_group_size: f64,
+}
+
+/// The demand of a siting run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemandDoc {
+    /// `residents` or `areas`.
+    pub at: &'static str,
+    /// The residents' group, when restricted.
+    pub group: Option<String>,
+    /// Demand points.
+    pub points: usize,
+    /// People.
+    pub people: f64,
+    /// People out of reach of every candidate and existing site.
+    pub unreachable: f64,
+}
+
+/// A chosen site.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteDoc {
+    /// Candidate id.
+    pub id: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// People whose nearest open site it is (covered by it first, for the
+    /// covering models); `null` under `min_group_size`.
+    pub served: Option<f64>,
+    /// Their mean cost, in the metric's unit; `null` when suppressed.
+    pub mean_cost: Option<f64>,
+}
+
+/// The answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SitingReport {
+    /// Model.
+    pub model: &'static str,
+    /// Metric.
+    pub metric: &'static str,
+    /// `m` or `s`.
+    pub unit: &'static str,
+    /// New sites asked for (`null` for lscp).
+    pub p: Option<usize>,
+    /// Service distance (mclp, lscp).
+    pub service_distance: Option<f64>,
+    /// pmedian: Σ weight × cost; mclp: weight covered; lscp: sites
+    /// opened; pcenter: the largest cost.
+    pub objective: f64,
+    /// A proven bound on the optimum.
+    pub bound: f64,
+    /// `|objective − bound| / |objective|`.
+    pub gap: f64,
+    /// True when the gap is within rounding: the objective is optimal.
+    pub proven: bool,
+    /// Chosen candidate ids, ascending.
+    pub selected: Vec<String>,
+    /// Weight within the service distance of an open site (mclp, lscp).
+    pub covered: Option<f64>,
+    /// Demand's cost to its nearest open site (existing and new), in the
+    /// unit the field names; `null` under `min_group_size`.
+    pub new_distance: Option<serde_json::Value>,
+    /// The demand.
+    pub demand: DemandDoc,
+    /// Candidate sites considered.
+    pub candidates: usize,
+    /// Existing sites kept open.
+    pub existing: usize,
+    /// The chosen sites.
+    pub sites: Vec<SiteDoc>,
+    /// A scenario plan opening the chosen sites (`null` when the
+    /// candidates are facilities of the dataset already).
+    pub plan: Option<serde_json::Value>,
+    /// Branch-and-bound nodes.
+    pub nodes: u64,
+    /// Bound iterations.
+    pub iterations: u64,
+    /// Solver time in seconds.
+    pub solve_s: f64,
+    /// The extract, under `car`/`foot`.
+    pub network: Option<NetworkInfo>,
+    /// The cost table, under `table`.
+    pub costs: Option<CostsInfo>,
+    /// Suppression threshold.
+    pub min_group_size: f64,
+}
+
+/// Demand points: location, weight, and (for residents) the row.
+struct Demand {
+    at: Vec<LonLat>,
+    weight: Vec<f64>,
+    rows: Vec<usize>,
+    /// Demand point of each resident row (`u32::MAX` when not demand).
+    of_row: Vec<u32>,
+}
+
+fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<Demand> {
+    let residents = dataset.residents();
+    let code =
+        match &q.group {
+            None => None,
+            Some(g) => Some(residents.group_code(g).ok_or_else(|| {
+                Error::param("demand_group", format!("no resident has group `{g}`"))
+            })?),
+        };
+    let rows: Vec<usize> = (0..residents.len())
+        .filter(|&i| residents.weights()[i] > 0.0)
+        .filter(|&i| code.is_none_or(|c| residents.group().codes()[i] == c))
+        .collect();
+    let mut of_row = vec![u32::MAX; residents.len()];
+    match q.demand_at {
+        DemandAt::Residents => {
+            for (k, &r) in rows.iter().enumerate() {
+                of_row[r] = k as u32;
+            }
+            Ok(Demand {
+                at: rows.iter().map(|&r| residents.locations()[r]).collect(),
+                weight: rows.iter().map(|&r| residents.weights()[r]).collect(),
+                rows,
+                of_row,
+            })
+        }
+        DemandAt::Areas => {
+            let areas = dataset.areas().ok_or_else(|| {
+                Error::param(
+                    "demand",
+                    "`areas` needs the dataset's areas: the manifest has none",
+                )
+            })?;
+            let of = dataset.resident_areas(exec);
+            let n = areas.len();
+            let (mut w, mut x, mut y, mut z) =
+                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            for &r in &rows {
+                let a = of[r];
+                if a == u32::MAX {
+                    continue;
+                }
+                let p = residents.locations()[r];
+                let wr = residents.weights()[r];
+                let (lo, la) = (p.lon.to_radians(), p.lat.to_radians());
+                let a = a as usize;
+                w[a] += wr;
+                x[a] += wr * la.cos() * lo.cos();
+                y[a] += wr * la.cos() * lo.sin();
+                z[a] += wr * la.sin();
+            }
+            let mut point = vec![u32::MAX; n];
+            let mut d = Demand {
+                at: Vec::new(),
+                weight: Vec::new(),
+                rows: Vec::new(),
+                of_row,
+            };
+            for a in 0..n {
+                if w[a] > 0.0 {
+                    point[a] = d.at.len() as u32;
+                    let lon = y[a].atan2(x[a]).to_degrees();
+                    let lat = z[a].atan2(x[a].hypot(y[a])).to_degrees();
+                    d.at.push(LonLat::new(lon, lat));
+                    d.weight.push(w[a]);
+                }
+            }
+            for &r in &rows {
+                if of[r] != u32::MAX {
+                    d.of_row[r] = point[of[r] as usize];
+                    d.rows.push(r);
+                }
+            }
+            Ok(d)
+        }
+    }
+}
+
+/// Reads candidate sites from a CSV `id,lon,lat[,capacity]`; errors name
+/// the file, line and column.
+pub fn read_candidates(path: &Path, kind: FacilityKind) -> Result<Vec<OpenFacility>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let at = |line: usize, col: Option<(usize, &str)>| Location {
+        path: path.to_owned(),
+        line: Some(line as u64),
+        column: col.map(|c| c.0),
+        field: col.map(|c| c.1.to_owned()),
+        feature: None,
+    };
+    let mut lines = text.lines().enumerate();
+    let header: Vec<String> = match lines.next() {
+        Some((_, h)) => h
+            .trim_start_matches('\u{feff}')
+            .split(',')
+            .map(|s| s.trim().to_lowercase())
+            .collect(),
+        None => {
+            return Err(Error::input(
+                at(1, None),
+                "expected a header `id,lon,lat[,capacity]`, found an empty file",
+            ))
+        }
+    };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(ci), Some(cx), Some(cy)) = (col("id"), col("lon"), col("lat")) else {
+        return Err(Error::input(
+            at(1, None),
+            format!(
+                "expected the columns id, lon, lat (and optionally capacity), found `{}`",
+                header.join(",")
+            ),
+        ));
+    };
+    let cc = col("capacity");
+    let mut out: Vec<OpenFacility> = Vec::new();
+    for (k, line) in lines {
+        let n = k + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != header.len() {
+            return Err(Error::input(
+                at(n, None),
+                format!("expected {} fields, found {}", header.len(), f.len()),
+            ));
+        }
+        let num = |c: usize, name: &str, lo: f64, hi: f64| -> Result<f64> {
+            f[c].parse::<f64>()
+                .ok()
+                .filter(|v| (lo..=hi).contains(v))
+                .ok_or_else(|| {
+                    Error::input(
+                        at(n, Some((c + 1, name))),
+                        format!("expected a number in {lo}..{hi}, found `{}`", f[c]),
+                    )
+                })
+        };
+        let id = f[ci];
+        if id.is_empty() {
+            return Err(Error::input(
+                at(n, Some((ci + 1, "id"))),
+                "expected an id, found nothing",
+            ));
+        }
+        if out.iter().any(|o| o.id == id) {
+            return Err(Error::input(
+                at(n, Some((ci + 1, "id"))),
+                format!("the id `{id}` repeats"),
+            ));
+        }
+        let capacity = match cc {
+            Some(c) if !f[c].is_empty() => Some(f[c].parse::<u32>().map_err(|_| {
+                Error::input(
+                    at(n, Some((c + 1, "capacity"))),
+                    format!("expected a whole number, found `{}`", f[c]),
+                )
+            })?),
+            _ => None,
+        };
+        out.push(OpenFacility {
+            id: id.to_owned(),
+            kind,
+            lon: num(cx, "lon", -180.0, 180.0)?,
+            lat: num(cy, "lat", -90.0, 90.0)?,
+            capacity,
+            name: None,
+            municipality: None,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::input(
+            at(1, None),
+            "expected at least one candidate site, found none",
+        ));
+    }
+    Ok(out)
+}
+
+fn siting_error(e: SitingError) -> Error {
+    match e {
+        SitingError::BadP { p, message } => Error::param("p", format!("{p}: {message}")),
+        SitingError::Infeasible(m) => Error::Unavailable(format!("infeasible: {m}")),
+    }
+}
+
+/// Solves `query` on `dataset`.
+pub fn siting_report<E: Executor>(
+    dataset: &Dataset,
+    q: &SitingQuery,
+    exec: &E,
+) -> Result<SitingReport> {
+    let p = match (q.model, q.p) {
+        (Model::Lscp, Some(_)) => {
+            return Err(Error::param(
+                "p",
+                "lscp finds the number of sites itself: leave `p` out",
+            ))
+        }
+        (Model::Lscp, None) => None,
+        (_, None) => return Err(Error::param("p", "required: the number of new sites")),
+        (_, Some(0)) => return Err(Error::param("p", "0: at least one new site must be placed")),
+        (_, Some(p)) => Some(p),
+    };
+    let service = match (q.model, q.service) {
+        (Model::Mclp | Model::Lscp, None) => {
+            return Err(Error::param(
+                "service_distance",
+                "required by mclp and lscp, in the metric's unit",
+            ))
+        }
+        (Model::Mclp | Model::Lscp, Some(d)) if !(d.is_finite() && d > 0.0) => {
+            return Err(Error::param(
+                "service_distance",
+                format!("expected a positive number, found {d}"),
+            ))
+        }
+        (Model::Mclp | Model::Lscp, Some(d)) => Some(d),
+        (_, Some(_)) => {
+            return Err(Error::param(
+                "service_distance",
+                "only mclp and lscp take a service distance",
+            ))
+        }
+        (_, None) => None,
+    };
+    if !(q.min_group_size >= 0.0 && q.min_group_size.is_finite()) {
+        return Err(Error::param(
+            "min_group_size",
+            "expected a non-negative number",
+        ));
+    }
+    if q.demand_at == DemandAt::Areas && q.metric == MetricName::Table {
+        return Err(Error::param(
+            "demand",
+            "a cost table is per resident: under `table` the demand must be `residents`",
+        ));
+    }
+    // The candidates become facilities of a derived dataset, so that every
+    // metric (network snaps, cost tables) treats them as it treats any.
+    let dem = demand(dataset, q, exec)?;
+    let (derived, members): (Option<Dataset>, Vec<FacilityIdx>) = match &q.candidates {
+        Candidates::Kind(k) => {
+            let m = dataset.facilities().active_of_kind(*k);
+            if m.is_empty() {
+                return Err(Error::param(
+                    "candidates",
+                    format!("the dataset has no active `{k}` facility"),
+                ));
+            }
+            (None, m)
+        }
+        Candidates::Points(list) => {
+            let d = dataset
+                .with_levers(list, &Default::default())
+                .map_err(|e| match e {
+                    Error::InvalidParameter { message, .. } => Error::param("candidates", message),
+                    e => e,
+                })?;
+            let base = dataset.facilities().len() as u32;
+            (Some(d), (base..base + list.len() as u32).collect())
+        }
+        Candidates::Areas => {
+            let areas = dataset.areas().ok_or_else(|| {
+                Error::param(
+                    "candidates",
+                    "`areas` needs the dataset's areas: the manifest has none",
+                )
+            })?;
+            let centres = demand(
+                dataset,
+                &SitingQuery {
+                    demand_at: DemandAt::Areas,
+                    group: None,
+                    ..q.clone()
+                },
+                exec,
+            )?;
+            let of = dataset.resident_areas(exec);
+            let mut list = Vec::new();
+            let mut seen = vec![false; areas.len()];
+            for &r in &centres.rows {
+                let a = of[r] as usize;
+                if !seen[a] {
+                    seen[a] = true;
+                    let c = centres.at[centres.of_row[r] as usize];
+                    list.push((a, c));
+                }
+            }
+            list.sort_by_key(|x| x.0);
+            let open: Vec<OpenFacility> = list
+                .iter()
+                .map(|&(a, c)| OpenFacility {
+                    id: areas.id(a).to_owned(),
+                    kind: q.site_kind,
+                    lon: c.lon,
+                    lat: c.lat,
+                    capacity: None,
+                    name: areas.name(a).map(str::to_owned),
+                    municipality: None,
+                })
+                .collect();
+            let d = dataset
+                .with_levers(&open, &Default::default())
+                .map_err(|e| match e {
+                    Error::InvalidParameter { message, .. } => Error::param("candidates", message),
+                    e => e,
+                })?;
+            let base = dataset.facilities().len() as u32;
+            (Some(d), (base..base + open.len() as u32).collect())
+        }
+    };
+    let ds = derived.as_ref().unwrap_or(dataset);
+    let facilities = ds.facilities();
+    let existing_members: Vec<FacilityIdx> = match q.existing {
+        None => Vec::new(),
+        Some(k) => facilities
+            .active_of_kind(k)
+            .into_iter()
+            .filter(|f| !members.contains(f))
+            .collect(),
+    };
+    let mut columns = members.clone();
+    columns.extend(&existing_members);
+    let existing_cols: Vec<u32> = (members.len() as u32..columns.len() as u32).collect();
+    let metric = ds.metric(q.metric, exec)?;
+    let unit = match metric {
+        Metric::Geodesic => "m",
+        Metric::Network(_) => "s",
+        Metric::Table(t) => match t.unit() {
+            bacino_core::CostUnit::Seconds => "s",
+            bacino_core::CostUnit::Metres => "m",
+        },
+    };
+    let reach = match q.model {
+        Model::Mclp | Model::Lscp => service.expect("checked"),
+        _ => f64::INFINITY,
+    };
+    let m = columns.len();
+    let rows = cost_rows(ds, &dem, q.demand_at, &columns, metric, reach, exec)?;
+    let inst = Instance::from_rows(m, dem.weight.clone(), rows);
+    let unreachable: f64 = (0..inst.demand())
+        .filter(|&i| inst.row(i).0.is_empty())
+        .fold(0.0, |s, i| s + dem.weight[i]);
+
+    let t0 = Instant::now();
+    let sol: Solution = match q.model {
+        Model::Pmedian => {
+            let mut prm = PmedianParams::new(p.expect("checked"));
+            prm.existing = existing_cols.clone();
+            if let Some(g) = q.gap {
+                prm.gap = g;
+            }
+            prm.time_limit = q.time_limit;
+            if unreachable > 0.0 {
+                return Err(Error::Unavailable(format!(
+                    "{unreachable} people are out of reach of every candidate site under `{}`: a p-median must serve everyone",
+                    q.metric.as_str()
+                )));
+            }
+            pmedian(&inst, &prm)
+        }
+        Model::Mclp => {
+            let mut prm = MclpParams::new(p.expect("checked"), reach);
+            prm.existing = existing_cols.clone();
+            prm.time_limit = q.time_limit;
+            mclp(&inst, &prm)
+        }
+        Model::Lscp => {
+            let mut prm = LscpParams::new(reach);
+            prm.existing = existing_cols.clone();
+            prm.time_limit = q.time_limit;
+            lscp(&inst, &prm)
+        }
+        Model::Pcenter => {
+            let mut prm = PcenterParams::new(p.expect("checked"));
+            prm.existing = existing_cols.clone();
+            prm.time_limit = q.time_limit;
+            pcenter(&inst, &prm)
+        }
+    }
+    .map_err(siting_error)?;
+    let solve_s = t0.elapsed().as_secs_f64();
+
+    // Each demand point's nearest open site, over every open site (the
+    // model's rows may stop at the service distance).
+    let open_cols: Vec<u32> = sol.open.iter().chain(&existing_cols).copied().collect();
+    let near = nearest_open(ds, &dem, q.demand_at, &columns, &open_cols, metric, exec)?;
+    let mut pairs: Vec<(f64, f64)> = near
+        .iter()
+        .zip(&dem.weight)
+        .filter_map(|(n, &w)| n.map(|x| (x.1, w)))
+        .collect();
+    let people: f64 = dem.weight.iter().sum();
+    let new_distance = if pairs.iter().map(|x| x.1).sum::<f64>() < q.min_group_size {
+        None
+    } else {
+        Summary::from_weighted(&mut pairs).map(|s| with_unit(s.rounded(), unit))
+    };
+    let covered = match q.model {
+        Model::Mclp | Model::Lscp => Some(
+            near.iter()
+                .zip(&dem.weight)
+                .filter(|(n, _)| n.is_some_and(|x| x.1 <= reach))
+                .map(|(_, w)| w)
+                .sum(),
+        ),
+        _ => None,
+    };
+    let mut sites = Vec::new();
+    for &j in &sol.open {
+        let f = facilities.get(columns[j as usize]);
+        let (mut served, mut cost) = (0.0, 0.0);
+        for (n, &w) in near.iter().zip(&dem.weight) {
+            if let Some((s, c)) = n {
+                if *s == j {
+                    served += w;
+                    cost += w * c;
+                }
+            }
+        }
+        let shown = served >= q.min_group_size && served > 0.0;
+        sites.push(SiteDoc {
+            id: f.id.0.clone(),
+            lon: f.location.lon,
+            lat: f.location.lat,
+            served: shown.then_some(served),
+            mean_cost: shown.then(|| bacino_core::round_mm(cost / served)),
+        });
+    }
+    sites.sort_by(|a, b| a.id.cmp(&b.id));
+    let selected: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();
+    let plan = match &q.candidates {
+        Candidates::Kind(_) => None,
+        _ => {
+            let open: Vec<serde_json::Value> = sites
+                .iter()
+                .map(|s| {
+                    let f = facilities.get(facilities.index_of(&s.id).expect("a candidate"));
+                    let mut o = serde_json::json!({"id": s.id, "kind": f.kind.as_str(), "lon": s.lon, "lat": s.lat});
+                    if let Some(c) = f.capacity {
+                        o["capacity"] = c.into();
+                    }
+                    o
+                })
+                .collect();
+            Some(serde_json::json!({ "open": open }))
+        }
+    };
+    Ok(SitingReport {
+        model: q.model.as_str(),
+        metric: q.metric.as_str(),
+        unit,
+        p,
+        service_distance: service,
+        objective: sol.objective,
+        bound: sol.bound,
+        gap: sol.gap,
+        proven: sol.proven,
+        selected,
+        covered,
+        new_distance,
+        demand: DemandDoc {
+            at: match q.demand_at {
+                DemandAt::Residents => "residents",
+                DemandAt::Areas => "areas",
+            },
+            group: q.group.clone(),
+            points: inst.demand(),
+            people,
+            unreachable,
+        },
+        candidates: members.len(),
+        existing: existing_members.len(),
+        sites,
+        plan,
+        nodes: sol.nodes,
+        iterations: sol.iterations,
+        solve_s,
+        network: metric.network_info().cloned(),
+        costs: match metric {
+            Metric::Table(t) => Some(t.info().clone()),
+            _ => None,
+        },
+        min_group_size: q.min_group_size,
+    })
+}
+
+/// Each demand point's nearest site among `open` (columns), with its
+/// column and cost.
+fn nearest_open<E: Executor>(
+    ds: &Dataset,
+    dem: &Demand,
+    at: DemandAt,
+    columns: &[FacilityIdx],
+    open: &[u32],
+    metric: Metric<'_>,
+    exec: &E,
+) -> Result<Vec<Option<(u32, f64)>>> {
+    let members: Vec<FacilityIdx> = open.iter().map(|&j| columns[j as usize]).collect();
+    if let Metric::Geodesic = metric {
+        let index = FacilityIndex::new(ds.facilities(), &members);
+        let pos: std::collections::HashMap<FacilityIdx, u32> =
+            open.iter().map(|&j| (columns[j as usize], j)).collect();
+        return Ok(exec.map(dem.at.clone(), |p| {
+            index.nearest(p).map(|n| (pos[&n.facility], n.distance_m))
+        }));
+    }
+    let rows = cost_rows(ds, dem, at, &members, metric, f64::INFINITY, exec)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                .map(|(k, c)| (open[k as usize], c))
+        })
+        .collect())
+}
+
+/// Statistics named in the metric's unit: `median_m` or `median_s`.
+fn with_unit(s: Summary, unit: &str) -> serde_json::Value {
+    let v = serde_json::to_value(s).expect("plain numbers");
+    if unit == "m" {
+        return v;
+    }
+    let obj = v.as_object().expect("an object");
+    serde_json::Value::Object(
+        obj.iter()
+            .map(|(k, x)| {
+                (
+                    k.strip_suffix("_m")
+                        .map_or(k.clone(), |b| format!("{b}_{unit}")),
+                    x.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Each demand point's sites within `reach` and their costs.
+fn cost_rows<E: Executor>(
+    ds: &Dataset,
+    dem: &Demand,
+    at: DemandAt,
+    columns: &[FacilityIdx],
+    metric: Metric<'_>,
+    reach: f64,
+    exec: &E,
+) -> Result<Vec<Vec<(u32, f64)>>> {
+    let facilities = ds.facilities();
+    let pairs = dem.at.len() as f64 * columns.len() as f64;
+    if reach.is_infinite() && pairs > 60e6 {
+        return Err(Error::Unavailable(format!(
+            "{} demand points × {} sites is too many pairs for a full cost matrix: use `demand` = `areas`",
+            dem.at.len(),
+            columns.len()
+        )));
+    }
+    match (at, metric) {
+        (DemandAt::Residents, _) => {
+            let kernel = cost_kernel(ds, columns, metric, reach, exec);
+            Ok(dem
+                .rows
+                .iter()
+                .map(|&r| {
+                    let (c, v) = kernel.row(r);
+                    c.iter().copied().zip(v.iter().copied()).collect()
+                })
+                .collect())
+        }
+        (DemandAt::Areas, Metric::Geodesic) => Ok(exec.map(dem.at.clone(), |a| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(j, &f)| (j as u32, geodesic_distance_m(a, facilities.get(f).location)))
+                .filter(|x| x.1 <= reach)
+                .collect()
+        })),
+        (DemandAt::Areas, Metric::Network(net)) => {
+            let network = net.network();
+            let fsnaps = net.facility_snaps();
+            let targets: Vec<NetTarget> = columns
+                .iter()
+                .enumerate()
+                .filter_map(|(k, &f)| {
+                    Some(NetTarget {
+                        label: k as u32,
+                        snap: fsnaps[f as usize]?,
+                    })
+                })
+                .collect();
+            let snaps: Vec<_> = dem
+                .at
+                .iter()
+                .map(|p| network.snap([p.lon, p.lat]))
+                .collect();
+            let origins: Vec<_> = snaps.iter().flatten().copied().collect();
+            let matrix = network.matrix(&origins, &targets);
+            let mut it = matrix.iter();
+            Ok(snaps
+                .iter()
+                .map(|s| match s {
+                    None => Vec::new(),
+                    Some(_) => {
+                        let costs = it.next().expect("one row per snapped origin");
+                        targets
+                            .iter()
+                            .zip(costs)
+                            .filter(|(_, c)| c.is_finite() && c.time_s() <= reach)
+                            .map(|(t, c)| (t.label, c.time_s()))
+                            .collect()
+                    }
+                })
+                .collect())
+        }
+        (DemandAt::Areas, Metric::Table(_)) => unreachable!("refused above"),
+    }
+}
