@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use bacino_batch::Parallel;
-use bacino_siting::{siting_report, CandidatesParam, SitingParams, SitingReport};
+use bacino_siting::{export_costs, siting_report, CandidatesParam, SitingParams, SitingReport};
 
 use crate::{load, prepare_metric};
 
@@ -53,6 +53,10 @@ pub(crate) struct SiteArgs {
     /// A site's served population under this is suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
+    /// Also write the instance (`demand,weight,site,existing,cost`, one
+    /// line per pair in reach) here, to run another solver on it.
+    #[arg(long)]
+    export_costs: Option<PathBuf>,
     /// Also write the chosen sites as GeoJSON points here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -76,6 +80,14 @@ pub(crate) fn site(args: SiteArgs) -> anyhow::Result<()> {
     let query = params.to_query(args.min_group_size, true)?;
     let dataset = load(&args.dir)?;
     prepare_metric(&dataset, query.metric)?;
+    if let Some(path) = &args.export_costs {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?,
+        );
+        export_costs(&dataset, &query, &Parallel, &mut f)?;
+        f.flush()?;
+    }
     let report = siting_report(&dataset, &query, &Parallel)?;
     if let Some(path) = &args.out {
         std::fs::write(path, serde_json::to_string_pretty(&sites_geojson(&report))?)

@@ -87,3 +87,83 @@ impl Coverage {
 pub(crate) fn integral(w: &[f64]) -> bool {
     w.iter().all(|x| x.fract() == 0.0 && x.abs() < 9e15)
 }
+
+/// True when sorted `a` ⊆ sorted `b`.
+fn subset(a: &[u32], b: &[u32]) -> bool {
+    if a.len() > b.len() {
+        return false;
+    }
+    let mut k = 0;
+    for &x in a {
+        while k < b.len() && b[k] < x {
+            k += 1;
+        }
+        if k == b.len() || b[k] != x {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+/// Instances up to this many rows (and columns) get the quadratic
+/// dominance tests.
+const DOMINANCE_MAX: usize = 4000;
+
+/// The classic set-covering reductions (Toregas & ReVelle 1973), repeated
+/// until nothing changes: a row whose sites include all of another row's
+/// is covered whenever that one is, so it goes; a site whose rows are a
+/// subset of another site's is never needed, so it goes (of two equal
+/// sites, the later). The least cover keeps its size; a cover of the
+/// reduced rows covers the original ones.
+pub(crate) fn reduce_cover(rows: &[Vec<u32>], sites: usize) -> Vec<Vec<u32>> {
+    let mut rows: Vec<Vec<u32>> = rows.to_vec();
+    if rows.len() > DOMINANCE_MAX || sites > DOMINANCE_MAX {
+        return rows;
+    }
+    loop {
+        let before: usize = rows.iter().map(Vec::len).sum::<usize>() + rows.len();
+        // Rows: shortest first, a row goes when an earlier kept one is a
+        // subset of it.
+        rows.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        rows.dedup();
+        let mut kept: Vec<Vec<u32>> = Vec::with_capacity(rows.len());
+        for r in rows {
+            if !kept.iter().any(|k| subset(k, &r)) {
+                kept.push(r);
+            }
+        }
+        rows = kept;
+        // Sites.
+        let mut cols: Vec<Vec<u32>> = vec![Vec::new(); sites];
+        for (r, row) in rows.iter().enumerate() {
+            for &j in row {
+                cols[j as usize].push(r as u32);
+            }
+        }
+        let mut gone = vec![false; sites];
+        for j in 0..sites {
+            if cols[j].is_empty() {
+                gone[j] = true;
+                continue;
+            }
+            for k in 0..sites {
+                if k == j || gone[k] || cols[k].len() < cols[j].len() {
+                    continue;
+                }
+                let equal = cols[k].len() == cols[j].len();
+                if (!equal || k < j) && subset(&cols[j], &cols[k]) {
+                    gone[j] = true;
+                    break;
+                }
+            }
+        }
+        for row in &mut rows {
+            row.retain(|&j| !gone[j as usize]);
+        }
+        let after: usize = rows.iter().map(Vec::len).sum::<usize>() + rows.len();
+        if after == before {
+            return rows;
+        }
+    }
+}

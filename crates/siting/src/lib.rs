@@ -53,7 +53,8 @@ pub use params::{CandidatePoint, CandidatesParam, SitingParams};
 pub use pcenter::{pcenter, PcenterParams};
 pub use pmedian::{pmedian, PmedianParams};
 pub use report::{
-    read_candidates, siting_report, Candidates, DemandAt, Model, SitingQuery, SitingReport,
+    export_costs, read_candidates, siting_report, Candidates, DemandAt, Model, SitingQuery,
+    SitingReport,
 };
 
 /// A relative gap this small counts as optimality proven: what is left is

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::cover::Coverage;
+use crate::cover::{reduce_cover, Coverage};
 use crate::{Clock, Instance, SitingError, Solution};
 
 /// Options of [`lscp`].
@@ -111,9 +111,16 @@ struct Search<'a> {
 /// first one, and `best` is `None` when there is none.
 pub(crate) fn min_cover(cov: &Coverage, limit: Option<usize>, clock: Clock) -> CoverOutcome {
     let m = cov.sites;
+    let rows = reduce_cover(&cov.rows, m);
+    let mut cols = vec![Vec::new(); m];
+    for (r, row) in rows.iter().enumerate() {
+        for &j in row {
+            cols[j as usize].push(r as u32);
+        }
+    }
     let mut s = Search {
-        rows: &cov.rows,
-        cols: cov.columns(),
+        rows: &rows,
+        cols,
         clock,
         ub: limit.map_or(m + 1, |p| p + 1),
         best: None,
@@ -131,7 +138,7 @@ pub(crate) fn min_cover(cov: &Coverage, limit: Option<usize>, clock: Clock) -> C
     }
     let mut stack = vec![Node {
         state: vec![FREE; m],
-        u: vec![0.5; cov.rows.len()],
+        u: vec![0.5; rows.len()],
         bound: 0,
     }];
     let mut floor = usize::MAX;

@@ -207,6 +207,8 @@ pub struct SitingReport {
 
 /// Demand points: location, weight, and (for residents) the row.
 struct Demand {
+    /// Resident or area id of each demand point.
+    ids: Vec<String>,
     at: Vec<LonLat>,
     weight: Vec<f64>,
     rows: Vec<usize>,
@@ -234,6 +236,7 @@ fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<D
                 of_row[r] = k as u32;
             }
             Ok(Demand {
+                ids: rows.iter().map(|&r| residents.id(r).to_owned()).collect(),
                 at: rows.iter().map(|&r| residents.locations()[r]).collect(),
                 weight: rows.iter().map(|&r| residents.weights()[r]).collect(),
                 rows,
@@ -267,6 +270,7 @@ fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<D
             }
             let mut point = vec![u32::MAX; n];
             let mut d = Demand {
+                ids: Vec::new(),
                 at: Vec::new(),
                 weight: Vec::new(),
                 rows: Vec::new(),
@@ -275,6 +279,7 @@ fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<D
             for a in 0..n {
                 if w[a] > 0.0 {
                     point[a] = d.at.len() as u32;
+                    d.ids.push(areas.id(a).to_owned());
                     let lon = y[a].atan2(x[a]).to_degrees();
                     let lat = z[a].atan2(x[a].hypot(y[a])).to_degrees();
                     d.at.push(LonLat::new(lon, lat));
@@ -403,58 +408,26 @@ fn siting_error(e: SitingError) -> Error {
     }
 }
 
-/// Solves `query` on `dataset`.
-pub fn siting_report<E: Executor>(
+/// The demand, the sites (candidates first, then the existing ones) and
+/// the instance's cost rows.
+struct Prepared {
+    derived: Option<Dataset>,
+    dem: Demand,
+    members: Vec<FacilityIdx>,
+    existing_members: Vec<FacilityIdx>,
+    columns: Vec<FacilityIdx>,
+    existing_cols: Vec<u32>,
+    inst: Instance,
+    reach: f64,
+    unreachable: f64,
+}
+
+fn prepare<E: Executor>(
     dataset: &Dataset,
     q: &SitingQuery,
+    service: Option<f64>,
     exec: &E,
-) -> Result<SitingReport> {
-    let p = match (q.model, q.p) {
-        (Model::Lscp, Some(_)) => {
-            return Err(Error::param(
-                "p",
-                "lscp finds the number of sites itself: leave `p` out",
-            ))
-        }
-        (Model::Lscp, None) => None,
-        (_, None) => return Err(Error::param("p", "required: the number of new sites")),
-        (_, Some(0)) => return Err(Error::param("p", "0: at least one new site must be placed")),
-        (_, Some(p)) => Some(p),
-    };
-    let service = match (q.model, q.service) {
-        (Model::Mclp | Model::Lscp, None) => {
-            return Err(Error::param(
-                "service_distance",
-                "required by mclp and lscp, in the metric's unit",
-            ))
-        }
-        (Model::Mclp | Model::Lscp, Some(d)) if !(d.is_finite() && d > 0.0) => {
-            return Err(Error::param(
-                "service_distance",
-                format!("expected a positive number, found {d}"),
-            ))
-        }
-        (Model::Mclp | Model::Lscp, Some(d)) => Some(d),
-        (_, Some(_)) => {
-            return Err(Error::param(
-                "service_distance",
-                "only mclp and lscp take a service distance",
-            ))
-        }
-        (_, None) => None,
-    };
-    if !(q.min_group_size >= 0.0 && q.min_group_size.is_finite()) {
-        return Err(Error::param(
-            "min_group_size",
-            "expected a non-negative number",
-        ));
-    }
-    if q.demand_at == DemandAt::Areas && q.metric == MetricName::Table {
-        return Err(Error::param(
-            "demand",
-            "a cost table is per resident: under `table` the demand must be `residents`",
-        ));
-    }
+) -> Result<Prepared> {
     // The candidates become facilities of a derived dataset, so that every
     // metric (network snaps, cost tables) treats them as it treats any.
     let dem = demand(dataset, q, exec)?;
@@ -543,14 +516,6 @@ pub fn siting_report<E: Executor>(
     columns.extend(&existing_members);
     let existing_cols: Vec<u32> = (members.len() as u32..columns.len() as u32).collect();
     let metric = ds.metric(q.metric, exec)?;
-    let unit = match metric {
-        Metric::Geodesic => "m",
-        Metric::Network(_) => "s",
-        Metric::Table(t) => match t.unit() {
-            bacino_core::CostUnit::Seconds => "s",
-            bacino_core::CostUnit::Metres => "m",
-        },
-    };
     let reach = match q.model {
         Model::Mclp | Model::Lscp => service.expect("checked"),
         _ => f64::INFINITY,
@@ -562,6 +527,123 @@ pub fn siting_report<E: Executor>(
         .filter(|&i| inst.row(i).0.is_empty())
         .fold(0.0, |s, i| s + dem.weight[i]);
 
+    Ok(Prepared {
+        derived,
+        dem,
+        members,
+        existing_members,
+        columns,
+        existing_cols,
+        inst,
+        reach,
+        unreachable,
+    })
+}
+
+/// Writes the instance `query` builds as CSV `demand,weight,site,existing,cost`
+/// (one line per pair in reach; the cost in the metric's unit), for
+/// running another solver on the same numbers.
+pub fn export_costs<E: Executor>(
+    dataset: &Dataset,
+    q: &SitingQuery,
+    exec: &E,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let pre = prepare(dataset, q, q.service, exec)?;
+    let ds = pre.derived.as_ref().unwrap_or(dataset);
+    let io = |e: std::io::Error| Error::Unavailable(format!("cannot write the costs: {e}"));
+    writeln!(out, "demand,weight,site,existing,cost").map_err(io)?;
+    for i in 0..pre.inst.demand() {
+        let (s, c) = pre.inst.row(i);
+        for (&j, &x) in s.iter().zip(c) {
+            let f = ds.facilities().get(pre.columns[j as usize]);
+            let existing = j as usize >= pre.members.len();
+            writeln!(
+                out,
+                "{},{},{},{},{x:?}",
+                pre.dem.ids[i], pre.dem.weight[i], f.id.0, existing
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Solves `query` on `dataset`.
+pub fn siting_report<E: Executor>(
+    dataset: &Dataset,
+    q: &SitingQuery,
+    exec: &E,
+) -> Result<SitingReport> {
+    let p = match (q.model, q.p) {
+        (Model::Lscp, Some(_)) => {
+            return Err(Error::param(
+                "p",
+                "lscp finds the number of sites itself: leave `p` out",
+            ))
+        }
+        (Model::Lscp, None) => None,
+        (_, None) => return Err(Error::param("p", "required: the number of new sites")),
+        (_, Some(0)) => return Err(Error::param("p", "0: at least one new site must be placed")),
+        (_, Some(p)) => Some(p),
+    };
+    let service = match (q.model, q.service) {
+        (Model::Mclp | Model::Lscp, None) => {
+            return Err(Error::param(
+                "service_distance",
+                "required by mclp and lscp, in the metric's unit",
+            ))
+        }
+        (Model::Mclp | Model::Lscp, Some(d)) if !(d.is_finite() && d > 0.0) => {
+            return Err(Error::param(
+                "service_distance",
+                format!("expected a positive number, found {d}"),
+            ))
+        }
+        (Model::Mclp | Model::Lscp, Some(d)) => Some(d),
+        (_, Some(_)) => {
+            return Err(Error::param(
+                "service_distance",
+                "only mclp and lscp take a service distance",
+            ))
+        }
+        (_, None) => None,
+    };
+    if !(q.min_group_size >= 0.0 && q.min_group_size.is_finite()) {
+        return Err(Error::param(
+            "min_group_size",
+            "expected a non-negative number",
+        ));
+    }
+    if q.demand_at == DemandAt::Areas && q.metric == MetricName::Table {
+        return Err(Error::param(
+            "demand",
+            "a cost table is per resident: under `table` the demand must be `residents`",
+        ));
+    }
+    let pre = prepare(dataset, q, service, exec)?;
+    let Prepared {
+        ref derived,
+        ref dem,
+        ref members,
+        ref existing_members,
+        ref columns,
+        ref existing_cols,
+        ref inst,
+        reach,
+        unreachable,
+    } = pre;
+    let ds = derived.as_ref().unwrap_or(dataset);
+    let facilities = ds.facilities();
+    let metric = ds.metric(q.metric, exec)?;
+    let unit = match metric {
+        Metric::Geodesic => "m",
+        Metric::Network(_) => "s",
+        Metric::Table(t) => match t.unit() {
+            bacino_core::CostUnit::Seconds => "s",
+            bacino_core::CostUnit::Metres => "m",
+        },
+    };
     let t0 = Instant::now();
     let sol: Solution = match q.model {
         Model::Pmedian => {
@@ -603,7 +685,12 @@ pub fn siting_report<E: Executor>(
 
     // Each demand point's nearest open site, over every open site (the
     // model's rows may stop at the service distance).
-    let open_cols: Vec<u32> = sol.open.iter().chain(&existing_cols).copied().collect();
+    let open_cols: Vec<u32> = sol
+        .open
+        .iter()
+        .chain(existing_cols.iter())
+        .copied()
+        .collect();
     let near = nearest_open(ds, &dem, q.demand_at, &columns, &open_cols, metric, exec)?;
     let mut pairs: Vec<(f64, f64)> = near
         .iter()
