@@ -13,7 +13,7 @@ use crate::{load, prepare_metric};
 pub(crate) struct SiteArgs {
     /// Dataset directory (with dataset.toml) or manifest file.
     dir: PathBuf,
-    /// pmedian, mclp, lscp or pcenter.
+    /// pmedian, cpmedian, mclp, lscp or pcenter.
     #[arg(long)]
     model: String,
     /// Candidate sites: a CSV `id,lon,lat[,capacity]`, `kind:K` (the
@@ -30,6 +30,10 @@ pub(crate) struct SiteArgs {
     /// Service distance in the metric's unit (mclp, lscp).
     #[arg(long)]
     service_distance: Option<f64>,
+    /// Capacity (people) of the candidate sites without their own
+    /// (cpmedian).
+    #[arg(long)]
+    capacity: Option<u64>,
     /// geodesic (metres), car or foot (seconds over the dataset's
     /// [network]), or table (the dataset's [costs]).
     #[arg(long, default_value = "geodesic")]
@@ -69,6 +73,7 @@ pub(crate) fn site(args: SiteArgs) -> anyhow::Result<()> {
         existing: args.existing,
         p: args.p,
         service_distance: args.service_distance,
+        capacity: args.capacity,
         metric: Some(args.metric),
         demand_group: args.demand_group,
         demand: Some(args.demand),

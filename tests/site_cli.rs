@@ -425,3 +425,86 @@ fn bad_siting_input_is_named() {
     ]);
     assert!(e.contains("GP1") && e.contains("exists already"), "{e}");
 }
+
+#[test]
+fn the_capacitated_p_median_splits_people_within_capacity() {
+    let c = case(11);
+    let (dir, cand) = (c.dir(), c.candidates_csv());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "site",
+            dir.as_str(),
+            "--candidates",
+            cand.as_str(),
+            "--min-group-size",
+            "0",
+            "--p",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        bacino_json(&args)
+    };
+    let people: f64 = c.residents.iter().map(|r| r.2).sum();
+    // Room for everyone at any site: the uncapacitated optimum.
+    let free = run(&["--model", "cpmedian", "--capacity", "100000"]);
+    let plain = run(&["--model", "pmedian"]);
+    let (a, b) = (
+        free["objective"].as_f64().unwrap(),
+        plain["objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-3 * people, "{a} vs {b}");
+    // A third of the people (and a little) per site: every site near full.
+    let cap = (people / 3.0).ceil() as u64 + 2;
+    let doc = run(&["--model", "cpmedian", "--capacity", &cap.to_string()]);
+    assert_eq!(doc["proven"], true);
+    assert!(doc["objective"].as_f64().unwrap() >= a - 1e-6);
+    let sites = doc["sites"].as_array().unwrap();
+    let served: Vec<f64> = sites
+        .iter()
+        .map(|s| s["served"].as_f64().unwrap())
+        .collect();
+    assert_eq!(served.iter().sum::<f64>(), people);
+    assert!(
+        served.iter().all(|&s| s <= cap as f64),
+        "{served:?} over {cap}"
+    );
+    assert_eq!(doc["plan"]["open"][0]["capacity"], cap);
+    // Not enough room, or no capacity at all, is named.
+    let e = bacino_fails(&[
+        "site",
+        &dir,
+        "--candidates",
+        &cand,
+        "--model",
+        "cpmedian",
+        "--p",
+        "3",
+        "--capacity",
+        "10",
+    ]);
+    assert!(e.contains("infeasible") && e.contains("places"), "{e}");
+    let e = bacino_fails(&[
+        "site",
+        &dir,
+        "--candidates",
+        &cand,
+        "--model",
+        "cpmedian",
+        "--p",
+        "3",
+    ]);
+    assert!(e.contains("`capacity`"), "{e}");
+    let e = bacino_fails(&[
+        "site",
+        &dir,
+        "--candidates",
+        &cand,
+        "--model",
+        "pmedian",
+        "--p",
+        "3",
+        "--capacity",
+        "10",
+    ]);
+    assert!(e.contains("only cpmedian"), "{e}");
+}

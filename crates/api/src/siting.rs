@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitingBody {
-    /// `pmedian`, `mclp`, `lscp` or `pcenter`.
+    /// `pmedian`, `cpmedian`, `mclp`, `lscp` or `pcenter`.
     model: String,
     /// `"kind:K"` (the active facilities of a kind), `"areas"` (each
     /// area's population centre), or a list of `{id, lon, lat, capacity?}`.
@@ -30,6 +30,8 @@ pub struct SitingBody {
     p: Option<usize>,
     /// Service distance in the metric's unit (mclp, lscp).
     service_distance: Option<f64>,
+    /// Capacity (people) of candidate sites without their own (cpmedian).
+    capacity: Option<u64>,
     /// `geodesic` (default), `car`, `foot` or `table`.
     metric: Option<String>,
     /// Only residents of this group are demand (e.g. `no_gp`).
@@ -109,6 +111,7 @@ pub(crate) async fn siting_route(
         existing: b.existing,
         p: b.p,
         service_distance: b.service_distance,
+        capacity: b.capacity,
         metric: b.metric,
         demand_group: b.demand_group,
         demand: b.demand,

@@ -138,7 +138,8 @@ async fn bad_siting_requests_are_client_errors_naming_their_field() {
         (with("p", json!(0)), 400, "p"),
         (with("p", json!(500)), 400, "p"),
         (with("model", json!("median")), 400, "model"),
-        (with("model", json!("cpmedian")), 400, "model"),
+        (with("model", json!("cpmedian")), 400, "capacity"),
+        (with("capacity", json!(100)), 400, "capacity"),
         (
             with("candidates", json!("kind:hospital")),
             400,

@@ -100,4 +100,5 @@ pub use reassign::{
     TimeFigures, DEFAULT_MAX_DISTANCE_M,
 };
 pub use stats::{round_mm, Summary};
+pub use transport::{transport, Transported};
 pub use voronoi::{ring_area, voronoi_cells};

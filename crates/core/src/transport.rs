@@ -474,9 +474,14 @@ pub(crate) fn certify(pb: &Problem, flow: &Flow) -> Result<Certificate, String> 
     }
     // Bellman–Ford (queue-based) from a virtual root joined to every node
     // at cost 0; a node relaxed n times lies on a negative cycle.
+    // A node's current shortest path has `edges[v]` arcs after the root;
+    // one of n arcs or more repeats a node, and only a negative cycle makes
+    // a path with a repeated node shorter. (Counting how often a node is
+    // relaxed instead, as this once did, is not a proof: the queue may
+    // relax a node more than n times without any negative cycle.)
     let mut pot = vec![0i64; n];
     let mut in_queue = vec![true; n];
-    let mut relaxed = vec![0u32; n];
+    let mut edges = vec![0usize; n];
     let mut queue: VecDeque<usize> = (0..n).collect();
     while let Some(u) = queue.pop_front() {
         in_queue[u] = false;
@@ -484,8 +489,8 @@ pub(crate) fn certify(pb: &Problem, flow: &Flow) -> Result<Certificate, String> 
             let v = v as usize;
             if pot[u] + c < pot[v] {
                 pot[v] = pot[u] + c;
-                relaxed[v] += 1;
-                if relaxed[v] as usize > n {
+                edges[v] = edges[u] + 1;
+                if edges[v] >= n {
                     return Err("negative cycle: a cheaper assignment exists".into());
                 }
                 if !in_queue[v] {
@@ -732,4 +737,65 @@ mod tests {
         assert_eq!(flow.cost(&pb), 5);
         certify(&pb, &flow).unwrap();
     }
+}
+
+/// An optimal transportation plan ([`transport`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transported {
+    /// Per source, `(sink, amount)` for each arc carrying flow.
+    pub flows: Vec<Vec<(u32, u32)>>,
+    /// Per source, the amount no sink could take.
+    pub unplaced: Vec<u32>,
+    /// Σ amount × cost over the flows.
+    pub cost: i128,
+}
+
+/// Solves a transportation problem exactly and certifies it: `supply[p]`
+/// units leave source `p` along its `arcs[p]` (`(sink, integer cost)`),
+/// each sink taking at most `cap[s]`. As many units as possible are
+/// placed, then the total cost is least (the scenario solver: successive
+/// shortest paths on the compressed residual graph). Fails only if the
+/// independent certificate (no augmenting path, no negative cycle) does
+/// not hold, which would be a bug.
+pub fn transport(
+    supply: &[u32],
+    cap: &[u64],
+    arcs: &[Vec<(u32, i64)>],
+) -> std::result::Result<Transported, String> {
+    assert_eq!(supply.len(), arcs.len(), "one arc list per source");
+    let mut pb = Problem {
+        supply: supply.to_vec(),
+        cap: cap.to_vec(),
+        arc_start: Vec::with_capacity(arcs.len() + 1),
+        arc_sink: Vec::new(),
+        arc_cost: Vec::new(),
+    };
+    pb.arc_start.push(0);
+    for a in arcs {
+        for &(s, c) in a {
+            assert!((s as usize) < cap.len(), "arc to an unknown sink");
+            pb.arc_sink.push(s);
+            pb.arc_cost.push(c);
+        }
+        pb.arc_start.push(pb.arc_sink.len() as u32);
+    }
+    let flow = solve(&pb);
+    certify(&pb, &flow)?;
+    let mut cost = 0i128;
+    let flows = (0..pb.sources())
+        .map(|p| {
+            pb.arcs(p)
+                .filter(|&a| flow.on_arc[a] > 0)
+                .map(|a| {
+                    cost += i128::from(flow.on_arc[a]) * i128::from(pb.arc_cost[a]);
+                    (pb.arc_sink[a], flow.on_arc[a])
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Transported {
+        flows,
+        unplaced: flow.unplaced,
+        cost,
+    })
 }

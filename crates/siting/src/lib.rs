@@ -14,6 +14,9 @@
 //!   truncated (a lower bound stands for the sites a row leaves out);
 //! - [`pmedian`]: Lagrangian relaxation with subgradient steps, a fast
 //!   interchange heuristic, and branch-and-bound with reduced-cost fixing;
+//! - [`cpmedian`]: the capacitated p-median with splittable assignment,
+//!   its knapsack Lagrangian bound and the same search, each site set
+//!   evaluated by the certified transportation solver;
 //! - [`mclp`]: the same scheme on the Lagrangian relaxation of coverage;
 //! - [`lscp`]: set covering by branch-and-bound on the Lagrangian bound,
 //!   rounded up, with unit propagation;
@@ -35,7 +38,9 @@
 //! assert!(s.proven);
 //! ```
 
+mod bnb;
 mod cover;
+pub mod cpmedian;
 pub mod instance;
 pub mod lscp;
 pub mod mclp;
@@ -46,6 +51,7 @@ pub mod report;
 
 use std::time::{Duration, Instant};
 
+pub use cpmedian::{cpmedian, Assignment, CpmedianParams};
 pub use instance::{FarCost, Instance};
 pub use lscp::{lscp, LscpParams};
 pub use mclp::{mclp, MclpParams};

@@ -38,7 +38,7 @@ pub struct CandidatePoint {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SitingParams {
-    /// `pmedian`, `mclp`, `lscp` or `pcenter`.
+    /// `pmedian`, `cpmedian`, `mclp`, `lscp` or `pcenter`.
     pub model: Option<String>,
     /// Candidate sites (required).
     pub candidates: Option<CandidatesParam>,
@@ -48,6 +48,8 @@ pub struct SitingParams {
     pub p: Option<usize>,
     /// Service distance in the metric's unit.
     pub service_distance: Option<f64>,
+    /// Capacity of candidate sites without their own (cpmedian).
+    pub capacity: Option<u64>,
     /// Metric (default geodesic).
     pub metric: Option<String>,
     /// Residents' group forming the demand.
@@ -75,7 +77,12 @@ impl SitingParams {
         let model: Model = self
             .model
             .as_deref()
-            .ok_or_else(|| Error::param("model", "required: pmedian, mclp, lscp or pcenter"))?
+            .ok_or_else(|| {
+                Error::param(
+                    "model",
+                    "required: pmedian, cpmedian, mclp, lscp or pcenter",
+                )
+            })?
             .parse()?;
         let site_kind = match &self.site_kind {
             None => FacilityKind::Gp,
@@ -174,6 +181,19 @@ impl SitingParams {
             existing,
             p: self.p,
             service: self.service_distance,
+            capacity: match (model, self.capacity) {
+                (_, Some(0)) => {
+                    return Err(Error::param(
+                        "capacity",
+                        "expected a positive number of people",
+                    ))
+                }
+                (crate::report::Model::Cpmedian, c) => c,
+                (_, None) => None,
+                (_, Some(_)) => {
+                    return Err(Error::param("capacity", "only cpmedian takes a capacity"))
+                }
+            },
             metric: self.metric.as_deref().unwrap_or("geodesic").parse()?,
             group: self.demand_group.clone(),
             demand_at,

@@ -26,6 +26,7 @@
 
 use std::time::Duration;
 
+use crate::bnb::{branch_and_bound, free_by_rho, Dual, Relaxation, FREE, OPEN};
 use crate::{relative_gap, Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
 
 /// Options of [`pmedian`].
@@ -54,9 +55,6 @@ impl PmedianParams {
     }
 }
 
-const FREE: u8 = 0;
-const OPEN: u8 = 1;
-const CLOSED: u8 = 2;
 const NONE: u32 = u32::MAX;
 
 /// Solves the p-median problem on `inst`.
@@ -101,23 +99,6 @@ struct Ctx<'a> {
     best: Vec<bool>,
     iterations: u64,
     nodes: u64,
-}
-
-/// A branch-and-bound node: each site's state, and the multipliers to
-/// start from.
-struct Node {
-    state: Vec<u8>,
-    lam: Vec<f64>,
-    /// The parent's bound (a bound for this node too).
-    bound: f64,
-}
-
-/// What the subgradient left: the best bound and the relaxation's choice
-/// at it.
-struct Dual {
-    bound: f64,
-    rho: Vec<f64>,
-    lam: Vec<f64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -442,18 +423,13 @@ impl<'a> Ctx<'a> {
         best
     }
 
-    /// How far below the incumbent a bound may stay and still prune.
-    fn slack(&self) -> f64 {
-        self.gap * self.ub.abs()
-    }
-
     fn solve(&mut self) -> Solution {
         let m = self.inst.sites();
         let mut open = self.greedy();
         let v = self.improve(&mut open);
         self.offer(&open, v);
 
-        let mut state: Vec<u8> = self
+        let state: Vec<u8> = self
             .existing
             .iter()
             .map(|&e| if e { OPEN } else { FREE })
@@ -467,103 +443,7 @@ impl<'a> Ctx<'a> {
                 w * c.get(1).or(c.first()).copied().unwrap_or(self.penalty)
             })
             .collect();
-        state.shrink_to_fit();
-        let mut stack = vec![Node {
-            state,
-            lam: lam0,
-            bound: f64::NEG_INFINITY,
-        }];
-        let mut floor = f64::INFINITY; // least bound of the nodes pruned
-        let mut root = true;
-        while let Some(node) = stack.pop() {
-            if node.bound >= self.ub - self.slack() {
-                floor = floor.min(node.bound);
-                continue;
-            }
-            if self.clock.expired() {
-                floor = floor.min(node.bound);
-                floor = stack.iter().fold(floor, |f, n| f.min(n.bound));
-                break;
-            }
-            self.nodes += 1;
-            let Node { mut state, lam, .. } = node;
-            let opened = state
-                .iter()
-                .zip(&self.existing)
-                .filter(|(&s, &e)| s == OPEN && !e)
-                .count();
-            let free = state.iter().filter(|&&s| s == FREE).count();
-            if opened > self.p || opened + free < self.p {
-                continue; // no solution here
-            }
-            if opened == self.p || opened + free == self.p {
-                let leaf: Vec<bool> = state
-                    .iter()
-                    .map(|&s| s == OPEN || (s == FREE && opened + free == self.p))
-                    .collect();
-                let v = self.evaluate(&leaf);
-                self.offer(&leaf, v);
-                floor = floor.min(v);
-                continue;
-            }
-            let need = self.p - opened;
-            let (budget, mu) = if root { (3000, 2.0) } else { (150, 0.5) };
-            root = false;
-            let d = self.subgradient(&state, need, lam, budget, mu);
-            if d.bound >= self.ub - self.slack() {
-                floor = floor.min(d.bound);
-                continue;
-            }
-            // Reduced-cost fixing, then branch on the least decided site.
-            let mut order = Vec::with_capacity(m);
-            free_by_rho(&state, &d.rho, &mut order);
-            let r_in = d.rho[order[need - 1] as usize];
-            let r_out = d.rho[order[need] as usize];
-            let limit = self.ub - self.slack();
-            let mut pick = (f64::INFINITY, NONE, false);
-            for (q, &j) in order.iter().enumerate() {
-                let r = d.rho[j as usize];
-                if q < need {
-                    if d.bound - r + r_out >= limit {
-                        state[j as usize] = OPEN;
-                    } else if r_out - r < pick.0 {
-                        pick = (r_out - r, j, true);
-                    }
-                } else if d.bound + r - r_in >= limit {
-                    state[j as usize] = CLOSED;
-                } else if r - r_in < pick.0 {
-                    pick = (r - r_in, j, false);
-                }
-            }
-            if pick.1 == NONE {
-                // Everything fixed: the node is a leaf now.
-                stack.push(Node {
-                    state,
-                    lam: d.lam,
-                    bound: d.bound,
-                });
-                continue;
-            }
-            let j = pick.1 as usize;
-            let mut other = state.clone();
-            let (first, second) = if pick.2 {
-                (OPEN, CLOSED)
-            } else {
-                (CLOSED, OPEN)
-            };
-            other[j] = second;
-            state[j] = first;
-            stack.push(Node {
-                state: other,
-                lam: d.lam.clone(),
-                bound: d.bound,
-            });
-            stack.push(Node {
-                state,
-                lam: d.lam,
-                bound: d.bound,
-            });
-        }
+        let floor = branch_and_bound(self, state, lam0, (3000, 2.0), (150, 0.5));
         let objective = self.ub;
         let bound = floor.min(objective);
         let open: Vec<u32> = (0..m as u32)
@@ -576,9 +456,38 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The free sites by `ρ`, least first (ties by index).
-fn free_by_rho(state: &[u8], rho: &[f64], order: &mut Vec<u32>) {
-    order.clear();
-    order.extend((0..state.len() as u32).filter(|&j| state[j as usize] == FREE));
-    order.sort_by(|&a, &b| rho[a as usize].total_cmp(&rho[b as usize]).then(a.cmp(&b)));
+impl Relaxation for Ctx<'_> {
+    fn existing(&self) -> &[bool] {
+        &self.existing
+    }
+    fn p(&self) -> usize {
+        self.p
+    }
+    fn incumbent(&self) -> f64 {
+        self.ub
+    }
+    fn slack(&self) -> f64 {
+        self.gap * self.ub.abs()
+    }
+    fn expired(&self) -> bool {
+        self.clock.expired()
+    }
+    fn count_node(&mut self) {
+        self.nodes += 1;
+    }
+    fn subgradient(
+        &mut self,
+        state: &[u8],
+        need: usize,
+        lam: Vec<f64>,
+        budget: u32,
+        mu: f64,
+    ) -> Dual {
+        Ctx::subgradient(self, state, need, lam, budget, mu)
+    }
+    fn leaf(&mut self, open: &[bool]) -> f64 {
+        let v = self.evaluate(open);
+        self.offer(open, v);
+        v
+    }
 }

@@ -20,8 +20,8 @@ use bacino_core::{
 use serde::Serialize;
 
 use crate::{
-    lscp, mclp, pcenter, pmedian, Instance, LscpParams, MclpParams, PcenterParams, PmedianParams,
-    SitingError, Solution,
+    cpmedian, lscp, mclp, pcenter, pmedian, CpmedianParams, Instance, LscpParams, MclpParams,
+    PcenterParams, PmedianParams, SitingError, Solution,
 };
 
 /// A location-allocation model.
@@ -35,6 +35,9 @@ pub enum Model {
     Lscp,
     /// Least largest cost with `p` new sites.
     Pcenter,
+    /// Least weighted cost with `p` new sites, each serving at most its
+    /// capacity (people split across sites as needed).
+    Cpmedian,
 }
 
 impl Model {
@@ -45,6 +48,7 @@ impl Model {
             Model::Mclp => "mclp",
             Model::Lscp => "lscp",
             Model::Pcenter => "pcenter",
+            Model::Cpmedian => "cpmedian",
         }
     }
 }
@@ -58,13 +62,10 @@ impl std::str::FromStr for Model {
             "mclp" => Ok(Model::Mclp),
             "lscp" => Ok(Model::Lscp),
             "pcenter" => Ok(Model::Pcenter),
-            "cpmedian" => Err(Error::param(
-                "model",
-                "the capacitated p-median (`cpmedian`) is not available yet",
-            )),
+            "cpmedian" => Ok(Model::Cpmedian),
             other => Err(Error::param(
                 "model",
-                format!("expected pmedian, mclp, lscp or pcenter, found `{other}`"),
+                format!("expected pmedian, cpmedian, mclp, lscp or pcenter, found `{other}`"),
             )),
         }
     }
@@ -104,6 +105,9 @@ pub struct SitingQuery {
     pub p: Option<usize>,
     /// Service distance in the metric's unit (mclp, lscp).
     pub service: Option<f64>,
+    /// Capacity of the candidate sites that have none of their own
+    /// (cpmedian).
+    pub capacity: Option<u64>,
     /// The metric.
     pub metric: MetricName,
     /// Only residents of this `group` are demand (e.g. `no_gp`).
@@ -645,7 +649,32 @@ pub fn siting_report<E: Executor>(
         },
     };
     let t0 = Instant::now();
+    let mut flows = None;
     let sol: Solution = match q.model {
+        Model::Cpmedian => {
+            let caps = columns
+                .iter()
+                .map(|&f| {
+                    let fac = facilities.get(f);
+                    fac.capacity.map(u64::from).or(q.capacity).ok_or_else(|| {
+                        Error::param(
+                            "capacity",
+                            format!("cpmedian needs every site's capacity, and `{}` has none: give the candidates a `capacity`, or `capacity` for all", fac.id.0),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<u64>>>()?;
+            let mut prm = CpmedianParams::new(p.expect("checked"), caps);
+            prm.existing = existing_cols.clone();
+            if let Some(g) = q.gap {
+                prm.gap = g;
+            }
+            prm.time_limit = q.time_limit;
+            cpmedian(inst, &prm).map(|a| {
+                flows = Some(a.flows);
+                a.solution
+            })
+        }
         Model::Pmedian => {
             let mut prm = PmedianParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
@@ -659,25 +688,25 @@ pub fn siting_report<E: Executor>(
                     q.metric.as_str()
                 )));
             }
-            pmedian(&inst, &prm)
+            pmedian(inst, &prm)
         }
         Model::Mclp => {
             let mut prm = MclpParams::new(p.expect("checked"), reach);
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
-            mclp(&inst, &prm)
+            mclp(inst, &prm)
         }
         Model::Lscp => {
             let mut prm = LscpParams::new(reach);
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
-            lscp(&inst, &prm)
+            lscp(inst, &prm)
         }
         Model::Pcenter => {
             let mut prm = PcenterParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
-            pcenter(&inst, &prm)
+            pcenter(inst, &prm)
         }
     }
     .map_err(siting_error)?;
@@ -691,12 +720,26 @@ pub fn siting_report<E: Executor>(
         .chain(existing_cols.iter())
         .copied()
         .collect();
-    let near = nearest_open(ds, &dem, q.demand_at, &columns, &open_cols, metric, exec)?;
-    let mut pairs: Vec<(f64, f64)> = near
-        .iter()
-        .zip(&dem.weight)
-        .filter_map(|(n, &w)| n.map(|x| (x.1, w)))
-        .collect();
+    let near = nearest_open(ds, dem, q.demand_at, columns, &open_cols, metric, exec)?;
+    // Who goes where: to the nearest open site, or as the capacitated
+    // assignment splits them.
+    let assigned: Vec<Vec<(u32, f64, f64)>> = match &flows {
+        Some(f) => f
+            .iter()
+            .enumerate()
+            .map(|(i, fl)| {
+                fl.iter()
+                    .map(|&(j, n)| (j, inst.cost(i, j), f64::from(n)))
+                    .collect()
+            })
+            .collect(),
+        None => near
+            .iter()
+            .zip(&dem.weight)
+            .map(|(n, &w)| n.map(|(j, c)| vec![(j, c, w)]).unwrap_or_default())
+            .collect(),
+    };
+    let mut pairs: Vec<(f64, f64)> = assigned.iter().flatten().map(|&(_, c, w)| (c, w)).collect();
     let people: f64 = dem.weight.iter().sum();
     let new_distance = if pairs.iter().map(|x| x.1).sum::<f64>() < q.min_group_size {
         None
@@ -717,12 +760,10 @@ pub fn siting_report<E: Executor>(
     for &j in &sol.open {
         let f = facilities.get(columns[j as usize]);
         let (mut served, mut cost) = (0.0, 0.0);
-        for (n, &w) in near.iter().zip(&dem.weight) {
-            if let Some((s, c)) = n {
-                if *s == j {
-                    served += w;
-                    cost += w * c;
-                }
+        for &(s, c, w) in assigned.iter().flatten() {
+            if s == j {
+                served += w;
+                cost += w * c;
             }
         }
         let shown = served >= q.min_group_size && served > 0.0;
@@ -744,7 +785,7 @@ pub fn siting_report<E: Executor>(
                 .map(|s| {
                     let f = facilities.get(facilities.index_of(&s.id).expect("a candidate"));
                     let mut o = serde_json::json!({"id": s.id, "kind": f.kind.as_str(), "lon": s.lon, "lat": s.lat});
-                    if let Some(c) = f.capacity {
+                    if let Some(c) = f.capacity.map(u64::from).or(q.capacity) {
                         o["capacity"] = c.into();
                     }
                     o

@@ -335,3 +335,128 @@ fn covering_models_reproduce_spopt_on_san_francisco() {
         Err(SitingError::Infeasible(_))
     ));
 }
+
+/// Least-cost transportation by successive shortest paths with
+/// Bellman–Ford over the residual graph (people one at a time): the cost,
+/// or `None` when the sites cannot hold everyone.
+fn transport_by_hand(weight: &[u32], cost: &[Vec<f64>], caps: &[u64], open: &[u32]) -> Option<f64> {
+    let n = weight.len();
+    let k = open.len();
+    let mut flow = vec![vec![0u32; k]; n];
+    let mut load = vec![0u64; k];
+    for i in 0..n {
+        for _ in 0..weight[i] {
+            // Nodes: sites 0..k; start from demand i's arcs; a path may
+            // move another person from site a to b (cost c[q][b] − c[q][a]).
+            let mut dist = vec![f64::INFINITY; k];
+            let mut prev: Vec<Option<(usize, usize)>> = vec![None; k]; // (from site, moved person)
+            for b in 0..k {
+                dist[b] = cost[i][open[b] as usize];
+            }
+            for _ in 0..k {
+                for a in 0..k {
+                    for q in 0..n {
+                        if flow[q][a] == 0 {
+                            continue;
+                        }
+                        for b in 0..k {
+                            let d = dist[a] + cost[q][open[b] as usize] - cost[q][open[a] as usize];
+                            if d < dist[b] - 1e-9 {
+                                dist[b] = d;
+                                prev[b] = Some((a, q));
+                            }
+                        }
+                    }
+                }
+            }
+            let end = (0..k)
+                .filter(|&b| load[b] < caps[open[b] as usize])
+                .min_by(|&a, &b| dist[a].total_cmp(&dist[b]))?;
+            load[end] += 1;
+            let mut b = end;
+            let mut guard = 0;
+            while let Some((a, q)) = prev[b] {
+                flow[q][b] += 1;
+                flow[q][a] -= 1;
+                b = a;
+                guard += 1;
+                assert!(guard < 10 * k, "a cycle in the path");
+            }
+            flow[i][b] += 1;
+        }
+    }
+    Some(
+        (0..n)
+            .map(|q| {
+                (0..k)
+                    .map(|b| f64::from(flow[q][b]) * cost[q][open[b] as usize])
+                    .sum::<f64>()
+            })
+            .sum(),
+    )
+}
+
+#[test]
+fn cpmedian_matches_brute_force_with_a_transportation_solver_by_hand() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut split = 0;
+    for round in 0..40 {
+        let m = rng.random_range(3..=8);
+        let n = rng.random_range(3..=10);
+        let (_, cost) = random(&mut rng, n, m);
+        let people: Vec<u32> = (0..n).map(|_| rng.random_range(1..=6)).collect();
+        let total: u32 = people.iter().sum();
+        let caps: Vec<u64> = (0..m)
+            .map(|_| rng.random_range(u64::from(total) / 4..=u64::from(total) / 2 + 2))
+            .collect();
+        let existing: Vec<u32> = if round % 4 == 0 {
+            vec![rng.random_range(0..m as u32)]
+        } else {
+            vec![]
+        };
+        let p = rng.random_range(1..=(m - existing.len()).min(3));
+        let inst = Instance::dense(people.iter().map(|&x| f64::from(x)).collect(), &cost);
+        let best = subsets(m, p, &existing)
+            .iter()
+            .filter_map(|s| transport_by_hand(&people, &cost, &caps, s))
+            .fold(f64::INFINITY, f64::min);
+        let mut prm = CpmedianParams::new(p, caps.clone());
+        prm.existing = existing.clone();
+        match cpmedian(&inst, &prm) {
+            Ok(a) => {
+                let s = &a.solution;
+                // Costs are rounded to thousandths inside the flow.
+                assert!(
+                    (s.objective - best).abs() <= 1e-3 * f64::from(total) + 1e-9 * best,
+                    "round {round}: {} vs {best}",
+                    s.objective
+                );
+                assert!(s.proven, "round {round}");
+                assert!(s.bound <= best + 1e-3 * f64::from(total));
+                // The flows place everyone, within capacity, at the objective.
+                let mut load = vec![0u64; m];
+                let mut sum = 0.0;
+                for (i, f) in a.flows.iter().enumerate() {
+                    assert_eq!(f.iter().map(|x| x.1).sum::<u32>(), people[i]);
+                    split += usize::from(f.len() > 1);
+                    for &(j, k) in f {
+                        load[j as usize] += u64::from(k);
+                        sum += f64::from(k) * cost[i][j as usize];
+                        assert!(s.open.contains(&j) || existing.contains(&j));
+                    }
+                }
+                assert!(
+                    load.iter().zip(&caps).all(|(l, c)| l <= c),
+                    "round {round}: over capacity"
+                );
+                assert!((sum - s.objective).abs() <= 1e-9 * sum);
+            }
+            Err(SitingError::Infeasible(_)) => assert!(
+                best.is_infinite(),
+                "round {round}: refused a feasible instance"
+            ),
+            Err(e) => panic!("round {round}: {e}"),
+        }
+    }
+    assert!(split > 0, "no demand point was ever split across sites");
+}
