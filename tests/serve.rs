@@ -172,6 +172,15 @@ fn no_response_reveals_a_resident() {
     );
     assert_eq!(status, 200, "{body}");
     bodies.push(body);
+    for req in [
+        r#"{"model": "pmedian", "p": 3, "candidates": "kind:cdc"}"#,
+        r#"{"model": "pcenter", "p": 20, "candidates": "areas", "demand": "areas"}"#,
+        r#"{"model": "mclp", "p": 5, "service_distance": 3000, "candidates": "areas", "demand_group": "no_gp"}"#,
+    ] {
+        let (status, body) = server.post("/v1/datasets/bergamo/siting", req);
+        assert_eq!(status, 200, "{body}");
+        bodies.push(body);
+    }
     // Every feature of every OGC collection.
     let collections: Value = serde_json::from_str(&server.get("/ogc/collections").1).unwrap();
     for c in collections["collections"].as_array().unwrap() {

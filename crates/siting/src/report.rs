@@ -78,7 +78,9 @@ pub enum Candidates {
     Kind(FacilityKind),
     /// Given points (`id,lon,lat[,capacity]`).
     Points(Vec<OpenFacility>),
-    /// The areas' demand points (each area's population centre).
+    /// The areas' demand points (each area's population centre; only
+    /// areas of at least `min_group_size` people, since the sites chosen
+    /// are output).
     Areas,
 }
 
@@ -477,10 +479,12 @@ fn prepare<E: Executor>(
             let mut seen = vec![false; areas.len()];
             for &r in &centres.rows {
                 let a = of[r] as usize;
-                if !seen[a] {
+                // A centre leaves in the output (the sites, the plan): only
+                // that of an area of at least `min_group_size` people.
+                let k = centres.of_row[r] as usize;
+                if !seen[a] && centres.weight[k] >= q.min_group_size {
                     seen[a] = true;
-                    let c = centres.at[centres.of_row[r] as usize];
-                    list.push((a, c));
+                    list.push((a, centres.at[k]));
                 }
             }
             list.sort_by_key(|x| x.0);
