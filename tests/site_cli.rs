@@ -278,6 +278,33 @@ fn the_printed_plan_opens_the_chosen_sites_in_a_scenario() {
         "0",
     ]);
     assert_eq!(scen["opened"], doc["selected"]);
+    // The exported instance: every resident × candidate pair, the cost by
+    // GeographicLib.
+    let costs = c.data.path().join("costs.csv");
+    bacino_json(&[
+        "site",
+        &c.dir(),
+        "--candidates",
+        &c.candidates_csv(),
+        "--model",
+        "pmedian",
+        "--p",
+        "2",
+        "--export-costs",
+        costs.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&costs).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "demand,weight,site,existing,cost");
+    assert_eq!(lines.len() - 1, c.residents.len() * c.candidates.len());
+    for l in &lines[1..] {
+        let f: Vec<&str> = l.split(',').collect();
+        let (r, j): (usize, usize) = (f[0][1..].parse().unwrap(), f[2][1..].parse().unwrap());
+        assert!(
+            (f[4].parse::<f64>().unwrap() - c.cost(r, j)).abs() < 1e-6,
+            "{l}"
+        );
+    }
     // The GeoJSON of the sites.
     let out = c.data.path().join("sites.geojson");
     bacino_json(&[
@@ -365,6 +392,18 @@ fn bad_siting_input_is_named() {
     ]);
     assert!(e.contains("no active `pharmacy`"), "{e}");
     let e = fails(&["--candidates", &cand, "--model", "mclp", "--p", "2"]);
+    assert!(e.contains("`service_distance`"), "{e}");
+    let costs = c.data.path().join("costs.csv");
+    let e = fails(&[
+        "--candidates",
+        &cand,
+        "--model",
+        "mclp",
+        "--p",
+        "2",
+        "--export-costs",
+        costs.to_str().unwrap(),
+    ]);
     assert!(e.contains("`service_distance`"), "{e}");
     let e = fails(&[
         "--candidates",

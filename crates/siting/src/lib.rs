@@ -39,8 +39,10 @@
 //! ```
 
 mod bnb;
+pub mod candidates;
 mod cover;
 pub mod cpmedian;
+mod demand;
 pub mod instance;
 pub mod lscp;
 pub mod mclp;
@@ -51,6 +53,7 @@ pub mod report;
 
 use std::time::{Duration, Instant};
 
+pub use candidates::read_candidates;
 pub use cpmedian::{cpmedian, Assignment, CpmedianParams};
 pub use instance::{FarCost, Instance};
 pub use lscp::{lscp, LscpParams};
@@ -59,8 +62,7 @@ pub use params::{CandidatePoint, CandidatesParam, SitingParams};
 pub use pcenter::{pcenter, PcenterParams};
 pub use pmedian::{pmedian, PmedianParams};
 pub use report::{
-    export_costs, read_candidates, siting_report, Candidates, DemandAt, Model, SitingQuery,
-    SitingReport,
+    export_costs, siting_report, Candidates, DemandAt, Model, SitingQuery, SitingReport,
 };
 
 /// A relative gap this small counts as optimality proven: what is left is

@@ -7,7 +7,8 @@ use std::time::Duration;
 use bacino_core::{Error, FacilityKind, OpenFacility, Result};
 use serde::Deserialize;
 
-use crate::report::{read_candidates, Candidates, DemandAt, Model, SitingQuery};
+use crate::candidates::read_candidates;
+use crate::report::{Candidates, DemandAt, Model, SitingQuery};
 
 /// Candidate sites as given over HTTP: `"kind:K"`, `"areas"`, or a list.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

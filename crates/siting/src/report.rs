@@ -8,17 +8,16 @@
 //! `min_group_size` is suppressed, and the new distances are statistics
 //! over the demand.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bacino_access::report::cost_kernel;
-use bacino_core::network::{NetworkInfo, Target as NetTarget};
+use bacino_core::network::NetworkInfo;
 use bacino_core::{
-    geodesic_distance_m, CostsInfo, Dataset, Error, Executor, FacilityIdx, FacilityIndex,
-    FacilityKind, Location, LonLat, Metric, MetricName, OpenFacility, Result, Summary,
+    CostsInfo, Dataset, Error, Executor, FacilityIdx, FacilityKind, Metric, MetricName,
+    OpenFacility, Result, Summary,
 };
 use serde::Serialize;
 
+use crate::demand::{cost_rows, demand, nearest_open, Demand};
 use crate::{
     cpmedian, lscp, mclp, pcenter, pmedian, CpmedianParams, Instance, LscpParams, MclpParams,
     PcenterParams, PmedianParams, SitingError, Solution,
@@ -211,202 +210,6 @@ pub struct SitingReport {
     pub min_group_size: f64,
 }
 
-/// Demand points: location, weight, and (for residents) the row.
-struct Demand {
-    /// Resident or area id of each demand point.
-    ids: Vec<String>,
-    at: Vec<LonLat>,
-    weight: Vec<f64>,
-    rows: Vec<usize>,
-    /// Demand point of each resident row (`u32::MAX` when not demand).
-    of_row: Vec<u32>,
-}
-
-fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<Demand> {
-    let residents = dataset.residents();
-    let code =
-        match &q.group {
-            None => None,
-            Some(g) => Some(residents.group_code(g).ok_or_else(|| {
-                Error::param("demand_group", format!("no resident has group `{g}`"))
-            })?),
-        };
-    let rows: Vec<usize> = (0..residents.len())
-        .filter(|&i| residents.weights()[i] > 0.0)
-        .filter(|&i| code.is_none_or(|c| residents.group().codes()[i] == c))
-        .collect();
-    let mut of_row = vec![u32::MAX; residents.len()];
-    match q.demand_at {
-        DemandAt::Residents => {
-            for (k, &r) in rows.iter().enumerate() {
-                of_row[r] = k as u32;
-            }
-            Ok(Demand {
-                ids: rows.iter().map(|&r| residents.id(r).to_owned()).collect(),
-                at: rows.iter().map(|&r| residents.locations()[r]).collect(),
-                weight: rows.iter().map(|&r| residents.weights()[r]).collect(),
-                rows,
-                of_row,
-            })
-        }
-        DemandAt::Areas => {
-            let areas = dataset.areas().ok_or_else(|| {
-                Error::param(
-                    "demand",
-                    "`areas` needs the dataset's areas: the manifest has none",
-                )
-            })?;
-            let of = dataset.resident_areas(exec);
-            let n = areas.len();
-            let (mut w, mut x, mut y, mut z) =
-                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-            for &r in &rows {
-                let a = of[r];
-                if a == u32::MAX {
-                    continue;
-                }
-                let p = residents.locations()[r];
-                let wr = residents.weights()[r];
-                let (lo, la) = (p.lon.to_radians(), p.lat.to_radians());
-                let a = a as usize;
-                w[a] += wr;
-                x[a] += wr * la.cos() * lo.cos();
-                y[a] += wr * la.cos() * lo.sin();
-                z[a] += wr * la.sin();
-            }
-            let mut point = vec![u32::MAX; n];
-            let mut d = Demand {
-                ids: Vec::new(),
-                at: Vec::new(),
-                weight: Vec::new(),
-                rows: Vec::new(),
-                of_row,
-            };
-            for a in 0..n {
-                if w[a] > 0.0 {
-                    point[a] = d.at.len() as u32;
-                    d.ids.push(areas.id(a).to_owned());
-                    let lon = y[a].atan2(x[a]).to_degrees();
-                    let lat = z[a].atan2(x[a].hypot(y[a])).to_degrees();
-                    d.at.push(LonLat::new(lon, lat));
-                    d.weight.push(w[a]);
-                }
-            }
-            for &r in &rows {
-                if of[r] != u32::MAX {
-                    d.of_row[r] = point[of[r] as usize];
-                    d.rows.push(r);
-                }
-            }
-            Ok(d)
-        }
-    }
-}
-
-/// Reads candidate sites from a CSV `id,lon,lat[,capacity]`; errors name
-/// the file, line and column.
-pub fn read_candidates(path: &Path, kind: FacilityKind) -> Result<Vec<OpenFacility>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let at = |line: usize, col: Option<(usize, &str)>| Location {
-        path: path.to_owned(),
-        line: Some(line as u64),
-        column: col.map(|c| c.0),
-        field: col.map(|c| c.1.to_owned()),
-        feature: None,
-    };
-    let mut lines = text.lines().enumerate();
-    let header: Vec<String> = match lines.next() {
-        Some((_, h)) => h
-            .trim_start_matches('\u{feff}')
-            .split(',')
-            .map(|s| s.trim().to_lowercase())
-            .collect(),
-        None => {
-            return Err(Error::input(
-                at(1, None),
-                "expected a header `id,lon,lat[,capacity]`, found an empty file",
-            ))
-        }
-    };
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (Some(ci), Some(cx), Some(cy)) = (col("id"), col("lon"), col("lat")) else {
-        return Err(Error::input(
-            at(1, None),
-            format!(
-                "expected the columns id, lon, lat (and optionally capacity), found `{}`",
-                header.join(",")
-            ),
-        ));
-    };
-    let cc = col("capacity");
-    let mut out: Vec<OpenFacility> = Vec::new();
-    for (k, line) in lines {
-        let n = k + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != header.len() {
-            return Err(Error::input(
-                at(n, None),
-                format!("expected {} fields, found {}", header.len(), f.len()),
-            ));
-        }
-        let num = |c: usize, name: &str, lo: f64, hi: f64| -> Result<f64> {
-            f[c].parse::<f64>()
-                .ok()
-                .filter(|v| (lo..=hi).contains(v))
-                .ok_or_else(|| {
-                    Error::input(
-                        at(n, Some((c + 1, name))),
-                        format!("expected a number in {lo}..{hi}, found `{}`", f[c]),
-                    )
-                })
-        };
-        let id = f[ci];
-        if id.is_empty() {
-            return Err(Error::input(
-                at(n, Some((ci + 1, "id"))),
-                "expected an id, found nothing",
-            ));
-        }
-        if out.iter().any(|o| o.id == id) {
-            return Err(Error::input(
-                at(n, Some((ci + 1, "id"))),
-                format!("the id `{id}` repeats"),
-            ));
-        }
-        let capacity = match cc {
-            Some(c) if !f[c].is_empty() => Some(f[c].parse::<u32>().map_err(|_| {
-                Error::input(
-                    at(n, Some((c + 1, "capacity"))),
-                    format!("expected a whole number, found `{}`", f[c]),
-                )
-            })?),
-            _ => None,
-        };
-        out.push(OpenFacility {
-            id: id.to_owned(),
-            kind,
-            lon: num(cx, "lon", -180.0, 180.0)?,
-            lat: num(cy, "lat", -90.0, 90.0)?,
-            capacity,
-            name: None,
-            municipality: None,
-        });
-    }
-    if out.is_empty() {
-        return Err(Error::input(
-            at(1, None),
-            "expected at least one candidate site, found none",
-        ));
-    }
-    Ok(out)
-}
-
 fn siting_error(e: SitingError) -> Error {
     match e {
         SitingError::BadP { p, message } => Error::param("p", format!("{p}: {message}")),
@@ -548,41 +351,10 @@ fn prepare<E: Executor>(
     })
 }
 
-/// Writes the instance `query` builds as CSV `demand,weight,site,existing,cost`
-/// (one line per pair in reach; the cost in the metric's unit), for
-/// running another solver on the same numbers.
-pub fn export_costs<E: Executor>(
-    dataset: &Dataset,
-    q: &SitingQuery,
-    exec: &E,
-    out: &mut dyn std::io::Write,
-) -> Result<()> {
-    let pre = prepare(dataset, q, q.service, exec)?;
-    let ds = pre.derived.as_ref().unwrap_or(dataset);
-    let io = |e: std::io::Error| Error::Unavailable(format!("cannot write the costs: {e}"));
-    writeln!(out, "demand,weight,site,existing,cost").map_err(io)?;
-    for i in 0..pre.inst.demand() {
-        let (s, c) = pre.inst.row(i);
-        for (&j, &x) in s.iter().zip(c) {
-            let f = ds.facilities().get(pre.columns[j as usize]);
-            let existing = j as usize >= pre.members.len();
-            writeln!(
-                out,
-                "{},{},{},{},{x:?}",
-                pre.dem.ids[i], pre.dem.weight[i], f.id.0, existing
-            )
-            .map_err(io)?;
-        }
-    }
-    Ok(())
-}
-
-/// Solves `query` on `dataset`.
-pub fn siting_report<E: Executor>(
-    dataset: &Dataset,
-    q: &SitingQuery,
-    exec: &E,
-) -> Result<SitingReport> {
+/// The query's own consistency: `p` (not for lscp, at least 1), a
+/// service distance for (and only for) mclp and lscp, a threshold, and a
+/// demand the metric can place. Returns `p` and the service distance.
+fn check(q: &SitingQuery) -> Result<(Option<usize>, Option<f64>)> {
     let p = match (q.model, q.p) {
         (Model::Lscp, Some(_)) => {
             return Err(Error::param(
@@ -629,6 +401,46 @@ pub fn siting_report<E: Executor>(
             "a cost table is per resident: under `table` the demand must be `residents`",
         ));
     }
+    Ok((p, service))
+}
+
+/// Writes the instance `query` builds as CSV `demand,weight,site,existing,cost`
+/// (one line per pair in reach; the cost in the metric's unit), for
+/// running another solver on the same numbers.
+pub fn export_costs<E: Executor>(
+    dataset: &Dataset,
+    q: &SitingQuery,
+    exec: &E,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let (_, service) = check(q)?;
+    let pre = prepare(dataset, q, service, exec)?;
+    let ds = pre.derived.as_ref().unwrap_or(dataset);
+    let io = |e: std::io::Error| Error::Unavailable(format!("cannot write the costs: {e}"));
+    writeln!(out, "demand,weight,site,existing,cost").map_err(io)?;
+    for i in 0..pre.inst.demand() {
+        let (s, c) = pre.inst.row(i);
+        for (&j, &x) in s.iter().zip(c) {
+            let f = ds.facilities().get(pre.columns[j as usize]);
+            let existing = j as usize >= pre.members.len();
+            writeln!(
+                out,
+                "{},{},{},{},{x:?}",
+                pre.dem.ids[i], pre.dem.weight[i], f.id.0, existing
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Solves `query` on `dataset`.
+pub fn siting_report<E: Executor>(
+    dataset: &Dataset,
+    q: &SitingQuery,
+    exec: &E,
+) -> Result<SitingReport> {
+    let (p, service) = check(q)?;
     let pre = prepare(dataset, q, service, exec)?;
     let Prepared {
         ref derived,
@@ -837,37 +649,6 @@ pub fn siting_report<E: Executor>(
     })
 }
 
-/// Each demand point's nearest site among `open` (columns), with its
-/// column and cost.
-fn nearest_open<E: Executor>(
-    ds: &Dataset,
-    dem: &Demand,
-    at: DemandAt,
-    columns: &[FacilityIdx],
-    open: &[u32],
-    metric: Metric<'_>,
-    exec: &E,
-) -> Result<Vec<Option<(u32, f64)>>> {
-    let members: Vec<FacilityIdx> = open.iter().map(|&j| columns[j as usize]).collect();
-    if let Metric::Geodesic = metric {
-        let index = FacilityIndex::new(ds.facilities(), &members);
-        let pos: std::collections::HashMap<FacilityIdx, u32> =
-            open.iter().map(|&j| (columns[j as usize], j)).collect();
-        return Ok(exec.map(dem.at.clone(), |p| {
-            index.nearest(p).map(|n| (pos[&n.facility], n.distance_m))
-        }));
-    }
-    let rows = cost_rows(ds, dem, at, &members, metric, f64::INFINITY, exec)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            r.into_iter()
-                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
-                .map(|(k, c)| (open[k as usize], c))
-        })
-        .collect())
-}
-
 /// Statistics named in the metric's unit: `median_m` or `median_s`.
 fn with_unit(s: Summary, unit: &str) -> serde_json::Value {
     let v = serde_json::to_value(s).expect("plain numbers");
@@ -886,84 +667,4 @@ fn with_unit(s: Summary, unit: &str) -> serde_json::Value {
             })
             .collect(),
     )
-}
-
-/// Each demand point's sites within `reach` and their costs.
-fn cost_rows<E: Executor>(
-    ds: &Dataset,
-    dem: &Demand,
-    at: DemandAt,
-    columns: &[FacilityIdx],
-    metric: Metric<'_>,
-    reach: f64,
-    exec: &E,
-) -> Result<Vec<Vec<(u32, f64)>>> {
-    let facilities = ds.facilities();
-    let pairs = dem.at.len() as f64 * columns.len() as f64;
-    if reach.is_infinite() && pairs > 60e6 {
-        return Err(Error::Unavailable(format!(
-            "{} demand points × {} sites is too many pairs for a full cost matrix: use `demand` = `areas`",
-            dem.at.len(),
-            columns.len()
-        )));
-    }
-    match (at, metric) {
-        (DemandAt::Residents, _) => {
-            let kernel = cost_kernel(ds, columns, metric, reach, exec);
-            Ok(dem
-                .rows
-                .iter()
-                .map(|&r| {
-                    let (c, v) = kernel.row(r);
-                    c.iter().copied().zip(v.iter().copied()).collect()
-                })
-                .collect())
-        }
-        (DemandAt::Areas, Metric::Geodesic) => Ok(exec.map(dem.at.clone(), |a| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(j, &f)| (j as u32, geodesic_distance_m(a, facilities.get(f).location)))
-                .filter(|x| x.1 <= reach)
-                .collect()
-        })),
-        (DemandAt::Areas, Metric::Network(net)) => {
-            let network = net.network();
-            let fsnaps = net.facility_snaps();
-            let targets: Vec<NetTarget> = columns
-                .iter()
-                .enumerate()
-                .filter_map(|(k, &f)| {
-                    Some(NetTarget {
-                        label: k as u32,
-                        snap: fsnaps[f as usize]?,
-                    })
-                })
-                .collect();
-            let snaps: Vec<_> = dem
-                .at
-                .iter()
-                .map(|p| network.snap([p.lon, p.lat]))
-                .collect();
-            let origins: Vec<_> = snaps.iter().flatten().copied().collect();
-            let matrix = network.matrix(&origins, &targets);
-            let mut it = matrix.iter();
-            Ok(snaps
-                .iter()
-                .map(|s| match s {
-                    None => Vec::new(),
-                    Some(_) => {
-                        let costs = it.next().expect("one row per snapped origin");
-                        targets
-                            .iter()
-                            .zip(costs)
-                            .filter(|(_, c)| c.is_finite() && c.time_s() <= reach)
-                            .map(|(t, c)| (t.label, c.time_s()))
-                            .collect()
-                    }
-                })
-                .collect())
-        }
-        (DemandAt::Areas, Metric::Table(_)) => unreachable!("refused above"),
-    }
 }
