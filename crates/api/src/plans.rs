@@ -100,7 +100,7 @@ pub struct CompareBody {
 }
 
 /// The privacy threshold of a request: the server's floor or above.
-fn threshold(requested: Option<f64>, floor: f64) -> Result<f64, ApiError> {
+pub(crate) fn threshold(requested: Option<f64>, floor: f64) -> Result<f64, ApiError> {
     match requested {
         None => Ok(floor),
         Some(v) if v.is_finite() && v >= floor => Ok(v),

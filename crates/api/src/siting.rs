@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
+use crate::plans::threshold;
 use crate::routes::{check_network, dataset};
 use crate::state::AppState;
 
@@ -77,17 +78,7 @@ pub(crate) async fn siting_route(
 ) -> Result<HttpResponse, ApiError> {
     let entry = dataset(&state, &name)?;
     let b = body.into_inner();
-    let floor = state.config.min_group_size;
-    let min_group_size = match b.min_group_size {
-        None => floor,
-        Some(v) if v.is_finite() && v >= floor => v,
-        Some(v) => {
-            return Err(ApiError::BadParameter {
-                name: "min_group_size".into(),
-                message: format!("expected a number ≥ {floor}, found {v}"),
-            })
-        }
-    };
+    let min_group_size = threshold(b.min_group_size, state.config.min_group_size)?;
     let candidates: CandidatesParam =
         serde_json::from_value(b.candidates).map_err(|e| ApiError::BadParameter {
             name: "candidates".into(),

@@ -13,12 +13,8 @@ pub(crate) struct Coverage {
     pub rows: Vec<Vec<u32>>,
     /// Weight of each row.
     pub weight: Vec<f64>,
-    /// Demand points of each row.
-    pub members: Vec<u32>,
     /// Weight already covered by the existing sites.
     pub covered: f64,
-    /// Demand points already covered by the existing sites.
-    pub covered_points: usize,
     /// Weight no site reaches.
     pub unreachable: f64,
     /// Demand points no site reaches.
@@ -45,7 +41,6 @@ impl Coverage {
             let mut s = inst.within(i, radius).to_vec();
             if s.iter().any(|&j| existing[j as usize]) {
                 cov.covered += w;
-                cov.covered_points += 1;
                 continue;
             }
             if s.is_empty() {
@@ -57,13 +52,11 @@ impl Coverage {
             match seen.get(&s) {
                 Some(&r) => {
                     cov.weight[r] += w;
-                    cov.members[r] += 1;
                 }
                 None => {
                     seen.insert(s.clone(), cov.rows.len());
                     cov.rows.push(s);
                     cov.weight.push(w);
-                    cov.members.push(1);
                 }
             }
         }

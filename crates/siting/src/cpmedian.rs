@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::bnb::{branch_and_bound, free_by_rho, Dual, Relaxation, FREE, OPEN};
 use crate::lscp::mask;
 use crate::pmedian::check_p;
-use crate::{relative_gap, Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
+use crate::{Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
 
 /// Options of [`cpmedian`].
 #[derive(Debug, Clone)]
@@ -167,10 +167,8 @@ pub fn cpmedian(inst: &Instance, params: &CpmedianParams) -> Result<Assignment, 
     let open: Vec<u32> = (0..m as u32)
         .filter(|&j| sites[j as usize] && !existing[j as usize])
         .collect();
-    let mut s = Solution::new(open, objective, bound, ctx.nodes, ctx.iterations);
-    s.gap = relative_gap(objective, bound);
-    s.proven = s.gap <= PROVEN_GAP;
-    Ok(Assignment { solution: s, flows })
+    let solution = Solution::new(open, objective, bound, ctx.nodes, ctx.iterations);
+    Ok(Assignment { solution, flows })
 }
 
 type Best = (f64, Vec<Vec<(u32, u32)>>, Vec<bool>);

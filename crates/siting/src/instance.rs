@@ -232,11 +232,6 @@ impl Instance {
         &s[..n]
     }
 
-    /// True when every row lists every site within `radius` of it.
-    pub fn complete_within(&self, radius: f64) -> bool {
-        self.beyond.iter().all(|&b| !b.is_finite() || radius < b)
-    }
-
     /// Every distinct cost, ascending.
     pub fn distinct_costs(&self) -> Vec<f64> {
         let mut c = self.cost.clone();

@@ -150,31 +150,7 @@ impl Clock {
     }
 }
 
-/// Compensated (Neumaier) summation, so that an objective summed over a
-/// million demand points keeps ~1e-15 relative error.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Sum {
-    s: f64,
-    c: f64,
-}
-
-impl Sum {
-    #[inline]
-    pub fn add(&mut self, x: f64) {
-        let t = self.s + x;
-        if self.s.abs() >= x.abs() {
-            self.c += (self.s - t) + x;
-        } else {
-            self.c += (x - t) + self.s;
-        }
-        self.s = t;
-    }
-
-    #[inline]
-    pub fn value(self) -> f64 {
-        self.s + self.c
-    }
-}
+pub(crate) use bacino_access::kernel::Sum;
 
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::cover::{integral, Coverage};
 use crate::lscp::mask;
 use crate::pmedian::check_p;
-use crate::{relative_gap, Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
+use crate::{Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
 
 /// Options of [`mclp`].
 #[derive(Debug, Clone)]
@@ -70,10 +70,13 @@ pub fn mclp(inst: &Instance, params: &MclpParams) -> Result<Solution, SitingErro
     let ceiling = s.search();
     let objective = s.lb + cov.covered;
     let bound = ceiling + cov.covered;
-    let mut sol = Solution::new(s.best.clone(), objective, bound, s.nodes, s.iterations);
-    sol.gap = relative_gap(objective, bound);
-    sol.proven = sol.gap <= PROVEN_GAP;
-    Ok(sol)
+    Ok(Solution::new(
+        s.best.clone(),
+        objective,
+        bound,
+        s.nodes,
+        s.iterations,
+    ))
 }
 
 const FREE: u8 = 0;

@@ -27,7 +27,7 @@
 use std::time::Duration;
 
 use crate::bnb::{branch_and_bound, free_by_rho, Dual, Relaxation, FREE, OPEN};
-use crate::{relative_gap, Clock, Instance, SitingError, Solution, Sum, PROVEN_GAP};
+use crate::{Clock, Instance, SitingError, Solution, Sum};
 
 /// Options of [`pmedian`].
 #[derive(Debug, Clone)]
@@ -449,10 +449,7 @@ impl<'a> Ctx<'a> {
         let open: Vec<u32> = (0..m as u32)
             .filter(|&j| self.best[j as usize] && !self.existing[j as usize])
             .collect();
-        let mut s = Solution::new(open, objective, bound, self.nodes, self.iterations);
-        s.gap = relative_gap(objective, bound);
-        s.proven = s.gap <= PROVEN_GAP;
-        s
+        Solution::new(open, objective, bound, self.nodes, self.iterations)
     }
 }
 
