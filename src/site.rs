@@ -57,6 +57,10 @@ pub(crate) struct SiteArgs {
     /// A site's served population under this is suppressed.
     #[arg(long, default_value_t = bacino_core::DEFAULT_MIN_GROUP_SIZE)]
     min_group_size: f64,
+    /// Demand × site pairs above which a resident-level p-median keeps
+    /// each resident's nearer sites only (the bound stays proven).
+    #[arg(long, default_value_t = bacino_siting::report::MAX_PAIRS)]
+    max_pairs: u64,
     /// Also write the instance (`demand,weight,site,existing,cost`, one
     /// line per pair in reach) here, to run another solver on it.
     #[arg(long)]
@@ -81,6 +85,7 @@ pub(crate) fn site(args: SiteArgs) -> anyhow::Result<()> {
         gap: args.gap,
         time_limit_s: args.time_limit,
         min_group_size: None,
+        max_pairs: Some(args.max_pairs),
     };
     let query = params.to_query(args.min_group_size, true)?;
     let dataset = load(&args.dir)?;

@@ -149,6 +149,30 @@ fn every_model_equals_brute_force_over_the_candidate_sets() {
             );
             assert_eq!(doc["proven"], true);
             assert_eq!(selected(&doc), names(&best.1), "seed {seed} p {p}");
+            assert_eq!(doc["instance"]["truncated"], false);
+            // The same on truncated rows (each resident's nearer sites).
+            let doc = run(&[
+                "--model",
+                "pmedian",
+                "--p",
+                &p.to_string(),
+                "--max-pairs",
+                "1",
+            ]);
+            assert_eq!(doc["instance"]["truncated"], true, "seed {seed} p {p}");
+            assert!(doc["instance"]["pairs"].as_u64().unwrap() < (n * m) as u64);
+            let obj = doc["objective"].as_f64().unwrap();
+            assert!(
+                (obj - best.0).abs() <= 1e-9 * best.0,
+                "seed {seed} p {p} truncated: {obj} vs {}",
+                best.0
+            );
+            assert_eq!(doc["proven"], true);
+            assert_eq!(
+                selected(&doc),
+                names(&best.1),
+                "seed {seed} p {p} truncated"
+            );
             // p-median with the CdC kept open.
             let best = subsets(m, p)
                 .into_iter()
@@ -322,6 +346,51 @@ fn the_printed_plan_opens_the_chosen_sites_in_a_scenario() {
     let g: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(g["features"].as_array().unwrap().len(), 2);
     assert_eq!(g["features"][0]["geometry"]["type"], "Point");
+}
+
+#[test]
+fn truncated_rows_give_the_full_rows_optimum_on_the_bundled_dataset() {
+    // The residents without a GP, each at its point, and the 597 GPs as
+    // candidates: solved on every pair, and on each resident's nearer
+    // sites only (forced by --max-pairs), both to a proof.
+    let dir = fixture_dir().display().to_string();
+    let run = |max_pairs: &str| {
+        bacino_json(&[
+            "site",
+            &dir,
+            "--model",
+            "pmedian",
+            "--p",
+            "5",
+            "--candidates",
+            "kind:gp",
+            "--demand-group",
+            "no_gp",
+            "--max-pairs",
+            max_pairs,
+        ])
+    };
+    let full = run("100000000");
+    let cut = run("1");
+    assert_eq!(full["instance"]["truncated"], false);
+    assert_eq!(cut["instance"]["truncated"], true);
+    let (pf, pc) = (
+        full["instance"]["pairs"].as_u64().unwrap(),
+        cut["instance"]["pairs"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        pf,
+        full["candidates"].as_u64().unwrap() * full["demand"]["points"].as_u64().unwrap()
+    );
+    assert!(pc < pf / 2, "{pc} of {pf} pairs");
+    assert_eq!(full["proven"], true);
+    assert_eq!(cut["proven"], true);
+    let (a, b) = (
+        full["objective"].as_f64().unwrap(),
+        cut["objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-9 * a, "{a} vs {b}");
+    assert_eq!(selected(&full), selected(&cut));
 }
 
 #[test]

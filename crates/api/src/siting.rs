@@ -110,6 +110,7 @@ pub(crate) async fn siting_route(
         gap: b.gap,
         time_limit_s: Some(time),
         min_group_size: Some(min_group_size),
+        max_pairs: None,
     };
     let query = params.to_query(min_group_size, false)?;
     check_network(&entry, query.metric)?;

@@ -147,12 +147,33 @@ pub(crate) fn cost_rows<E: Executor>(
     let pairs = dem.at.len() as f64 * columns.len() as f64;
     if reach.is_infinite() && pairs > 60e6 {
         return Err(Error::Unavailable(format!(
-            "{} demand points × {} sites is too many pairs for a full cost matrix: use `demand` = `areas`",
+            "{} demand points × {} sites is too many pairs for a full cost matrix: use `demand` = `areas` (a geodesic p-median keeps each resident's nearer sites past `max_pairs`)",
             dem.at.len(),
             columns.len()
         )));
     }
     match (at, metric) {
+        // Only the demand's rows (a group may be a small part of the
+        // residents), by range queries when the reach is finite.
+        (_, Metric::Geodesic) if reach.is_finite() => {
+            let index = FacilityIndex::new(facilities, columns);
+            let mut column = vec![u32::MAX; facilities.len()];
+            for (k, &f) in columns.iter().enumerate() {
+                column[f as usize] = k as u32;
+            }
+            Ok(exec.map(dem.at.clone(), |a| {
+                let mut row = Vec::new();
+                index.for_each_within(a, reach, |f, d| row.push((column[f as usize], d)));
+                row
+            }))
+        }
+        (_, Metric::Geodesic) => Ok(exec.map(dem.at.clone(), |a| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(j, &f)| (j as u32, geodesic_distance_m(a, facilities.get(f).location)))
+                .collect()
+        })),
         (DemandAt::Residents, _) => {
             let kernel = cost_kernel(ds, columns, metric, reach, exec);
             Ok(dem
@@ -164,14 +185,6 @@ pub(crate) fn cost_rows<E: Executor>(
                 })
                 .collect())
         }
-        (DemandAt::Areas, Metric::Geodesic) => Ok(exec.map(dem.at.clone(), |a| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(j, &f)| (j as u32, geodesic_distance_m(a, facilities.get(f).location)))
-                .filter(|x| x.1 <= reach)
-                .collect()
-        })),
         (DemandAt::Areas, Metric::Network(net)) => {
             let network = net.network();
             let fsnaps = net.facility_snaps();

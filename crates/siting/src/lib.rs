@@ -50,6 +50,7 @@ pub mod params;
 pub mod pcenter;
 pub mod pmedian;
 pub mod report;
+pub mod truncate;
 
 use std::time::{Duration, Instant};
 
@@ -60,7 +61,7 @@ pub use lscp::{lscp, LscpParams};
 pub use mclp::{mclp, MclpParams};
 pub use params::{CandidatePoint, CandidatesParam, SitingParams};
 pub use pcenter::{pcenter, PcenterParams};
-pub use pmedian::{pmedian, PmedianParams};
+pub use pmedian::{pmedian, pmedian_heuristic, pmedian_with_multipliers, PmedianParams};
 pub use report::{
     export_costs, siting_report, Candidates, DemandAt, Model, SitingQuery, SitingReport,
 };

@@ -65,6 +65,9 @@ pub struct SitingParams {
     pub time_limit_s: Option<f64>,
     /// Privacy threshold (HTTP: not below the server's).
     pub min_group_size: Option<f64>,
+    /// Demand × site pairs above which a resident-level p-median
+    /// truncates its rows (default 20 M).
+    pub max_pairs: Option<u64>,
 }
 
 fn kind_of(field: &str, s: &str) -> Result<FacilityKind> {
@@ -202,6 +205,7 @@ impl SitingParams {
             gap,
             time_limit,
             min_group_size: self.min_group_size.unwrap_or(min_group_size),
+            max_pairs: self.max_pairs.unwrap_or(crate::report::MAX_PAIRS),
         })
     }
 }

@@ -41,6 +41,12 @@ pub struct PmedianParams {
     pub gap: f64,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// New sites to start the search from (instead of the greedy
+    /// solution), e.g. a solution of a coarser instance.
+    pub start: Option<Vec<u32>>,
+    /// Multipliers `λ` to start the bound from (one per demand point, in
+    /// weight × cost; any values give a valid bound).
+    pub multipliers: Option<Vec<f64>>,
 }
 
 impl PmedianParams {
@@ -51,6 +57,8 @@ impl PmedianParams {
             existing: Vec::new(),
             gap: 1e-12,
             time_limit: None,
+            start: None,
+            multipliers: None,
         }
     }
 }
@@ -65,8 +73,83 @@ pub fn pmedian(inst: &Instance, params: &PmedianParams) -> Result<Solution, Siti
         existing[e as usize] = true;
     }
     check_p(params.p, &existing)?;
+    check_start(params, &existing)?;
+    check_multipliers(inst, params);
     let mut ctx = Ctx::new(inst, existing, params);
-    Ok(ctx.solve())
+    Ok(ctx.solve(params.start.as_deref(), params.multipliers.as_deref()))
+}
+
+/// [`pmedian`], and the root's best multipliers `λ` (one per demand
+/// point, in weight × cost), to start a finer instance's search from.
+pub fn pmedian_with_multipliers(
+    inst: &Instance,
+    params: &PmedianParams,
+) -> Result<(Solution, Vec<f64>), SitingError> {
+    let m = inst.sites();
+    let mut existing = vec![false; m];
+    for &e in &params.existing {
+        existing[e as usize] = true;
+    }
+    check_p(params.p, &existing)?;
+    check_start(params, &existing)?;
+    check_multipliers(inst, params);
+    let mut ctx = Ctx::new(inst, existing, params);
+    let sol = ctx.solve(params.start.as_deref(), params.multipliers.as_deref());
+    let lam = ctx.root_lam.take().unwrap_or_default();
+    Ok((sol, lam))
+}
+
+/// A good p-median solution without a proof: the greedy solution (or
+/// `params.start`) improved by the fast interchange until no swap
+/// improves it. Returns the new sites and the objective.
+pub fn pmedian_heuristic(
+    inst: &Instance,
+    params: &PmedianParams,
+) -> Result<(Vec<u32>, f64), SitingError> {
+    let m = inst.sites();
+    let mut existing = vec![false; m];
+    for &e in &params.existing {
+        existing[e as usize] = true;
+    }
+    check_p(params.p, &existing)?;
+    check_start(params, &existing)?;
+    let ctx = Ctx::new(inst, existing, params);
+    let mut open = ctx.start(params.start.as_deref());
+    let v = ctx.improve(&mut open);
+    let new = (0..m as u32)
+        .filter(|&j| open[j as usize] && !ctx.existing[j as usize])
+        .collect();
+    Ok((new, v))
+}
+
+fn check_multipliers(inst: &Instance, params: &PmedianParams) {
+    if let Some(l) = &params.multipliers {
+        assert_eq!(l.len(), inst.demand(), "one multiplier per demand point");
+    }
+}
+
+/// A start must open `p` distinct sites that are not open already.
+fn check_start(params: &PmedianParams, existing: &[bool]) -> Result<(), SitingError> {
+    let Some(start) = &params.start else {
+        return Ok(());
+    };
+    let mut seen = existing.to_vec();
+    for &j in start {
+        if (j as usize) >= seen.len() || seen[j as usize] {
+            return Err(SitingError::BadP {
+                p: params.p,
+                message: format!("the start opens site {j} twice, or a site out of range"),
+            });
+        }
+        seen[j as usize] = true;
+    }
+    if start.len() != params.p {
+        return Err(SitingError::BadP {
+            p: params.p,
+            message: format!("the start opens {} sites", start.len()),
+        });
+    }
+    Ok(())
 }
 
 /// `p` new sites must be at least 1 and at most the sites not open yet.
@@ -99,6 +182,8 @@ struct Ctx<'a> {
     best: Vec<bool>,
     iterations: u64,
     nodes: u64,
+    /// The best multipliers of the root.
+    root_lam: Option<Vec<f64>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -124,6 +209,7 @@ impl<'a> Ctx<'a> {
             existing,
             iterations: 0,
             nodes: 0,
+            root_lam: None,
         }
     }
 
@@ -136,6 +222,7 @@ impl<'a> Ctx<'a> {
     /// The objective of `open`: Σ w · cost to the nearest open site.
     fn evaluate(&self, open: &[bool]) -> f64 {
         let inst = self.inst;
+
         let list = Self::open_list(open);
         let mut s = Sum::default();
         for (i, &w) in inst.weights().iter().enumerate() {
@@ -148,6 +235,27 @@ impl<'a> Ctx<'a> {
             s.add(w * c);
         }
         s.value()
+    }
+
+    /// The objective of `open` when it is below `limit`. A truncated row
+    /// with no open site counts its lower bound first: a set of sites far
+    /// from much of the demand is turned down without a single geodesic
+    /// beyond the rows.
+    fn evaluate_below(&self, open: &[bool], limit: f64) -> Option<f64> {
+        let inst = self.inst;
+        let mut s = Sum::default();
+        for (i, &w) in inst.weights().iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let (sites, c) = inst.row(i);
+            let x = match sites.iter().position(|&j| open[j as usize]) {
+                Some(k) => c[k],
+                None => inst.beyond(i).min(self.penalty),
+            };
+            s.add(w * x);
+        }
+        (s.value() < limit).then(|| self.evaluate(open))
     }
 
     fn offer(&mut self, open: &[bool], objective: f64) {
@@ -380,13 +488,12 @@ impl<'a> Ctx<'a> {
             }
             // The relaxation's sites are a solution: keep the best.
             if it % 8 == 0 && open != last_open {
-                let v = self.evaluate(&open);
-                if v < self.ub * (1.0 + 1e-3) {
+                if let Some(v) = self.evaluate_below(&open, self.ub * (1.0 + 1e-3)) {
                     let mut polished = open.clone();
-                    let v = self.improve(&mut polished);
-                    self.offer(&polished, v);
+                    let w = self.improve(&mut polished);
+                    self.offer(&polished, w);
+                    self.offer(&open, v);
                 }
-                self.offer(&open, v);
                 last_open.clone_from(&open);
             }
             if best.bound >= self.ub - self.slack() || mu < 1e-6 || self.clock.expired() {
@@ -423,9 +530,24 @@ impl<'a> Ctx<'a> {
         best
     }
 
-    fn solve(&mut self) -> Solution {
+    /// The start of the search: `start` beside the existing sites, or
+    /// the greedy solution.
+    fn start(&self, start: Option<&[u32]>) -> Vec<bool> {
+        match start {
+            Some(s) => {
+                let mut open = self.existing.clone();
+                for &j in s {
+                    open[j as usize] = true;
+                }
+                open
+            }
+            None => self.greedy(),
+        }
+    }
+
+    fn solve(&mut self, start: Option<&[u32]>, multipliers: Option<&[f64]>) -> Solution {
         let m = self.inst.sites();
-        let mut open = self.greedy();
+        let mut open = self.start(start);
         let v = self.improve(&mut open);
         self.offer(&open, v);
 
@@ -436,13 +558,16 @@ impl<'a> Ctx<'a> {
             .collect();
         // A site no demand point can reach closer than an existing site is
         // never worth a place... unless p forces it; the search decides.
-        let lam0: Vec<f64> = (0..self.inst.demand())
-            .map(|i| {
-                let w = self.inst.weights()[i];
-                let (_, c) = self.inst.row(i);
-                w * c.get(1).or(c.first()).copied().unwrap_or(self.penalty)
-            })
-            .collect();
+        let lam0: Vec<f64> = match multipliers {
+            Some(l) => l.to_vec(),
+            None => (0..self.inst.demand())
+                .map(|i| {
+                    let w = self.inst.weights()[i];
+                    let (_, c) = self.inst.row(i);
+                    w * c.get(1).or(c.first()).copied().unwrap_or(self.penalty)
+                })
+                .collect(),
+        };
         let floor = branch_and_bound(self, state, lam0, (3000, 2.0), (150, 0.5));
         let objective = self.ub;
         let bound = floor.min(objective);
@@ -480,7 +605,11 @@ impl Relaxation for Ctx<'_> {
         budget: u32,
         mu: f64,
     ) -> Dual {
-        Ctx::subgradient(self, state, need, lam, budget, mu)
+        let d = Ctx::subgradient(self, state, need, lam, budget, mu);
+        if self.root_lam.is_none() {
+            self.root_lam = Some(d.lam.clone());
+        }
+        d
     }
     fn leaf(&mut self, open: &[bool]) -> f64 {
         let v = self.evaluate(open);

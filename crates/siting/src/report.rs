@@ -123,6 +123,23 @@ pub struct SitingQuery {
     pub time_limit: Option<Duration>,
     /// Privacy threshold.
     pub min_group_size: f64,
+    /// Above this many demand × site pairs, a geodesic p-median at
+    /// resident level keeps each resident's nearer sites only (truncated
+    /// rows: the bound stays proven, see `truncate`).
+    pub max_pairs: u64,
+}
+
+/// Pairs above which a resident-level p-median truncates its rows.
+pub const MAX_PAIRS: u64 = 20_000_000;
+
+/// The instance a siting run solved.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceDoc {
+    /// Demand × site pairs stored.
+    pub pairs: usize,
+    /// True when rows list each demand point's nearer sites only, with a
+    /// lower bound on the rest (resident-level p-median).
+    pub truncated: bool,
 }
 
 /// The demand of a siting run.
@@ -189,6 +206,8 @@ pub struct SitingReport {
     pub demand: DemandDoc,
     /// Candidate sites considered.
     pub candidates: usize,
+    /// The instance solved.
+    pub instance: InstanceDoc,
     /// Existing sites kept open.
     pub existing: usize,
     /// The chosen sites.
@@ -229,6 +248,9 @@ struct Prepared {
     inst: Instance,
     reach: f64,
     unreachable: f64,
+    /// A first solution and multipliers (truncated rows).
+    start: Option<(Vec<u32>, Vec<f64>, Duration)>,
+    truncated: bool,
 }
 
 fn prepare<E: Executor>(
@@ -332,10 +354,31 @@ fn prepare<E: Executor>(
         _ => f64::INFINITY,
     };
     let m = columns.len();
-    let rows = cost_rows(ds, &dem, q.demand_at, &columns, metric, reach, exec)?;
-    let inst = Instance::from_rows(m, dem.weight.clone(), rows);
+    let truncated = q.model == Model::Pmedian
+        && q.demand_at == DemandAt::Residents
+        && matches!(metric, Metric::Geodesic)
+        && dem.at.len() as f64 * m as f64 > q.max_pairs as f64;
+    let t0 = Instant::now();
+    let (inst, start) = if truncated {
+        let mut prm = PmedianParams::new(q.p.expect("checked"));
+        prm.existing = existing_cols.clone();
+        prm.time_limit = q.time_limit;
+        let t = crate::truncate::geodesic_pmedian_instance(
+            facilities,
+            &dem.at,
+            &dem.weight,
+            &columns,
+            &prm,
+            exec,
+        )
+        .map_err(siting_error)?;
+        (t.instance, Some((t.start, t.multipliers, t0.elapsed())))
+    } else {
+        let rows = cost_rows(ds, &dem, q.demand_at, &columns, metric, reach, exec)?;
+        (Instance::from_rows(m, dem.weight.clone(), rows), None)
+    };
     let unreachable: f64 = (0..inst.demand())
-        .filter(|&i| inst.row(i).0.is_empty())
+        .filter(|&i| inst.row(i).0.is_empty() && !inst.beyond(i).is_finite())
         .fold(0.0, |s, i| s + dem.weight[i]);
 
     Ok(Prepared {
@@ -348,6 +391,8 @@ fn prepare<E: Executor>(
         inst,
         reach,
         unreachable,
+        start,
+        truncated,
     })
 }
 
@@ -452,6 +497,8 @@ pub fn siting_report<E: Executor>(
         ref inst,
         reach,
         unreachable,
+        ref start,
+        truncated,
     } = pre;
     let ds = derived.as_ref().unwrap_or(dataset);
     let facilities = ds.facilities();
@@ -494,10 +541,18 @@ pub fn siting_report<E: Executor>(
         Model::Pmedian => {
             let mut prm = PmedianParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
+            prm.time_limit = q.time_limit;
+            if let Some((s, l, spent)) = start {
+                prm.start = Some(s.clone());
+                prm.multipliers = Some(l.clone());
+                // The time limit counts the first solution's search too.
+                prm.time_limit = q
+                    .time_limit
+                    .map(|t| t.saturating_sub(*spent).max(Duration::from_millis(1)));
+            }
             if let Some(g) = q.gap {
                 prm.gap = g;
             }
-            prm.time_limit = q.time_limit;
             if unreachable > 0.0 {
                 return Err(Error::Unavailable(format!(
                     "{unreachable} people are out of reach of every candidate site under `{}`: a p-median must serve everyone",
@@ -634,6 +689,10 @@ pub fn siting_report<E: Executor>(
             unreachable,
         },
         candidates: members.len(),
+        instance: InstanceDoc {
+            pairs: inst.pairs(),
+            truncated,
+        },
         existing: existing_members.len(),
         sites,
         plan,

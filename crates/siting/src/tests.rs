@@ -148,6 +148,70 @@ fn pmedian_matches_brute_force_on_random_instances() {
     }
 }
 
+/// The left-out pairs of a truncated instance, from the dense matrix.
+struct DenseFar(Vec<Vec<f64>>);
+
+impl FarCost for DenseFar {
+    fn cost(&self, demand: usize, site: u32) -> f64 {
+        self.0[demand][site as usize]
+    }
+}
+
+#[test]
+fn pmedian_on_truncated_rows_matches_brute_force() {
+    // Each row keeps its k nearest sites and bounds the rest by the
+    // (k+1)-th: the search must still find and prove the optimum of the
+    // whole matrix, starting from multipliers and sites given or not.
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for round in 0..40 {
+        let m = rng.random_range(5..=12);
+        let n = rng.random_range(10..=60);
+        let (weight, cost) = random(&mut rng, n, m);
+        let k = rng.random_range(1..m);
+        let rows = cost.iter().map(|r| {
+            let mut s: Vec<(u32, f64)> =
+                r.iter().enumerate().map(|(j, &c)| (j as u32, c)).collect();
+            s.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let beyond = s[k].1;
+            s.truncate(k);
+            (s, beyond)
+        });
+        let inst = Instance::truncated(
+            m,
+            weight.clone(),
+            rows,
+            std::sync::Arc::new(DenseFar(cost.clone())),
+        );
+        assert_eq!(inst.pairs(), n * k);
+        let existing: Vec<u32> = if round % 4 == 0 { vec![0] } else { vec![] };
+        let p = rng.random_range(1..=(m - existing.len()).min(4));
+        let best = brute_pmedian(&weight, &cost, p, &existing);
+        let mut params = PmedianParams::new(p);
+        params.existing = existing.clone();
+        let (h, hv) = pmedian_heuristic(&inst, &params).unwrap();
+        assert!(
+            hv >= best * (1.0 - 1e-12),
+            "round {round}: heuristic below the optimum"
+        );
+        if round % 2 == 1 {
+            params.start = Some(h);
+            params.multipliers = Some(weight.iter().map(|w| w * 5000.0).collect());
+        }
+        let (s, lam) = pmedian_with_multipliers(&inst, &params).unwrap();
+        assert_eq!(lam.len(), n);
+        assert!(
+            (s.objective - best).abs() <= 1e-9 * best,
+            "round {round} (k = {k}): {} vs brute force {best}",
+            s.objective
+        );
+        assert!(s.proven, "round {round}: gap {}", s.gap);
+        assert!(
+            s.bound <= best * (1.0 + 1e-12),
+            "round {round}: bound above the optimum"
+        );
+    }
+}
+
 #[test]
 fn pmedian_reproduces_spopt_on_san_francisco() {
     // spopt/tests/test_locate/test_p_median.py: mean distance
