@@ -349,6 +349,47 @@ fn the_printed_plan_opens_the_chosen_sites_in_a_scenario() {
 }
 
 #[test]
+fn residents_at_one_point_are_one_demand_point() {
+    // Every resident written twice at its point: the same sites, twice the
+    // objective, as many demand points as before.
+    let c = case(3);
+    let path = c.data.path().join("residents.csv");
+    let body = std::fs::read_to_string(&path).unwrap();
+    let mut twice = String::from("id,lon,lat,weight,group\n");
+    for line in body.lines().skip(1) {
+        twice += &format!("{line}\n");
+        twice += &format!("{}\n", line.replacen(',', "b,", 1));
+    }
+    let run = || {
+        bacino_json(&[
+            "site",
+            &c.dir(),
+            "--candidates",
+            &c.candidates_csv(),
+            "--model",
+            "pmedian",
+            "--p",
+            "2",
+            "--min-group-size",
+            "0",
+        ])
+    };
+    let once = run();
+    std::fs::write(&path, twice).unwrap();
+    let doubled = run();
+    assert_eq!(once["demand"]["points"], c.residents.len());
+    assert_eq!(doubled["demand"]["points"], c.residents.len());
+    let people: f64 = c.residents.iter().map(|r| r.2).sum();
+    assert_eq!(doubled["demand"]["people"].as_f64().unwrap(), 2.0 * people);
+    let (a, b) = (
+        once["objective"].as_f64().unwrap(),
+        doubled["objective"].as_f64().unwrap(),
+    );
+    assert!((b - 2.0 * a).abs() <= 1e-9 * b, "{b} vs 2 × {a}");
+    assert_eq!(selected(&once), selected(&doubled));
+}
+
+#[test]
 fn truncated_rows_give_the_full_rows_optimum_on_the_bundled_dataset() {
     // The residents without a GP, each at its point, and the 597 GPs as
     // candidates: solved on every pair, and on each resident's nearer

@@ -1,6 +1,8 @@
 //! The demand of a siting run (residents, or their areas' population
 //! centres) and its costs to the sites under the dataset's metric.
 
+use std::collections::HashMap;
+
 use bacino_access::report::cost_kernel;
 use bacino_core::network::Target as NetTarget;
 use bacino_core::{
@@ -9,13 +11,16 @@ use bacino_core::{
 };
 
 use crate::report::{DemandAt, SitingQuery};
+use bacino_core::MetricName;
 
 /// Demand points: location, weight, and (for residents) the row.
 pub(crate) struct Demand {
-    /// Resident or area id of each demand point.
+    /// Resident (the first at its point) or area id of each demand point.
     pub ids: Vec<String>,
     pub at: Vec<LonLat>,
     pub weight: Vec<f64>,
+    /// Residents: the first resident row of each demand point; areas:
+    /// every resident row counted.
     pub rows: Vec<usize>,
     /// Demand point of each resident row (`u32::MAX` when not demand).
     pub of_row: Vec<u32>,
@@ -34,19 +39,40 @@ pub(crate) fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) 
         .filter(|&i| residents.weights()[i] > 0.0)
         .filter(|&i| code.is_none_or(|c| residents.group().codes()[i] == c))
         .collect();
-    let mut of_row = vec![u32::MAX; residents.len()];
+    let of_row = vec![u32::MAX; residents.len()];
     match q.demand_at {
         DemandAt::Residents => {
-            for (k, &r) in rows.iter().enumerate() {
-                of_row[r] = k as u32;
-            }
-            Ok(Demand {
-                ids: rows.iter().map(|&r| residents.id(r).to_owned()).collect(),
-                at: rows.iter().map(|&r| residents.locations()[r]).collect(),
-                weight: rows.iter().map(|&r| residents.weights()[r]).collect(),
-                rows,
+            // Residents at the same point have the same costs (but for a
+            // cost table, which is per resident): one demand point each,
+            // their weights summed. Exact, and real addresses hold many.
+            let merge = q.metric != MetricName::Table;
+            let mut d = Demand {
+                ids: Vec::new(),
+                at: Vec::new(),
+                weight: Vec::new(),
+                rows: Vec::new(),
                 of_row,
-            })
+            };
+            let mut point: HashMap<(u64, u64), u32> = HashMap::new();
+            for &r in &rows {
+                let p = residents.locations()[r];
+                let w = residents.weights()[r];
+                let key = (p.lon.to_bits(), p.lat.to_bits());
+                if merge {
+                    if let Some(&k) = point.get(&key) {
+                        d.of_row[r] = k;
+                        d.weight[k as usize] += w;
+                        continue;
+                    }
+                    point.insert(key, d.at.len() as u32);
+                }
+                d.of_row[r] = d.at.len() as u32;
+                d.ids.push(residents.id(r).to_owned());
+                d.at.push(p);
+                d.weight.push(w);
+                d.rows.push(r);
+            }
+            Ok(d)
         }
         DemandAt::Areas => {
             let areas = dataset.areas().ok_or_else(|| {

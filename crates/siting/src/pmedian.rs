@@ -65,6 +65,10 @@ impl PmedianParams {
 
 const NONE: u32 = u32::MAX;
 
+/// A solution of the relaxation within this of the incumbent is polished
+/// by the interchange.
+const POLISH_WINDOW: f64 = 1e-3;
+
 /// Solves the p-median problem on `inst`.
 pub fn pmedian(inst: &Instance, params: &PmedianParams) -> Result<Solution, SitingError> {
     let m = inst.sites();
@@ -488,7 +492,7 @@ impl<'a> Ctx<'a> {
             }
             // The relaxation's sites are a solution: keep the best.
             if it % 8 == 0 && open != last_open {
-                if let Some(v) = self.evaluate_below(&open, self.ub * (1.0 + 1e-3)) {
+                if let Some(v) = self.evaluate_below(&open, self.ub * (1.0 + POLISH_WINDOW)) {
                     let mut polished = open.clone();
                     let w = self.improve(&mut polished);
                     self.offer(&polished, w);
