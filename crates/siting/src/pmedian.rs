@@ -71,16 +71,7 @@ const POLISH_WINDOW: f64 = 1e-3;
 
 /// Solves the p-median problem on `inst`.
 pub fn pmedian(inst: &Instance, params: &PmedianParams) -> Result<Solution, SitingError> {
-    let m = inst.sites();
-    let mut existing = vec![false; m];
-    for &e in &params.existing {
-        existing[e as usize] = true;
-    }
-    check_p(params.p, &existing)?;
-    check_start(params, &existing)?;
-    check_multipliers(inst, params);
-    let mut ctx = Ctx::new(inst, existing, params);
-    Ok(ctx.solve(params.start.as_deref(), params.multipliers.as_deref()))
+    pmedian_with_multipliers(inst, params).map(|x| x.0)
 }
 
 /// [`pmedian`], and the root's best multipliers `λ` (one per demand
@@ -89,15 +80,7 @@ pub fn pmedian_with_multipliers(
     inst: &Instance,
     params: &PmedianParams,
 ) -> Result<(Solution, Vec<f64>), SitingError> {
-    let m = inst.sites();
-    let mut existing = vec![false; m];
-    for &e in &params.existing {
-        existing[e as usize] = true;
-    }
-    check_p(params.p, &existing)?;
-    check_start(params, &existing)?;
-    check_multipliers(inst, params);
-    let mut ctx = Ctx::new(inst, existing, params);
+    let mut ctx = Ctx::checked(inst, params)?;
     let sol = ctx.solve(params.start.as_deref(), params.multipliers.as_deref());
     let lam = ctx.root_lam.take().unwrap_or_default();
     Ok((sol, lam))
@@ -110,17 +93,10 @@ pub fn pmedian_heuristic(
     inst: &Instance,
     params: &PmedianParams,
 ) -> Result<(Vec<u32>, f64), SitingError> {
-    let m = inst.sites();
-    let mut existing = vec![false; m];
-    for &e in &params.existing {
-        existing[e as usize] = true;
-    }
-    check_p(params.p, &existing)?;
-    check_start(params, &existing)?;
-    let ctx = Ctx::new(inst, existing, params);
+    let ctx = Ctx::checked(inst, params)?;
     let mut open = ctx.start(params.start.as_deref());
     let v = ctx.improve(&mut open);
-    let new = (0..m as u32)
+    let new = (0..inst.sites() as u32)
         .filter(|&j| open[j as usize] && !ctx.existing[j as usize])
         .collect();
     Ok((new, v))
@@ -191,6 +167,19 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The search of `params` on `inst`, once `p`, the start and the
+    /// multipliers are checked.
+    fn checked(inst: &'a Instance, params: &PmedianParams) -> Result<Ctx<'a>, SitingError> {
+        let mut existing = vec![false; inst.sites()];
+        for &e in &params.existing {
+            existing[e as usize] = true;
+        }
+        check_p(params.p, &existing)?;
+        check_start(params, &existing)?;
+        check_multipliers(inst, params);
+        Ok(Ctx::new(inst, existing, params))
+    }
+
     fn new(inst: &'a Instance, existing: Vec<bool>, params: &PmedianParams) -> Ctx<'a> {
         let mut max_cost = 0.0f64;
         for i in 0..inst.demand() {
@@ -226,7 +215,6 @@ impl<'a> Ctx<'a> {
     /// The objective of `open`: Σ w · cost to the nearest open site.
     fn evaluate(&self, open: &[bool]) -> f64 {
         let inst = self.inst;
-
         let list = Self::open_list(open);
         let mut s = Sum::default();
         for (i, &w) in inst.weights().iter().enumerate() {

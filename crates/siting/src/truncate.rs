@@ -14,8 +14,10 @@
 //! nearest open site leaves it free. So:
 //!
 //! 1. the residents are gathered into cells of about [`CELL_M`] metres
-//!    (their weighted centre), and the greedy solution improved by the
-//!    fast interchange on the cells gives a good first solution `S0`;
+//!    (at their weighted centre); the cells' p-median (its search stopped
+//!    at [`COARSE_GAP`] or [`COARSE_TIME`]) gives a first solution `S0`,
+//!    and its multipliers, moved by each resident's own cost to `S0`,
+//!    start the residents' bound;
 //! 2. each resident's row keeps every site within `max(its
 //!    [`MIN_ROW`]-th nearest, MARGIN × its geodesic to the second nearest
 //!    site of S0)`.
@@ -81,15 +83,11 @@ pub fn geodesic_pmedian_instance<E: Executor>(
     for (k, &f) in columns.iter().enumerate() {
         column[f as usize] = k as u32;
     }
-    let far: Arc<dyn FarCost> = Arc::new(GeodesicFar {
-        at: at.to_vec(),
-        site: far_sites(facilities, columns),
-    });
+    let sites = far_sites(facilities, columns);
 
     // 1. A first solution, and multipliers, on the residents gathered
     //    into cells.
     let cell = cells(at, weight);
-    let sites = &far_sites(facilities, columns);
     let dense: Vec<Vec<(u32, f64)>> = exec.map(cell.at.clone(), |c| {
         sites
             .iter()
@@ -159,6 +157,10 @@ pub fn geodesic_pmedian_instance<E: Executor>(
         let mut row = Vec::new();
         index.for_each_within(p, r, |f, d| row.push((column[f as usize], d)));
         (row, r)
+    });
+    let far: Arc<dyn FarCost> = Arc::new(GeodesicFar {
+        at: at.to_vec(),
+        site: sites,
     });
     Ok(Truncated {
         instance: Instance::truncated(m, weight.to_vec(), rows, far),
