@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use bacino_core::network::{NetworkInfo, Target as NetTarget};
+use bacino_core::network::NetworkInfo;
 use bacino_core::{
     chunk_ranges, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx,
     FacilityKind, GroupBy, Metric, MetricName, ReachIndex, Result,
@@ -356,17 +356,7 @@ pub fn cost_kernel<E: Executor>(
         }),
         Metric::Network(net) => {
             let snaps = net.resident_snaps();
-            let fsnaps = net.facility_snaps();
-            let targets: Vec<NetTarget> = members
-                .iter()
-                .enumerate()
-                .filter_map(|(k, &f)| {
-                    Some(NetTarget {
-                        label: k as u32,
-                        snap: fsnaps[f as usize]?,
-                    })
-                })
-                .collect();
+            let targets = net.targets(members);
             let network = net.network();
             exec.map(chunk_ranges(n, CHUNK / 4), |r| {
                 let origins: Vec<_> = r.clone().filter_map(|i| snaps[i]).collect();

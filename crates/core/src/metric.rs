@@ -203,6 +203,21 @@ impl PreparedNetwork {
     pub fn facility_snaps(&self) -> &[Option<Snap>] {
         &self.facilities
     }
+
+    /// The facilities `members` as search targets, each labelled by its
+    /// position in `members`; those off the network are left out.
+    pub fn targets(&self, members: &[crate::FacilityIdx]) -> Vec<bacino_network::Target> {
+        members
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &f)| {
+                Some(bacino_network::Target {
+                    label: k as u32,
+                    snap: self.facilities[f as usize]?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// A metric, as a value passed to the analyses.

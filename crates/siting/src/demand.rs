@@ -4,14 +4,12 @@
 use std::collections::HashMap;
 
 use bacino_access::report::cost_kernel;
-use bacino_core::network::Target as NetTarget;
 use bacino_core::{
     geodesic_distance_m, Dataset, Error, Executor, FacilityIdx, FacilityIndex, LonLat, Metric,
-    Result,
+    MetricName, Result,
 };
 
 use crate::report::{DemandAt, SitingQuery};
-use bacino_core::MetricName;
 
 /// Demand points: location, weight, and (for residents) the row.
 pub(crate) struct Demand {
@@ -24,6 +22,18 @@ pub(crate) struct Demand {
     pub rows: Vec<usize>,
     /// Demand point of each resident row (`u32::MAX` when not demand).
     pub of_row: Vec<u32>,
+}
+
+impl Demand {
+    fn empty(of_row: Vec<u32>) -> Demand {
+        Demand {
+            ids: Vec::new(),
+            at: Vec::new(),
+            weight: Vec::new(),
+            rows: Vec::new(),
+            of_row,
+        }
+    }
 }
 
 pub(crate) fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) -> Result<Demand> {
@@ -46,13 +56,7 @@ pub(crate) fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) 
             // cost table, which is per resident): one demand point each,
             // their weights summed. Exact, and real addresses hold many.
             let merge = q.metric != MetricName::Table;
-            let mut d = Demand {
-                ids: Vec::new(),
-                at: Vec::new(),
-                weight: Vec::new(),
-                rows: Vec::new(),
-                of_row,
-            };
+            let mut d = Demand::empty(of_row);
             let mut point: HashMap<(u64, u64), u32> = HashMap::new();
             for &r in &rows {
                 let p = residents.locations()[r];
@@ -100,13 +104,7 @@ pub(crate) fn demand<E: Executor>(dataset: &Dataset, q: &SitingQuery, exec: &E) 
                 z[a] += wr * la.sin();
             }
             let mut point = vec![u32::MAX; n];
-            let mut d = Demand {
-                ids: Vec::new(),
-                at: Vec::new(),
-                weight: Vec::new(),
-                rows: Vec::new(),
-                of_row,
-            };
+            let mut d = Demand::empty(of_row);
             for a in 0..n {
                 if w[a] > 0.0 {
                     point[a] = d.at.len() as u32;
@@ -213,17 +211,7 @@ pub(crate) fn cost_rows<E: Executor>(
         }
         (DemandAt::Areas, Metric::Network(net)) => {
             let network = net.network();
-            let fsnaps = net.facility_snaps();
-            let targets: Vec<NetTarget> = columns
-                .iter()
-                .enumerate()
-                .filter_map(|(k, &f)| {
-                    Some(NetTarget {
-                        label: k as u32,
-                        snap: fsnaps[f as usize]?,
-                    })
-                })
-                .collect();
+            let targets = net.targets(columns);
             let snaps: Vec<_> = dem
                 .at
                 .iter()
