@@ -13,7 +13,7 @@ use crate::{load, prepare_metric};
 pub(crate) struct SiteArgs {
     /// Dataset directory (with dataset.toml) or manifest file.
     dir: PathBuf,
-    /// pmedian, cpmedian, mclp, lscp or pcenter.
+    /// pmedian, cpmedian, mclp, lscp, lscpb or pcenter.
     #[arg(long)]
     model: String,
     /// Candidate sites: a CSV `id,lon,lat[,capacity]`, `kind:K` (the
@@ -24,10 +24,10 @@ pub(crate) struct SiteArgs {
     /// `kind:K`: those facilities stay open; `p` more are placed.
     #[arg(long)]
     existing: Option<String>,
-    /// New sites to place (all models but lscp).
+    /// New sites to place (all models but lscp; lscpb: default the least cover's).
     #[arg(long)]
     p: Option<usize>,
-    /// Service distance in the metric's unit (mclp, lscp).
+    /// Service distance in the metric's unit (mclp, lscp, lscpb).
     #[arg(long)]
     service_distance: Option<f64>,
     /// Capacity (people) of the candidate sites without their own

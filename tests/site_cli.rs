@@ -257,6 +257,28 @@ fn every_model_equals_brute_force_over_the_candidate_sets() {
                 );
                 assert_eq!(selected(&doc).len(), k);
                 assert_eq!(doc["covered"].as_f64().unwrap(), (0..n).map(w).sum::<f64>());
+                // LSCP-B: k sites covering everyone, the most people twice.
+                let twice = |s: &[usize]| {
+                    (0..n)
+                        .filter(|&r| s.iter().filter(|&&j| c.cost(r, j) <= r_m).count() >= 2)
+                        .map(w)
+                        .sum::<f64>()
+                };
+                let best = subsets(m, k)
+                    .iter()
+                    .filter(|s| (0..n).all(|r| nearest(s, r) <= r_m))
+                    .map(|s| twice(s))
+                    .fold(0.0, f64::max);
+                let doc = run(&["--model", "lscpb", "--service-distance", "9000"]);
+                assert_eq!(
+                    doc["objective"].as_f64().unwrap(),
+                    best,
+                    "seed {seed} lscpb"
+                );
+                assert_eq!(doc["proven"], true);
+                assert_eq!(doc["p"], k);
+                assert_eq!(doc["covered_twice"].as_f64().unwrap(), best);
+                assert_eq!(doc["covered"].as_f64().unwrap(), (0..n).map(w).sum::<f64>());
             }
             None => {
                 let err = bacino_fails(&[

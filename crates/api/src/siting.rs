@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitingBody {
-    /// `pmedian`, `cpmedian`, `mclp`, `lscp` or `pcenter`.
+    /// `pmedian`, `cpmedian`, `mclp`, `lscp`, `lscpb` or `pcenter`.
     model: String,
     /// `"kind:K"` (the active facilities of a kind), `"areas"` (each
     /// area's population centre), or a list of `{id, lon, lat, capacity?}`.
@@ -27,9 +27,9 @@ pub struct SitingBody {
     candidates: serde_json::Value,
     /// `"kind:K"`: those facilities stay open; `p` more are placed.
     existing: Option<String>,
-    /// New sites (all models but lscp).
+    /// New sites (all models but lscp; lscpb: default the least cover's).
     p: Option<usize>,
-    /// Service distance in the metric's unit (mclp, lscp).
+    /// Service distance in the metric's unit (mclp, lscp, lscpb).
     service_distance: Option<f64>,
     /// Capacity (people) of candidate sites without their own (cpmedian).
     capacity: Option<u64>,

@@ -176,6 +176,23 @@ async fn bad_siting_requests_are_client_errors_naming_their_field() {
             "",
         ),
         (
+            json!({"model": "lscpb", "candidates": "kind:cdc", "service_distance": 50}),
+            422,
+            "",
+        ),
+        // The CdC cannot put every municipality within 5 km of one.
+        (
+            json!({"model": "lscpb", "p": 1, "candidates": "kind:cdc", "demand": "areas",
+                   "service_distance": 5000}),
+            422,
+            "",
+        ),
+        (
+            json!({"model": "lscpb", "candidates": "kind:cdc", "demand": "areas"}),
+            400,
+            "service_distance",
+        ),
+        (
             json!({"model": "mclp", "p": 2, "candidates": "kind:cdc"}),
             400,
             "service_distance",

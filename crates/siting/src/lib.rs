@@ -1,8 +1,10 @@
 //! Location-allocation (CONTRACT §7): where to open `p` sites so that the
 //! people they serve travel least (p-median), are covered most (maximal
 //! covering), are all covered with the fewest sites (set covering), or
-//! travel at most the least largest cost (p-center) — and the capacitated
-//! p-median, where each site serves at most its capacity.
+//! travel at most the least largest cost (p-center) — the capacitated
+//! p-median, where each site serves at most its capacity, and the set
+//! covering with backup (as many sites as the least cover, the most people
+//! covered twice).
 //!
 //! Every solver returns its proof with its answer: the objective of the
 //! best solution found, a proven `bound` on the optimum, and the relative
@@ -20,6 +22,8 @@
 //! - [`mclp`]: the same scheme on the Lagrangian relaxation of coverage;
 //! - [`lscp`]: set covering by branch-and-bound on the Lagrangian bound,
 //!   rounded up, with unit propagation;
+//! - [`lscpb`]: set covering with backup — as few sites as the least cover,
+//!   the most weight covered twice — by the same search as `mclp`;
 //! - [`pcenter`]: bisection over the distinct costs, each radius decided
 //!   by the set-covering search;
 //! - [`report`]: siting on a dataset — demand, candidates, metric — behind
@@ -45,6 +49,7 @@ pub mod cpmedian;
 mod demand;
 pub mod instance;
 pub mod lscp;
+pub mod lscpb;
 pub mod mclp;
 pub mod params;
 pub mod pcenter;
@@ -58,6 +63,7 @@ pub use candidates::read_candidates;
 pub use cpmedian::{cpmedian, Assignment, CpmedianParams};
 pub use instance::{FarCost, Instance};
 pub use lscp::{lscp, LscpParams};
+pub use lscpb::{lscpb, LscpbParams};
 pub use mclp::{mclp, MclpParams};
 pub use params::{CandidatePoint, CandidatesParam, SitingParams};
 pub use pcenter::{pcenter, PcenterParams};

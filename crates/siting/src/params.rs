@@ -39,7 +39,7 @@ pub struct CandidatePoint {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SitingParams {
-    /// `pmedian`, `cpmedian`, `mclp`, `lscp` or `pcenter`.
+    /// `pmedian`, `cpmedian`, `mclp`, `lscp`, `lscpb` or `pcenter`.
     pub model: Option<String>,
     /// Candidate sites (required).
     pub candidates: Option<CandidatesParam>,
@@ -84,7 +84,7 @@ impl SitingParams {
             .ok_or_else(|| {
                 Error::param(
                     "model",
-                    "required: pmedian, cpmedian, mclp, lscp or pcenter",
+                    "required: pmedian, cpmedian, mclp, lscp, lscpb or pcenter",
                 )
             })?
             .parse()?;

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::demand::{cost_rows, demand, nearest_open, Demand};
 use crate::{
-    cpmedian, lscp, mclp, pcenter, pmedian, CpmedianParams, Instance, LscpParams, MclpParams,
-    PcenterParams, PmedianParams, SitingError, Solution,
+    cpmedian, lscp, lscpb, mclp, pcenter, pmedian, CpmedianParams, Instance, LscpParams,
+    LscpbParams, MclpParams, PcenterParams, PmedianParams, SitingError, Solution, Sum,
 };
 
 /// A location-allocation model.
@@ -32,6 +32,9 @@ pub enum Model {
     Mclp,
     /// Fewest new sites covering everyone within the service distance.
     Lscp,
+    /// As many new sites as the least cover (or `p`), covering everyone
+    /// and the most weight twice (backup coverage).
+    Lscpb,
     /// Least largest cost with `p` new sites.
     Pcenter,
     /// Least weighted cost with `p` new sites, each serving at most its
@@ -46,6 +49,7 @@ impl Model {
             Model::Pmedian => "pmedian",
             Model::Mclp => "mclp",
             Model::Lscp => "lscp",
+            Model::Lscpb => "lscpb",
             Model::Pcenter => "pcenter",
             Model::Cpmedian => "cpmedian",
         }
@@ -60,11 +64,14 @@ impl std::str::FromStr for Model {
             "pmedian" => Ok(Model::Pmedian),
             "mclp" => Ok(Model::Mclp),
             "lscp" => Ok(Model::Lscp),
+            "lscpb" => Ok(Model::Lscpb),
             "pcenter" => Ok(Model::Pcenter),
             "cpmedian" => Ok(Model::Cpmedian),
             other => Err(Error::param(
                 "model",
-                format!("expected pmedian, cpmedian, mclp, lscp or pcenter, found `{other}`"),
+                format!(
+                    "expected pmedian, cpmedian, mclp, lscp, lscpb or pcenter, found `{other}`"
+                ),
             )),
         }
     }
@@ -102,9 +109,10 @@ pub struct SitingQuery {
     pub candidates: Candidates,
     /// Facilities of this kind stay open (not counted in `p`).
     pub existing: Option<FacilityKind>,
-    /// New sites (pmedian, mclp, pcenter).
+    /// New sites (pmedian, cpmedian, mclp, pcenter; lscpb: default the
+    /// least cover's).
     pub p: Option<usize>,
-    /// Service distance in the metric's unit (mclp, lscp).
+    /// Service distance in the metric's unit (mclp, lscp, lscpb).
     pub service: Option<f64>,
     /// Capacity of the candidate sites that have none of their own
     /// (cpmedian).
@@ -182,12 +190,12 @@ pub struct SitingReport {
     pub metric: &'static str,
     /// `m` or `s`.
     pub unit: &'static str,
-    /// New sites asked for (`null` for lscp).
+    /// New sites (`null` for lscp; for lscpb the number opened).
     pub p: Option<usize>,
-    /// Service distance (mclp, lscp).
+    /// Service distance (mclp, lscp, lscpb).
     pub service_distance: Option<f64>,
     /// pmedian: Σ weight × cost; mclp: weight covered; lscp: sites
-    /// opened; pcenter: the largest cost.
+    /// opened; lscpb: weight covered twice; pcenter: the largest cost.
     pub objective: f64,
     /// A proven bound on the optimum.
     pub bound: f64,
@@ -197,8 +205,12 @@ pub struct SitingReport {
     pub proven: bool,
     /// Chosen candidate ids, ascending.
     pub selected: Vec<String>,
-    /// Weight within the service distance of an open site (mclp, lscp).
+    /// Weight within the service distance of an open site (mclp, lscp,
+    /// lscpb).
     pub covered: Option<f64>,
+    /// Weight within the service distance of two open sites or more
+    /// (mclp, lscp, lscpb).
+    pub covered_twice: Option<f64>,
     /// Demand's cost to its nearest open site (existing and new), in the
     /// unit the field names; `null` under `min_group_size`.
     pub new_distance: Option<serde_json::Value>,
@@ -350,7 +362,7 @@ fn prepare<E: Executor>(
     let existing_cols: Vec<u32> = (members.len() as u32..columns.len() as u32).collect();
     let metric = ds.metric(q.metric, exec)?;
     let reach = match q.model {
-        Model::Mclp | Model::Lscp => service.expect("checked"),
+        Model::Mclp | Model::Lscp | Model::Lscpb => service.expect("checked"),
         _ => f64::INFINITY,
     };
     let m = columns.len();
@@ -407,29 +419,30 @@ fn check(q: &SitingQuery) -> Result<(Option<usize>, Option<f64>)> {
                 "lscp finds the number of sites itself: leave `p` out",
             ))
         }
-        (Model::Lscp, None) => None,
+        (Model::Lscp, None) | (Model::Lscpb, None) => None,
         (_, None) => return Err(Error::param("p", "required: the number of new sites")),
         (_, Some(0)) => return Err(Error::param("p", "0: at least one new site must be placed")),
         (_, Some(p)) => Some(p),
     };
-    let service = match (q.model, q.service) {
-        (Model::Mclp | Model::Lscp, None) => {
+    let covering = matches!(q.model, Model::Mclp | Model::Lscp | Model::Lscpb);
+    let service = match (covering, q.service) {
+        (true, None) => {
             return Err(Error::param(
                 "service_distance",
-                "required by mclp and lscp, in the metric's unit",
+                "required by mclp, lscp and lscpb, in the metric's unit",
             ))
         }
-        (Model::Mclp | Model::Lscp, Some(d)) if !(d.is_finite() && d > 0.0) => {
+        (true, Some(d)) if !(d.is_finite() && d > 0.0) => {
             return Err(Error::param(
                 "service_distance",
                 format!("expected a positive number, found {d}"),
             ))
         }
-        (Model::Mclp | Model::Lscp, Some(d)) => Some(d),
-        (_, Some(_)) => {
+        (true, Some(d)) => Some(d),
+        (false, Some(_)) => {
             return Err(Error::param(
                 "service_distance",
-                "only mclp and lscp take a service distance",
+                "only mclp, lscp and lscpb take a service distance",
             ))
         }
         (_, None) => None,
@@ -573,6 +586,13 @@ pub fn siting_report<E: Executor>(
             prm.time_limit = q.time_limit;
             lscp(inst, &prm)
         }
+        Model::Lscpb => {
+            let mut prm = LscpbParams::new(reach);
+            prm.p = p;
+            prm.existing = existing_cols.clone();
+            prm.time_limit = q.time_limit;
+            lscpb(inst, &prm)
+        }
         Model::Pcenter => {
             let mut prm = PcenterParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
@@ -617,15 +637,29 @@ pub fn siting_report<E: Executor>(
     } else {
         Summary::from_weighted(&mut pairs).map(|s| with_unit(s.rounded(), unit))
     };
-    let covered = match q.model {
-        Model::Mclp | Model::Lscp => Some(
-            near.iter()
-                .zip(&dem.weight)
-                .filter(|(n, _)| n.is_some_and(|x| x.1 <= reach))
-                .map(|(_, w)| w)
-                .sum(),
-        ),
-        _ => None,
+    let (covered, covered_twice) = match q.model {
+        Model::Mclp | Model::Lscp | Model::Lscpb => {
+            let mut open = vec![false; inst.sites()];
+            for &j in &open_cols {
+                open[j as usize] = true;
+            }
+            let (mut once, mut twice) = (Sum::default(), Sum::default());
+            for (i, &w) in dem.weight.iter().enumerate() {
+                let n = inst
+                    .within(i, reach)
+                    .iter()
+                    .filter(|&&j| open[j as usize])
+                    .count();
+                if n >= 1 {
+                    once.add(w);
+                }
+                if n >= 2 {
+                    twice.add(w);
+                }
+            }
+            (Some(once.value()), Some(twice.value()))
+        }
+        _ => (None, None),
     };
     let mut sites = Vec::new();
     for &j in &sol.open {
@@ -669,7 +703,10 @@ pub fn siting_report<E: Executor>(
         model: q.model.as_str(),
         metric: q.metric.as_str(),
         unit,
-        p,
+        p: match q.model {
+            Model::Lscpb => Some(sol.open.len()),
+            _ => p,
+        },
         service_distance: service,
         objective: sol.objective,
         bound: sol.bound,
@@ -677,6 +714,7 @@ pub fn siting_report<E: Executor>(
         proven: sol.proven,
         selected,
         covered,
+        covered_twice,
         new_distance,
         demand: DemandDoc {
             at: match q.demand_at {

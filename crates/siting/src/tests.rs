@@ -524,3 +524,125 @@ fn cpmedian_matches_brute_force_with_a_transportation_solver_by_hand() {
     }
     assert!(split > 0, "no demand point was ever split across sites");
 }
+
+/// Weight within `r` of at least two of `s`.
+fn backed_up(weight: &[f64], cost: &[Vec<f64>], s: &[u32], r: f64) -> f64 {
+    weight
+        .iter()
+        .zip(cost)
+        .filter(|(_, row)| s.iter().filter(|&&j| row[j as usize] <= r).count() >= 2)
+        .map(|(w, _)| w)
+        .sum()
+}
+
+/// The most weight backed up by `k` new sites (with `existing`) covering
+/// everyone within `r`, over every subset; `None` when none covers.
+fn brute_lscpb(
+    weight: &[f64],
+    cost: &[Vec<f64>],
+    k: usize,
+    existing: &[u32],
+    r: f64,
+) -> Option<f64> {
+    subsets(cost[0].len(), k, existing)
+        .iter()
+        .filter(|s| {
+            cost.iter()
+                .all(|row| s.iter().any(|&j| row[j as usize] <= r))
+        })
+        .map(|s| backed_up(weight, cost, s, r))
+        .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))))
+}
+
+#[test]
+fn lscpb_matches_brute_force_on_random_instances() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let mut solved = 0;
+    for round in 0..80 {
+        let m = rng.random_range(4..=13);
+        let n = rng.random_range(5..=50);
+        let (weight, cost) = random(&mut rng, n, m);
+        let inst = Instance::dense(weight.clone(), &cost);
+        let existing: Vec<u32> = match round % 4 {
+            0 => vec![rng.random_range(0..m as u32)],
+            1 => vec![0, m as u32 - 1],
+            _ => vec![],
+        };
+        let free = m - existing.len();
+        let r = rng.random_range(2500.0..7000.0);
+        let least = (0..=free).find(|&k| brute_lscpb(&weight, &cost, k, &existing, r).is_some());
+        let mut prm = LscpbParams::new(r);
+        prm.existing = existing.clone();
+        let Some(least) = least else {
+            assert!(
+                matches!(lscpb(&inst, &prm), Err(SitingError::Infeasible(_))),
+                "round {round}: lscpb on an instance nobody can cover"
+            );
+            continue;
+        };
+        // As many sites as the least cover, then one more when there is room.
+        for p in [None, Some(least + 1)] {
+            let k = p.unwrap_or(least);
+            if k > free {
+                continue;
+            }
+            prm.p = p;
+            let s = lscpb(&inst, &prm).unwrap();
+            let best = brute_lscpb(&weight, &cost, k, &existing, r).unwrap();
+            assert_eq!(s.open.len(), k, "round {round} p {p:?}: sites");
+            assert_eq!(s.objective, best, "round {round} p {p:?}: backup");
+            assert!(
+                s.proven && s.bound >= best,
+                "round {round} p {p:?}: bound {}",
+                s.bound
+            );
+            let mut all = s.open.clone();
+            all.extend(&existing);
+            assert_eq!(backed_up(&weight, &cost, &all, r), s.objective);
+            assert_eq!(
+                covered_by(&weight, &cost, &all, r),
+                weight.iter().sum::<f64>(),
+                "round {round}: everyone covered"
+            );
+            solved += 1;
+        }
+        if least >= 1 {
+            prm.p = Some(least - 1);
+            assert!(
+                matches!(lscpb(&inst, &prm), Err(SitingError::Infeasible(_))),
+                "round {round}: fewer sites than the least cover"
+            );
+        }
+        prm.p = None;
+    }
+    assert!(solved > 60, "only {solved} instances were coverable");
+}
+
+#[test]
+fn lscpb_on_san_francisco_counts_only_points_covered_twice() {
+    let sf = sf();
+    let r = 5000.0;
+    // spopt's LSCPB counts tracts (test_lscpb.py: 81.46 % of 205 = 167);
+    // of those, 22 tracts have only one store within 5 km, so they cannot
+    // be covered twice: the optimum is 145, which the brute force below
+    // finds over every 8 of the 16 stores.
+    let ones = vec![1.0; sf.weight.len()];
+    let single = sf
+        .cost
+        .iter()
+        .filter(|row| row.iter().filter(|&&c| c <= r).count() < 2)
+        .count();
+    assert_eq!(single, 22);
+    for weight in [&ones, &sf.weight] {
+        let inst = Instance::dense(weight.clone(), &sf.cost);
+        let s = lscpb(&inst, &LscpbParams::new(r)).unwrap();
+        let best = brute_lscpb(weight, &sf.cost, 8, &[], r).unwrap();
+        assert_eq!(s.open.len(), 8);
+        assert_eq!(s.objective, best);
+        assert!(s.proven);
+        if weight == &ones {
+            assert_eq!(s.objective, 145.0);
+            assert_eq!(s.objective + single as f64, 167.0);
+        }
+    }
+}
