@@ -49,6 +49,9 @@ enum Command {
     Stats(StatsArgs),
     /// Serve the HTTP API (no DIR: the bundled default dataset).
     Serve(serve::ServeArgs),
+    /// Print a new random access token and the `[[tokens]]` entry (its
+    /// SHA-256 and role) for the serve settings file.
+    Token(serve::TokenArgs),
     /// Accessibility indices (2SFCA family, spatial availability, gravity,
     /// RAAM) of a kind of facility, by group, as JSON.
     Access(Box<access::AccessArgs>),
@@ -277,6 +280,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Token(args) => serve::token(args),
         Command::Catchments(args) => catchments(args),
         Command::Access(args) => access::access(*args),
         Command::Coverage(args) => coverage::coverage(args),

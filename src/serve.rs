@@ -11,9 +11,14 @@ use serde::Deserialize;
 pub(crate) struct ServeArgs {
     /// Dataset directories (each with dataset.toml); none: the bundled default.
     dirs: Vec<PathBuf>,
-    /// Settings file (TOML): bind, datasets, min_group_size, max_body_bytes, workers.
+    /// Settings file (TOML): bind, datasets, min_group_size, max_body_bytes,
+    /// workers, open, [[tokens]].
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Serve without tokens on a non-loopback address (without
+    /// `[[tokens]]` the server otherwise listens on loopback only).
+    #[arg(long)]
+    open: bool,
     /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free
     /// port (printed on stderr).
     #[arg(long)]
@@ -40,6 +45,19 @@ struct ServeFile {
     min_group_size: Option<f64>,
     max_body_bytes: Option<usize>,
     workers: Option<usize>,
+    open: Option<bool>,
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+}
+
+/// One `[[tokens]]` entry (CONTRACT §11): the token's SHA-256 (`bacino
+/// token` prints one), its role and an optional id for the audit log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenEntry {
+    sha256: String,
+    role: String,
+    id: Option<String>,
 }
 
 /// Settings after merging file and flags, validated.
@@ -76,6 +94,22 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     if datasets.is_empty() {
         datasets.extend(default_datasets());
     }
+    let mut tokens = Vec::with_capacity(file.tokens.len());
+    for (k, t) in file.tokens.iter().enumerate() {
+        let role: bacino_api::Role = t
+            .role
+            .parse()
+            .map_err(|e| anyhow::anyhow!("tokens[{k}].role: {e}"))?;
+        let rule = bacino_api::TokenRule::new(&t.sha256, role, t.id.clone())
+            .map_err(|e| anyhow::anyhow!("tokens[{k}].{e}"))?;
+        if tokens
+            .iter()
+            .any(|r: &bacino_api::TokenRule| r.id == rule.id)
+        {
+            anyhow::bail!("tokens[{k}]: the id `{}` is used twice", rule.id);
+        }
+        tokens.push(rule);
+    }
     let defaults = bacino_api::Config::default();
     let api = bacino_api::Config {
         min_group_size: args
@@ -86,6 +120,7 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
+        tokens,
     };
     if !(api.min_group_size >= 1.0 && api.min_group_size.is_finite()) {
         anyhow::bail!(
@@ -103,15 +138,65 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     if workers == Some(0) {
         anyhow::bail!("workers must be at least 1");
     }
+    let bind = args
+        .bind
+        .or(file.bind)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let open = args.open || file.open.unwrap_or(false);
+    if api.tokens.is_empty() && !open && !loopback_only(&bind) {
+        anyhow::bail!(
+            "refusing to serve {bind} without access control: only a loopback address may be served without tokens. Add [[tokens]] to the settings file (`bacino token` makes one), or pass --open to serve it open"
+        );
+    }
     Ok(Settings {
-        bind: args
-            .bind
-            .or(file.bind)
-            .unwrap_or_else(|| "127.0.0.1:8080".into()),
+        bind,
         datasets,
         api,
         workers,
     })
+}
+
+/// True when every address `bind` resolves to is a loopback one (an
+/// address that does not resolve is left to the listener's own error).
+fn loopback_only(bind: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match bind.to_socket_addrs() {
+        Ok(addrs) => addrs.into_iter().all(|a| a.ip().is_loopback()),
+        Err(_) => true,
+    }
+}
+
+/// `bacino token`: a new random token and the settings entry of its hash.
+#[derive(clap::Args)]
+pub(crate) struct TokenArgs {
+    /// The role of the entry printed: reader, planner or admin.
+    #[arg(long, default_value = "reader")]
+    role: String,
+    /// An id for the audit log (default: the hash's first 12 digits).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+/// Prints a new token (256 random bits from the operating system) on the
+/// first line and the `[[tokens]]` entry for the settings file after it.
+/// Only the hash goes in the file; the token is shown once.
+pub(crate) fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let role: bacino_api::Role = args.role.parse().map_err(anyhow::Error::msg)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let token: String = std::iter::once("bacino_".to_owned())
+        .chain(bytes.iter().map(|b| format!("{b:02x}")))
+        .collect();
+    let hash = bacino_api::auth::sha256_hex(&token);
+    println!("{token}");
+    println!();
+    println!("[[tokens]]");
+    println!("sha256 = \"{hash}\"");
+    println!("role   = \"{role}\"");
+    if let Some(id) = args.id {
+        println!("id     = {}", toml::Value::String(id));
+    }
+    Ok(())
 }
 
 /// The bundled datasets, `fixtures/bergamo` and `fixtures/monaco` (with its
@@ -166,6 +251,11 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         datasets.push(d);
     }
+    if s.api.tokens.is_empty() {
+        tracing::info!("access control: none (no [[tokens]]): every request is allowed");
+    } else {
+        tracing::info!(tokens = s.api.tokens.len(), "access control: bearer tokens");
+    }
     let state = bacino_api::AppState::new(datasets, s.api).map_err(anyhow::Error::msg)?;
     let bind = s.bind;
     actix_web::rt::System::new().block_on(async move {
@@ -211,7 +301,7 @@ mod tests {
         let file = dir.path().join("bacino.toml");
         std::fs::write(
             &file,
-            "bind = \"0.0.0.0:9000\"\ndatasets = [\"data/a\"]\nmin_group_size = 20\n",
+            "bind = \"0.0.0.0:9000\"\nopen = true\ndatasets = [\"data/a\"]\nmin_group_size = 20\n",
         )
         .unwrap();
         let f = file.to_str().unwrap();
@@ -234,5 +324,60 @@ mod tests {
         let e = settings(parse(&["--min-group-size", "0.5"])).unwrap_err();
         assert!(e.to_string().contains("min_group_size"));
         assert!(settings(parse(&["--workers", "0"])).is_err());
+    }
+
+    #[test]
+    fn without_tokens_only_loopback_is_served_unless_open() {
+        let e = settings(parse(&["--bind", "0.0.0.0:8080"])).unwrap_err();
+        assert!(e.to_string().contains("--open"), "{e}");
+        assert!(settings(parse(&["--bind", "0.0.0.0:8080", "--open"])).is_ok());
+        assert!(settings(parse(&["--bind", "127.0.0.1:8080"])).is_ok());
+        assert!(settings(parse(&["--bind", "[::1]:8080"])).is_ok());
+        assert!(settings(parse(&["--bind", "localhost:8080"])).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bacino.toml");
+        let hash = bacino_api::auth::sha256_hex("secret");
+        std::fs::write(
+            &file,
+            format!(
+                "bind = \"0.0.0.0:9000\"\n[[tokens]]\nsha256 = \"{hash}\"\nrole = \"planner\"\n"
+            ),
+        )
+        .unwrap();
+        let s = settings(parse(&["--config", file.to_str().unwrap()])).unwrap();
+        assert_eq!(s.api.tokens.len(), 1);
+        assert_eq!(s.api.tokens[0].role, bacino_api::Role::Planner);
+    }
+
+    #[test]
+    fn bad_token_entries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bacino.toml");
+        let hash = bacino_api::auth::sha256_hex("secret");
+        for (entry, want) in [
+            (
+                format!("sha256 = \"{hash}\"\nrole = \"root\""),
+                "tokens[0].role",
+            ),
+            (
+                "sha256 = \"abc\"\nrole = \"reader\"".to_owned(),
+                "tokens[0].sha256",
+            ),
+            (
+                format!("sha256 = \"{hash}\"\nrole = \"reader\"\ntoken = \"x\""),
+                "token",
+            ),
+        ] {
+            std::fs::write(&file, format!("[[tokens]]\n{entry}\n")).unwrap();
+            let e = settings(parse(&["--config", file.to_str().unwrap()])).unwrap_err();
+            assert!(format!("{e:#}").contains(want), "{entry}: {e:#}");
+        }
+        std::fs::write(
+            &file,
+            format!("[[tokens]]\nsha256 = \"{hash}\"\nrole = \"reader\"\nid = \"a\"\n[[tokens]]\nsha256 = \"{hash}\"\nrole = \"admin\"\nid = \"a\"\n"),
+        )
+        .unwrap();
+        let e = settings(parse(&["--config", file.to_str().unwrap()])).unwrap_err();
+        assert!(e.to_string().contains("used twice"), "{e}");
     }
 }

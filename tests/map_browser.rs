@@ -704,3 +704,44 @@ fn with_a_road_network_the_page_shows_travel_times() {
         );
     }
 }
+
+#[test]
+fn the_map_page_passes_its_token_to_a_guarded_server() {
+    let Some(b) = start_or_skip("the map page token test", WIDTH, HEIGHT) else {
+        return;
+    };
+    let token = "map-page-token-5d1e";
+    let hash: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("bacino.toml");
+    std::fs::write(
+        &settings,
+        format!("[[tokens]]\nsha256 = \"{hash}\"\nrole = \"reader\"\n"),
+    )
+    .unwrap();
+    let server = Server::start_args(
+        &[common::fixture_dir()],
+        None,
+        &["--config".as_ref(), settings.as_os_str()],
+    );
+    let (status, _) = server.get("/v1/datasets");
+    assert_eq!(status, 401, "the server is guarded");
+    let base = format!("http://{}", server.addr);
+    // The token comes in the fragment, which the page takes out of the
+    // address and sends as a bearer token on every data request.
+    b.goto(&format!("{base}/map#token={token}"));
+    ready(&b);
+    let v = b.execute(
+        "return [location.hash, window.bacino.areas.features.length, sessionStorage.getItem('bacino.token')];",
+        json!([]),
+    );
+    assert_eq!(v[0], "", "the token left the address bar");
+    assert!(v[1].as_u64().unwrap() > 200, "{v}");
+    assert_eq!(v[2], token);
+}

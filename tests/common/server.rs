@@ -20,8 +20,18 @@ impl Server {
 
     /// Serves the given dataset directories, caching road graphs in `cache`.
     pub fn start_with(dirs: &[std::path::PathBuf], cache: Option<&std::path::Path>) -> Server {
+        Server::start_args(dirs, cache, &[])
+    }
+
+    /// As [`Server::start_with`], with more `serve` arguments.
+    pub fn start_args(
+        dirs: &[std::path::PathBuf],
+        cache: Option<&std::path::Path>,
+        extra: &[&std::ffi::OsStr],
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bacino"));
         cmd.arg("serve");
+        cmd.args(extra);
         for d in dirs {
             cmd.arg(d);
         }

@@ -32,6 +32,28 @@ pub enum ApiError {
     /// The request is well-formed but the dataset cannot answer it.
     #[error("{0}")]
     Unprocessable(String),
+    /// No token, or one that is not configured.
+    #[error("{}", if *invalid { "the bearer token is not one this server knows" } else { "this server needs `Authorization: Bearer <token>`" })]
+    Unauthorized {
+        /// A token was given but is unknown.
+        invalid: bool,
+    },
+    /// The token's role may not do this.
+    #[error("a `{role}` token may not do this: it needs `{need}`")]
+    Forbidden {
+        /// The token's role.
+        role: crate::auth::Role,
+        /// The role the request needs.
+        need: crate::auth::Role,
+    },
+    /// The path exists, not with this method.
+    #[error("`{method}` is not allowed here; allowed: {}", allow.join(", "))]
+    MethodNotAllowed {
+        /// As requested.
+        method: String,
+        /// The methods the path answers.
+        allow: Vec<String>,
+    },
     /// A bug or an unexpected failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,6 +114,17 @@ impl ApiError {
                 "unprocessable",
                 "Cannot compute this for the dataset",
             ),
+            ApiError::Unauthorized { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -125,8 +158,24 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(m) = self {
             tracing::error!(error = %m, "internal error");
         }
-        HttpResponse::build(self.status_code())
-            .content_type("application/problem+json")
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized { invalid } => {
+                res.insert_header((
+                    actix_web::http::header::WWW_AUTHENTICATE,
+                    if *invalid {
+                        r#"Bearer realm="bacino", error="invalid_token""#
+                    } else {
+                        r#"Bearer realm="bacino""#
+                    },
+                ));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                res.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+            }
+            _ => {}
+        }
+        res.content_type("application/problem+json")
             .json(self.problem())
     }
 }

@@ -28,6 +28,7 @@
 
 mod access;
 mod ad;
+pub mod auth;
 mod catalog;
 mod coverage;
 mod error;
@@ -39,6 +40,7 @@ mod routes;
 mod siting;
 mod state;
 
+pub use auth::{Role, TokenRule};
 pub use error::{ApiError, Problem};
 pub use isochrones::MINUTES_STEP;
 pub use ogc::{DEFAULT_LIMIT, MAX_LIMIT};

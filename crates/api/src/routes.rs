@@ -20,6 +20,7 @@ use crate::state::{AppState, Cached, Entry, Memo};
 /// The OpenAPI document of the service.
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerScheme),
     info(
         title = "bacino",
         description = "Patient–clinic distances and catchments for primary-care planning"
@@ -58,6 +59,36 @@ use crate::state::{AppState, Cached, Entry, Memo};
 )]
 pub struct ApiDoc;
 
+/// The `bearer` security scheme, required by every operation but the
+/// liveness probe (a server without `[[tokens]]` ignores it).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "A token from `bacino token`; the server keeps its SHA-256 only. Roles: reader (GET), planner (also POST and stored scenarios), admin (also /v1/admin).",
+                        ))
+                        .build(),
+                ),
+            );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
 /// Registers every route, the error handlers and Swagger UI. Used by
 /// `bacino serve` and by the tests, so both see the same service.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -90,25 +121,98 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         .into(),
                     }),
             )
-            .service(health)
-            .service(list_datasets)
-            .service(distances)
-            .service(catchments_route)
-            .service(crate::isochrones::isochrones_route)
-            .service(crate::access::access_route)
-            .service(crate::coverage::coverage_route)
-            .service(crate::ad::ad_route)
-            .service(crate::ad::aft_route)
-            .service(crate::plans::scenarios)
-            .service(crate::plans::compare_route)
-            .service(crate::siting::siting_route)
-            .configure(crate::ogc::configure)
-            .configure(crate::map::configure)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-            .default_service(web::to(|req: HttpRequest| async move {
-                Err::<HttpResponse, _>(ApiError::NotFound(req.path().to_owned()))
-            }));
+            .service(
+                // One scope around every route, so that access control and
+                // HEAD-as-GET run before routing.
+                web::scope("")
+                    .wrap(actix_web::middleware::from_fn(crate::auth::guard))
+                    .service(health)
+                    .service(list_datasets)
+                    .service(distances)
+                    .service(catchments_route)
+                    .service(crate::isochrones::isochrones_route)
+                    .service(crate::access::access_route)
+                    .service(crate::coverage::coverage_route)
+                    .service(crate::ad::ad_route)
+                    .service(crate::ad::aft_route)
+                    .service(crate::plans::scenarios)
+                    .service(crate::plans::compare_route)
+                    .service(crate::siting::siting_route)
+                    .configure(crate::ogc::configure)
+                    .configure(crate::map::configure)
+                    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                    .default_service(web::to(|req: HttpRequest| async move {
+                        let allow = allowed_methods(req.path());
+                        Err::<HttpResponse, _>(if allow.is_empty() {
+                            ApiError::NotFound(req.path().to_owned())
+                        } else {
+                            ApiError::MethodNotAllowed {
+                                method: req.method().to_string(),
+                                allow,
+                            }
+                        })
+                    })),
+            );
     }
+}
+
+/// The methods a path answers (with `HEAD` wherever `GET` is), from the
+/// OpenAPI document's paths and the few routes it leaves out (the map
+/// page, Swagger UI, the OpenAPI document itself); empty when no route
+/// has the path.
+fn allowed_methods(path: &str) -> Vec<String> {
+    use actix_web::dev::ResourceDef;
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<Vec<(ResourceDef, Vec<&'static str>)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t: Vec<(ResourceDef, Vec<&'static str>)> = ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let mut m = Vec::new();
+                if item.get.is_some() {
+                    m.extend(["GET", "HEAD"]);
+                }
+                if item.post.is_some() {
+                    m.push("POST");
+                }
+                if item.put.is_some() {
+                    m.push("PUT");
+                }
+                if item.patch.is_some() {
+                    m.push("PATCH");
+                }
+                if item.delete.is_some() {
+                    m.push("DELETE");
+                }
+                (ResourceDef::new(template.as_str()), m)
+            })
+            .collect();
+        for extra in [
+            "/",
+            "/map",
+            "/map/",
+            "/map/assets/{file}",
+            "/openapi.json",
+            "/docs/{_:.*}",
+            "/ogc/",
+        ] {
+            t.push((ResourceDef::new(extra), vec!["GET", "HEAD"]));
+        }
+        t
+    });
+    let mut out: Vec<String> = Vec::new();
+    for (def, methods) in table {
+        if def.is_match(path) {
+            for m in methods {
+                if !out.iter().any(|x| x == m) {
+                    out.push((*m).to_owned());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Service status.
@@ -121,7 +225,7 @@ pub struct Health {
 }
 
 /// Liveness and readiness.
-#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", security(()), responses((status = 200, body = Health)))]
 #[actix_web::get("/health")]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {

@@ -13,6 +13,8 @@ pub struct Config {
     pub min_group_size: f64,
     /// Largest accepted request body, bytes.
     pub max_body_bytes: usize,
+    /// Bearer tokens and their roles; empty: no access control.
+    pub tokens: Vec<crate::auth::TokenRule>,
 }
 
 impl Default for Config {
@@ -20,6 +22,7 @@ impl Default for Config {
         Config {
             min_group_size: bacino_core::DEFAULT_MIN_GROUP_SIZE,
             max_body_bytes: 256 * 1024,
+            tokens: Vec::new(),
         }
     }
 }

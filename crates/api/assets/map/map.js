@@ -80,8 +80,29 @@
   }
 
   // ---------- HTTP ----------
-  async function api(path, init) {
-    const r = await fetch(path, init);
+  // Access token (CONTRACT §11): given once as `#token=…` in the address
+  // (a fragment never reaches the server or its logs), kept for this tab
+  // in sessionStorage, sent as a bearer token; a 401 asks for it.
+  const TOKEN_KEY = "bacino.token";
+  (function takeToken() {
+    const m = location.hash.match(/(?:^#|&)token=([^&]+)/);
+    if (m) {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  })();
+  async function api(path, init, retried) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const opts = Object.assign({}, init);
+    if (token) opts.headers = Object.assign({}, opts.headers, { Authorization: `Bearer ${token}` });
+    const r = await fetch(path, opts);
+    if (r.status === 401 && !retried) {
+      const given = window.prompt(t("token_prompt"));
+      if (given && given.trim()) {
+        sessionStorage.setItem(TOKEN_KEY, given.trim());
+        return api(path, init, true);
+      }
+    }
     const body = await r.json().catch(() => null);
     if (!r.ok) {
       const detail = body && (body.detail || body.title);
