@@ -12,7 +12,7 @@ pub(crate) struct ServeArgs {
     /// Dataset directories (each with dataset.toml); none: the bundled default.
     dirs: Vec<PathBuf>,
     /// Settings file (TOML): bind, datasets, min_group_size, max_body_bytes,
-    /// workers, open, [[tokens]].
+    /// workers, result_cache_bytes, open, [[tokens]].
     #[arg(long)]
     config: Option<PathBuf>,
     /// Serve without tokens on a non-loopback address (without
@@ -32,6 +32,10 @@ pub(crate) struct ServeArgs {
     /// HTTP worker threads [default: one per core].
     #[arg(long)]
     workers: Option<usize>,
+    /// Bytes the result cache may hold, all datasets together; least
+    /// recently used answers go first [default: 268435456].
+    #[arg(long)]
+    result_cache_bytes: Option<usize>,
 }
 
 /// The settings file. Relative dataset paths resolve against the file's
@@ -45,6 +49,7 @@ struct ServeFile {
     min_group_size: Option<f64>,
     max_body_bytes: Option<usize>,
     workers: Option<usize>,
+    result_cache_bytes: Option<usize>,
     open: Option<bool>,
     #[serde(default)]
     tokens: Vec<TokenEntry>,
@@ -121,6 +126,10 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
         tokens,
+        result_cache_bytes: args
+            .result_cache_bytes
+            .or(file.result_cache_bytes)
+            .unwrap_or(defaults.result_cache_bytes),
     };
     if !(api.min_group_size >= 1.0 && api.min_group_size.is_finite()) {
         anyhow::bail!(

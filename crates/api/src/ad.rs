@@ -85,17 +85,11 @@ pub(crate) async fn ad_route(
         match_max_m,
     };
     let key = format!("ad|{query:?}");
-    let cached = memo(
-        entry,
-        |e| &e.cache,
-        key,
-        move |e| {
-            let report = ad_report(&e.dataset, &query, &Sequential)?;
-            let body =
-                serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(Cached::new(body, "application/json"))
-        },
-    )
+    let cached = memo(entry, "body", key, move |e| {
+        let report = ad_report(&e.dataset, &query, &Sequential)?;
+        let body = serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Cached::new(body, "application/json"))
+    })
     .await?;
     Ok(respond(&req, &cached))
 }
@@ -139,17 +133,11 @@ pub(crate) async fn aft_route(
     check_network(&entry, metric)?;
     let min = min_group_size(&state, p.min_group_size.as_deref())?;
     let key = format!("aft|{metric}|{min}");
-    let cached = memo(
-        entry,
-        |e| &e.cache,
-        key,
-        move |e| {
-            let report = aft_report(&e.dataset, metric, min, &Sequential)?;
-            let body =
-                serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(Cached::new(body, "application/json"))
-        },
-    )
+    let cached = memo(entry, "body", key, move |e| {
+        let report = aft_report(&e.dataset, metric, min, &Sequential)?;
+        let body = serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Cached::new(body, "application/json"))
+    })
     .await?;
     Ok(respond(&req, &cached))
 }

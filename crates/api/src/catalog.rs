@@ -169,6 +169,17 @@ pub(crate) struct Layer {
     pub etag: u64,
 }
 
+impl crate::cache::Weigh for Layer {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Layer>()
+            + self
+                .features
+                .iter()
+                .map(|f| std::mem::size_of::<LayerFeature>() + f.id.len() + f.json.len())
+                .sum::<usize>()
+    }
+}
+
 impl Layer {
     fn new(features: Vec<LayerFeature>) -> Layer {
         let extent = features.iter().filter_map(|f| f.bbox).reduce(|a, b| {

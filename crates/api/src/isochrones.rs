@@ -104,19 +104,14 @@ pub(crate) async fn isochrones_route(
         })?);
     }
     let key = format!("isochrones|{metric}|{options:?}");
-    let cached = memo(
-        entry,
-        |e| &e.cache,
-        key,
-        move |e| {
-            let m = e.dataset.metric(metric, &Sequential)?;
-            let drawn = isochrones(&e.dataset, &options, m, &Sequential)?;
-            Ok(Cached::new(
-                drawn.to_geojson_string(),
-                "application/geo+json",
-            ))
-        },
-    )
+    let cached = memo(entry, "body", key, move |e| {
+        let m = e.dataset.metric(metric, &Sequential)?;
+        let drawn = isochrones(&e.dataset, &options, m, &Sequential)?;
+        Ok(Cached::new(
+            drawn.to_geojson_string(),
+            "application/geo+json",
+        ))
+    })
     .await?;
     Ok(respond(&req, &cached))
 }

@@ -29,6 +29,7 @@
 mod access;
 mod ad;
 pub mod auth;
+mod cache;
 mod catalog;
 mod coverage;
 mod error;
@@ -48,4 +49,4 @@ pub use plans::{
     MAX_DISTANCE_LIMIT_M, MAX_DISTANCE_STEP_M, MAX_PLANS, MAX_TIME_LIMIT_S, MAX_TIME_STEP_S,
 };
 pub use routes::{configure, ApiDoc};
-pub use state::{AppState, Config};
+pub use state::{AppState, Config, DEFAULT_RESULT_CACHE_BYTES};

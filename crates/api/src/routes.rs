@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cache::Weigh;
 use crate::error::{ApiError, Problem};
-use crate::state::{AppState, Cached, Entry, Memo};
+use crate::state::{AppState, Cached, Entry};
 
 /// The OpenAPI document of the service.
 #[derive(OpenApi)]
@@ -600,18 +601,13 @@ async fn catchments_route(
     }
     options.validate()?;
     let key = format!("catchments|{options:?}");
-    let cached = memo(
-        entry,
-        |e| &e.cache,
-        key,
-        move |e| {
-            let drawn = catchments(&e.dataset, &options, Overrides::default(), &Sequential)?;
-            Ok(Cached::new(
-                drawn.to_geojson_string(),
-                "application/geo+json",
-            ))
-        },
-    )
+    let cached = memo(entry, "body", key, move |e| {
+        let drawn = catchments(&e.dataset, &options, Overrides::default(), &Sequential)?;
+        Ok(Cached::new(
+            drawn.to_geojson_string(),
+            "application/geo+json",
+        ))
+    })
     .await?;
     Ok(respond(&req, &cached))
 }
@@ -642,43 +638,33 @@ pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiErr
         .ok_or_else(|| ApiError::UnknownDataset(name.to_owned()))
 }
 
-/// Returns the memoised value for `key`, computing it on a blocking thread
-/// the first time. Only successes are kept.
-pub(crate) async fn memo<T: Send + Sync + 'static>(
+/// Returns the memoised value of `kind` for `key` on the entry's dataset,
+/// computing it on a blocking thread the first time. Only successes are
+/// kept, in the shared byte-bounded cache (least recently used out first).
+pub(crate) async fn memo<T: Weigh + Send + Sync + 'static>(
     entry: Arc<Entry>,
-    map: fn(&Entry) -> &Memo<T>,
+    kind: &'static str,
     key: String,
     compute: impl FnOnce(&Entry) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Arc<T>, ApiError> {
-    if let Some(hit) = map(&entry)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&key)
-    {
-        return Ok(hit.clone());
+    let key = format!("{}\u{1f}{kind}\u{1f}{key}", entry.dataset.name);
+    if let Some(hit) = entry.cache.get::<T>(&key) {
+        return Ok(hit);
     }
     let e = entry.clone();
     let value = web::block(move || compute(&e))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let value = Arc::new(value);
-    let mut memo = map(&entry).lock().unwrap_or_else(|e| e.into_inner());
-    // Parameters are open-ended (any column, any threshold, any bands):
-    // past the cap, answers are still computed but no longer kept, so no
-    // stream of distinct requests can grow the memory without bound.
-    if memo.len() < MEMO_CAPACITY {
-        memo.insert(key, value.clone());
-    } else {
+    if !entry.cache.insert(key, value.clone()) {
         tracing::warn!(
-            capacity = MEMO_CAPACITY,
-            "result cache full: not caching {key}"
+            capacity = entry.cache.capacity(),
+            kind,
+            "answer larger than the whole result cache: not kept"
         );
     }
     Ok(value)
 }
-
-/// Results kept per dataset and kind of result.
-pub(crate) const MEMO_CAPACITY: usize = 512;
 
 /// Returns the cached JSON body for `key`, computing it the first time.
 pub(crate) async fn cached(
@@ -686,12 +672,9 @@ pub(crate) async fn cached(
     key: String,
     compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,
 ) -> Result<Arc<Cached>, ApiError> {
-    memo(
-        entry,
-        |e| &e.cache,
-        key,
-        move |e| compute(e).map(|body| Cached::new(body, "application/json")),
-    )
+    memo(entry, "body", key, move |e| {
+        compute(e).map(|body| Cached::new(body, "application/json"))
+    })
     .await
 }
 
@@ -722,7 +705,7 @@ mod tests {
     use super::*;
 
     #[actix_rt::test]
-    async fn the_result_cache_stops_growing_at_its_capacity_but_still_answers() {
+    async fn the_result_cache_stays_within_its_bytes_and_still_answers() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("dataset.toml"),
@@ -736,21 +719,35 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("r.csv"), "id,lon,lat\nR1,9.61,45.61\n").unwrap();
         let dataset = bacino_core::Dataset::load(dir.path()).unwrap();
-        let state = AppState::new(vec![dataset], crate::Config::default()).unwrap();
+        let config = crate::Config {
+            result_cache_bytes: 64 * 1024,
+            ..crate::Config::default()
+        };
+        let state = AppState::new(vec![dataset], config).unwrap();
         let entry = state.datasets["t"].clone();
-        for i in 0..MEMO_CAPACITY + 10 {
-            let got = cached(entry.clone(), format!("k{i}"), move |_| Ok(format!("{i}")))
+        // 2,000 answers of 1 kB: 2 MB asked of a 64 kB cache.
+        for i in 0..2000 {
+            let body = format!("{i:>1000}");
+            let got = cached(entry.clone(), format!("k{i}"), move |_| Ok(body))
                 .await
                 .unwrap();
-            assert_eq!(got.body, i.to_string());
+            assert_eq!(got.body.trim(), i.to_string());
+            assert!(entry.cache.usage().1 <= 64 * 1024);
         }
-        assert_eq!(entry.cache.lock().unwrap().len(), MEMO_CAPACITY);
-        // A kept key is served from memory: the computation is not run again.
-        let again = cached(entry.clone(), "k0".into(), |_| {
+        let (len, _) = entry.cache.usage();
+        assert!(len > 40 && len < 64, "{len} answers kept");
+        // The most recent is served from memory (the computation is not
+        // run again); the first is long gone.
+        let again = cached(entry.clone(), "k1999".into(), |_| {
             Err(ApiError::Internal("recomputed".into()))
         })
         .await
         .unwrap();
-        assert_eq!(again.body, "0");
+        assert_eq!(again.body.trim(), "1999");
+        let first = cached(entry.clone(), "k0".into(), |_| {
+            Err(ApiError::Internal("recomputed".into()))
+        })
+        .await;
+        assert!(first.is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! Shared server state: the loaded datasets and their result caches.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bacino_core::Dataset;
-use rustc_hash::FxHashMap;
+
+use crate::cache::ResultCache;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Bearer tokens and their roles; empty: no access control.
     pub tokens: Vec<crate::auth::TokenRule>,
+    /// Bytes the result cache (answers of every dataset) may hold.
+    pub result_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -23,9 +26,13 @@ impl Default for Config {
             min_group_size: bacino_core::DEFAULT_MIN_GROUP_SIZE,
             max_body_bytes: 256 * 1024,
             tokens: Vec::new(),
+            result_cache_bytes: DEFAULT_RESULT_CACHE_BYTES,
         }
     }
 }
+
+/// The result cache's default budget: 256 MiB.
+pub const DEFAULT_RESULT_CACHE_BYTES: usize = 256 << 20;
 
 /// A serialised response body with its entity tag.
 #[derive(Debug)]
@@ -47,6 +54,12 @@ impl Cached {
     }
 }
 
+impl crate::cache::Weigh for Cached {
+    fn weight(&self) -> usize {
+        self.body.len() + self.etag.len() + std::mem::size_of::<Cached>()
+    }
+}
+
 /// A fast, stable-within-a-process hash for entity tags.
 pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
     use std::hash::Hasher;
@@ -55,16 +68,12 @@ pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
     h.finish()
 }
 
-/// A memo of results computed from one dataset, by key.
-pub(crate) type Memo<T> = Mutex<FxHashMap<String, Arc<T>>>;
-
-/// One dataset and the results computed from it so far: serialised
-/// responses and feature layers for OGC API Features.
+/// One dataset, and the result cache it shares with the others
+/// (serialised responses, feature layers for OGC API Features).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub dataset: Dataset,
-    pub cache: Memo<Cached>,
-    pub layers: Memo<crate::catalog::Layer>,
+    pub cache: Arc<ResultCache>,
 }
 
 /// Everything the handlers share; cheap to clone.
@@ -78,12 +87,12 @@ impl AppState {
     /// Builds the state; fails when two datasets share a name.
     pub fn new(datasets: Vec<Dataset>, config: Config) -> Result<Self, String> {
         let mut map = BTreeMap::new();
+        let cache = Arc::new(ResultCache::new(config.result_cache_bytes));
         for d in datasets {
             let name = d.name.clone();
             let entry = Entry {
                 dataset: d,
-                cache: Mutex::new(FxHashMap::default()),
-                layers: Mutex::new(FxHashMap::default()),
+                cache: cache.clone(),
             };
             if map.insert(name.clone(), Arc::new(entry)).is_some() {
                 return Err(format!("two datasets are named `{name}`"));
