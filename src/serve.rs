@@ -273,6 +273,8 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 // One span per request, with a request id, method, path,
                 // status and latency in every log line of that request.
                 .wrap(tracing_actix_web::TracingLogger::default())
+                // gzip or Brotli when the client's Accept-Encoding asks.
+                .wrap(actix_web::middleware::Compress::default())
                 .configure(bacino_api::configure(state.clone()))
         });
         if let Some(w) = s.workers {

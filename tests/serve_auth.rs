@@ -1,7 +1,7 @@
-//! `bacino serve` with `[[tokens]]`, as a child process: the roles over a
+//! `bacino serve` as a child process: with `[[tokens]]`, the roles over a
 //! real connection, `HEAD` sending headers without a body, `bacino token`
 //! entries that work, and logs that never contain a token but name its
-//! id in an audit line.
+//! id in an audit line; gzip and Brotli when asked.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -233,4 +233,62 @@ fn an_open_server_on_a_public_address_needs_open() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--open") && err.contains("tokens"), "{err}");
+}
+
+#[test]
+fn answers_are_compressed_when_the_client_asks() {
+    let server = common::server::Server::start();
+    let path = "/v1/datasets/bergamo/distances?to=nearest&kind=gp&group_by=municipality";
+    let (status, plain) = server.get(path);
+    assert_eq!(status, 200);
+    let ask = |enc: &str| -> Vec<u8> {
+        let mut s = TcpStream::connect(&server.addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: {enc}\r\nConnection: close\r\n\r\n",
+            server.addr
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        out
+    };
+    for (enc, want) in [("gzip", "gzip"), ("br", "br"), ("br;q=0.5, gzip", "gzip")] {
+        let raw = ask(enc);
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("content-encoding: {want}")),
+            "{enc}: {head}"
+        );
+        if want == "gzip" {
+            // The body (chunked or sized) decodes to the plain answer.
+            let body = &raw[end + 4..];
+            let body = if head.contains("transfer-encoding: chunked") {
+                dechunk(body)
+            } else {
+                body.to_vec()
+            };
+            assert!(body.len() < plain.len(), "{} ≥ {}", body.len(), plain.len());
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_string(&mut text)
+                .unwrap();
+            assert_eq!(text, plain);
+        }
+    }
+}
+
+/// The body of a chunked transfer.
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 2 + n + 2..];
+    }
 }
