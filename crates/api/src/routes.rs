@@ -87,6 +87,41 @@ impl utoipa::Modify for BearerScheme {
             "bearer",
             Vec::<String>::new(),
         )]);
+        // Every guarded operation may answer 401 and 403 (problem+json).
+        let problem = |what: &str| {
+            utoipa::openapi::ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/problem+json",
+                    utoipa::openapi::content::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/health" {
+                continue;
+            }
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses.responses.entry("401".into()).or_insert_with(|| {
+                    problem("no token, or one this server does not know (only when it has [[tokens]])").into()
+                });
+                op.responses
+                    .responses
+                    .entry("403".into())
+                    .or_insert_with(|| problem("the token's role may not do this").into());
+            }
+        }
     }
 }
 

@@ -124,6 +124,21 @@ async fn tokens_and_roles_decide_who_may_do_what() {
     // ...for reading only.
     let resp = test::call_service(&app, post("/health", None, &json!({})).to_request()).await;
     assert_eq!(resp.status(), 401);
+    // A public prefix does not open what lies behind it.
+    for path in [
+        "/map/../v1/datasets",
+        "/map/assets/..%2F..%2Fv1%2Fdatasets",
+        "/docs/../v1/datasets",
+        "/docs/%2e%2e/v1/datasets",
+    ] {
+        let resp = test::call_service(&app, get(path, None).to_request()).await;
+        assert_ne!(resp.status(), 200, "{path}");
+        let body = test::read_body(resp).await;
+        assert!(
+            !String::from_utf8_lossy(&body).contains("\"people\""),
+            "{path} gave data"
+        );
+    }
 }
 
 #[actix_rt::test]
@@ -140,6 +155,24 @@ async fn the_openapi_document_names_the_bearer_scheme() {
     assert_eq!(doc["security"], json!([{"bearer": []}]));
     // The liveness probe needs none.
     assert_eq!(doc["paths"]["/health"]["get"]["security"], json!([{}]));
+    // Every other operation documents 401 and 403.
+    let mut n = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if path == "/health" {
+                assert!(op["responses"].get("401").is_none());
+                continue;
+            }
+            for code in ["401", "403"] {
+                assert!(
+                    op["responses"].get(code).is_some(),
+                    "{method} {path} lacks {code}"
+                );
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 10, "{n} operations");
 }
 
 #[actix_rt::test]
