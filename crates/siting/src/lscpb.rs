@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use crate::cover::integral;
 use crate::lscp::{lscp, mask};
+use crate::mclp::{fix_and_pick, EMA, FREE, IN, OUT, STALL};
 use crate::{Clock, Instance, LscpParams, SitingError, Solution, Sum, PROVEN_GAP};
 
 /// Options of [`lscpb`].
@@ -201,9 +202,6 @@ impl Rows {
     }
 }
 
-const FREE: u8 = 0;
-const IN: u8 = 1;
-const OUT: u8 = 2;
 const NONE: u32 = u32::MAX;
 
 struct Search<'a> {
@@ -527,43 +525,18 @@ impl Search<'_> {
                 });
                 continue;
             }
-            let mut order: Vec<u32> = (0..m as u32)
-                .filter(|&j| state[j as usize] == FREE)
-                .collect();
-            order.sort_by(|&a, &b| {
-                sigma[b as usize]
-                    .total_cmp(&sigma[a as usize])
-                    .then(a.cmp(&b))
-            });
-            let s_in = sigma[order[need - 1] as usize];
-            let s_out = order.get(need).map_or(0.0, |&j| sigma[j as usize]);
-            let mut pick = (f64::INFINITY, NONE, false);
-            for (q, &j) in order.iter().enumerate() {
-                let s = sigma[j as usize];
-                let f = freq[j as usize];
-                if q < need {
-                    if self.prunes(upper - s + s_out) {
-                        state[j as usize] = IN;
-                    } else if (f - 0.5).abs() < pick.0 {
-                        pick = ((f - 0.5).abs(), j, f >= 0.5);
-                    }
-                } else if self.prunes(upper + s - s_in) {
-                    state[j as usize] = OUT;
-                } else if (f - 0.5).abs() < pick.0 {
-                    pick = ((f - 0.5).abs(), j, f >= 0.5);
-                }
-            }
-            if pick.1 == NONE {
+            let Some((j, in_first)) =
+                fix_and_pick(&mut state, &sigma, &freq, need, upper, |u| self.prunes(u))
+            else {
                 stack.push(Node {
                     state,
                     lambda,
                     bound: upper,
                 });
                 continue;
-            }
-            let j = pick.1 as usize;
+            };
             let mut other = state.clone();
-            let (first, second) = if pick.2 { (IN, OUT) } else { (OUT, IN) };
+            let (first, second) = if in_first { (IN, OUT) } else { (OUT, IN) };
             other[j] = second;
             state[j] = first;
             stack.push(Node {
@@ -738,10 +711,3 @@ impl Search<'_> {
         (best.0, best.1, best.2, freq)
     }
 }
-
-/// How many recent iterations the estimate of how often a site is chosen
-/// averages over (as in [`crate::mclp`]).
-const EMA: f64 = 20.0;
-
-/// Subgradient iterations without progress before the step is halved.
-const STALL: u32 = 60;

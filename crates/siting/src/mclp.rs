@@ -79,9 +79,9 @@ pub fn mclp(inst: &Instance, params: &MclpParams) -> Result<Solution, SitingErro
     ))
 }
 
-const FREE: u8 = 0;
-const IN: u8 = 1;
-const OUT: u8 = 2;
+pub(crate) const FREE: u8 = 0;
+pub(crate) const IN: u8 = 1;
+pub(crate) const OUT: u8 = 2;
 const NONE: u32 = u32::MAX;
 
 struct Search<'a> {
@@ -308,42 +308,18 @@ impl Search<'_> {
                 });
                 continue;
             }
-            let mut order: Vec<u32> = (0..m as u32)
-                .filter(|&j| state[j as usize] == FREE)
-                .collect();
-            order.sort_by(|&a, &b| {
-                sigma[b as usize]
-                    .total_cmp(&sigma[a as usize])
-                    .then(a.cmp(&b))
-            });
-            let s_in = sigma[order[need - 1] as usize];
-            let s_out = order.get(need).map_or(0.0, |&j| sigma[j as usize]);
-            let mut pick = (f64::INFINITY, NONE, false);
-            for (q, &j) in order.iter().enumerate() {
-                let s = sigma[j as usize];
-                if q < need {
-                    if self.prunes(upper - s + s_out) {
-                        state[j as usize] = IN;
-                    } else if (freq[j as usize] - 0.5).abs() < pick.0 {
-                        pick = ((freq[j as usize] - 0.5).abs(), j, freq[j as usize] >= 0.5);
-                    }
-                } else if self.prunes(upper + s - s_in) {
-                    state[j as usize] = OUT;
-                } else if (freq[j as usize] - 0.5).abs() < pick.0 {
-                    pick = ((freq[j as usize] - 0.5).abs(), j, freq[j as usize] >= 0.5);
-                }
-            }
-            if pick.1 == NONE {
+            let Some((j, in_first)) =
+                fix_and_pick(&mut state, &sigma, &freq, need, upper, |u| self.prunes(u))
+            else {
                 stack.push(Node {
                     state,
                     mu,
                     bound: upper,
                 });
                 continue;
-            }
-            let j = pick.1 as usize;
+            };
             let mut other = state.clone();
-            let (first, second) = if pick.2 { (IN, OUT) } else { (OUT, IN) };
+            let (first, second) = if in_first { (IN, OUT) } else { (OUT, IN) };
             other[j] = second;
             state[j] = first;
             stack.push(Node {
@@ -489,7 +465,52 @@ impl Search<'_> {
 /// How many recent iterations the estimate of how often a site is chosen
 /// averages over (Barahona & Anbil's volume algorithm makes the same use
 /// of the subgradient's choices: an estimate of the fractional solution).
-const EMA: f64 = 20.0;
+pub(crate) const EMA: f64 = 20.0;
 
 /// Subgradient iterations without progress before the step is halved.
-const STALL: u32 = 60;
+pub(crate) const STALL: u32 = 60;
+
+/// Reduced-cost fixing at a node of a maximising covering search, and the
+/// site to branch on. Sites among the `need` largest `σ` are fixed `IN`
+/// when dropping one for the next would prune; the others `OUT` when
+/// taking one instead of the last chosen would prune. Of the rest, the
+/// site the subgradient chose closest to half of the time is returned,
+/// with whether to try it open first; `None` when every site is decided
+/// or fixed.
+pub(crate) fn fix_and_pick(
+    state: &mut [u8],
+    sigma: &[f64],
+    freq: &[f64],
+    need: usize,
+    upper: f64,
+    prunes: impl Fn(f64) -> bool,
+) -> Option<(usize, bool)> {
+    let mut order: Vec<u32> = (0..state.len() as u32)
+        .filter(|&j| state[j as usize] == FREE)
+        .collect();
+    order.sort_by(|&a, &b| {
+        sigma[b as usize]
+            .total_cmp(&sigma[a as usize])
+            .then(a.cmp(&b))
+    });
+    let s_in = sigma[order[need - 1] as usize];
+    let s_out = order.get(need).map_or(0.0, |&j| sigma[j as usize]);
+    let mut pick = (f64::INFINITY, NONE, false);
+    for (q, &j) in order.iter().enumerate() {
+        let s = sigma[j as usize];
+        let f = freq[j as usize];
+        if q < need {
+            if prunes(upper - s + s_out) {
+                state[j as usize] = IN;
+                continue;
+            }
+        } else if prunes(upper + s - s_in) {
+            state[j as usize] = OUT;
+            continue;
+        }
+        if (f - 0.5).abs() < pick.0 {
+            pick = ((f - 0.5).abs(), j, f >= 0.5);
+        }
+    }
+    (pick.1 != NONE).then_some((pick.1 as usize, pick.2))
+}
