@@ -12,7 +12,8 @@ pub(crate) struct ServeArgs {
     /// Dataset directories (each with dataset.toml); none: the bundled default.
     dirs: Vec<PathBuf>,
     /// Settings file (TOML): bind, datasets, min_group_size, max_body_bytes,
-    /// workers, result_cache_bytes, open, [[tokens]].
+    /// workers, result_cache_bytes, compute_threads, queue, deadline_s,
+    /// open, [[tokens]].
     #[arg(long)]
     config: Option<PathBuf>,
     /// Serve without tokens on a non-loopback address (without
@@ -36,6 +37,18 @@ pub(crate) struct ServeArgs {
     /// recently used answers go first [default: 268435456].
     #[arg(long)]
     result_cache_bytes: Option<usize>,
+    /// Threads for heavy work (uncached answers, scenarios, siting)
+    /// [default: one per core].
+    #[arg(long)]
+    compute_threads: Option<usize>,
+    /// Heavy requests that may wait for a thread; beyond, 503 with
+    /// Retry-After [default: 16].
+    #[arg(long)]
+    queue: Option<usize>,
+    /// Seconds after which a heavy request is abandoned (503)
+    /// [default: 120].
+    #[arg(long)]
+    deadline_s: Option<f64>,
 }
 
 /// The settings file. Relative dataset paths resolve against the file's
@@ -50,6 +63,9 @@ struct ServeFile {
     max_body_bytes: Option<usize>,
     workers: Option<usize>,
     result_cache_bytes: Option<usize>,
+    compute_threads: Option<usize>,
+    queue: Option<usize>,
+    deadline_s: Option<f64>,
     open: Option<bool>,
     #[serde(default)]
     tokens: Vec<TokenEntry>,
@@ -130,7 +146,24 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             .result_cache_bytes
             .or(file.result_cache_bytes)
             .unwrap_or(defaults.result_cache_bytes),
+        pool: bacino_api::PoolConfig {
+            workers: args
+                .compute_threads
+                .or(file.compute_threads)
+                .unwrap_or(defaults.pool.workers),
+            queue: args.queue.or(file.queue).unwrap_or(defaults.pool.queue),
+            deadline: match args.deadline_s.or(file.deadline_s) {
+                None => defaults.pool.deadline,
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
+                    std::time::Duration::from_secs_f64(s)
+                }
+                Some(s) => anyhow::bail!("deadline_s must be seconds in (0, 86400], found {s}"),
+            },
+        },
     };
+    if api.pool.workers == 0 {
+        anyhow::bail!("compute_threads must be at least 1");
+    }
     if !(api.min_group_size >= 1.0 && api.min_group_size.is_finite()) {
         anyhow::bail!(
             "min_group_size must be a number ≥ 1, found {}",
@@ -335,6 +368,44 @@ mod tests {
         let e = settings(parse(&["--min-group-size", "0.5"])).unwrap_err();
         assert!(e.to_string().contains("min_group_size"));
         assert!(settings(parse(&["--workers", "0"])).is_err());
+        assert!(settings(parse(&["--compute-threads", "0"])).is_err());
+        for bad in ["0", "-1", "NaN", "1e9"] {
+            let e = settings(parse(&["--deadline-s", bad])).unwrap_err();
+            assert!(e.to_string().contains("deadline_s"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_pool_takes_its_sizes_from_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bacino.toml");
+        std::fs::write(
+            &file,
+            "compute_threads = 3
+queue = 5
+deadline_s = 2.5
+",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let p = settings(parse(&["--config", f])).unwrap().api.pool;
+        assert_eq!((p.workers, p.queue), (3, 5));
+        assert_eq!(p.deadline, std::time::Duration::from_millis(2500));
+        let p = settings(parse(&[
+            "--config",
+            f,
+            "--queue",
+            "0",
+            "--compute-threads",
+            "1",
+        ]))
+        .unwrap()
+        .api
+        .pool;
+        assert_eq!((p.workers, p.queue), (1, 0));
+        let d = settings(parse(&[])).unwrap().api.pool;
+        assert_eq!(d.queue, bacino_api::DEFAULT_QUEUE);
+        assert_eq!(d.deadline.as_secs(), bacino_api::DEFAULT_DEADLINE_S);
     }
 
     #[test]

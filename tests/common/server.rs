@@ -102,6 +102,12 @@ pub fn http(
 /// Sends a raw request and reads the answer: up to `Content-Length` when
 /// given (a server may keep the connection open), else to the close.
 fn exchange(addr: &str, raw_request: &str) -> Result<(u16, String), String> {
+    exchange_head(addr, raw_request).map(|(status, _, body)| (status, body))
+}
+
+/// As [`exchange`], with the response head (status line and headers,
+/// names lower-cased) as well: (status, head, body).
+pub fn exchange_head(addr: &str, raw_request: &str) -> Result<(u16, String, String), String> {
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(300)))
         .map_err(|e| e.to_string())?;
@@ -146,6 +152,7 @@ fn exchange(addr: &str, raw_request: &str) -> Result<(u16, String), String> {
         .contains("transfer-encoding: chunked");
     Ok((
         status,
+        head.to_ascii_lowercase(),
         if chunked {
             dechunk(body)
         } else {

@@ -4,7 +4,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_access::{access_report, AccessParams as Params};
-use bacino_core::Sequential;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -93,8 +92,8 @@ pub(crate) async fn access_route(
     check_group_column(&entry, &query.group_by, min)?;
     check_network(&entry, query.metric)?;
     let key = format!("access|{query:?}");
-    let doc = cached(entry, key, move |e| {
-        let report = access_report(&e.dataset, &query, &Sequential)?;
+    let doc = cached(entry, key, move |e, exec| {
+        let report = access_report(&e.dataset, &query, exec)?;
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;

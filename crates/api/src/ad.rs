@@ -2,7 +2,7 @@
 //! `GET /v1/datasets/{name}/aft`: AFT–Casa di Comunità.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use bacino_core::{ad_report, aft_report, AdQuery, MetricName, Period, Sequential};
+use bacino_core::{ad_report, aft_report, AdQuery, MetricName, Period};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -85,8 +85,8 @@ pub(crate) async fn ad_route(
         match_max_m,
     };
     let key = format!("ad|{query:?}");
-    let cached = memo(entry, "body", key, move |e| {
-        let report = ad_report(&e.dataset, &query, &Sequential)?;
+    let cached = memo(entry, "body", key, move |e, exec| {
+        let report = ad_report(&e.dataset, &query, exec)?;
         let body = serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Cached::new(body, "application/json"))
     })
@@ -133,8 +133,8 @@ pub(crate) async fn aft_route(
     check_network(&entry, metric)?;
     let min = min_group_size(&state, p.min_group_size.as_deref())?;
     let key = format!("aft|{metric}|{min}");
-    let cached = memo(entry, "body", key, move |e| {
-        let report = aft_report(&e.dataset, metric, min, &Sequential)?;
+    let cached = memo(entry, "body", key, move |e, exec| {
+        let report = aft_report(&e.dataset, metric, min, exec)?;
         let body = serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Cached::new(body, "application/json"))
     })

@@ -7,7 +7,7 @@ use std::fmt;
 
 use bacino_core::{
     catchments, distance_report, CatchmentMethod, CatchmentOptions, Dataset, DistanceQuery,
-    FacilityKind, GroupBy, GroupStats, Overrides, Sequential, Target,
+    Executor, FacilityKind, GroupBy, GroupStats, Overrides, Target,
 };
 use geo::BoundingRect;
 use serde_json::{json, Map, Value};
@@ -124,14 +124,19 @@ impl Source {
     }
 
     /// Builds the features (CPU work: run off the async workers).
-    pub fn build(self, dataset: &Dataset, min_group_size: f64) -> Result<Layer, ApiError> {
+    pub fn build(
+        self,
+        dataset: &Dataset,
+        min_group_size: f64,
+        exec: &impl Executor,
+    ) -> Result<Layer, ApiError> {
         let features = match self {
             Source::Facilities(kind) => facility_features(dataset, kind, min_group_size),
-            Source::Areas => area_features(dataset, min_group_size)?,
+            Source::Areas => area_features(dataset, min_group_size, exec)?,
             Source::Catchments(kind, method) => {
-                catchment_features(dataset, kind, method, min_group_size)?
+                catchment_features(dataset, kind, method, min_group_size, exec)?
             }
-            Source::Access(kind) => access_features(dataset, kind, min_group_size)?,
+            Source::Access(kind) => access_features(dataset, kind, min_group_size, exec)?,
         };
         Ok(Layer::new(features))
     }
@@ -275,7 +280,11 @@ fn area_feature(areas: &bacino_core::Areas, i: usize, props: Map<String, Value>)
 
 /// Area polygons with per-area statistics from the same reports as
 /// `GET /v1/datasets/{name}/distances?group_by=area`.
-fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeature>, ApiError> {
+fn area_features(
+    dataset: &Dataset,
+    min_group_size: f64,
+    exec: &impl Executor,
+) -> Result<Vec<LayerFeature>, ApiError> {
     let Some(areas) = dataset.areas() else {
         return Ok(Vec::new());
     };
@@ -296,7 +305,7 @@ fn area_features(dataset: &Dataset, min_group_size: f64) -> Result<Vec<LayerFeat
             metric: bacino_core::MetricName::Geodesic,
             cdf_steps: 0,
         };
-        let report = match distance_report(dataset, &query, &Sequential) {
+        let report = match distance_report(dataset, &query, exec) {
             Ok(r) => r,
             // A dataset without CdC (say) simply has no such figures.
             Err(bacino_core::Error::Unavailable(_)) => continue,
@@ -345,6 +354,7 @@ fn access_features(
     dataset: &Dataset,
     kind: FacilityKind,
     min_group_size: f64,
+    exec: &impl Executor,
 ) -> Result<Vec<LayerFeature>, ApiError> {
     use bacino_access::{access_reports, AccessGroup, AccessQuery, Method, SelectionNorm, Supply};
     let Some(areas) = dataset.areas() else {
@@ -375,7 +385,7 @@ fn access_features(
             min_group_size,
         })
         .collect();
-    let reports = access_reports(dataset, &queries, &Sequential)?;
+    let reports = access_reports(dataset, &queries, exec)?;
     for ((label, _), report) in methods.iter().zip(&reports) {
         for group in &report.groups {
             let Some(&i) = group.key().and_then(|k| index_of.get(k)) else {
@@ -425,10 +435,11 @@ fn catchment_features(
     kind: FacilityKind,
     method: CatchmentMethod,
     min_group_size: f64,
+    exec: &impl Executor,
 ) -> Result<Vec<LayerFeature>, ApiError> {
     let mut options = CatchmentOptions::new(kind, method);
     options.min_group_size = min_group_size;
-    let drawn = catchments(dataset, &options, Overrides::default(), &Sequential)?;
+    let drawn = catchments(dataset, &options, Overrides::default(), exec)?;
     Ok(drawn
         .to_geojson()
         .features

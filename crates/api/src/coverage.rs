@@ -6,7 +6,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_access::{coverage_report, CoverageParams as Params};
-use bacino_core::Sequential;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -77,8 +76,8 @@ pub(crate) async fn coverage_route(
     check_group_column(&entry, &query.group_by, min)?;
     check_network(&entry, query.metric)?;
     let key = format!("coverage|{query:?}");
-    let doc = cached(entry, key, move |e| {
-        let report = coverage_report(&e.dataset, &query, &Sequential)?;
+    let doc = cached(entry, key, move |e, exec| {
+        let report = coverage_report(&e.dataset, &query, exec)?;
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;

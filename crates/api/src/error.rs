@@ -54,6 +54,26 @@ pub enum ApiError {
         /// The methods the path answers.
         allow: Vec<String>,
     },
+    /// The pool for heavy work is full: try again later.
+    #[error("the server is busy ({busy} requests running, {queued} waiting, the queue holds {queue}); try again in {retry_after_s} s")]
+    Busy {
+        /// Requests being computed.
+        busy: usize,
+        /// Requests waiting.
+        queued: usize,
+        /// The queue's bound.
+        queue: usize,
+        /// Suggested wait, seconds (`Retry-After`).
+        retry_after_s: u64,
+    },
+    /// The request ran past its deadline and was abandoned.
+    #[error("the request ran past its deadline of {deadline_s} s and was abandoned; try a smaller request, or again when the server is less busy")]
+    Deadline {
+        /// The server's per-request deadline, seconds.
+        deadline_s: f64,
+        /// Suggested wait, seconds (`Retry-After`).
+        retry_after_s: u64,
+    },
     /// A bug or an unexpected failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -125,6 +145,12 @@ impl ApiError {
                 "method-not-allowed",
                 "Method not allowed",
             ),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy"),
+            ApiError::Deadline { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "deadline",
+                "Request deadline passed",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -172,6 +198,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { allow, .. } => {
                 res.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+            }
+            ApiError::Busy { retry_after_s, .. } | ApiError::Deadline { retry_after_s, .. } => {
+                res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_s));
             }
             _ => {}
         }

@@ -1,7 +1,7 @@
 //! `GET /v1/datasets/{name}/isochrones` (CONTRACT §5).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use bacino_core::{isochrones, IsochroneOptions, MetricName, Sequential};
+use bacino_core::{isochrones, IsochroneOptions, MetricName};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -104,9 +104,9 @@ pub(crate) async fn isochrones_route(
         })?);
     }
     let key = format!("isochrones|{metric}|{options:?}");
-    let cached = memo(entry, "body", key, move |e| {
-        let m = e.dataset.metric(metric, &Sequential)?;
-        let drawn = isochrones(&e.dataset, &options, m, &Sequential)?;
+    let cached = memo(entry, "body", key, move |e, exec| {
+        let m = e.dataset.metric(metric, exec)?;
+        let drawn = isochrones(&e.dataset, &options, m, exec)?;
         Ok(Cached::new(
             drawn.to_geojson_string(),
             "application/geo+json",

@@ -5,7 +5,9 @@
 //! `/ogc` (facilities, areas with statistics, catchments) for QGIS and GDAL,
 //! OpenAPI at `/openapi.json` with Swagger UI at `/docs/`, and every error
 //! as RFC 9457 `application/problem+json`. Handlers are thin: they validate,
-//! run the core computation off the async workers (`web::block`) and cache
+//! run the core computation in a bounded pool off the async workers (503
+//! with `Retry-After` when it is full; abandoned when the client leaves or
+//! the deadline passes) and cache
 //! results that depend only on the dataset. No resident is ever described
 //! individually; aggregates under `min_group_size` people are suppressed.
 //!
@@ -37,6 +39,7 @@ mod isochrones;
 mod map;
 mod ogc;
 mod plans;
+mod pool;
 mod routes;
 mod siting;
 mod state;
@@ -48,5 +51,6 @@ pub use ogc::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use plans::{
     MAX_DISTANCE_LIMIT_M, MAX_DISTANCE_STEP_M, MAX_PLANS, MAX_TIME_LIMIT_S, MAX_TIME_STEP_S,
 };
+pub use pool::{PoolConfig, PoolStatus, DEFAULT_DEADLINE_S, DEFAULT_QUEUE};
 pub use routes::{configure, ApiDoc};
 pub use state::{AppState, Config, DEFAULT_RESULT_CACHE_BYTES};

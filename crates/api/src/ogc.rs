@@ -153,9 +153,12 @@ fn find(state: &AppState, id: &str) -> Result<Collection, ApiError> {
 async fn layer(state: &AppState, c: &Collection) -> Result<Arc<Layer>, ApiError> {
     let min = state.config.min_group_size;
     let source = c.source;
-    memo(c.entry.clone(), "layer", source.to_string(), move |e| {
-        source.build(&e.dataset, min)
-    })
+    memo(
+        c.entry.clone(),
+        "layer",
+        source.to_string(),
+        move |e, exec| source.build(&e.dataset, min, exec),
+    )
     .await
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use bacino_core::{
-    compare, scenario, FacilityKind, MetricName, OpenFacility, ScenarioQuery, Sequential,
+    compare, scenario, FacilityKind, MetricName, OpenFacility, ScenarioQuery,
     DEFAULT_MAX_DISTANCE_M,
 };
 use serde::Deserialize;
@@ -216,13 +216,14 @@ pub(crate) async fn scenarios(
     let b = body.into_inner();
     let min_group_size = threshold(b.min_group_size, state.config.min_group_size)?;
     let query = query_of(b, min_group_size)?;
-    let body = web::block(move || {
-        let report = scenario(&entry.dataset, &query, &Sequential)?;
-        enough_people("the scenario", report.patients, min_group_size)?;
-        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let pool = entry.pool.clone();
+    let body = pool
+        .run(move |exec| {
+            let report = scenario(&entry.dataset, &query, exec)?;
+            enough_people("the scenario", report.patients, min_group_size)?;
+            serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
@@ -265,19 +266,20 @@ pub(crate) async fn compare_route(
     for p in b.plans {
         plans.push((p.name, query_of(p.plan, min_group_size)?));
     }
-    let body = web::block(move || {
-        let doc = compare(&entry.dataset, &plans, min_group_size, &Sequential)?;
-        for row in doc.plans.iter().skip(1) {
-            enough_people(
-                &format!("plan `{}`", row.name),
-                row.placed + row.orphans,
-                min_group_size,
-            )?;
-        }
-        serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let pool = entry.pool.clone();
+    let body = pool
+        .run(move |exec| {
+            let doc = compare(&entry.dataset, &plans, min_group_size, exec)?;
+            for row in doc.plans.iter().skip(1) {
+                enough_people(
+                    &format!("plan `{}`", row.name),
+                    row.placed + row.orphans,
+                    min_group_size,
+                )?;
+            }
+            serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))

@@ -8,11 +8,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bacino_core::{
     catchments, distance_report, CatchmentOptions, DistanceQuery, GroupBy, MetricName, Overrides,
-    Sequential, Target,
+    Target,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
+
+use bacino_core::Interruptible;
 
 use crate::cache::Weigh;
 use crate::error::{ApiError, Problem};
@@ -48,6 +50,7 @@ use crate::state::{AppState, Cached, Entry};
     ),
     components(schemas(
         Health,
+        crate::pool::PoolStatus,
         DatasetInfo,
         DistancesDoc,
         GroupDoc,
@@ -258,6 +261,8 @@ pub struct Health {
     pub status: &'static str,
     /// Number of loaded datasets.
     pub datasets: usize,
+    /// The pool heavy work runs in: a full one answers 503.
+    pub pool: crate::pool::PoolStatus,
 }
 
 /// Liveness and readiness.
@@ -267,6 +272,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         datasets: state.datasets.len(),
+        pool: state.pool.status(),
     })
 }
 
@@ -505,8 +511,8 @@ async fn distances(
         metric,
         cdf_steps,
     };
-    let cached = cached(entry, key, move |e| {
-        let report = distance_report(&e.dataset, &query, &Sequential)?;
+    let cached = cached(entry, key, move |e, exec| {
+        let report = distance_report(&e.dataset, &query, exec)?;
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;
@@ -636,8 +642,8 @@ async fn catchments_route(
     }
     options.validate()?;
     let key = format!("catchments|{options:?}");
-    let cached = memo(entry, "body", key, move |e| {
-        let drawn = catchments(&e.dataset, &options, Overrides::default(), &Sequential)?;
+    let cached = memo(entry, "body", key, move |e, exec| {
+        let drawn = catchments(&e.dataset, &options, Overrides::default(), exec)?;
         Ok(Cached::new(
             drawn.to_geojson_string(),
             "application/geo+json",
@@ -680,16 +686,14 @@ pub(crate) async fn memo<T: Weigh + Send + Sync + 'static>(
     entry: Arc<Entry>,
     kind: &'static str,
     key: String,
-    compute: impl FnOnce(&Entry) -> Result<T, ApiError> + Send + 'static,
+    compute: impl FnOnce(&Entry, &Interruptible) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Arc<T>, ApiError> {
     let key = format!("{}\u{1f}{kind}\u{1f}{key}", entry.dataset.name);
     if let Some(hit) = entry.cache.get::<T>(&key) {
         return Ok(hit);
     }
     let e = entry.clone();
-    let value = web::block(move || compute(&e))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let value = entry.pool.run(move |exec| compute(&e, exec)).await?;
     let value = Arc::new(value);
     if !entry.cache.insert(key, value.clone()) {
         tracing::warn!(
@@ -705,10 +709,10 @@ pub(crate) async fn memo<T: Weigh + Send + Sync + 'static>(
 pub(crate) async fn cached(
     entry: Arc<Entry>,
     key: String,
-    compute: impl FnOnce(&Entry) -> Result<String, ApiError> + Send + 'static,
+    compute: impl FnOnce(&Entry, &Interruptible) -> Result<String, ApiError> + Send + 'static,
 ) -> Result<Arc<Cached>, ApiError> {
-    memo(entry, "body", key, move |e| {
-        compute(e).map(|body| Cached::new(body, "application/json"))
+    memo(entry, "body", key, move |e, exec| {
+        compute(e, exec).map(|body| Cached::new(body, "application/json"))
     })
     .await
 }
@@ -763,7 +767,7 @@ mod tests {
         // 2,000 answers of 1 kB: 2 MB asked of a 64 kB cache.
         for i in 0..2000 {
             let body = format!("{i:>1000}");
-            let got = cached(entry.clone(), format!("k{i}"), move |_| Ok(body))
+            let got = cached(entry.clone(), format!("k{i}"), move |_, _| Ok(body))
                 .await
                 .unwrap();
             assert_eq!(got.body.trim(), i.to_string());
@@ -773,13 +777,13 @@ mod tests {
         assert!(len > 40 && len < 64, "{len} answers kept");
         // The most recent is served from memory (the computation is not
         // run again); the first is long gone.
-        let again = cached(entry.clone(), "k1999".into(), |_| {
+        let again = cached(entry.clone(), "k1999".into(), |_, _| {
             Err(ApiError::Internal("recomputed".into()))
         })
         .await
         .unwrap();
         assert_eq!(again.body.trim(), "1999");
-        let first = cached(entry.clone(), "k0".into(), |_| {
+        let first = cached(entry.clone(), "k0".into(), |_, _| {
             Err(ApiError::Internal("recomputed".into()))
         })
         .await;

@@ -5,7 +5,6 @@
 //! people, and a site's served population under it is suppressed.
 
 use actix_web::{web, HttpResponse};
-use bacino_core::Sequential;
 use bacino_siting::{siting_report, CandidatesParam, SitingParams};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -114,8 +113,9 @@ pub(crate) async fn siting_route(
     };
     let query = params.to_query(min_group_size, false)?;
     check_network(&entry, query.metric)?;
-    let body = web::block(move || {
-        let report = siting_report(&entry.dataset, &query, &Sequential)?;
+    let pool = entry.pool.clone();
+    let body = pool.run(move |exec| {
+        let report = siting_report(&entry.dataset, &query, exec)?;
         if report.demand.people < min_group_size {
             return Err(ApiError::Unprocessable(format!(
                 "the demand holds {} people, fewer than {min_group_size}: its figures would describe individual patients",
@@ -124,8 +124,7 @@ pub(crate) async fn siting_route(
         }
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))

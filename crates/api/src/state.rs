@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bacino_core::Dataset;
 
 use crate::cache::ResultCache;
+use crate::pool::{Pool, PoolConfig};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct Config {
     pub tokens: Vec<crate::auth::TokenRule>,
     /// Bytes the result cache (answers of every dataset) may hold.
     pub result_cache_bytes: usize,
+    /// Threads, queue and deadline of the pool heavy work runs in.
+    pub pool: PoolConfig,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             max_body_bytes: 256 * 1024,
             tokens: Vec::new(),
             result_cache_bytes: DEFAULT_RESULT_CACHE_BYTES,
+            pool: PoolConfig::default(),
         }
     }
 }
@@ -74,6 +78,8 @@ pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
 pub(crate) struct Entry {
     pub dataset: Dataset,
     pub cache: Arc<ResultCache>,
+    /// Where heavy work runs (one pool for the whole server).
+    pub pool: Arc<Pool>,
 }
 
 /// Everything the handlers share; cheap to clone.
@@ -81,6 +87,7 @@ pub(crate) struct Entry {
 pub struct AppState {
     pub(crate) datasets: Arc<BTreeMap<String, Arc<Entry>>>,
     pub(crate) config: Arc<Config>,
+    pub(crate) pool: Arc<Pool>,
 }
 
 impl AppState {
@@ -88,11 +95,13 @@ impl AppState {
     pub fn new(datasets: Vec<Dataset>, config: Config) -> Result<Self, String> {
         let mut map = BTreeMap::new();
         let cache = Arc::new(ResultCache::new(config.result_cache_bytes));
+        let pool = Arc::new(Pool::new(config.pool));
         for d in datasets {
             let name = d.name.clone();
             let entry = Entry {
                 dataset: d,
                 cache: cache.clone(),
+                pool: pool.clone(),
             };
             if map.insert(name.clone(), Arc::new(entry)).is_some() {
                 return Err(format!("two datasets are named `{name}`"));
@@ -101,6 +110,7 @@ impl AppState {
         Ok(AppState {
             datasets: Arc::new(map),
             config: Arc::new(config),
+            pool,
         })
     }
 }

@@ -71,7 +71,7 @@ pub use distances::{
     GroupLabel, GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
 };
 pub use error::{Error, Location, Result};
-pub use exec::{chunk_ranges, Executor, Sequential};
+pub use exec::{chunk_ranges, Executor, Interrupt, Interrupted, Interruptible, Sequential};
 pub use geodesic::{
     chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m,
     lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m, unit_normal,

@@ -35,6 +35,8 @@ pub struct CpmedianParams {
     pub gap: f64,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl CpmedianParams {
@@ -46,6 +48,7 @@ impl CpmedianParams {
             capacity,
             gap: PROVEN_GAP,
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -114,7 +117,7 @@ pub fn cpmedian(inst: &Instance, params: &CpmedianParams) -> Result<Assignment, 
         existing: existing.clone(),
         p: params.p,
         gap: params.gap.max(0.0),
-        clock: Clock::new(params.time_limit),
+        clock: Clock::new(params.time_limit, params.interrupt.clone()),
         ub: f64::INFINITY,
         best: None,
         seen: HashMap::new(),
@@ -128,6 +131,7 @@ pub fn cpmedian(inst: &Instance, params: &CpmedianParams) -> Result<Assignment, 
     pm.existing = params.existing.clone();
     pm.gap = 1e-6;
     pm.time_limit = Some(Duration::from_secs(5));
+    pm.interrupt = params.interrupt.clone();
     if let Ok(s) = crate::pmedian(inst, &pm) {
         let mut open = existing.clone();
         for &j in &s.open {

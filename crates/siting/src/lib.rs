@@ -139,20 +139,28 @@ pub enum SitingError {
     Infeasible(String),
 }
 
-/// A deadline for a search.
-#[derive(Debug, Clone, Copy)]
+/// A deadline for a search, and the caller's interrupt: the time limit
+/// ends the search with its best answer and honest gap; a raised interrupt
+/// (the client gone, the request's deadline passed) abandons it by
+/// unwinding (see [`bacino_core::Interrupt`]).
+#[derive(Debug, Clone)]
 pub(crate) struct Clock {
     end: Option<Instant>,
+    interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl Clock {
-    pub fn new(limit: Option<Duration>) -> Clock {
+    pub fn new(limit: Option<Duration>, interrupt: Option<bacino_core::Interrupt>) -> Clock {
         Clock {
             end: limit.map(|l| Instant::now() + l),
+            interrupt,
         }
     }
 
     pub fn expired(&self) -> bool {
+        if let Some(i) = &self.interrupt {
+            i.check();
+        }
         self.end.is_some_and(|e| Instant::now() >= e)
     }
 }

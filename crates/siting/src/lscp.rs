@@ -27,6 +27,8 @@ pub struct LscpParams {
     pub existing: Vec<u32>,
     /// Return the best cover so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl LscpParams {
@@ -36,6 +38,7 @@ impl LscpParams {
             service,
             existing: Vec::new(),
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -51,7 +54,11 @@ pub fn lscp(inst: &Instance, params: &LscpParams) -> Result<Solution, SitingErro
             cov.unreachable_points, cov.unreachable, params.service
         )));
     }
-    let out = min_cover(&cov, None, Clock::new(params.time_limit));
+    let out = min_cover(
+        &cov,
+        None,
+        Clock::new(params.time_limit, params.interrupt.clone()),
+    );
     let best = out
         .best
         .expect("a cover exists when every point is reachable");

@@ -43,6 +43,8 @@ pub struct LscpbParams {
     pub existing: Vec<u32>,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl LscpbParams {
@@ -54,6 +56,7 @@ impl LscpbParams {
             p: None,
             existing: Vec::new(),
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -65,10 +68,11 @@ impl LscpbParams {
 /// answer is for the size of the best cover found and is not `proven`.
 pub fn lscpb(inst: &Instance, params: &LscpbParams) -> Result<Solution, SitingError> {
     let m = inst.sites();
-    let clock = Clock::new(params.time_limit);
+    let clock = Clock::new(params.time_limit, params.interrupt.clone());
     let mut lp = LscpParams::new(params.service);
     lp.existing = params.existing.clone();
     lp.time_limit = params.time_limit;
+    lp.interrupt = params.interrupt.clone();
     let least = lscp(inst, &lp)?;
     let p = match params.p {
         None => least.open.len(),

@@ -31,6 +31,8 @@ pub struct MclpParams {
     pub existing: Vec<u32>,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl MclpParams {
@@ -41,6 +43,7 @@ impl MclpParams {
             service,
             existing: Vec::new(),
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -58,7 +61,7 @@ pub fn mclp(inst: &Instance, params: &MclpParams) -> Result<Solution, SitingErro
         cov: &cov,
         existing: &existing,
         p: params.p,
-        clock: Clock::new(params.time_limit),
+        clock: Clock::new(params.time_limit, params.interrupt.clone()),
         lb: f64::NEG_INFINITY,
         best: Vec::new(),
         nodes: 0,

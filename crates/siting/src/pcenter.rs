@@ -23,6 +23,8 @@ pub struct PcenterParams {
     pub existing: Vec<u32>,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
 }
 
 impl PcenterParams {
@@ -32,6 +34,7 @@ impl PcenterParams {
             p,
             existing: Vec::new(),
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -41,7 +44,7 @@ pub fn pcenter(inst: &Instance, params: &PcenterParams) -> Result<Solution, Siti
     let m = inst.sites();
     let existing = mask(m, &params.existing);
     crate::pmedian::check_p(params.p, &existing)?;
-    let clock = Clock::new(params.time_limit);
+    let clock = Clock::new(params.time_limit, params.interrupt.clone());
     // Each point must reach some site: the least radius is at least every
     // point's nearest cost.
     let mut lo = 0.0f64;
@@ -66,7 +69,7 @@ pub fn pcenter(inst: &Instance, params: &PcenterParams) -> Result<Solution, Siti
     let (mut nodes, mut iterations) = (0u64, 0u64);
     let mut decide = |r: f64| -> Option<Option<Vec<u32>>> {
         let cov = Coverage::new(inst, r, &existing, false);
-        let out = min_cover(&cov, Some(params.p), clock);
+        let out = min_cover(&cov, Some(params.p), clock.clone());
         nodes += out.nodes;
         iterations += out.iterations;
         match out.best {

@@ -41,6 +41,8 @@ pub struct PmedianParams {
     pub gap: f64,
     /// Return the best solution so far, with its gap, after this long.
     pub time_limit: Option<Duration>,
+    /// Abandons the search when raised (the caller's request is gone).
+    pub interrupt: Option<bacino_core::Interrupt>,
     /// New sites to start the search from (instead of the greedy
     /// solution), e.g. a solution of a coarser instance.
     pub start: Option<Vec<u32>>,
@@ -57,6 +59,7 @@ impl PmedianParams {
             existing: Vec::new(),
             gap: 1e-12,
             time_limit: None,
+            interrupt: None,
             start: None,
             multipliers: None,
         }
@@ -196,7 +199,7 @@ impl<'a> Ctx<'a> {
             p: params.p,
             penalty: 2.0 * max_cost + 1.0,
             gap: params.gap.max(0.0),
-            clock: Clock::new(params.time_limit),
+            clock: Clock::new(params.time_limit, params.interrupt.clone()),
             ub: f64::INFINITY,
             best: existing.clone(),
             existing,

@@ -375,6 +375,7 @@ fn prepare<E: Executor>(
         let mut prm = PmedianParams::new(q.p.expect("checked"));
         prm.existing = existing_cols.clone();
         prm.time_limit = q.time_limit;
+        prm.interrupt = exec.interrupt().cloned();
         let t = crate::truncate::geodesic_pmedian_instance(
             facilities,
             &dem.at,
@@ -546,6 +547,7 @@ pub fn siting_report<E: Executor>(
                 prm.gap = g;
             }
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             cpmedian(inst, &prm).map(|a| {
                 flows = Some(a.flows);
                 a.solution
@@ -555,6 +557,7 @@ pub fn siting_report<E: Executor>(
             let mut prm = PmedianParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             if let Some((s, l, spent)) = start {
                 prm.start = Some(s.clone());
                 prm.multipliers = Some(l.clone());
@@ -578,12 +581,14 @@ pub fn siting_report<E: Executor>(
             let mut prm = MclpParams::new(p.expect("checked"), reach);
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             mclp(inst, &prm)
         }
         Model::Lscp => {
             let mut prm = LscpParams::new(reach);
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             lscp(inst, &prm)
         }
         Model::Lscpb => {
@@ -591,12 +596,14 @@ pub fn siting_report<E: Executor>(
             prm.p = p;
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             lscpb(inst, &prm)
         }
         Model::Pcenter => {
             let mut prm = PcenterParams::new(p.expect("checked"));
             prm.existing = existing_cols.clone();
             prm.time_limit = q.time_limit;
+            prm.interrupt = exec.interrupt().cloned();
             pcenter(inst, &prm)
         }
     }

@@ -609,6 +609,7 @@ fn column_generation<C: ArcCosts, E: Executor>(
     let mut arcs_added = 0u64;
     let mut rounds = 0u32;
     let (pb, flow) = loop {
+        exec.checkpoint();
         rounds += 1;
         let pb = build_problem(patients, &cands, &setup.caps);
         let flow = solve(&pb);
