@@ -370,7 +370,7 @@ mod tests {
         assert!(settings(parse(&["--workers", "0"])).is_err());
         assert!(settings(parse(&["--compute-threads", "0"])).is_err());
         for bad in ["0", "-1", "NaN", "1e9"] {
-            let e = settings(parse(&["--deadline-s", bad])).unwrap_err();
+            let e = settings(parse(&[&format!("--deadline-s={bad}")])).unwrap_err();
             assert!(e.to_string().contains("deadline_s"), "{bad}: {e}");
         }
     }
