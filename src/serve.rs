@@ -270,37 +270,20 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let s = settings(args)?;
-    let mut datasets = Vec::with_capacity(s.datasets.len());
-    for dir in &s.datasets {
-        let d = crate::load(dir)?;
-        tracing::info!(
-            dataset = %d.name,
-            residents = d.residents().len(),
-            facilities = d.facilities().len(),
-            "loaded"
-        );
-        // Road networks are prepared before serving: a bad extract stops
-        // the start, and no request waits for a graph to be built.
-        if d.network_specs().is_some() {
-            let t = std::time::Instant::now();
-            let profiles = bacino_core::network::ProfileName::ALL;
-            let outcomes = d
-                .prepare_networks(&profiles, &bacino_batch::Parallel)
-                .with_context(|| format!("cannot prepare the road network of {}", d.name))?;
-            for (profile, outcome) in outcomes {
-                crate::log_outcome(&d.name, profile, &outcome, t.elapsed());
-            }
-        }
-        datasets.push(d);
-    }
+    let datasets = load_all(&s.datasets)?;
     if s.api.tokens.is_empty() {
         tracing::info!("access control: none (no [[tokens]]): every request is allowed");
     } else {
         tracing::info!(tokens = s.api.tokens.len(), "access control: bearer tokens");
     }
-    let state = bacino_api::AppState::new(datasets, s.api).map_err(anyhow::Error::msg)?;
+    let dirs = s.datasets.clone();
+    let state = bacino_api::AppState::new(datasets, s.api)
+        .map_err(anyhow::Error::msg)?
+        .with_loader(move || load_all(&dirs).map_err(|e| format!("{e:#}")));
     let bind = s.bind;
     actix_web::rt::System::new().block_on(async move {
+        #[cfg(unix)]
+        reload_on_hangup(state.clone())?;
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 // One span per request, with a request id, method, path,
@@ -322,6 +305,61 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // actix stops gracefully on SIGINT/SIGTERM, finishing open requests.
         server.run().await.context("server failed")
     })
+}
+
+/// Loads the datasets and prepares their road networks: at start and for
+/// every reload (a bad extract fails the load; no request waits for a
+/// graph to be built).
+fn load_all(dirs: &[PathBuf]) -> anyhow::Result<Vec<bacino_core::Dataset>> {
+    let mut datasets = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let d = crate::load(dir)?;
+        tracing::info!(
+            dataset = %d.name,
+            version = d.version(),
+            residents = d.residents().len(),
+            facilities = d.facilities().len(),
+            "loaded"
+        );
+        if d.network_specs().is_some() {
+            let t = std::time::Instant::now();
+            let profiles = bacino_core::network::ProfileName::ALL;
+            let outcomes = d
+                .prepare_networks(&profiles, &bacino_batch::Parallel)
+                .with_context(|| format!("cannot prepare the road network of {}", d.name))?;
+            for (profile, outcome) in outcomes {
+                crate::log_outcome(&d.name, profile, &outcome, t.elapsed());
+            }
+        }
+        datasets.push(d);
+    }
+    Ok(datasets)
+}
+
+/// `SIGHUP` reloads every dataset, as `POST /v1/admin/reload` does; the
+/// outcome goes to the log.
+#[cfg(unix)]
+fn reload_on_hangup(state: bacino_api::AppState) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    actix_web::rt::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the datasets");
+            let st = state.clone();
+            match actix_web::rt::task::spawn_blocking(move || st.reload()).await {
+                Ok(Ok(report)) => {
+                    for r in report {
+                        tracing::info!(dataset = %r.name, version = %r.version, changed = r.changed, "reload");
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "reload failed: the datasets loaded before stay served")
+                }
+                Err(e) => tracing::error!(error = %e, "reload stopped"),
+            }
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub enum ApiError {
         /// The methods the path answers.
         allow: Vec<String>,
     },
+    /// The request conflicts with one running.
+    #[error("{0}")]
+    Conflict(String),
     /// The pool for heavy work is full: try again later.
     #[error("the server is busy ({busy} requests running, {queued} waiting, the queue holds {queue}); try again in {retry_after_s} s")]
     Busy {
@@ -145,6 +148,7 @@ impl ApiError {
                 "method-not-allowed",
                 "Method not allowed",
             ),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy"),
             ApiError::Deadline { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -30,6 +30,7 @@
 
 mod access;
 mod ad;
+mod admin;
 pub mod auth;
 mod cache;
 mod catalog;
@@ -53,4 +54,4 @@ pub use plans::{
 };
 pub use pool::{PoolConfig, PoolStatus, DEFAULT_DEADLINE_S, DEFAULT_QUEUE};
 pub use routes::{configure, ApiDoc};
-pub use state::{AppState, Config, DEFAULT_RESULT_CACHE_BYTES};
+pub use state::{AppState, Config, Loader, ReloadError, Reloaded, DEFAULT_RESULT_CACHE_BYTES};

@@ -129,7 +129,7 @@ struct Collection {
 
 fn all_collections(state: &AppState) -> Vec<Collection> {
     state
-        .datasets
+        .datasets()
         .values()
         .flat_map(|entry| {
             Source::all_for(&entry.dataset)

@@ -41,6 +41,7 @@ use crate::state::{AppState, Cached, Entry};
         crate::plans::scenarios,
         crate::plans::compare_route,
         crate::siting::siting_route,
+        crate::admin::reload_route,
         crate::ogc::landing,
         crate::ogc::conformance,
         crate::ogc::collections,
@@ -58,6 +59,8 @@ use crate::state::{AppState, Cached, Entry};
         crate::plans::OpenBody,
         crate::plans::CompareBody,
         crate::siting::SitingBody,
+        crate::admin::ReloadDoc,
+        crate::state::Reloaded,
         Problem
     ))
 )]
@@ -177,6 +180,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(crate::plans::scenarios)
                     .service(crate::plans::compare_route)
                     .service(crate::siting::siting_route)
+                    .service(crate::admin::reload_route)
                     .configure(crate::ogc::configure)
                     .configure(crate::map::configure)
                     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
@@ -271,7 +275,7 @@ pub struct Health {
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
-        datasets: state.datasets.len(),
+        datasets: state.datasets().len(),
         pool: state.pool.status(),
     })
 }
@@ -282,6 +286,9 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 pub struct DatasetInfo {
     /// URL-safe name.
     pub name: String,
+    /// Version of the data: a hash of the manifest and source files (32
+    /// hex digits); changes when a reload brings new data.
+    pub version: String,
     /// Title.
     pub title: String,
     /// Active facilities per kind.
@@ -302,7 +309,7 @@ pub struct DatasetInfo {
 #[actix_web::get("/v1/datasets")]
 async fn list_datasets(state: web::Data<AppState>) -> HttpResponse {
     let list: Vec<DatasetInfo> = state
-        .datasets
+        .datasets()
         .values()
         .map(|e| {
             let d = &e.dataset;
@@ -312,6 +319,7 @@ async fn list_datasets(state: web::Data<AppState>) -> HttpResponse {
             }
             DatasetInfo {
                 name: d.name.clone(),
+                version: d.version().to_owned(),
                 title: d.title.clone(),
                 facilities,
                 residents: d.residents().total_weight(),
@@ -673,7 +681,7 @@ pub(crate) fn check_network(entry: &Entry, metric: MetricName) -> Result<(), Api
 
 pub(crate) fn dataset(state: &AppState, name: &str) -> Result<Arc<Entry>, ApiError> {
     state
-        .datasets
+        .datasets()
         .get(name)
         .cloned()
         .ok_or_else(|| ApiError::UnknownDataset(name.to_owned()))
@@ -688,7 +696,13 @@ pub(crate) async fn memo<T: Weigh + Send + Sync + 'static>(
     key: String,
     compute: impl FnOnce(&Entry, &Interruptible) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Arc<T>, ApiError> {
-    let key = format!("{}\u{1f}{kind}\u{1f}{key}", entry.dataset.name);
+    // The version in the key: after a reload, answers about the old data
+    // are never served for the new.
+    let key = format!(
+        "{}\u{1f}{}\u{1f}{kind}\u{1f}{key}",
+        entry.dataset.name,
+        entry.dataset.version()
+    );
     if let Some(hit) = entry.cache.get::<T>(&key) {
         return Ok(hit);
     }
@@ -763,7 +777,7 @@ mod tests {
             ..crate::Config::default()
         };
         let state = AppState::new(vec![dataset], config).unwrap();
-        let entry = state.datasets["t"].clone();
+        let entry = state.datasets()["t"].clone();
         // 2,000 answers of 1 kB: 2 MB asked of a 64 kB cache.
         for i in 0..2000 {
             let body = format!("{i:>1000}");

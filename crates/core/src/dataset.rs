@@ -11,6 +11,9 @@ use crate::exec::{chunk_ranges, Executor, Sequential};
 use crate::metric::{Metric, MetricName, PreparedNetwork};
 use crate::model::{Facilities, FacilityIdx, Residents, NONE};
 
+/// The version of a dataset not loaded from files.
+pub const IN_MEMORY: &str = "in-memory";
+
 /// A loaded dataset: facilities, residents and optional areas.
 #[derive(Debug)]
 pub struct Dataset {
@@ -31,6 +34,7 @@ pub struct Dataset {
     agendas: Option<Arc<crate::agendas::Agendas>>,
     cache_dir: Option<PathBuf>,
     prepared: [OnceLock<Arc<PreparedNetwork>>; 2],
+    version: String,
 }
 
 impl Dataset {
@@ -81,7 +85,22 @@ impl Dataset {
             agendas: None,
             cache_dir: bacino_network::default_cache_dir(),
             prepared: [OnceLock::new(), OnceLock::new()],
+            version: IN_MEMORY.to_owned(),
         }
+    }
+
+    /// Sets the version (see [`Dataset::version`]).
+    pub fn with_version(mut self, version: String) -> Dataset {
+        self.version = version;
+        self
+    }
+
+    /// The version of the data: a hash of the bytes of the manifest and of
+    /// every source file, 32 hex digits, for a loaded dataset (the same
+    /// bytes give the same version); `in-memory` for one assembled by
+    /// [`Dataset::new`].
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Attaches a road network (the `[network]` of the manifest: one spec

@@ -49,6 +49,7 @@ mod reach;
 mod reassign;
 mod stats;
 mod transport;
+mod version;
 mod voronoi;
 
 pub use ad::{ad_report, AdDistances, AdMunicipality, AdQuery, AdReport, Period, PeriodSlots};

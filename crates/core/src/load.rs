@@ -1565,6 +1565,7 @@ fn load_areas(
 /// parsing work through `exec`.
 pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     let m = ResolvedManifest::read(dir)?;
+    let stamps = crate::version::Stamps::of(&m)?;
     let facilities = load_facilities(&m.facilities_path, m.facilities_crs)?;
     let areas = match &m.areas {
         None => None,
@@ -1607,6 +1608,10 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         None => None,
         Some(path) => Some(crate::agendas::Agendas::load(path, &facilities)?),
     };
+    // The version of exactly the bytes loaded: no file changed from before
+    // the load to after the hash.
+    let version = crate::version::version_of(&m)?;
+    crate::version::Stamps::of(&m)?.unchanged_since(&stamps)?;
     Ok(Dataset::new(
         m.manifest.name.clone(),
         m.manifest
@@ -1620,7 +1625,8 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     )
     .with_network(network)
     .with_costs(costs)
-    .with_agendas(agendas))
+    .with_agendas(agendas)
+    .with_version(version))
 }
 
 /// Residents without a municipality get the id of the area they lie in.

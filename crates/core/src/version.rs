@@ -1,0 +1,162 @@
+//! The version of a dataset: a 128-bit hash (XXH3) of the bytes of its
+//! manifest and of every source file it names (facilities, residents,
+//! areas, cost table, agendas, road extract), each tagged with its role and
+//! length. Two loads of the same bytes have the same version; any change
+//! to a byte gives another. It keys cached answers and entity tags across
+//! a reload, and records which data a stored result was computed on.
+//!
+//! A file replaced while it is being loaded would give a version that
+//! matches neither the old nor the new bytes: [`Stamps`] (size and
+//! modification time of each file) taken before the load and after the
+//! hash catch that, and the load fails rather than mislabel its data.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::error::{Error, Location, Result};
+use crate::manifest::ResolvedManifest;
+
+/// The files a manifest reads, with their roles, the manifest first.
+fn files(m: &ResolvedManifest) -> Vec<(&'static str, PathBuf)> {
+    let mut out = vec![
+        ("manifest", m.path.clone()),
+        ("facilities", m.facilities_path.clone()),
+        ("residents", m.residents_path.clone()),
+    ];
+    if let Some((p, _, _)) = &m.areas {
+        out.push(("areas", p.clone()));
+    }
+    if let Some((p, _)) = &m.costs {
+        out.push(("costs", p.clone()));
+    }
+    if let Some(p) = &m.agendas {
+        out.push(("agendas", p.clone()));
+    }
+    if let Some(specs) = &m.network {
+        if let Some(s) = specs.first() {
+            out.push(("network", s.path.clone()));
+        }
+    }
+    out
+}
+
+/// Size and modification time of every source file.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Stamps(Vec<(PathBuf, u64, Option<SystemTime>)>);
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Stamps {
+    pub fn of(m: &ResolvedManifest) -> Result<Stamps> {
+        files(m)
+            .into_iter()
+            .map(|(_, p)| {
+                let meta = std::fs::metadata(&p).map_err(|e| io(&p, e))?;
+                Ok((p, meta.len(), meta.modified().ok()))
+            })
+            .collect::<Result<_>>()
+            .map(Stamps)
+    }
+
+    /// Fails, naming the file, when a file changed since `self`.
+    pub fn unchanged_since(&self, before: &Stamps) -> Result<()> {
+        for (a, b) in before.0.iter().zip(&self.0) {
+            if a != b {
+                return Err(Error::input(
+                    Location::file(&a.0),
+                    "the file changed while the dataset was being loaded: load it again \
+                     once it is written whole",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The version of the files `m` names: 32 hex digits.
+pub(crate) fn version_of(m: &ResolvedManifest) -> Result<String> {
+    use std::io::Read;
+    let mut h = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for (role, path) in files(m) {
+        let mut f = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
+        let len = f.metadata().map_err(|e| io(&path, e))?.len();
+        h.update(role.as_bytes());
+        h.update(&len.to_le_bytes());
+        loop {
+            let n = f.read(&mut buf).map_err(|e| io(&path, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(format!("{:032x}", h.digest128()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset(dir: &Path, residents: &str) {
+        std::fs::write(
+            dir.join("dataset.toml"),
+            "name = \"t\"\n[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("f.csv"), "id,kind,lon,lat\nGP1,gp,9.6,45.6\n").unwrap();
+        std::fs::write(dir.join("r.csv"), residents).unwrap();
+    }
+
+    #[test]
+    fn the_version_follows_every_byte_and_only_the_bytes() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        dataset(a.path(), "id,lon,lat\nR1,9.61,45.61\n");
+        dataset(b.path(), "id,lon,lat\nR1,9.61,45.61\n");
+        let va = crate::Dataset::load(a.path()).unwrap().version().to_owned();
+        let vb = crate::Dataset::load(b.path()).unwrap().version().to_owned();
+        assert_eq!(va.len(), 32);
+        assert_eq!(va, vb, "same bytes elsewhere, same version");
+        // One digit of one coordinate.
+        dataset(b.path(), "id,lon,lat\nR1,9.61,45.62\n");
+        let vc = crate::Dataset::load(b.path()).unwrap().version().to_owned();
+        assert_ne!(va, vc);
+        // The manifest counts too (a title changes the answers' text).
+        let mut toml = std::fs::read_to_string(a.path().join("dataset.toml")).unwrap();
+        toml.insert_str(0, "title = \"T\"\n");
+        std::fs::write(a.path().join("dataset.toml"), toml).unwrap();
+        let vd = crate::Dataset::load(a.path()).unwrap().version().to_owned();
+        assert_ne!(va, vd);
+        // A load's version is the version of its files.
+        let m = ResolvedManifest::read(b.path()).unwrap();
+        assert_eq!(version_of(&m).unwrap(), vc);
+    }
+
+    #[test]
+    fn a_file_changed_during_the_load_is_caught_by_its_stamp() {
+        let a = tempfile::tempdir().unwrap();
+        dataset(a.path(), "id,lon,lat\nR1,9.61,45.61\n");
+        let m = ResolvedManifest::read(a.path()).unwrap();
+        let before = Stamps::of(&m).unwrap();
+        assert!(Stamps::of(&m).unwrap().unchanged_since(&before).is_ok());
+        std::fs::write(
+            a.path().join("r.csv"),
+            "id,lon,lat\nR1,9.61,45.61\nR2,9.6,45.6\n",
+        )
+        .unwrap();
+        let e = Stamps::of(&m)
+            .unwrap()
+            .unchanged_since(&before)
+            .unwrap_err();
+        assert!(e.to_string().contains("r.csv"), "{e}");
+        assert!(e.to_string().contains("changed while"), "{e}");
+    }
+}
