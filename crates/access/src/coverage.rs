@@ -567,6 +567,19 @@ pub fn coverage_report<E: Executor>(
         })
         .collect();
     groups.sort_by(|a, b| by_key(a.key(), b.key()));
+    // Groups partition the demand and facilities the people covered, both
+    // published: a lone suppressed cell draws the smallest shown one.
+    if let Some(i) = bacino_core::complementary_cell(groups.iter().map(|g| match g {
+        CoverageGroup::Stats { population, .. } => Some(*population as f64),
+        CoverageGroup::Suppressed { .. } => None,
+    })) {
+        if let CoverageGroup::Stats { key, name, .. } = &mut groups[i] {
+            groups[i] = CoverageGroup::Suppressed {
+                key: key.take(),
+                name: name.take(),
+            };
+        }
+    }
     let mut fac: Vec<FacilityCoverage> = members
         .iter()
         .enumerate()
@@ -582,6 +595,11 @@ pub fn coverage_report<E: Executor>(
         })
         .collect();
     fac.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(i) = bacino_core::complementary_cell(fac.iter().map(|f| f.taken.map(|t| t as f64)))
+    {
+        fac[i].taken = None;
+        fac[i].room_left = None;
+    }
 
     let demand_total: u64 = people.iter().sum();
     let covered_total: u64 = covered.iter().sum();

@@ -568,6 +568,19 @@ fn report_with<E: Executor>(
         })
         .collect();
     groups.sort_by(|a, b| by_key(a.key(), b.key()));
+    // The groups partition the people (their mean and `unreached` are
+    // published): a lone suppressed group draws the smallest shown one.
+    if let Some(i) = bacino_core::complementary_cell(groups.iter().map(|g| match g {
+        AccessGroup::Stats { population, .. } => Some(*population),
+        AccessGroup::Suppressed { .. } => None,
+    })) {
+        if let AccessGroup::Stats { key, name, .. } = &mut groups[i] {
+            groups[i] = AccessGroup::Suppressed {
+                key: key.take(),
+                name: name.take(),
+            };
+        }
+    }
     let unreached_total = total(&unreached);
     Ok(AccessReport {
         dataset: dataset.name.clone(),

@@ -223,8 +223,22 @@ fn facility_features(
     min_group_size: f64,
 ) -> Vec<LayerFeature> {
     let facilities = dataset.facilities();
-    (0..facilities.len() as u32)
+    let members: Vec<u32> = (0..facilities.len() as u32)
         .filter(|&i| facilities.get(i).kind == kind)
+        .collect();
+    // Counted list sizes partition the listed patients of the kind, whose
+    // total the distances to the assigned GP publish: a lone small one
+    // draws the smallest shown counted one with it.
+    let counted: Vec<usize> = (0..members.len())
+        .filter(|&k| facilities.get(members[k]).list_size.is_none())
+        .collect();
+    let hidden_too = bacino_core::complementary_cell(counted.iter().map(|&k| {
+        let l = dataset.list_size(members[k]);
+        (l == 0.0 || l >= min_group_size).then_some(l)
+    }))
+    .map(|c| members[counted[c]]);
+    members
+        .into_iter()
         .map(|i| {
             let f = facilities.get(i);
             let p = f.location;
@@ -240,7 +254,8 @@ fn facility_features(
             // Counted from residents (not declared), a list size is a count
             // of patients: a small one is suppressed like any small group.
             let list_size = dataset.list_size(i);
-            let small = f.list_size.is_none() && list_size > 0.0 && list_size < min_group_size;
+            let small = f.list_size.is_none() && list_size > 0.0 && list_size < min_group_size
+                || hidden_too == Some(i);
             let shown = (!small).then_some(list_size);
             props.insert("list_size".into(), shown.map_or(Value::Null, number));
             props.insert(

@@ -475,6 +475,17 @@ impl GroupStats {
         }
     }
 
+    /// Hides the figures (secondary suppression), keeping key and name.
+    pub fn suppress(&mut self) {
+        if let GroupStats::Stats { key, name, .. } = self {
+            *self = GroupStats::Suppressed {
+                key: key.take(),
+                name: name.take(),
+                suppressed: true,
+            };
+        }
+    }
+
     /// The group key.
     pub fn key(&self) -> Option<&str> {
         match self {
@@ -667,7 +678,7 @@ pub fn distance_report<E: Executor>(
         };
         summary.map(|s| (s, cdf))
     };
-    let groups = exec.map(groups, |(key, name, values, time)| {
+    let mut groups = exec.map(groups, |(key, name, values, time)| {
         match summarise(values) {
             Some((s, cdf)) if s.count >= min => {
                 let (time, cdf_time) = match time.and_then(summarise) {
@@ -691,6 +702,14 @@ pub fn distance_report<E: Executor>(
             },
         }
     });
+    // The groups partition the people measured, whose total is known
+    // (residents less `unmeasured` and `unreachable`): a lone suppressed
+    // group draws the smallest shown one with it.
+    if let Some(i) =
+        crate::disclosure::complementary_cell(groups.iter().map(|g| g.summary().map(|s| s.count)))
+    {
+        groups[i].suppress();
+    }
     let (to, kind) = match query.target {
         Target::Assigned => ("assigned", None),
         Target::Nearest(k) => ("nearest", Some(k)),

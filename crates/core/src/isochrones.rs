@@ -319,7 +319,7 @@ fn draw(
             }
         }
     }
-    Ok(cells
+    let mut bands: Vec<IsochroneFeature> = cells
         .into_iter()
         .zip(people)
         .enumerate()
@@ -336,7 +336,15 @@ fn draw(
                 suppressed,
             }
         })
-        .collect())
+        .collect();
+    // The bands partition the people within the last one, a total another
+    // request (one band to the same time) gives: a lone suppressed band
+    // draws the smallest shown one with it.
+    if let Some(i) = crate::disclosure::complementary_cell(bands.iter().map(|f| f.population)) {
+        bands[i].population = None;
+        bands[i].suppressed = true;
+    }
+    Ok(bands)
 }
 
 impl Isochrones {

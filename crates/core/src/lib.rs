@@ -33,6 +33,7 @@ mod compare;
 mod costs;
 mod crs;
 mod dataset;
+mod disclosure;
 mod distances;
 mod error;
 mod exec;
@@ -67,6 +68,7 @@ pub use compare::{compare, Comparison, PlanRow, NEARLY_FULL};
 pub use costs::{CostTable, CostUnit, CostsInfo};
 pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
+pub use disclosure::complementary_cell;
 pub use distances::{
     distance_report, resident_distances, resolve_groups, DistanceQuery, DistanceReport, GroupBy,
     GroupLabel, GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,

@@ -669,6 +669,7 @@ pub fn siting_report<E: Executor>(
         _ => (None, None),
     };
     let mut sites = Vec::new();
+    let mut cells = Vec::new();
     for &j in &sol.open {
         let f = facilities.get(columns[j as usize]);
         let (mut served, mut cost) = (0.0, 0.0);
@@ -679,6 +680,12 @@ pub fn siting_report<E: Executor>(
             }
         }
         let shown = served >= q.min_group_size && served > 0.0;
+        // An empty site hides nothing: a cell of no people.
+        cells.push(if served == 0.0 {
+            Some(0.0)
+        } else {
+            shown.then_some(served)
+        });
         sites.push(SiteDoc {
             id: f.id.0.clone(),
             lon: f.location.lon,
@@ -686,6 +693,12 @@ pub fn siting_report<E: Executor>(
             served: shown.then_some(served),
             mean_cost: shown.then(|| bacino_core::round_mm(cost / served)),
         });
+    }
+    // The sites partition the demand served, whose total is published: a
+    // lone suppressed site draws the smallest shown one with it.
+    if let Some(i) = bacino_core::complementary_cell(cells) {
+        sites[i].served = None;
+        sites[i].mean_cost = None;
     }
     sites.sort_by(|a, b| a.id.cmp(&b.id));
     let selected: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();

@@ -324,7 +324,7 @@ pub fn catchments<E: Executor>(
     let active = active_members(dataset, options.kind, overrides.active)?;
     let metric = dataset.metric(options.metric, exec)?;
     let mut unreachable = None;
-    let features = match (options.method, metric) {
+    let mut features = match (options.method, metric) {
         (CatchmentMethod::Voronoi, crate::metric::Metric::Geodesic) => {
             voronoi(dataset, options, &active, exec)?
         }
@@ -351,6 +351,17 @@ pub fn catchments<E: Executor>(
         (CatchmentMethod::Assigned, _) => assigned(dataset, options, &active, overrides, exec)?,
         (CatchmentMethod::Bands, _) => bands(dataset, options, &active, exec)?,
     };
+    // The features partition the people (served, listed, or by band): a
+    // lone suppressed one draws the smallest shown one with it.
+    if let Some(i) =
+        crate::disclosure::complementary_cell(features.iter().map(|f| f.properties.population))
+    {
+        let p = &mut features[i].properties;
+        p.population = None;
+        p.summary = None;
+        p.time = None;
+        p.suppressed = true;
+    }
     Ok(Catchments {
         dataset: dataset.name.clone(),
         kind: options.kind,

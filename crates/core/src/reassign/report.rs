@@ -285,6 +285,16 @@ pub fn scenario_report(
         })
         .collect();
     by_gp.sort_by(|a, b| a.id.cmp(&b.id));
+    // by_gp partitions `placed`, by_municipality `patients`, both
+    // published: a lone suppressed row draws the smallest shown one.
+    if let Some(i) = crate::disclosure::complementary_cell(
+        by_gp.iter().map(|g| g.new_patients.map(|n| n as f64)),
+    ) {
+        let g = &mut by_gp[i];
+        g.new_patients = None;
+        g.list_size = None;
+        g.suppressed = true;
+    }
     let names: BTreeMap<&str, &str> = dataset.areas().map_or_else(BTreeMap::new, |areas| {
         (0..areas.len())
             .filter_map(|i| Some((areas.id(i), areas.name(i)?)))
@@ -338,6 +348,20 @@ pub fn scenario_report(
             (None, None) => std::cmp::Ordering::Equal,
         }
     });
+    if let Some(i) =
+        crate::disclosure::complementary_cell(by_municipality.iter().map(|m| match m {
+            MunicipalityChange::Figures { patients, .. } => Some(*patients as f64),
+            MunicipalityChange::Suppressed { .. } => None,
+        }))
+    {
+        if let MunicipalityChange::Figures { key, name, .. } = &mut by_municipality[i] {
+            by_municipality[i] = MunicipalityChange::Suppressed {
+                key: key.take(),
+                name: name.take(),
+                suppressed: true,
+            };
+        }
+    }
     ScenarioReport {
         dataset: dataset.name.clone(),
         metric: solved.metric.as_str(),
