@@ -45,7 +45,10 @@ fn files(m: &ResolvedManifest) -> Vec<(&'static str, PathBuf)> {
 /// Size and modification time of every source file (`None` for a file
 /// missing: the loader then reports it with its own located error).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Stamps(Vec<(PathBuf, Option<(u64, Option<SystemTime>)>)>);
+pub(crate) struct Stamps(Vec<(PathBuf, Option<Stamp>)>);
+
+/// A file's size and modification time.
+type Stamp = (u64, Option<SystemTime>);
 
 fn io(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
