@@ -83,7 +83,8 @@ fn json_response(value: &Value) -> HttpResponse {
 
 /// OGC API – Features landing page.
 #[utoipa::path(get, path = "/ogc", tag = "ogc", params(("f" = Option<String>, Query, description = "Format: json")),
-    responses((status = 200, description = "Landing page with links", content_type = "application/json")))]
+    responses((status = 200, description = "Landing page with links", content_type = "application/json"),
+              (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn landing(
     req: HttpRequest,
     q: web::Query<FormatParam>,

@@ -362,7 +362,9 @@ mod tests {
             let i99 = raw.node_ids.iter().position(|&n| n == 99).unwrap();
             assert!(raw.nodes[i99][0].is_nan());
             let i1 = raw.node_ids.iter().position(|&n| n == 1).unwrap();
-            assert!((raw.nodes[i1][0] - 7.42).abs() < 1e-9 && (raw.nodes[i1][1] - 43.73).abs() < 1e-9);
+            assert!(
+                (raw.nodes[i1][0] - 7.42).abs() < 1e-9 && (raw.nodes[i1][1] - 43.73).abs() < 1e-9
+            );
             let i3 = raw.node_ids.iter().position(|&n| n == 3).unwrap() as u32;
             assert!(raw.node_tags.contains_key(&i3), "the gate keeps its tag");
             assert_eq!(raw.timestamp, None);
