@@ -253,10 +253,22 @@ fn answers_are_compressed_when_the_client_asks() {
         s.read_to_end(&mut out).unwrap();
         out
     };
+    let etag_of = |head: &str| -> String {
+        head.lines()
+            .find_map(|l| l.strip_prefix("etag:"))
+            .expect("an ETag")
+            .trim()
+            .to_owned()
+    };
+    let plain_etag = etag_of(&String::from_utf8_lossy(&ask("identity")).to_ascii_lowercase());
+    // A weak tag: one for every encoding of the same answer (a strong one
+    // would have to differ between them).
+    assert!(plain_etag.starts_with("w/\""), "{plain_etag}");
     for (enc, want) in [("gzip", "gzip"), ("br", "br"), ("br;q=0.5, gzip", "gzip")] {
         let raw = ask(enc);
         let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
         let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        assert_eq!(etag_of(&head), plain_etag, "{enc}");
         assert!(
             head.contains(&format!("content-encoding: {want}")),
             "{enc}: {head}"

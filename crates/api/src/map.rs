@@ -108,12 +108,12 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 
 /// The bytes with their type and tag, or `304` when the client has them.
 fn serve(req: &HttpRequest, a: &Asset) -> HttpResponse {
-    let etag = format!("\"{:016x}\"", hash_of(&a.bytes));
+    let etag = crate::state::weak_etag(hash_of(&a.bytes));
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+        .is_some_and(|v| crate::state::etag_matches(v, &etag));
     let mut resp = if fresh {
         HttpResponse::NotModified()
     } else {

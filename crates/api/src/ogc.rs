@@ -375,10 +375,8 @@ pub(crate) async fn items(
     })
     .to_string();
     body.push_str(&tail[1..]);
-    let etag = format!(
-        "\"{:016x}\"",
-        hash_of(&(layer.etag, offset, limit, q.bbox.as_deref(), &b))
-    );
+    let etag =
+        crate::state::weak_etag(hash_of(&(layer.etag, offset, limit, q.bbox.as_deref(), &b)));
     Ok(respond(
         &req,
         &Cached {

@@ -738,7 +738,7 @@ pub(crate) fn respond(req: &HttpRequest, c: &Cached) -> HttpResponse {
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == c.etag || t.trim() == "*"));
+        .is_some_and(|v| crate::state::etag_matches(v, &c.etag));
     let mut resp = if matches {
         HttpResponse::NotModified()
     } else {

@@ -49,7 +49,7 @@ pub(crate) struct Cached {
 impl Cached {
     /// A body and its tag (a hash of the body).
     pub fn new(body: String, content_type: &'static str) -> Cached {
-        let etag = format!("\"{:016x}\"", hash_of(&body));
+        let etag = weak_etag(hash_of(&body));
         Cached {
             body,
             etag,
@@ -62,6 +62,23 @@ impl crate::cache::Weigh for Cached {
     fn weight(&self) -> usize {
         self.body.len() + self.etag.len() + std::mem::size_of::<Cached>()
     }
+}
+
+/// A weak entity tag: the same answer is sent plain, gzip- or
+/// Brotli-encoded under one tag, and a strong tag would have to differ
+/// between encodings (RFC 9110 §8.8.3); `If-None-Match` compares weakly.
+pub(crate) fn weak_etag(hash: u64) -> String {
+    format!("W/\"{hash:016x}\"")
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison: the
+/// `W/` prefix is ignored on both sides), or is `*`.
+pub(crate) fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let ours = opaque(etag);
+    if_none_match
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == ours)
 }
 
 /// A fast, stable-within-a-process hash for entity tags.
@@ -245,6 +262,18 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("f.csv"), "id,kind,lon,lat\nGP1,gp,9.6,45.6\n").unwrap();
         std::fs::write(dir.join("r.csv"), residents).unwrap();
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let tag = weak_etag(0xabc);
+        assert_eq!(tag, "W/\"0000000000000abc\"");
+        assert!(etag_matches(&tag, &tag));
+        assert!(etag_matches("\"0000000000000abc\"", &tag), "strong form");
+        assert!(etag_matches("W/\"1\", W/\"0000000000000abc\"", &tag));
+        assert!(etag_matches("*", &tag));
+        assert!(!etag_matches("W/\"0000000000000abd\"", &tag));
+        assert!(!etag_matches("", &tag));
     }
 
     #[test]
