@@ -172,6 +172,37 @@ fn entries(
     Ok(map)
 }
 
+/// A loader's error as the log and the API may show it: the place (file,
+/// line, column) and what was expected, without the values quoted from the
+/// files — a resident's id or coordinate must not reach a log or a client.
+/// The CLI (`bacino stats DIR`) shows the whole message to whoever holds
+/// the data.
+pub(crate) fn withhold_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    let mut any = false;
+    for c in message.chars() {
+        if c == '`' {
+            if quoted {
+                out.push_str("…`");
+                any = true;
+            } else {
+                out.push('`');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    if quoted {
+        out.push_str("…`");
+    }
+    if any {
+        out.push_str(" (values withheld; `bacino stats DIR` shows them)");
+    }
+    out
+}
+
 impl AppState {
     /// Builds the state; fails when two datasets share a name. A reload
     /// reads each dataset's manifest again (see [`AppState::with_loader`]).
@@ -222,7 +253,7 @@ impl AppState {
     pub fn reload(&self) -> Result<Vec<Reloaded>, ReloadError> {
         let _one = self.reloading.try_lock().map_err(|_| ReloadError::Busy)?;
         let started = std::time::Instant::now();
-        let loaded = (self.loader)().map_err(ReloadError::Failed)?;
+        let loaded = (self.loader)().map_err(|e| ReloadError::Failed(withhold_values(&e)))?;
         let map = entries(loaded, &self.cache, &self.pool).map_err(ReloadError::Failed)?;
         let old = self.datasets();
         let report: Vec<Reloaded> = map
@@ -262,6 +293,20 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("f.csv"), "id,kind,lon,lat\nGP1,gp,9.6,45.6\n").unwrap();
         std::fs::write(dir.join("r.csv"), residents).unwrap();
+    }
+
+    #[test]
+    fn reload_errors_keep_the_place_and_withhold_the_values() {
+        let e = "/d/r.csv:4:5: duplicate resident id `R00000017` (first seen at line 2)";
+        let w = withhold_values(e);
+        assert!(
+            w.starts_with("/d/r.csv:4:5: duplicate resident id `…` (first seen at line 2)"),
+            "{w}"
+        );
+        assert!(!w.contains("R00000017"));
+        assert!(w.contains("bacino stats"));
+        assert_eq!(withhold_values("no quotes here"), "no quotes here");
+        assert!(!withhold_values("unterminated `9.61234").contains("9.6"));
     }
 
     #[test]

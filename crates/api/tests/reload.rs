@@ -123,6 +123,8 @@ async fn a_reload_swaps_in_new_data_and_a_broken_one_keeps_the_old() {
         "{detail}"
     );
     assert!(detail.contains("stay served"), "{detail}");
+    // The value found in the residents file is not echoed.
+    assert!(!detail.contains("east"), "{detail}");
     // Still the second version, same tag, same answer.
     let list: Value = test::call_and_read_body_json(&app, get("/v1/datasets", None)).await;
     assert_eq!(version(&list), v2);
