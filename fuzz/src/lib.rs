@@ -104,7 +104,7 @@ impl Scratch {
 
     /// Overwrites `file` with `bytes` and loads the dataset. Checks the
     /// loader's contract on the way: an error is one of the loading kinds
-    /// and names a file of the dataset.
+    /// and names its file (an input error starts with file:line:column).
     pub fn load_with(&self, file: &str, bytes: &[u8]) -> Result<Dataset, Error> {
         let path: PathBuf = self.dir.path().join(file);
         std::fs::write(&path, bytes).expect("write fuzz input");
@@ -113,9 +113,16 @@ impl Scratch {
             let text = e.to_string();
             assert!(!text.is_empty());
             match e {
-                Error::Io { .. } | Error::Input { .. } => assert!(
-                    text.contains(&*self.dir.path().to_string_lossy()),
-                    "a load error names the file: {text}"
+                // The file it concerns is named (a manifest may point
+                // anywhere: the path given, not necessarily the scratch
+                // directory).
+                Error::Io { path, .. } => assert!(
+                    !path.as_os_str().is_empty() && text.contains(&*path.to_string_lossy()),
+                    "an I/O error names the file: {text}"
+                ),
+                Error::Input { location, .. } => assert!(
+                    !location.path.as_os_str().is_empty(),
+                    "an input error names its file: {text}"
                 ),
                 Error::Crs { .. } | Error::Network(_) => {}
                 other => panic!("not a loading error: {other:?}"),
