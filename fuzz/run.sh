@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
   cargo fuzz run -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
     -max_total_time="$seconds" -detect_leaks=0 -print_final_stats=1 -timeout=60 \
     2>&1 | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added)|Done [0-9]+ runs|ERROR|panicked|SUMMARY' || true
-  if compgen -G "fuzz/artifacts/$t/crash-*" >/dev/null || compgen -G "fuzz/artifacts/$t/timeout-*" >/dev/null; then
+  if compgen -G "fuzz/artifacts/$t/*-*" >/dev/null; then
     echo "fuzz target $t found a failing input:" >&2
     ls "fuzz/artifacts/$t" >&2
     exit 1

@@ -245,6 +245,12 @@ pub fn parse_pbf(bytes: &[u8]) -> Result<RawOsm, String> {
     let mut node_tags: FxHashMap<u32, TagList> = FxHashMap::default();
     let mut seen: FxHashSet<u32> = FxHashSet::default();
     let mut put = |id: i64, lon: f64, lat: f64, tags: TagList| {
+        // A coordinate off the globe is no coordinate: the node counts as
+        // missing and its ways are split there (found by fuzzing: one such
+        // node stretched the snapping grid over billions of cells).
+        if !(lon.abs() <= 180.0 && lat.abs() <= 90.0) {
+            return;
+        }
         if let Some(&i) = index.get(&id) {
             nodes[i as usize] = [lon, lat];
             seen.insert(i);
@@ -369,6 +375,21 @@ mod tests {
             assert!(raw.node_tags.contains_key(&i3), "the gate keeps its tag");
             assert_eq!(raw.timestamp, None);
         }
+    }
+
+    #[test]
+    fn a_node_off_the_globe_counts_as_missing() {
+        // Found by fuzzing (fuzz/seeds/osm_pbf/off_the_globe.osm.pbf): a
+        // 282-byte extract whose dense nodes decode to latitudes far past
+        // 90°.
+        let raw = parse_pbf(include_bytes!(
+            "../../../fuzz/seeds/osm_pbf/off_the_globe.osm.pbf"
+        ))
+        .unwrap();
+        // Its nodes are off the globe or absent: none keeps a coordinate,
+        // and no way survives (before, the ways kept the wild coordinates).
+        assert!(raw.nodes.iter().all(|c| c[0].is_nan() && c[1].is_nan()));
+        assert!(raw.ways.is_empty());
     }
 
     #[test]

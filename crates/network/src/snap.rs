@@ -70,7 +70,17 @@ impl SnapIndex {
         let w_m = ((hi[0] - lo[0]) * mlon).max(1.0);
         let h_m = ((hi[1] - lo[1]) * mlat).max(1.0);
         let target_cells = (graph.segments.len() / 2).clamp(1, 8_000_000) as f64;
-        let cell_m = (w_m * h_m / target_cells).sqrt().max(50.0);
+        let mut cell_m = (w_m * h_m / target_cells).sqrt().max(50.0);
+        // Never more than about twice the cells asked for, whatever the
+        // extent (the 50 m floor alone would not bound it).
+        let cells = |m: f64| {
+            let nx = ((hi[0] - lo[0]) / (m / mlon)).floor() + 1.0;
+            let ny = ((hi[1] - lo[1]) / (m / mlat)).floor() + 1.0;
+            nx * ny
+        };
+        while cells(cell_m) > 2.0 * target_cells + 16.0 {
+            cell_m *= 1.5;
+        }
         let cell_lat = cell_m / mlat;
         let cell_lon = cell_m / mlon;
         let nx = ((hi[0] - lo[0]) / cell_lon).floor() as usize + 1;
@@ -328,6 +338,62 @@ mod tests {
         }
         let penalty = vec![Cost::ZERO; coords.len()];
         Graph::from_parts(coords, penalty, segments)
+    }
+
+    #[test]
+    fn a_world_wide_extent_keeps_the_grid_small_and_exact() {
+        // A small town plus two far-away roads: the extent spans the globe,
+        // the grid stays near the cells asked for, and snapping is still
+        // the full scan's.
+        let mut g = grid_graph(10, 0.0013);
+        let far = g.coords.len() as u32;
+        g.coords.extend([
+            [-179.0, -80.0],
+            [-178.99, -80.0],
+            [179.0, 85.0],
+            [178.99, 85.0],
+        ]);
+        let c = Cost::new(1000, 1000);
+        let extra = [(far, far + 1), (far + 2, far + 3)].map(|(a, b)| Segment {
+            a,
+            b,
+            ab: Some(c),
+            ba: Some(c),
+        });
+        let mut segments = g.segments.clone();
+        segments.extend(extra);
+        let penalty = vec![Cost::ZERO; g.coords.len()];
+        let g = Graph::from_parts(g.coords.clone(), penalty, segments);
+        let index = SnapIndex::new(&g);
+        let target = (g.segments.len() / 2) as f64;
+        assert!(
+            ((index.nx * index.ny) as f64) <= 2.0 * target + 16.0,
+            "{} × {} cells for {} segments",
+            index.nx,
+            index.ny,
+            g.segments.len()
+        );
+        for p in [[9.601, 45.601], [-179.001, -80.0005], [178.995, 85.0001]] {
+            let (mlat, mlon) = metres_per_degree(p[1]);
+            let brute = g
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let (d, _) = point_segment(
+                        p,
+                        g.coords[s.a as usize],
+                        g.coords[s.b as usize],
+                        mlat,
+                        mlon,
+                    );
+                    (d, k as u32)
+                })
+                .min_by(|x, y| x.partial_cmp(y).unwrap())
+                .unwrap();
+            let got = index.nearest(&g, p, 5000.0).expect("within 5 km");
+            assert_eq!(got.segment, brute.1, "at {p:?}");
+        }
     }
 
     #[test]
