@@ -13,7 +13,7 @@ pub(crate) struct ServeArgs {
     dirs: Vec<PathBuf>,
     /// Settings file (TOML): bind, datasets, min_group_size, max_body_bytes,
     /// workers, result_cache_bytes, compute_threads, queue, deadline_s,
-    /// open, [[tokens]].
+    /// store, open, [[tokens]].
     #[arg(long)]
     config: Option<PathBuf>,
     /// Serve without tokens on a non-loopback address (without
@@ -49,6 +49,12 @@ pub(crate) struct ServeArgs {
     /// [default: 120].
     #[arg(long)]
     deadline_s: Option<f64>,
+    /// Where posted scenarios are kept: `sqlite:PATH`, `memory` (forgotten
+    /// at exit) or `postgres://USER@HOST:PORT/DB` [default:
+    /// sqlite:$XDG_STATE_HOME/bacino/store.sqlite, i.e.
+    /// ~/.local/state/bacino/store.sqlite].
+    #[arg(long)]
+    store: Option<String>,
 }
 
 /// The settings file. Relative dataset paths resolve against the file's
@@ -66,6 +72,7 @@ struct ServeFile {
     compute_threads: Option<usize>,
     queue: Option<usize>,
     deadline_s: Option<f64>,
+    store: Option<String>,
     open: Option<bool>,
     #[serde(default)]
     tokens: Vec<TokenEntry>,
@@ -88,6 +95,7 @@ struct Settings {
     datasets: Vec<PathBuf>,
     api: bacino_api::Config,
     workers: Option<usize>,
+    store: bacino_store::StoreUrl,
 }
 
 fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
@@ -184,6 +192,10 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         .bind
         .or(file.bind)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let store = match args.store.or(file.store) {
+        Some(url) => url.parse()?,
+        None => bacino_store::StoreUrl::Sqlite(default_store_path()),
+    };
     let open = args.open || file.open.unwrap_or(false);
     if api.tokens.is_empty() && !open && !loopback_only(&bind) {
         anyhow::bail!(
@@ -195,7 +207,45 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         datasets,
         api,
         workers,
+        store,
     })
+}
+
+/// The default store: `$XDG_STATE_HOME/bacino/store.sqlite`, else
+/// `~/.local/state/bacino/store.sqlite` (the XDG base directory
+/// specification's place for state that outlives a restart), else
+/// `bacino-store.sqlite` in the working directory.
+fn default_store_path() -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        });
+    match state {
+        Some(dir) => dir.join("bacino").join("store.sqlite"),
+        None => PathBuf::from("bacino-store.sqlite"),
+    }
+}
+
+/// Opens the store (creating the default one's directory), before any
+/// dataset is loaded: a store that cannot be opened stops the start.
+fn open_store(
+    url: &bacino_store::StoreUrl,
+) -> anyhow::Result<std::sync::Arc<dyn bacino_store::Store>> {
+    if let bacino_store::StoreUrl::Sqlite(path) = url {
+        if *path == default_store_path() {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+        }
+    }
+    let store = bacino_store::open(url)?;
+    tracing::info!(store = %store.location(), "scenario store open");
+    Ok(store)
 }
 
 /// True when every address `bind` resolves to is a loopback one (an
@@ -270,6 +320,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let s = settings(args)?;
+    let store = open_store(&s.store)?;
     let datasets = load_all(&s.datasets)?;
     if s.api.tokens.is_empty() {
         tracing::info!("access control: none (no [[tokens]]): every request is allowed");
@@ -279,7 +330,8 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dirs = s.datasets.clone();
     let state = bacino_api::AppState::new(datasets, s.api)
         .map_err(anyhow::Error::msg)?
-        .with_loader(move || load_all(&dirs).map_err(|e| format!("{e:#}")));
+        .with_loader(move || load_all(&dirs).map_err(|e| format!("{e:#}")))
+        .with_store(store);
     let bind = s.bind;
     actix_web::rt::System::new().block_on(async move {
         #[cfg(unix)]
@@ -444,6 +496,29 @@ deadline_s = 2.5
         let d = settings(parse(&[])).unwrap().api.pool;
         assert_eq!(d.queue, bacino_api::DEFAULT_QUEUE);
         assert_eq!(d.deadline.as_secs(), bacino_api::DEFAULT_DEADLINE_S);
+    }
+
+    #[test]
+    fn the_store_comes_from_the_flag_the_file_or_the_state_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bacino.toml");
+        std::fs::write(&file, "store = \"sqlite:/srv/bacino/store.sqlite\"\n").unwrap();
+        let f = file.to_str().unwrap();
+        assert_eq!(
+            settings(parse(&["--config", f])).unwrap().store,
+            bacino_store::StoreUrl::Sqlite("/srv/bacino/store.sqlite".into())
+        );
+        assert_eq!(
+            settings(parse(&["--config", f, "--store", "memory"]))
+                .unwrap()
+                .store,
+            bacino_store::StoreUrl::Memory
+        );
+        let d = settings(parse(&[])).unwrap().store;
+        assert_eq!(d, bacino_store::StoreUrl::Sqlite(default_store_path()));
+        assert!(default_store_path().ends_with("bacino/store.sqlite"));
+        let e = settings(parse(&["--store", "/tmp/x.sqlite"])).unwrap_err();
+        assert!(e.to_string().contains("sqlite:PATH"), "{e}");
     }
 
     #[test]

@@ -50,9 +50,9 @@ fn the_server_answers_exactly_what_the_cli_prints() {
         "/v1/datasets/bergamo/scenarios",
         r#"{"cease": ["GP0012", "GP0044", "GP0101"], "max_distance_m": 25000}"#,
     );
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 201, "{body}");
     assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
+        common::answer_of(serde_json::from_str::<Value>(&body).unwrap()),
         bacino_json(&[
             "scenario",
             d,
@@ -106,8 +106,8 @@ fn no_response_reveals_a_resident() {
                 r#"{{"cease": ["MGP02", "MGP03"], "metric": "{metric}", "assign_unlisted": true{extra}}}"#
             ),
         );
-        assert_eq!(status, 200, "{metric}: {body}");
-        let doc: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status, 201, "{metric}: {body}");
+        let doc: Value = common::answer_of(serde_json::from_str(&body).unwrap());
         assert_eq!(doc["metric"], metric);
         assert_eq!(doc["network"]["profile"], metric);
         assert!(doc["network"]["sha256"].as_str().unwrap().len() == 64);

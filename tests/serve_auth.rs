@@ -111,7 +111,7 @@ fn roles_hold_over_http_and_tokens_never_reach_the_log() {
     );
     assert_eq!(
         status(&raw(&addr, "POST", scen, Some(PLANNER), Some(plan))),
-        200
+        201
     );
     assert_eq!(status(&raw(&addr, "GET", "/health", None, None)), 200);
 
@@ -147,7 +147,7 @@ fn roles_hold_over_http_and_tokens_never_reach_the_log() {
     assert!(
         audit
             .iter()
-            .any(|l| l.contains("p1") && l.contains("/scenarios") && l.contains("200")),
+            .any(|l| l.contains("p1") && l.contains("/scenarios") && l.contains("201")),
         "no audit line names the planner's id:\n{log}"
     );
     // The refused POST is audited too, under the reader's default id (the

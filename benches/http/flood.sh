@@ -14,7 +14,7 @@ command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; ex
 [ -x "$bin" ] || cargo build --release --quiet
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
-RUST_LOG=off "$bin" serve --bind "127.0.0.1:$port" 2>"$work/serve.log" &
+RUST_LOG=off "$bin" serve --bind "127.0.0.1:$port" --store "sqlite:$work/store.sqlite" 2>"$work/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 300); do

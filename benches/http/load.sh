@@ -10,7 +10,7 @@ conns=${2:-32}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet
 port=$((20000 + RANDOM % 20000))
-RUST_LOG=warn target/release/bacino serve --bind "127.0.0.1:$port" 2>/tmp/bacino-load.log &
+RUST_LOG=warn target/release/bacino serve --bind "127.0.0.1:$port" --store memory 2>/tmp/bacino-load.log &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

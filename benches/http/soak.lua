@@ -39,8 +39,12 @@ function request()
     local methods = {"voronoi", "bands", "assigned"}
     return wrk.format("GET", "/v1/datasets/bergamo/catchments?kind=gp&method=" .. methods[n % 3 + 1])
   elseif route == "scenarios" then
+    -- A new threshold each time: a new plan, solved and stored (a repeat
+    -- would be answered from the store).
+    local plan = plans[n % #plans + 1]
+    plan = plan:sub(1, -2) .. ',"min_group_size":' .. (10 + n % 200) .. '}'
     return wrk.format("POST", "/v1/datasets/bergamo/scenarios",
-      {["Content-Type"] = "application/json"}, plans[n % #plans + 1])
+      {["Content-Type"] = "application/json"}, plan)
   elseif route == "bad" then
     local b = bad[n % #bad + 1]
     local headers = nil

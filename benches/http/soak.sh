@@ -18,7 +18,7 @@ command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; ex
 [ -x "$bin" ] || cargo build --release --quiet
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
-RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --compute-threads 2 --queue 4 \
+RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --compute-threads 2 --queue 4 --store "sqlite:$work/store.sqlite" \
   2>"$work/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -68,7 +68,7 @@ for route in distances ogc catchments scenarios bad health; do
     code=${kv%%=*}
     case "$route:$code" in
       distances:200|ogc:200|catchments:200|health:200) ;;
-      scenarios:200|scenarios:503) ;;
+      scenarios:200|scenarios:201|scenarios:503) ;;
       bad:400|bad:404|bad:405|bad:422) ;;
       *) echo "  unexpected status $code on $route"; status=1 ;;
     esac

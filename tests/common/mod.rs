@@ -247,3 +247,15 @@ pub fn certify_transport(cost: &[Vec<Option<i64>>], spare: &[u64], to: &[Option<
     }
     total
 }
+
+/// A stored scenario's document without the fields the store puts in
+/// front (`id`, `created`, `dataset_version`, `stale`, `plan`): the answer
+/// as computed, which is what the CLI prints. Panics when one is missing.
+#[allow(dead_code)]
+pub fn answer_of(mut stored: serde_json::Value) -> serde_json::Value {
+    let map = stored.as_object_mut().expect("a JSON object");
+    for k in ["id", "created", "dataset_version", "stale", "plan"] {
+        assert!(map.remove(k).is_some(), "the stored document has no `{k}`");
+    }
+    stored
+}

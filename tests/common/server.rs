@@ -34,6 +34,10 @@ impl Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bacino"));
         cmd.arg("serve");
         cmd.args(extra);
+        // Tests keep scenarios in memory unless they name a store.
+        if !extra.iter().any(|a| *a == "--store") {
+            cmd.args(["--store", "memory"]);
+        }
         for d in dirs {
             cmd.arg(d);
         }
@@ -71,6 +75,13 @@ impl Server {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the server with SIGKILL (no chance to clean up) and reaps it.
+    #[allow(dead_code)]
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// What the server has logged on stderr so far.

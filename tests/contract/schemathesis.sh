@@ -27,7 +27,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 token=$(head -1 "$work/token.txt")
 tail -n +3 "$work/token.txt" > "$work/bacino.toml"
 port=$((20000 + RANDOM % 20000))
-"$bin" serve --config "$work/bacino.toml" --bind "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
+"$bin" serve --config "$work/bacino.toml" --bind "127.0.0.1:$port" --store "sqlite:$work/store.sqlite" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

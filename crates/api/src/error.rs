@@ -69,6 +69,10 @@ pub enum ApiError {
         /// Suggested wait, seconds (`Retry-After`).
         retry_after_s: u64,
     },
+    /// The store of scenarios cannot be read or written; answers that
+    /// need no store go on.
+    #[error("the scenario store is unavailable: {0}")]
+    StoreUnavailable(String),
     /// The request ran past its deadline and was abandoned.
     #[error("the request ran past its deadline of {deadline_s} s and was abandoned; try a smaller request, or again when the server is less busy")]
     Deadline {
@@ -95,6 +99,16 @@ impl From<bacino_core::Error> for ApiError {
             bacino_core::Error::Network(e) => ApiError::Unprocessable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+/// `Retry-After` of a 503 for an unavailable store, seconds.
+pub const STORE_RETRY_AFTER_S: u64 = 5;
+
+impl From<bacino_store::Error> for ApiError {
+    fn from(e: bacino_store::Error) -> ApiError {
+        // The store's messages never hold a password (URLs are redacted).
+        ApiError::StoreUnavailable(e.to_string())
     }
 }
 
@@ -150,6 +164,11 @@ impl ApiError {
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy"),
+            ApiError::StoreUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Store unavailable",
+            ),
             ApiError::Deadline { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "deadline",
@@ -205,6 +224,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Busy { retry_after_s, .. } | ApiError::Deadline { retry_after_s, .. } => {
                 res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_s));
+            }
+            ApiError::StoreUnavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                res.insert_header((actix_web::http::header::RETRY_AFTER, STORE_RETRY_AFTER_S));
             }
             _ => {}
         }

@@ -44,6 +44,7 @@ mod pool;
 mod routes;
 mod siting;
 mod state;
+mod stored;
 
 pub use auth::{Role, TokenRule};
 pub use error::{ApiError, Problem};
@@ -55,3 +56,4 @@ pub use plans::{
 pub use pool::{PoolConfig, PoolStatus, DEFAULT_DEADLINE_S, DEFAULT_QUEUE};
 pub use routes::{configure, ApiDoc};
 pub use state::{AppState, Config, Loader, ReloadError, Reloaded, DEFAULT_RESULT_CACHE_BYTES};
+pub use stored::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};

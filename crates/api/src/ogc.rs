@@ -237,7 +237,11 @@ pub(crate) struct ItemsParams {
     f: Option<String>,
 }
 
-fn parse_usize(name: &str, value: Option<&str>, default: usize) -> Result<usize, ApiError> {
+pub(crate) fn parse_usize(
+    name: &str,
+    value: Option<&str>,
+    default: usize,
+) -> Result<usize, ApiError> {
     value.map_or(Ok(default), |v| {
         v.trim().parse().map_err(|_| ApiError::BadParameter {
             name: name.into(),

@@ -9,12 +9,14 @@ use bacino_core::{
     compare, scenario, FacilityKind, MetricName, OpenFacility, ScenarioQuery,
     DEFAULT_MAX_DISTANCE_M,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::routes::dataset;
 use crate::state::AppState;
+use crate::stored;
+use bacino_store::{Kind, Submission};
 
 /// `max_distance_m` over HTTP is a multiple of this, metres.
 pub const MAX_DISTANCE_STEP_M: f64 = 500.0;
@@ -22,7 +24,7 @@ pub const MAX_DISTANCE_STEP_M: f64 = 500.0;
 pub const MAX_DISTANCE_LIMIT_M: f64 = 200_000.0;
 
 /// A facility a plan opens.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenBody {
     /// A new id (no facility of the dataset has it).
@@ -42,7 +44,7 @@ pub struct OpenBody {
 }
 
 /// A scenario plan (CONTRACT §4, §8): cessations and levers.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioBody {
     /// Ids of the active GPs that cease (may be empty with `assign_unlisted`).
@@ -173,6 +175,31 @@ fn query_of(b: ScenarioBody, min_group_size: f64) -> Result<ScenarioQuery, ApiEr
     })
 }
 
+/// The plan in the form it is stored and compared in: every default
+/// filled in, the threshold in force, ids in order. Two bodies that ask
+/// for the same scenario give the same text, so a repeat is answered from
+/// the store.
+fn canonical(b: &ScenarioBody, min_group_size: f64) -> String {
+    let mut cease = b.cease.clone();
+    cease.sort();
+    let mut open = b.open.clone();
+    open.sort_by(|x, y| x.id.cmp(&y.id));
+    for o in &mut open {
+        o.kind.get_or_insert_with(|| "gp".to_owned());
+    }
+    let plan = ScenarioBody {
+        cease,
+        open,
+        capacity: b.capacity.clone(),
+        max_distance_m: Some(b.max_distance_m.unwrap_or(DEFAULT_MAX_DISTANCE_M)),
+        assign_unlisted: Some(b.assign_unlisted.unwrap_or(false)),
+        min_group_size: Some(min_group_size),
+        metric: Some(b.metric.clone().unwrap_or_else(|| "geodesic".to_owned())),
+        max_time_s: b.max_time_s,
+    };
+    serde_json::to_string(&plan).unwrap_or_default()
+}
+
 /// Refuses figures about fewer people than the threshold.
 fn enough_people(what: &str, people: u64, min_group_size: f64) -> Result<(), ApiError> {
     if (people as f64) < min_group_size {
@@ -193,17 +220,25 @@ fn enough_people(what: &str, people: u64, min_group_size: f64) -> Result<(), Api
 /// people as possible first. Returns the document `bacino scenario`
 /// prints; under a network metric it names the extract and profile and
 /// counts the `unreachable`.
+///
+/// The answer is stored (CONTRACT §10): `201 Created` with `Location:
+/// /v1/scenarios/{id}` and the document with `id`, `created`,
+/// `dataset_version`, `stale` and the canonical `plan` in front. The same
+/// plan on unchanged data is answered from the store (`200`, same `id`,
+/// nothing solved again).
 #[utoipa::path(
     post,
     path = "/v1/datasets/{name}/scenarios",
     params(("name" = String, Path, description = "Dataset name")),
     request_body = ScenarioBody,
     responses(
-        (status = 200, description = "patients, placed, orphans, total_distance_m, new_distance, by_gp, by_municipality, optimality", content_type = "application/json"),
+        (status = 201, description = "Solved and stored: id, created, dataset_version, stale, plan, patients, placed, orphans, total_distance_m, new_distance, by_gp, by_municipality, optimality", content_type = "application/json"),
+        (status = 200, description = "The identical plan on the same data, from the store", content_type = "application/json"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[actix_web::post("/v1/datasets/{name}/scenarios")]
@@ -215,18 +250,28 @@ pub(crate) async fn scenarios(
     let entry = dataset(&state, &name)?;
     let b = body.into_inner();
     let min_group_size = threshold(b.min_group_size, state.config.min_group_size)?;
+    let plan = canonical(&b, min_group_size);
     let query = query_of(b, min_group_size)?;
+    let version = entry.dataset.version().to_owned();
+    if let Some(rec) = stored::find(&state, Kind::Scenario, &name, &version, &plan).await? {
+        return Ok(stored::respond(&state, &rec, false));
+    }
     let pool = entry.pool.clone();
-    let body = pool
+    let document = pool
         .run(move |exec| {
             let report = scenario(&entry.dataset, &query, exec)?;
             enough_people("the scenario", report.patients, min_group_size)?;
             serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    let run = Submission {
+        kind: Kind::Scenario,
+        dataset: name.into_inner(),
+        version,
+        plan,
+        document,
+    };
+    stored::save(&state, run).await
 }
 
 /// Compares plans with the do-nothing baseline (first row): people placed,

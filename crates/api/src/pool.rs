@@ -60,6 +60,8 @@ pub struct PoolStatus {
     pub refused: u64,
     /// Requests abandoned (client gone or deadline passed), since start.
     pub abandoned: u64,
+    /// Requests computed to the end, since start.
+    pub completed: u64,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +74,7 @@ struct Counters {
     queued: AtomicUsize,
     refused: AtomicU64,
     abandoned: AtomicU64,
+    completed: AtomicU64,
     /// Exponential moving average of the time a job takes, microseconds.
     mean_us: AtomicU64,
 }
@@ -134,6 +137,7 @@ impl Pool {
             queue: self.config.queue,
             refused: c.refused.load(Ordering::Relaxed),
             abandoned: c.abandoned.load(Ordering::Relaxed),
+            completed: c.completed.load(Ordering::Relaxed),
         }
     }
 
@@ -171,7 +175,10 @@ impl Pool {
             let started = Instant::now();
             let exec = Interruptible(interrupt);
             let out = match catch_unwind(AssertUnwindSafe(|| work(&exec))) {
-                Ok(r) => Outcome::Done(r),
+                Ok(r) => {
+                    counters.completed.fetch_add(1, Ordering::Relaxed);
+                    Outcome::Done(r)
+                }
                 Err(payload) => match payload.downcast_ref::<Interrupted>() {
                     Some(_) => {
                         counters.abandoned.fetch_add(1, Ordering::Relaxed);

@@ -39,6 +39,9 @@ use crate::state::{AppState, Cached, Entry};
         crate::ad::ad_route,
         crate::ad::aft_route,
         crate::plans::scenarios,
+        crate::stored::list_scenarios,
+        crate::stored::get_scenario,
+        crate::stored::delete_scenario,
         crate::plans::compare_route,
         crate::siting::siting_route,
         crate::admin::reload_route,
@@ -178,6 +181,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(crate::ad::ad_route)
                     .service(crate::ad::aft_route)
                     .service(crate::plans::scenarios)
+                    .service(crate::stored::list_scenarios)
+                    .service(crate::stored::get_scenario)
+                    .service(crate::stored::delete_scenario)
                     .service(crate::plans::compare_route)
                     .service(crate::siting::siting_route)
                     .service(crate::admin::reload_route)

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bacino_core::Dataset;
 
+use bacino_store::Store;
+
 use crate::cache::ResultCache;
 use crate::pool::{Pool, PoolConfig};
 
@@ -117,6 +119,8 @@ pub struct AppState {
     loader: Arc<Loader>,
     /// Held while a reload runs: one at a time.
     reloading: Arc<Mutex<()>>,
+    /// Where posted scenarios and siting runs are kept.
+    pub(crate) store: Arc<dyn Store>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -205,7 +209,8 @@ pub(crate) fn withhold_values(message: &str) -> String {
 
 impl AppState {
     /// Builds the state; fails when two datasets share a name. A reload
-    /// reads each dataset's manifest again (see [`AppState::with_loader`]).
+    /// reads each dataset's manifest again (see [`AppState::with_loader`]);
+    /// scenarios are stored in memory (see [`AppState::with_store`]).
     pub fn new(datasets: Vec<Dataset>, config: Config) -> Result<Self, String> {
         let cache = Arc::new(ResultCache::new(config.result_cache_bytes));
         let pool = Arc::new(Pool::new(config.pool));
@@ -224,7 +229,15 @@ impl AppState {
             cache,
             loader,
             reloading: Arc::new(Mutex::new(())),
+            store: Arc::new(bacino_store::SqliteStore::in_memory().map_err(|e| e.to_string())?),
         })
+    }
+
+    /// Keeps posted scenarios and siting runs in `store` (by default they
+    /// are kept in memory and forgotten at exit).
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
     }
 
     /// Replaces how a reload loads the datasets.

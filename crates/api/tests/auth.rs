@@ -95,13 +95,47 @@ async fn tokens_and_roles_decide_who_may_do_what() {
     assert_eq!(resp.status(), 403);
     let doc: Value = test::read_body_json(resp).await;
     assert!(doc["detail"].as_str().unwrap().contains("planner"), "{doc}");
-    // A planner and an admin may; no token may not.
-    for t in ["planner-token", "admin-token"] {
+    // A planner and an admin may (the first solves and stores it, the
+    // second gets the stored answer); no token may not.
+    let mut id = String::new();
+    for (t, status) in [("planner-token", 201), ("admin-token", 200)] {
         let resp = test::call_service(&app, post(scen, Some(t), &scenario()).to_request()).await;
-        assert_eq!(resp.status(), 200, "{t}");
+        assert_eq!(resp.status(), status, "{t}");
+        let doc: Value = test::read_body_json(resp).await;
+        id = doc["id"].as_str().unwrap().to_owned();
     }
     let resp = test::call_service(&app, post(scen, None, &scenario()).to_request()).await;
     assert_eq!(resp.status(), 401);
+    // A reader reads stored scenarios, and may not delete one; a planner may.
+    let stored = format!("/v1/scenarios/{id}");
+    for path in [stored.as_str(), scen] {
+        let resp = test::call_service(&app, get(path, Some("reader-token")).to_request()).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    let delete = |t: &str| {
+        test::TestRequest::delete()
+            .uri(&stored)
+            .insert_header((header::AUTHORIZATION, format!("Bearer {t}")))
+            .to_request()
+    };
+    assert_eq!(
+        test::call_service(&app, delete("reader-token"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        test::call_service(&app, delete("planner-token"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        test::call_service(&app, delete("planner-token"))
+            .await
+            .status(),
+        404
+    );
     // The scheme's name is case-insensitive (RFC 9110 §11.1).
     let req = test::TestRequest::get()
         .uri("/v1/datasets")
@@ -185,8 +219,12 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
             "GET, HEAD",
         ),
         (
-            test::TestRequest::get().uri("/v1/datasets/bergamo/scenarios"),
-            "POST",
+            test::TestRequest::put().uri("/v1/datasets/bergamo/scenarios"),
+            "GET, HEAD, POST",
+        ),
+        (
+            test::TestRequest::post().uri("/v1/scenarios/0193a1b2-0000-7000-8000-000000000001"),
+            "GET, HEAD, DELETE",
         ),
         (test::TestRequest::put().uri("/health"), "GET, HEAD"),
         (

@@ -28,8 +28,8 @@ async fn a_plan_and_a_comparison_are_the_core_documents() {
             .to_request()
     };
     let resp = test::call_service(&app, post("/v1/datasets/bergamo/scenarios", &plan())).await;
-    assert_eq!(resp.status(), 200);
-    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = common::answer_of(test::read_body_json(resp).await);
     let query: ScenarioQuery = serde_json::from_value(plan()).unwrap();
     let want = scenario(&fixture(), &query, &Sequential).unwrap();
     assert_eq!(body, serde_json::to_value(&want).unwrap());

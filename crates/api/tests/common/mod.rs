@@ -48,3 +48,16 @@ macro_rules! tiny_app {
             .await
     }};
 }
+
+/// The fields a stored run's document puts in front of the answer.
+pub const RECORD_KEYS: [&str; 5] = ["id", "created", "dataset_version", "stale", "plan"];
+
+/// A stored run's document without the record's fields: the answer as
+/// computed. Panics when a record field is missing.
+pub fn answer_of(mut stored: serde_json::Value) -> serde_json::Value {
+    let map = stored.as_object_mut().expect("a JSON object");
+    for k in RECORD_KEYS {
+        assert!(map.remove(k).is_some(), "the stored document has no `{k}`");
+    }
+    stored
+}

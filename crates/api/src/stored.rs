@@ -1,0 +1,313 @@
+//! Stored scenarios (CONTRACT §10): every scenario posted is kept with an
+//! id, its plan, its document, the version of the dataset it ran on and
+//! when; `GET /v1/scenarios/{id}`, `DELETE /v1/scenarios/{id}` and
+//! `GET /v1/datasets/{name}/scenarios` read and manage them.
+//!
+//! A stored document is the scenario's answer with `id`, `created`,
+//! `dataset_version`, `stale` (the dataset changed since) and `plan` in
+//! front. The store is blocking I/O: every call runs on actix's blocking
+//! threads, never on the async workers.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use bacino_store::{Kind, Record, Submission, Summary};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, Problem};
+use crate::ogc::parse_usize;
+use crate::routes::dataset;
+use crate::state::AppState;
+
+/// Runs listed per page without `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// Largest page of a list.
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// Runs `f` (a store call) on a blocking thread.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> bacino_store::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("store call: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// The path of a stored scenario.
+pub(crate) fn location(id: &str) -> String {
+    format!("/v1/scenarios/{id}")
+}
+
+/// Whether a stored run was computed on other data than the dataset now
+/// served under its name (or the dataset is no longer served).
+fn stale(state: &AppState, dataset: &str, version: &str) -> bool {
+    state
+        .datasets()
+        .get(dataset)
+        .is_none_or(|e| e.dataset.version() != version)
+}
+
+/// The stored document: the answer with the record's fields in front. The
+/// answer is spliced, not parsed again (a large scenario's answer runs to
+/// megabytes); its keys never clash with these (the API tests count them).
+pub(crate) fn document(rec: &Record, stale: bool) -> String {
+    let head = format!(
+        "{{\"id\":{},\"created\":{},\"dataset_version\":{},\"stale\":{stale},\"plan\":{}",
+        serde_json::Value::from(rec.id.as_str()),
+        serde_json::Value::from(rec.created()),
+        serde_json::Value::from(rec.version.as_str()),
+        rec.plan
+    );
+    let rest = rec.document.trim_start().strip_prefix('{').unwrap_or("}");
+    let sep = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    format!("{head}{sep}{rest}")
+}
+
+/// The answer for a stored run: `201 Created` when `created`, else `200`;
+/// `Location` names the stored run either way.
+pub(crate) fn respond(state: &AppState, rec: &Record, created: bool) -> HttpResponse {
+    let stale = stale(state, &rec.dataset, &rec.version);
+    let mut res = HttpResponse::build(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    });
+    let at = location(&rec.id);
+    res.insert_header((header::LOCATION, at.clone()));
+    res.insert_header((header::CONTENT_LOCATION, at));
+    res.content_type("application/json")
+        .body(document(rec, stale))
+}
+
+/// Stores a solved run, or finds the identical one a concurrent request
+/// (or another replica) stored first.
+pub(crate) async fn save(state: &AppState, run: Submission) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let saved = blocking(move || store.save(&run)).await?;
+    let created = matches!(saved, bacino_store::Saved::Created(_));
+    Ok(respond(state, saved.record(), created))
+}
+
+/// The stored run identical to this one, if any.
+pub(crate) async fn find(
+    state: &AppState,
+    kind: Kind,
+    dataset: &str,
+    version: &str,
+    plan: &str,
+) -> Result<Option<Record>, ApiError> {
+    let store = state.store.clone();
+    let (d, v, p) = (dataset.to_owned(), version.to_owned(), plan.to_owned());
+    blocking(move || store.find(kind, &d, &v, &p)).await
+}
+
+/// The threshold a stored plan was answered under.
+fn stored_threshold(plan: &str) -> Option<f64> {
+    serde_json::from_str::<serde_json::Value>(plan)
+        .ok()?
+        .get("min_group_size")?
+        .as_f64()
+}
+
+/// A stored run of `kind`, or 404; refused when it was answered under a
+/// lower privacy threshold than the server's now.
+async fn stored(state: &AppState, kind: Kind, id: &str) -> Result<Record, ApiError> {
+    let not_found = || ApiError::NotFound(location(id));
+    // Ids are UUIDs: anything else is no stored run (and no store call).
+    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(not_found());
+    }
+    let store = state.store.clone();
+    let key = id.to_owned();
+    let rec = blocking(move || store.get(&key))
+        .await?
+        .filter(|r| r.kind == kind)
+        .ok_or_else(not_found)?;
+    let floor = state.config.min_group_size;
+    match stored_threshold(&rec.plan) {
+        Some(t) if t >= floor => Ok(rec),
+        t => Err(ApiError::Unprocessable(format!(
+            "this run was answered under min_group_size {}, below this server's {floor}: \
+             post its plan again",
+            t.map_or("unknown".to_owned(), |t| t.to_string())
+        ))),
+    }
+}
+
+/// A stored scenario: the answer as it was posted, with `id`, `created`,
+/// `dataset_version`, `plan`, and `stale` (true when the dataset has
+/// changed since, or is no longer served: post the plan again for an
+/// answer on today's data).
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios/{id}",
+    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
+    responses(
+        (status = 200, description = "The stored scenario", content_type = "application/json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/scenarios/{id}")]
+pub(crate) async fn get_scenario(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rec = stored(&state, Kind::Scenario, &id).await?;
+    let stale = stale(&state, &rec.dataset, &rec.version);
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document(&rec, stale)))
+}
+
+/// Deletes a stored scenario (role `planner`).
+#[utoipa::path(
+    delete,
+    path = "/v1/scenarios/{id}",
+    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::delete("/v1/scenarios/{id}")]
+pub(crate) async fn delete_scenario(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(location(&id));
+    if id.len() != 36 {
+        return Err(not_found());
+    }
+    let store = state.store.clone();
+    let key = id.clone();
+    // Only scenarios go through this path.
+    let deleted = blocking(move || match store.get(&key)? {
+        Some(r) if r.kind == Kind::Scenario => store.delete(&key),
+        _ => Ok(false),
+    })
+    .await?;
+    if deleted {
+        tracing::info!(id = %id, "stored scenario deleted");
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Query parameters of a list of stored runs.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<String>,
+    /// Runs to skip, newest first (default 0).
+    offset: Option<String>,
+}
+
+fn summary(state: &AppState, s: &Summary) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id,
+        "href": location(&s.id),
+        "created": s.created(),
+        "dataset_version": s.version,
+        "stale": stale(state, &s.dataset, &s.version),
+        "plan": serde_json::from_str::<serde_json::Value>(&s.plan).unwrap_or_default(),
+    })
+}
+
+/// The dataset's stored scenarios, newest first: `total`, and a page of
+/// `scenarios`, each with its `id`, `href`, `created`, `dataset_version`,
+/// `stale` and `plan` (`GET` its `href` for the answer).
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/scenarios",
+    params(("name" = String, Path, description = "Dataset name"), ListParams),
+    responses(
+        (status = 200, description = "total, limit, offset, scenarios", content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/scenarios")]
+pub(crate) async fn list_scenarios(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    dataset(&state, &name)?;
+    let limit = parse_usize("limit", params.limit.as_deref(), DEFAULT_LIST_LIMIT)?;
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::BadParameter {
+            name: "limit".into(),
+            message: format!("expected 1 to {MAX_LIST_LIMIT}, found {limit}"),
+        });
+    }
+    let offset = parse_usize("offset", params.offset.as_deref(), 0)?;
+    let store = state.store.clone();
+    let key = name.clone();
+    let (total, page) = blocking(move || {
+        Ok((
+            store.count(Kind::Scenario, &key)?,
+            store.list(Kind::Scenario, &key, limit, offset)?,
+        ))
+    })
+    .await?;
+    let body = serde_json::json!({
+        "dataset": name.as_str(),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "scenarios": page.iter().map(|s| summary(&state, s)).collect::<Vec<_>>(),
+    });
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(document: &str) -> Record {
+        Record {
+            id: "0193a1b2-0000-7000-8000-000000000001".into(),
+            kind: Kind::Scenario,
+            dataset: "crema".into(),
+            version: "abc".into(),
+            plan: r#"{"cease":["GP1"],"min_group_size":10.0}"#.into(),
+            document: document.into(),
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_stored_document_is_the_answer_with_the_records_fields_in_front() {
+        let d = document(&rec(r#"{"placed":3,"by_gp":[]}"#), true);
+        let v: serde_json::Value = serde_json::from_str(&d).unwrap();
+        assert_eq!(v["id"], "0193a1b2-0000-7000-8000-000000000001");
+        assert_eq!(v["created"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["dataset_version"], "abc");
+        assert_eq!(v["stale"], true);
+        assert_eq!(v["plan"]["cease"][0], "GP1");
+        assert_eq!(v["placed"], 3);
+        let empty: serde_json::Value = serde_json::from_str(&document(&rec("{ }"), false)).unwrap();
+        assert_eq!(empty.as_object().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn the_threshold_of_a_stored_plan_is_read_back() {
+        assert_eq!(stored_threshold(r#"{"min_group_size":25.0}"#), Some(25.0));
+        assert_eq!(stored_threshold("{}"), None);
+        assert_eq!(stored_threshold("not json"), None);
+    }
+}
