@@ -178,7 +178,7 @@ fn no_response_reveals_a_resident() {
         r#"{"model": "mclp", "p": 5, "service_distance": 3000, "candidates": "areas", "demand_group": "no_gp"}"#,
     ] {
         let (status, body) = server.post("/v1/datasets/bergamo/siting", req);
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 201, "{body}");
         bodies.push(body);
     }
     // Every feature of every OGC collection.

@@ -42,6 +42,9 @@ use crate::state::{AppState, Cached, Entry};
         crate::stored::list_scenarios,
         crate::stored::get_scenario,
         crate::stored::delete_scenario,
+        crate::stored::list_siting,
+        crate::stored::get_siting,
+        crate::stored::delete_siting,
         crate::plans::compare_route,
         crate::siting::siting_route,
         crate::admin::reload_route,
@@ -184,6 +187,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(crate::stored::list_scenarios)
                     .service(crate::stored::get_scenario)
                     .service(crate::stored::delete_scenario)
+                    .service(crate::stored::list_siting)
+                    .service(crate::stored::get_siting)
+                    .service(crate::stored::delete_siting)
                     .service(crate::plans::compare_route)
                     .service(crate::siting::siting_route)
                     .service(crate::admin::reload_route)

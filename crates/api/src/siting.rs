@@ -6,16 +6,18 @@
 
 use actix_web::{web, HttpResponse};
 use bacino_siting::{siting_report, CandidatesParam, SitingParams};
-use serde::Deserialize;
+use bacino_store::{Kind, Submission};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::plans::threshold;
 use crate::routes::{check_network, dataset};
 use crate::state::AppState;
+use crate::stored;
 
 /// The siting request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitingBody {
     /// `pmedian`, `cpmedian`, `mclp`, `lscp`, `lscpb` or `pcenter`.
@@ -56,17 +58,25 @@ const MAX_TIME_S: f64 = 60.0;
 /// `gap`, `proven`, the `selected` sites with the people they serve, the
 /// demand's `new_distance` and a scenario `plan` opening the sites — the
 /// document `bacino site` prints.
+///
+/// The run is stored (CONTRACT §10): `201 Created` with `Location:
+/// /v1/siting/{id}` and the document with `id`, `created`,
+/// `dataset_version`, `stale` and the canonical `request` in front. The
+/// same request on unchanged data is answered from the store (`200`, same
+/// `id`, nothing searched again).
 #[utoipa::path(
     post,
     path = "/v1/datasets/{name}/siting",
     params(("name" = String, Path, description = "Dataset name")),
     request_body = SitingBody,
     responses(
-        (status = 200, description = "model, metric, p, objective, bound, gap, proven, selected, covered, new_distance, sites, plan", content_type = "application/json"),
+        (status = 201, description = "Solved and stored: id, created, dataset_version, stale, request, model, metric, p, objective, bound, gap, proven, selected, covered, new_distance, sites, plan", content_type = "application/json"),
+        (status = 200, description = "The identical request on the same data, from the store", content_type = "application/json"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[actix_web::post("/v1/datasets/{name}/siting")]
@@ -78,6 +88,7 @@ pub(crate) async fn siting_route(
     let entry = dataset(&state, &name)?;
     let b = body.into_inner();
     let min_group_size = threshold(b.min_group_size, state.config.min_group_size)?;
+    let request = canonical(&b, min_group_size);
     let candidates: CandidatesParam =
         serde_json::from_value(b.candidates).map_err(|e| ApiError::BadParameter {
             name: "candidates".into(),
@@ -113,8 +124,12 @@ pub(crate) async fn siting_route(
     };
     let query = params.to_query(min_group_size, false)?;
     check_network(&entry, query.metric)?;
+    let version = entry.dataset.version().to_owned();
+    if let Some(rec) = stored::find(&state, Kind::Siting, &name, &version, &request).await? {
+        return Ok(stored::respond(&state, &rec, false));
+    }
     let pool = entry.pool.clone();
-    let body = pool.run(move |exec| {
+    let document = pool.run(move |exec| {
         let report = siting_report(&entry.dataset, &query, exec)?;
         if report.demand.people < min_group_size {
             return Err(ApiError::Unprocessable(format!(
@@ -125,7 +140,25 @@ pub(crate) async fn siting_route(
         serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    let run = Submission {
+        kind: Kind::Siting,
+        dataset: name.into_inner(),
+        version,
+        plan: request,
+        document,
+    };
+    stored::save(&state, run).await
+}
+
+/// The request as stored and compared: the defaults filled in, the
+/// threshold and time limit in force. Two requests asking for the same
+/// search give the same text.
+fn canonical(b: &SitingBody, min_group_size: f64) -> String {
+    let mut c = b.clone();
+    c.min_group_size = Some(min_group_size);
+    c.time_limit_s = Some(c.time_limit_s.unwrap_or(MAX_TIME_S));
+    c.metric.get_or_insert_with(|| "geodesic".to_owned());
+    c.demand.get_or_insert_with(|| "residents".to_owned());
+    c.site_kind.get_or_insert_with(|| "gp".to_owned());
+    serde_json::to_string(&c).unwrap_or_default()
 }

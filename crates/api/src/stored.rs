@@ -1,11 +1,13 @@
-//! Stored scenarios (CONTRACT §10): every scenario posted is kept with an
-//! id, its plan, its document, the version of the dataset it ran on and
-//! when; `GET /v1/scenarios/{id}`, `DELETE /v1/scenarios/{id}` and
-//! `GET /v1/datasets/{name}/scenarios` read and manage them.
+//! Stored runs (CONTRACT §10): every scenario and siting run posted is
+//! kept with an id, its plan (or siting request), its document, the
+//! version of the dataset it ran on and when; `GET`/`DELETE
+//! /v1/scenarios/{id}` and `GET /v1/datasets/{name}/scenarios` read and
+//! manage scenarios, `/v1/siting/{id}` and `/v1/datasets/{name}/siting`
+//! siting runs.
 //!
-//! A stored document is the scenario's answer with `id`, `created`,
-//! `dataset_version`, `stale` (the dataset changed since) and `plan` in
-//! front. The store is blocking I/O: every call runs on actix's blocking
+//! A stored document is the answer with `id`, `created`,
+//! `dataset_version`, `stale` (the dataset changed since) and `plan` (a
+//! siting run: `request`) in front. The store is blocking I/O: every call runs on actix's blocking
 //! threads, never on the async workers.
 
 use actix_web::http::{header, StatusCode};
@@ -36,9 +38,21 @@ where
         .map_err(ApiError::from)
 }
 
-/// The path of a stored scenario.
-pub(crate) fn location(id: &str) -> String {
-    format!("/v1/scenarios/{id}")
+/// The path of a stored run.
+pub(crate) fn location(kind: Kind, id: &str) -> String {
+    match kind {
+        Kind::Siting => format!("/v1/siting/{id}"),
+        _ => format!("/v1/scenarios/{id}"),
+    }
+}
+
+/// The key the plan goes under in a stored document: a siting answer has
+/// a `plan` of its own (the scenario opening its sites).
+pub(crate) fn plan_key(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Siting => "request",
+        _ => "plan",
+    }
 }
 
 /// Whether a stored run was computed on other data than the dataset now
@@ -55,10 +69,11 @@ fn stale(state: &AppState, dataset: &str, version: &str) -> bool {
 /// megabytes); its keys never clash with these (the API tests count them).
 pub(crate) fn document(rec: &Record, stale: bool) -> String {
     let head = format!(
-        "{{\"id\":{},\"created\":{},\"dataset_version\":{},\"stale\":{stale},\"plan\":{}",
+        "{{\"id\":{},\"created\":{},\"dataset_version\":{},\"stale\":{stale},\"{}\":{}",
         serde_json::Value::from(rec.id.as_str()),
         serde_json::Value::from(rec.created()),
         serde_json::Value::from(rec.version.as_str()),
+        plan_key(rec.kind),
         rec.plan
     );
     let rest = rec.document.trim_start().strip_prefix('{').unwrap_or("}");
@@ -79,7 +94,7 @@ pub(crate) fn respond(state: &AppState, rec: &Record, created: bool) -> HttpResp
     } else {
         StatusCode::OK
     });
-    let at = location(&rec.id);
+    let at = location(rec.kind, &rec.id);
     res.insert_header((header::LOCATION, at.clone()));
     res.insert_header((header::CONTENT_LOCATION, at));
     res.content_type("application/json")
@@ -119,7 +134,7 @@ fn stored_threshold(plan: &str) -> Option<f64> {
 /// A stored run of `kind`, or 404; refused when it was answered under a
 /// lower privacy threshold than the server's now.
 async fn stored(state: &AppState, kind: Kind, id: &str) -> Result<Record, ApiError> {
-    let not_found = || ApiError::NotFound(location(id));
+    let not_found = || ApiError::NotFound(location(kind, id));
     // Ids are UUIDs: anything else is no stored run (and no store call).
     if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         return Err(not_found());
@@ -141,63 +156,29 @@ async fn stored(state: &AppState, kind: Kind, id: &str) -> Result<Record, ApiErr
     }
 }
 
-/// A stored scenario: the answer as it was posted, with `id`, `created`,
-/// `dataset_version`, `plan`, and `stale` (true when the dataset has
-/// changed since, or is no longer served: post the plan again for an
-/// answer on today's data).
-#[utoipa::path(
-    get,
-    path = "/v1/scenarios/{id}",
-    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
-    responses(
-        (status = 200, description = "The stored scenario", content_type = "application/json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[actix_web::get("/v1/scenarios/{id}")]
-pub(crate) async fn get_scenario(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let rec = stored(&state, Kind::Scenario, &id).await?;
-    let stale = stale(&state, &rec.dataset, &rec.version);
+async fn get_run(state: &AppState, kind: Kind, id: &str) -> Result<HttpResponse, ApiError> {
+    let rec = stored(state, kind, id).await?;
+    let stale = stale(state, &rec.dataset, &rec.version);
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(document(&rec, stale)))
 }
 
-/// Deletes a stored scenario (role `planner`).
-#[utoipa::path(
-    delete,
-    path = "/v1/scenarios/{id}",
-    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[actix_web::delete("/v1/scenarios/{id}")]
-pub(crate) async fn delete_scenario(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::NotFound(location(&id));
+async fn delete_run(state: &AppState, kind: Kind, id: &str) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(location(kind, id));
     if id.len() != 36 {
         return Err(not_found());
     }
     let store = state.store.clone();
-    let key = id.clone();
-    // Only scenarios go through this path.
+    let key = id.to_owned();
+    // Only runs of the path's kind go through it.
     let deleted = blocking(move || match store.get(&key)? {
-        Some(r) if r.kind == Kind::Scenario => store.delete(&key),
+        Some(r) if r.kind == kind => store.delete(&key),
         _ => Ok(false),
     })
     .await?;
     if deleted {
-        tracing::info!(id = %id, "stored scenario deleted");
+        tracing::info!(id = %id, kind = kind.as_str(), "stored run deleted");
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found())
@@ -216,14 +197,95 @@ pub struct ListParams {
 }
 
 fn summary(state: &AppState, s: &Summary) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "id": s.id,
-        "href": location(&s.id),
+        "href": location(s.kind, &s.id),
         "created": s.created(),
         "dataset_version": s.version,
         "stale": stale(state, &s.dataset, &s.version),
-        "plan": serde_json::from_str::<serde_json::Value>(&s.plan).unwrap_or_default(),
+    });
+    v[plan_key(s.kind)] = serde_json::from_str(&s.plan).unwrap_or_default();
+    v
+}
+
+async fn list_runs(
+    state: &AppState,
+    kind: Kind,
+    name: &str,
+    params: &ListParams,
+) -> Result<HttpResponse, ApiError> {
+    dataset(state, name)?;
+    let limit = parse_usize("limit", params.limit.as_deref(), DEFAULT_LIST_LIMIT)?;
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::BadParameter {
+            name: "limit".into(),
+            message: format!("expected 1 to {MAX_LIST_LIMIT}, found {limit}"),
+        });
+    }
+    let offset = parse_usize("offset", params.offset.as_deref(), 0)?;
+    let store = state.store.clone();
+    let key = name.to_owned();
+    let (total, page) = blocking(move || {
+        Ok((
+            store.count(kind, &key)?,
+            store.list(kind, &key, limit, offset)?,
+        ))
     })
+    .await?;
+    let mut body = serde_json::json!({
+        "dataset": name,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    });
+    body[match kind {
+        Kind::Siting => "runs",
+        _ => "scenarios",
+    }] = page.iter().map(|s| summary(state, s)).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A stored scenario: the answer as it was posted, with `id`, `created`,
+/// `dataset_version`, `plan`, and `stale` (true when the dataset has
+/// changed since, or is no longer served: post the plan again for an
+/// answer on today's data). Refused (422) when it was answered under a
+/// lower `min_group_size` than the server's now.
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios/{id}",
+    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
+    responses(
+        (status = 200, description = "The stored scenario", content_type = "application/json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/scenarios/{id}")]
+pub(crate) async fn get_scenario(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    get_run(&state, Kind::Scenario, &id).await
+}
+
+/// Deletes a stored scenario (role `planner`).
+#[utoipa::path(
+    delete,
+    path = "/v1/scenarios/{id}",
+    params(("id" = String, Path, description = "Stored scenario id (a UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::delete("/v1/scenarios/{id}")]
+pub(crate) async fn delete_scenario(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    delete_run(&state, Kind::Scenario, &id).await
 }
 
 /// The dataset's stored scenarios, newest first: `total`, and a page of
@@ -234,7 +296,7 @@ fn summary(state: &AppState, s: &Summary) -> serde_json::Value {
     path = "/v1/datasets/{name}/scenarios",
     params(("name" = String, Path, description = "Dataset name"), ListParams),
     responses(
-        (status = 200, description = "total, limit, offset, scenarios", content_type = "application/json"),
+        (status = 200, description = "dataset, total, limit, offset, scenarios", content_type = "application/json"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
@@ -246,32 +308,72 @@ pub(crate) async fn list_scenarios(
     name: web::Path<String>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    dataset(&state, &name)?;
-    let limit = parse_usize("limit", params.limit.as_deref(), DEFAULT_LIST_LIMIT)?;
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(ApiError::BadParameter {
-            name: "limit".into(),
-            message: format!("expected 1 to {MAX_LIST_LIMIT}, found {limit}"),
-        });
-    }
-    let offset = parse_usize("offset", params.offset.as_deref(), 0)?;
-    let store = state.store.clone();
-    let key = name.clone();
-    let (total, page) = blocking(move || {
-        Ok((
-            store.count(Kind::Scenario, &key)?,
-            store.list(Kind::Scenario, &key, limit, offset)?,
-        ))
-    })
-    .await?;
-    let body = serde_json::json!({
-        "dataset": name.as_str(),
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "scenarios": page.iter().map(|s| summary(&state, s)).collect::<Vec<_>>(),
-    });
-    Ok(HttpResponse::Ok().json(body))
+    list_runs(&state, Kind::Scenario, &name, &params).await
+}
+
+/// A stored siting run: the answer as it was posted, with `id`, `created`,
+/// `dataset_version`, `request` (the siting request, canonical) and
+/// `stale`. Refused (422) when it was answered under a lower
+/// `min_group_size` than the server's now.
+#[utoipa::path(
+    get,
+    path = "/v1/siting/{id}",
+    params(("id" = String, Path, description = "Stored siting run id (a UUID)")),
+    responses(
+        (status = 200, description = "The stored siting run", content_type = "application/json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/siting/{id}")]
+pub(crate) async fn get_siting(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    get_run(&state, Kind::Siting, &id).await
+}
+
+/// Deletes a stored siting run (role `planner`).
+#[utoipa::path(
+    delete,
+    path = "/v1/siting/{id}",
+    params(("id" = String, Path, description = "Stored siting run id (a UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::delete("/v1/siting/{id}")]
+pub(crate) async fn delete_siting(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    delete_run(&state, Kind::Siting, &id).await
+}
+
+/// The dataset's stored siting runs, newest first: `total`, and a page of
+/// `runs`, each with its `id`, `href`, `created`, `dataset_version`,
+/// `stale` and `request`.
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/siting",
+    params(("name" = String, Path, description = "Dataset name"), ListParams),
+    responses(
+        (status = 200, description = "dataset, total, limit, offset, runs", content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[actix_web::get("/v1/datasets/{name}/siting")]
+pub(crate) async fn list_siting(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    list_runs(&state, Kind::Siting, &name, &params).await
 }
 
 #[cfg(test)]

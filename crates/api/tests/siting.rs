@@ -22,8 +22,9 @@ async fn siting_returns_the_proven_optimum_with_its_sites() {
     let req = json!({"model": "pmedian", "p": 6, "candidates": "kind:cdc",
                      "demand": "areas", "existing": "kind:odc"});
     let resp = test::call_service(&app, post(&req).to_request()).await;
-    assert_eq!(resp.status(), 200);
-    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(resp.status(), 201);
+    let stored: Value = test::read_body_json(resp).await;
+    let body = common::answer_of(stored.clone());
     let mut params: SitingParams = serde_json::from_value(req.clone()).unwrap();
     params.time_limit_s = Some(60.0);
     let want = siting_report(
@@ -34,6 +35,11 @@ async fn siting_returns_the_proven_optimum_with_its_sites() {
     .unwrap();
     let mut want = serde_json::to_value(&want).unwrap();
     want["solve_s"] = body["solve_s"].clone();
+    // The record's fields are added, none of the answer's replaced.
+    assert_eq!(
+        stored.as_object().unwrap().len(),
+        want.as_object().unwrap().len() + common::RECORD_KEYS.len()
+    );
     assert_eq!(body, want);
     assert_eq!(body["proven"], true);
     assert_eq!(

@@ -347,3 +347,66 @@ async fn a_store_that_is_down_is_503_on_its_routes_and_everything_else_answers()
     .await;
     assert_eq!(resp.status(), 200, "comparisons are not stored");
 }
+
+#[actix_rt::test]
+async fn a_siting_run_is_stored_under_its_own_path() {
+    let app = test::init_service(actix_web::App::new().configure(bacino_api::configure(
+        AppState::new(vec![common::fixture()], Config::default()).unwrap(),
+    )))
+    .await;
+    let req = json!({"model": "pmedian", "p": 3, "candidates": "kind:cdc", "demand": "areas"});
+    let resp = test::call_service(&app, post("/v1/datasets/bergamo/siting", &req)).await;
+    assert_eq!(resp.status(), 201);
+    let at = resp
+        .headers()
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let doc: Value = test::read_body_json(resp).await;
+    let id = doc["id"].as_str().unwrap();
+    assert_eq!(at, format!("/v1/siting/{id}"));
+    // The request under `request`, canonical; the answer's own `plan` kept.
+    assert_eq!(doc["request"]["model"], "pmedian");
+    assert_eq!(doc["request"]["metric"], "geodesic");
+    assert_eq!(doc["request"]["min_group_size"], 10.0);
+    assert!(doc.get("plan").is_some());
+    assert_eq!(solved(&app).await, 1);
+
+    // The same request with its defaults spelled out: from the store.
+    let same = json!({"model": "pmedian", "p": 3, "candidates": "kind:cdc", "demand": "areas",
+                      "metric": "geodesic", "time_limit_s": 60, "min_group_size": 10});
+    let resp = test::call_service(&app, post("/v1/datasets/bergamo/siting", &same)).await;
+    assert_eq!(resp.status(), 200);
+    let again: Value = test::read_body_json(resp).await;
+    assert_eq!(again, doc);
+    assert_eq!(solved(&app).await, 1);
+
+    assert_eq!(
+        test::call_and_read_body_json::<_, _, Value>(&app, get(&at)).await,
+        doc
+    );
+    let list: Value = test::call_and_read_body_json(&app, get("/v1/datasets/bergamo/siting")).await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["runs"][0]["href"], at.as_str());
+    assert_eq!(list["runs"][0]["request"], doc["request"]);
+    // Not a scenario: not under the scenarios' paths.
+    let scenarios: Value =
+        test::call_and_read_body_json(&app, get("/v1/datasets/bergamo/scenarios")).await;
+    assert_eq!(scenarios["total"], 0);
+    let as_scenario = format!("/v1/scenarios/{id}");
+    assert_eq!(
+        test::call_service(&app, get(&as_scenario)).await.status(),
+        404
+    );
+    let delete = |uri: &str| test::TestRequest::delete().uri(uri).to_request();
+    assert_eq!(
+        test::call_service(&app, delete(&as_scenario))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(test::call_service(&app, delete(&at)).await.status(), 204);
+    assert_eq!(test::call_service(&app, get(&at)).await.status(), 404);
+}

@@ -54,9 +54,13 @@ pub const RECORD_KEYS: [&str; 5] = ["id", "created", "dataset_version", "stale",
 
 /// A stored run's document without the record's fields: the answer as
 /// computed. Panics when a record field is missing.
+/// A stored siting run keeps its request under `request` (its answer has
+/// a `plan` of its own).
 pub fn answer_of(mut stored: serde_json::Value) -> serde_json::Value {
     let map = stored.as_object_mut().expect("a JSON object");
+    let siting = map.contains_key("request");
     for k in RECORD_KEYS {
+        let k = if siting && k == "plan" { "request" } else { k };
         assert!(map.remove(k).is_some(), "the stored document has no `{k}`");
     }
     stored
