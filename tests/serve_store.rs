@@ -1,6 +1,8 @@
-//! The embedded store with real processes: scenarios survive a restart,
-//! and killing the server with SIGKILL in the middle of a stream of writes
-//! loses no scenario it had acknowledged (a `201` fully received).
+//! The stores with real processes: scenarios survive a restart, killing
+//! the server with SIGKILL in the middle of a stream of writes loses no
+//! scenario it had acknowledged (a `201` fully received), with SQLite and
+//! with PostGIS; two servers on one PostGIS database share their
+//! scenarios.
 
 mod common;
 
@@ -14,12 +16,11 @@ use serde_json::Value;
 
 const SCENARIOS: &str = "/v1/datasets/bergamo/scenarios";
 
-fn start(store: &std::path::Path) -> Server {
-    let url = format!("sqlite:{}", store.display());
+fn start(url: &str) -> Server {
     Server::start_args(
         &[fixture_dir()],
         None,
-        &[OsStr::new("--store"), OsStr::new(&url)],
+        &[OsStr::new("--store"), OsStr::new(url)],
     )
 }
 
@@ -33,10 +34,21 @@ fn plan(i: usize) -> String {
 }
 
 #[test]
-fn stored_scenarios_survive_a_restart_and_a_kill_during_writes() {
+fn sqlite_scenarios_survive_a_restart_and_a_kill_during_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("store.sqlite");
-    let mut server = start(&file);
+    let url = format!("sqlite:{}", dir.path().join("store.sqlite").display());
+    survive_a_kill_during_writes(&url);
+}
+
+#[test]
+fn postgis_scenarios_survive_a_restart_and_a_kill_during_writes() {
+    if let Some(url) = common::fresh_postgres("the PostGIS kill test") {
+        survive_a_kill_during_writes(&url);
+    }
+}
+
+fn survive_a_kill_during_writes(url: &str) {
+    let mut server = start(url);
     let (status, body) = server.post(SCENARIOS, &plan(0));
     assert_eq!(status, 201, "{body}");
     let first: Value = serde_json::from_str(&body).unwrap();
@@ -81,7 +93,7 @@ fn stored_scenarios_survive_a_restart_and_a_kill_during_writes() {
 
     // Restarted on the same file: every acknowledged scenario is there,
     // as it was answered.
-    let server = start(&file);
+    let server = start(url);
     let (status, body) = server.get(&format!("/v1/scenarios/{}", first["id"].as_str().unwrap()));
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), first);
@@ -123,5 +135,60 @@ fn a_store_that_cannot_be_opened_stops_the_start_and_says_why() {
         assert!(!out.status.success(), "{url}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{url}: {err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
+}
+
+#[test]
+fn two_servers_on_one_postgis_store_share_their_scenarios() {
+    let Some(url) = common::fresh_postgres("the two-replica test") else {
+        return;
+    };
+    let a = start(&url);
+    let b = start(&url);
+    assert_ne!(a.addr, b.addr);
+    // Stored through one, read through the other.
+    let (status, body) = a.post(SCENARIOS, &plan(7));
+    assert_eq!(status, 201, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let at = format!("/v1/scenarios/{}", doc["id"].as_str().unwrap());
+    let (status, from_b) = b.get(&at);
+    assert_eq!(status, 200, "{from_b}");
+    assert_eq!(serde_json::from_str::<Value>(&from_b).unwrap(), doc);
+    // The same plan posted to the other: its stored answer, not solved again.
+    let (status, again) = b.post(SCENARIOS, &plan(7));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), doc);
+    let (_, health) = b.get("/health");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["pool"]["completed"], 0, "{health}");
+    // Both list it; deleted through one, it is gone from the other.
+    for s in [&a, &b] {
+        let (_, list) = s.get(SCENARIOS);
+        let list: Value = serde_json::from_str(&list).unwrap();
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["scenarios"][0]["id"], doc["id"]);
+    }
+    let (status, _) = b.request(&format!(
+        "DELETE {at} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        b.addr
+    ));
+    assert_eq!(status, 204);
+    assert_eq!(a.get(&at).0, 404);
+    // The same plan, posted to both at once, is stored once.
+    let (pa, pb) = std::thread::scope(|s| {
+        let x = s.spawn(|| a.post(SCENARIOS, &plan(8)));
+        let y = s.spawn(|| b.post(SCENARIOS, &plan(8)));
+        (x.join().unwrap(), y.join().unwrap())
+    });
+    let mut statuses = [pa.0, pb.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 201],
+        "one stores it, the other answers with it"
+    );
+    let ida = serde_json::from_str::<Value>(&pa.1).unwrap()["id"].clone();
+    let idb = serde_json::from_str::<Value>(&pb.1).unwrap()["id"].clone();
+    assert_eq!(ida, idb, "one record for one plan");
 }

@@ -263,3 +263,29 @@ pub fn answer_of(mut stored: serde_json::Value) -> serde_json::Value {
     }
     stored
 }
+
+/// The URL of a fresh database on the test PostgreSQL server named by
+/// `BACINO_TEST_POSTGRES`; None (the test skips, saying so) when it is
+/// unset, except under `CI`, where it is required.
+#[allow(dead_code)]
+pub fn fresh_postgres(test: &str) -> Option<String> {
+    let admin = match std::env::var("BACINO_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: CI is set but BACINO_TEST_POSTGRES is not (.ci/run starts PostgreSQL)")
+        }
+        _ => {
+            eprintln!(
+                "skipping {test}: set BACINO_TEST_POSTGRES (eval \"$(tests/postgres/start.sh)\")"
+            );
+            return None;
+        }
+    };
+    let name = format!("bacino_test_{}", uuid::Uuid::now_v7().simple());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}

@@ -16,7 +16,7 @@ use crate::error::{ApiError, Problem};
 use crate::routes::dataset;
 use crate::state::AppState;
 use crate::stored;
-use bacino_store::{Kind, Submission};
+use bacino_store::{Kind, Site, Submission};
 
 /// `max_distance_m` over HTTP is a multiple of this, metres.
 pub const MAX_DISTANCE_STEP_M: f64 = 500.0;
@@ -200,6 +200,28 @@ fn canonical(b: &ScenarioBody, min_group_size: f64) -> String {
     serde_json::to_string(&plan).unwrap_or_default()
 }
 
+/// The facilities a plan opens and closes, where they are (public
+/// places, for the store's map layer).
+fn sites_of(dataset: &bacino_core::Dataset, b: &ScenarioBody) -> Vec<Site> {
+    let facilities = dataset.facilities();
+    let ceased = b.cease.iter().filter_map(|id| {
+        let f = facilities.get(facilities.index_of(id)?);
+        Some(Site {
+            role: "ceased",
+            facility_id: id.clone(),
+            lon: f.location.lon,
+            lat: f.location.lat,
+        })
+    });
+    let opened = b.open.iter().map(|o| Site {
+        role: "opened",
+        facility_id: o.id.clone(),
+        lon: o.lon,
+        lat: o.lat,
+    });
+    ceased.chain(opened).collect()
+}
+
 /// Refuses figures about fewer people than the threshold.
 fn enough_people(what: &str, people: u64, min_group_size: f64) -> Result<(), ApiError> {
     if (people as f64) < min_group_size {
@@ -251,6 +273,7 @@ pub(crate) async fn scenarios(
     let b = body.into_inner();
     let min_group_size = threshold(b.min_group_size, state.config.min_group_size)?;
     let plan = canonical(&b, min_group_size);
+    let sites = sites_of(&entry.dataset, &b);
     let query = query_of(b, min_group_size)?;
     let version = entry.dataset.version().to_owned();
     if let Some(rec) = stored::find(&state, Kind::Scenario, &name, &version, &plan).await? {
@@ -270,6 +293,7 @@ pub(crate) async fn scenarios(
         version,
         plan,
         document,
+        sites,
     };
     stored::save(&state, run).await
 }

@@ -6,7 +6,7 @@
 
 use actix_web::{web, HttpResponse};
 use bacino_siting::{siting_report, CandidatesParam, SitingParams};
-use bacino_store::{Kind, Submission};
+use bacino_store::{Kind, Site, Submission};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -129,7 +129,7 @@ pub(crate) async fn siting_route(
         return Ok(stored::respond(&state, &rec, false));
     }
     let pool = entry.pool.clone();
-    let document = pool.run(move |exec| {
+    let (document, sites) = pool.run(move |exec| {
         let report = siting_report(&entry.dataset, &query, exec)?;
         if report.demand.people < min_group_size {
             return Err(ApiError::Unprocessable(format!(
@@ -137,7 +137,19 @@ pub(crate) async fn siting_route(
                 report.demand.people
             )));
         }
-        serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))
+        let sites = report
+            .sites
+            .iter()
+            .map(|s| Site {
+                role: "selected",
+                facility_id: s.id.clone(),
+                lon: s.lon,
+                lat: s.lat,
+            })
+            .collect::<Vec<_>>();
+        let document =
+            serde_json::to_string(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok((document, sites))
     })
     .await?;
     let run = Submission {
@@ -146,6 +158,7 @@ pub(crate) async fn siting_route(
         version,
         plan: request,
         document,
+        sites,
     };
     stored::save(&state, run).await
 }

@@ -123,6 +123,12 @@ pub(crate) async fn find(
     blocking(move || store.find(kind, &d, &v, &p)).await
 }
 
+/// Whether `id` can be a stored run's id (a UUID): anything else is no
+/// stored run, answered without a store call.
+fn is_run_id(id: &str) -> bool {
+    id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
 /// The threshold a stored plan was answered under.
 fn stored_threshold(plan: &str) -> Option<f64> {
     serde_json::from_str::<serde_json::Value>(plan)
@@ -135,8 +141,7 @@ fn stored_threshold(plan: &str) -> Option<f64> {
 /// lower privacy threshold than the server's now.
 async fn stored(state: &AppState, kind: Kind, id: &str) -> Result<Record, ApiError> {
     let not_found = || ApiError::NotFound(location(kind, id));
-    // Ids are UUIDs: anything else is no stored run (and no store call).
-    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+    if !is_run_id(id) {
         return Err(not_found());
     }
     let store = state.store.clone();
@@ -166,7 +171,7 @@ async fn get_run(state: &AppState, kind: Kind, id: &str) -> Result<HttpResponse,
 
 async fn delete_run(state: &AppState, kind: Kind, id: &str) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::NotFound(location(kind, id));
-    if id.len() != 36 {
+    if !is_run_id(id) {
         return Err(not_found());
     }
     let store = state.store.clone();

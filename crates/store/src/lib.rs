@@ -1,7 +1,8 @@
 //! The persistent store of bacino (CONTRACT §10): every scenario and siting
 //! run posted over HTTP, with its plan, its whole document, the version of
 //! the dataset it ran on and when. An embedded SQLite file is the default
-//! (no server needed).
+//! (no server needed); PostgreSQL with PostGIS is the production store,
+//! which several servers can share.
 //!
 //! ```
 //! use bacino_store::{open, Kind, Submission, Saved, StoreUrl};
@@ -13,6 +14,7 @@
 //!     version: "0f3a".into(),
 //!     plan: r#"{"cease":["GP1"]}"#.into(),
 //!     document: r#"{"placed":120}"#.into(),
+//!     sites: vec![],
 //! };
 //! let Saved::Created(first) = store.save(&run).unwrap() else { panic!() };
 //! // The same plan on the same data is the same run: no second copy.
@@ -28,8 +30,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The errors of the store.
@@ -117,8 +121,22 @@ impl FromStr for Kind {
     }
 }
 
+/// A place a run names: a facility it opens or closes, a site it selects.
+/// Facility locations are public; no resident is ever a site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// `opened`, `ceased` or `selected`.
+    pub role: &'static str,
+    /// The facility's or candidate's id.
+    pub facility_id: String,
+    /// Longitude, WGS84 degrees.
+    pub lon: f64,
+    /// Latitude, WGS84 degrees.
+    pub lat: f64,
+}
+
 /// A run to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
     /// Scenario or siting.
     pub kind: Kind,
@@ -131,6 +149,9 @@ pub struct Submission {
     pub plan: String,
     /// The whole answer (JSON).
     pub document: String,
+    /// The places it opens, closes or selects: a point layer in the store
+    /// (PostGIS: `bacino.run_sites`, for QGIS).
+    pub sites: Vec<Site>,
 }
 
 /// A stored run.
@@ -296,10 +317,7 @@ pub fn open(url: &StoreUrl) -> Result<Arc<dyn Store>> {
     match url {
         StoreUrl::Memory => Ok(Arc::new(SqliteStore::in_memory()?)),
         StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        StoreUrl::Postgres(u) => Err(Error::Url {
-            url: redact(u),
-            message: "this build has no PostgreSQL store yet; use sqlite:PATH".into(),
-        }),
+        StoreUrl::Postgres(u) => Ok(Arc::new(PostgresStore::open(u)?)),
     }
 }
 

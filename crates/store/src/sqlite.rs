@@ -31,6 +31,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX runs_identical ON runs (kind, dataset, version, plan_hash);
     CREATE INDEX runs_by_dataset ON runs (dataset, kind, created_ms DESC, id DESC);",
+    // 2: the places a run opens, closes or selects.
+    "CREATE TABLE run_sites (
+        run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        role        TEXT NOT NULL CHECK (role IN ('opened', 'ceased', 'selected')),
+        facility_id TEXT NOT NULL,
+        lon         REAL NOT NULL,
+        lat         REAL NOT NULL
+    );
+    CREATE INDEX run_sites_by_run ON run_sites (run_id);",
 ];
 
 /// The schema version this build writes.
@@ -264,6 +273,14 @@ impl Store for SqliteStore {
             ],
         )
         .map_err(|e| self.backend(e))?;
+        for site in &run.sites {
+            tx.execute(
+                "INSERT INTO run_sites (run_id, role, facility_id, lon, lat)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![rec.id, site.role, site.facility_id, site.lon, site.lat],
+            )
+            .map_err(|e| self.backend(e))?;
+        }
         // With synchronous = FULL the commit returns once the WAL is
         // synced: only then is the run acknowledged.
         tx.commit().map_err(|e| self.backend(e))?;
@@ -347,6 +364,12 @@ mod tests {
             version: version.into(),
             plan: plan.into(),
             document: format!(r#"{{"plan":{plan},"placed":3}}"#),
+            sites: vec![crate::Site {
+                role: "opened",
+                facility_id: "NEW1".into(),
+                lon: 9.6,
+                lat: 45.6,
+            }],
         }
     }
 
@@ -448,9 +471,23 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let r = run("crema", "{}", "v1");
         let first = store.save(&r).unwrap().record().id.clone();
+        let (role, lon): (String, f64) = store
+            .conn()
+            .query_row(
+                "SELECT role, lon FROM run_sites WHERE run_id = ?1",
+                [&first],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((role.as_str(), lon), ("opened", 9.6));
         assert!(store.delete(&first).unwrap());
         assert!(!store.delete(&first).unwrap());
         assert_eq!(store.get(&first).unwrap(), None);
+        let sites: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM run_sites", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sites, 0, "a run's sites go with it");
         let again = store.save(&r).unwrap();
         assert!(matches!(again, Saved::Created(_)));
         assert_ne!(again.record().id, first);
@@ -513,21 +550,50 @@ mod tests {
     }
 
     #[test]
-    fn an_older_schema_is_migrated_forward() {
+    fn an_older_schema_is_migrated_forward_keeping_its_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.sqlite");
-        // Version 0: an empty file that a previous run created and left.
-        drop(Connection::open(&path).unwrap());
+        // A store as schema version 1 left it, with one run.
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute(
+                "INSERT INTO runs VALUES ('r1', 'scenario', 'crema', 'v1', ?1, '{}', '{\"placed\":1}', 5)",
+                [plan_hash("{}")],
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+        }
         let store = SqliteStore::open(&path).unwrap();
-        store.save(&run("crema", "{}", "v1")).unwrap();
+        let old = store.get("r1").unwrap().expect("the old run is kept");
+        assert_eq!(
+            (old.document.as_str(), old.created_ms),
+            ("{\"placed\":1}", 5)
+        );
+        assert!(matches!(
+            store.save(&run("crema", "{}", "v1")).unwrap(),
+            Saved::Existing(_)
+        ));
+        store.save(&run("crema", "{\"x\":1}", "v1")).unwrap();
         let c = Connection::open(&path).unwrap();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
+        let sites: i64 = c
+            .query_row("SELECT count(*) FROM run_sites", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((v, sites), (SCHEMA_VERSION, 1));
+        // An empty file (version 0) becomes a store too.
+        let empty = dir.path().join("empty.sqlite");
+        drop(Connection::open(&empty).unwrap());
+        SqliteStore::open(&empty).unwrap();
+        let c = Connection::open(&empty).unwrap();
         let app: i64 = c
             .query_row("PRAGMA application_id", [], |r| r.get(0))
             .unwrap();
-        assert_eq!((v, app), (SCHEMA_VERSION, APPLICATION_ID));
+        assert_eq!(app, APPLICATION_ID);
     }
 
     #[test]
