@@ -1,6 +1,6 @@
 //! Figures by area as a map layer: the dataset's area polygons with one
-//! group's figures each, as GeoJSON or FlatGeobuf (`bacino access --out`,
-//! `bacino coverage --out`). Suppressed groups keep only their identity.
+//! group's figures each, as GeoJSON, FlatGeobuf, GeoPackage or GeoParquet
+//! (`bacino access --out`, `bacino coverage --out`). Suppressed groups keep only their identity.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 pub(crate) type Column = (&'static str, bool);
 
 /// Writes `groups` (a report's `groups`, keyed by area id) onto the areas
-/// of `dataset` at `path`: FlatGeobuf for `.fgb`, GeoJSON otherwise. The
-/// file appears whole or not at all.
+/// of `dataset` at `path`, in the format its extension names (`.geojson`,
+/// `.fgb`, `.gpkg`, `.parquet`). The file appears whole or not at all.
 pub(crate) fn write(
     dataset: &Dataset,
     name: &str,
@@ -59,88 +59,22 @@ pub(crate) fn write(
             props
         })
         .collect();
-    let tmp = path.with_extension(format!(
-        "{}.part",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
-    ));
-    let result = if crate::is_fgb(path) {
-        write_fgb(dataset, name, columns, &features, &tmp)
-    } else {
-        let fc = geojson::FeatureCollection {
-            bbox: None,
-            features: features
-                .into_iter()
-                .enumerate()
-                .map(|(i, props)| geojson::Feature {
-                    bbox: None,
-                    geometry: Some(geojson::Geometry::new(geojson::Value::from(
-                        areas.geometry(i),
-                    ))),
-                    id: Some(geojson::feature::Id::String(areas.id(i).to_owned())),
-                    properties: Some(props),
-                    foreign_members: None,
-                })
-                .collect(),
-            foreign_members: None,
-        };
-        std::fs::write(&tmp, fc.to_string() + "\n").map_err(anyhow::Error::from)
-    };
-    match result.and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e).with_context(|| format!("cannot write {}", path.display()))
-        }
-    }
-}
-
-#[cfg(feature = "flatgeobuf")]
-fn write_fgb(
-    dataset: &Dataset,
-    name: &str,
-    columns: &[Column],
-    features: &[Map<String, Value>],
-    path: &Path,
-) -> anyhow::Result<()> {
-    use flatgeobuf::ColumnType;
-    let areas = dataset.areas().expect("checked by the caller");
-    let mut cols: Vec<(&str, ColumnType)> = vec![
-        ("area_id", ColumnType::String),
-        ("name", ColumnType::String),
-        ("suppressed", ColumnType::Bool),
-    ];
-    cols.extend(columns.iter().map(|&(c, number)| {
-        (
-            c,
-            if number {
-                ColumnType::Double
-            } else {
-                ColumnType::String
-            },
-        )
-    }));
-    let file = std::fs::File::create(path)?;
-    crate::fgb::write_polygons(
-        name,
-        &cols,
-        features
-            .iter()
+    let fc = geojson::FeatureCollection {
+        bbox: None,
+        features: features
+            .into_iter()
             .enumerate()
-            .map(|(i, p)| (areas.geometry(i), p.clone())),
-        std::io::BufWriter::new(file),
-    )
-}
-
-#[cfg(not(feature = "flatgeobuf"))]
-fn write_fgb(
-    _: &Dataset,
-    _: &str,
-    _: &[Column],
-    _: &[Map<String, Value>],
-    path: &Path,
-) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "{}: this build has no FlatGeobuf support (feature `flatgeobuf`)",
-        path.display()
-    )
+            .map(|(i, props)| geojson::Feature {
+                bbox: None,
+                geometry: Some(geojson::Geometry::new(geojson::Value::from(
+                    areas.geometry(i),
+                ))),
+                id: Some(geojson::feature::Id::String(areas.id(i).to_owned())),
+                properties: Some(props),
+                foreign_members: None,
+            })
+            .collect(),
+        foreign_members: None,
+    };
+    crate::out::write(path, name, &fc, || fc.to_string())
 }

@@ -12,11 +12,11 @@ use bacino_core::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
-#[cfg(feature = "flatgeobuf")]
 mod access;
 mod area_layer;
+mod convert;
 mod coverage;
-mod fgb;
+mod out;
 mod planning;
 mod report;
 mod serve;
@@ -49,6 +49,10 @@ enum Command {
     Stats(StatsArgs),
     /// Serve the HTTP API (no DIR: the bundled default dataset).
     Serve(serve::ServeArgs),
+    /// Convert a dataset's source between formats by extension: residents
+    /// and facilities (CSV, GeoJSON, GeoPackage, GeoParquet in; also
+    /// FlatGeobuf out), areas (GeoJSON polygons); coordinates out in WGS84.
+    Convert(convert::ConvertArgs),
     /// Print a new random access token and the `[[tokens]]` entry (its
     /// SHA-256 and role) for the serve settings file.
     Token(serve::TokenArgs),
@@ -63,7 +67,7 @@ enum Command {
     /// p-center) or the fewest covering everyone (set covering), solved
     /// with a proven bound; the chosen sites, new distances and a plan.
     Site(site::SiteArgs),
-    /// Catchment polygons as GeoJSON (or FlatGeobuf for a `.fgb` --out).
+    /// Catchment polygons as GeoJSON (or, by the --out extension, FlatGeobuf, GeoPackage, GeoParquet).
     Catchments(CatchmentsArgs),
     /// A scenario plan (cessations, new GPs, raised caps, placing people
     /// without a GP): the optimal reassignment, as JSON on stdout.
@@ -239,7 +243,7 @@ struct CatchmentsArgs {
     /// live) or bands (distance bands to the nearest facility).
     #[arg(long, default_value = "voronoi")]
     method: String,
-    /// Output file (`.geojson`/`.json`, or `.fgb` for FlatGeobuf); stdout when absent.
+    /// Output file by extension: `.geojson`/`.json`, `.fgb`, `.gpkg`, `.parquet`; stdout when absent.
     #[arg(long)]
     out: Option<PathBuf>,
     /// H3 resolution of `assigned` and `bands` cells, and of network
@@ -280,6 +284,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Convert(args) => convert::convert(args),
         Command::Token(args) => serve::token(args),
         Command::Catchments(args) => catchments(args),
         Command::Access(args) => access::access(*args),
@@ -415,9 +420,12 @@ fn catchments(args: CatchmentsArgs) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", result.to_geojson_string())?;
         }
-        Some(path) if is_fgb(path) => write_fgb(&result, path)?,
-        Some(path) => std::fs::write(path, result.to_geojson_string() + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => out::write(
+            path,
+            &format!("{}_{}_{}", result.dataset, result.kind, result.method),
+            &result.to_geojson(),
+            || result.to_geojson_string(),
+        )?,
     }
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!(
@@ -428,27 +436,6 @@ fn catchments(args: CatchmentsArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn is_fgb(path: &std::path::Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("fgb"))
-}
-
-#[cfg(feature = "flatgeobuf")]
-fn write_fgb(result: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    fgb::write(result, std::io::BufWriter::new(file))
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-#[cfg(not(feature = "flatgeobuf"))]
-fn write_fgb(_: &bacino_core::Catchments, path: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "{}: this build has no FlatGeobuf support (feature `flatgeobuf`)",
-        path.display()
-    )
 }
 
 fn batch(args: BatchArgs) -> anyhow::Result<()> {
@@ -487,13 +474,16 @@ fn isochrones(args: IsochronesArgs) -> anyhow::Result<()> {
     prepare_metric(&dataset, metric)?;
     let m = dataset.metric(metric, &Parallel)?;
     let drawn = bacino_core::isochrones(&dataset, &options, m, &Parallel)?;
-    let text = drawn.to_geojson_string();
     match &args.out {
-        Some(path) => std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => out::write(
+            path,
+            &format!("{}_isochrones", dataset.name),
+            &drawn.to_geojson(),
+            || drawn.to_geojson_string(),
+        )?,
         None => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{text}")?;
+            writeln!(out, "{}", drawn.to_geojson_string())?;
         }
     }
     Ok(())

@@ -65,7 +65,7 @@ pub(crate) struct SiteArgs {
     /// line per pair in reach) here, to run another solver on it.
     #[arg(long)]
     export_costs: Option<PathBuf>,
-    /// Also write the chosen sites as GeoJSON points here.
+    /// Also write the chosen sites as points here (by extension: .geojson, .fgb, .gpkg, .parquet).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -100,8 +100,11 @@ pub(crate) fn site(args: SiteArgs) -> anyhow::Result<()> {
     }
     let report = siting_report(&dataset, &query, &Parallel)?;
     if let Some(path) = &args.out {
-        std::fs::write(path, serde_json::to_string_pretty(&sites_geojson(&report))?)
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        let sites = sites_geojson(&report);
+        let features: geojson::FeatureCollection = serde_json::from_value(sites.clone())?;
+        crate::out::write(path, &format!("{}_sites", dataset.name), &features, || {
+            serde_json::to_string_pretty(&sites).unwrap_or_default()
+        })?;
     }
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;

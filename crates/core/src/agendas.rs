@@ -105,6 +105,7 @@ impl Agendas {
             column,
             field: field.map(str::to_owned),
             feature: None,
+            record: None,
         };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)

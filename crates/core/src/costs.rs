@@ -60,6 +60,7 @@ impl CostTable {
             column,
             field: field.map(str::to_owned),
             feature: None,
+            record: None,
         };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)

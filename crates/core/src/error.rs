@@ -19,6 +19,9 @@ pub struct Location {
     pub field: Option<String>,
     /// Feature number (0-based) for GeoJSON input.
     pub feature: Option<usize>,
+    /// The record in a table format, e.g. ``layer `residents`, fid 17``
+    /// (GeoPackage) or `row 5` (GeoParquet).
+    pub record: Option<String>,
 }
 
 impl Location {
@@ -30,6 +33,7 @@ impl Location {
             column: None,
             field: None,
             feature: None,
+            record: None,
         }
     }
 }
@@ -40,7 +44,9 @@ impl fmt::Display for Location {
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        if let Some(feature) = self.feature {
+        if let Some(record) = &self.record {
+            write!(f, ": {record}")?;
+        } else if let Some(feature) = self.feature {
             write!(f, ": feature #{feature}")?;
         }
         match (self.column, &self.field) {

@@ -35,6 +35,9 @@ struct Table<'a> {
     header: Vec<String>,
     /// True when coordinates come from GeoJSON geometry (columns 0 and 1).
     geometry_xy: bool,
+    /// For a table format (GeoPackage, GeoParquet): what a record's number
+    /// counts, e.g. ``layer `residents`, fid`` (carried in `RowPos::feature`).
+    records: Option<String>,
 }
 
 /// The fields of one record, from the csv crate or from the fast splitter.
@@ -178,7 +181,12 @@ impl Table<'_> {
             line: pos.line,
             column: col.filter(|_| !self.geometry_xy).map(|c| c + 1),
             field: col.map(|c| self.header[c].clone()),
-            feature: pos.feature,
+            feature: pos.feature.filter(|_| self.records.is_none()),
+            record: self
+                .records
+                .as_ref()
+                .zip(pos.feature)
+                .map(|(r, n)| format!("{r} {n}")),
         }
     }
 
@@ -312,6 +320,62 @@ fn is_geojson(path: &Path) -> bool {
             .as_deref(),
         Some("geojson" | "json")
     )
+}
+
+/// A GeoPackage or GeoParquet file (self-describing: the CRS is the one
+/// the file declares).
+fn is_table_format(path: &Path) -> bool {
+    matches!(
+        bacino_formats::Format::of(path),
+        Ok(bacino_formats::Format::GeoPackage | bacino_formats::Format::GeoParquet)
+    )
+}
+
+/// A GeoPackage or GeoParquet point file as a table whose first two
+/// columns are the point's coordinates, in the CRS the file declares
+/// (which wins over the manifest's `crs`), and what its records' numbers
+/// count; `None` for other formats.
+#[allow(clippy::type_complexity)]
+fn table_points(
+    path: &Path,
+) -> Result<Option<(Vec<String>, Vec<(ByteRecord, RowPos)>, Crs, String)>> {
+    if !is_table_format(path) {
+        return Ok(None);
+    }
+    let table = bacino_formats::read_points(path, None).map_err(|e| match e {
+        bacino_formats::Error::Input { message, .. } => Error::input(Location::file(path), message),
+        other => Error::input(Location::file(path), other.to_string()),
+    })?;
+    let epsg = table.epsg.unwrap_or(4326);
+    let crs = Crs {
+        epsg: u16::try_from(epsg)
+            .ok()
+            .filter(|&c| crs_definitions::from_code(c).is_some())
+            .ok_or_else(|| Error::Crs {
+                crs: format!("EPSG:{epsg}"),
+                message: format!("{}: the CRS the file declares is unknown", path.display()),
+            })?,
+    };
+    let mut header = vec!["(geometry x)".to_owned(), "(geometry y)".to_owned()];
+    header.extend(table.columns.iter().cloned());
+    let rows = table
+        .rows
+        .into_iter()
+        .map(|r| {
+            let mut fields = Vec::with_capacity(header.len());
+            fields.push(r.x.to_string());
+            fields.push(r.y.to_string());
+            fields.extend(r.values.into_iter().map(Option::unwrap_or_default));
+            (
+                ByteRecord::from(fields),
+                RowPos {
+                    line: None,
+                    feature: Some(r.locator as usize),
+                },
+            )
+        })
+        .collect();
+    Ok(Some((header, rows, crs, table.locator)))
 }
 
 fn csv_reader(bytes: &[u8], headers: bool) -> csv::Reader<&[u8]> {
@@ -465,13 +529,21 @@ fn parse_opt_u32(
 }
 
 fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
-    let bytes = read_bytes(path)?;
+    let bytes = if is_table_format(path) {
+        Vec::new()
+    } else {
+        read_bytes(path)?
+    };
+    let mut table_crs = None;
     let (header, records, offset_line, geometry_xy): (
         Vec<String>,
         Vec<(ByteRecord, RowPos)>,
         _,
         _,
-    ) = if is_geojson(path) {
+    ) = if let Some((h, rows, c, r)) = table_points(path)? {
+        table_crs = Some((c, r));
+        (h, rows, 0, true)
+    } else if is_geojson(path) {
         let (h, rows) = geojson_points(path, &bytes)?;
         let rows = rows
             .into_iter()
@@ -518,10 +590,15 @@ fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
         (h, rows, 1, false)
     };
     let _ = offset_line;
+    let (crs, record_label) = match table_crs {
+        Some((c, r)) => (c, Some(r)),
+        None => (crs, None),
+    };
     let t = Table {
         path,
         header,
         geometry_xy,
+        records: record_label,
     };
     let transform = ToWgs84::new(crs)?;
     let id_c = t.require("id")?;
@@ -1053,6 +1130,27 @@ fn load_residents<E: Executor>(
     facilities: &Facilities,
     exec: &E,
 ) -> Result<Residents> {
+    if let Some((header, rows, crs, records)) = table_points(path)? {
+        let transform = ToWgs84::new(crs)?;
+        let t = Table {
+            path,
+            header,
+            geometry_xy: true,
+            records: Some(records),
+        };
+        let cols = ResidentCols::new(&t)?;
+        let p = ResidentParser {
+            t: &t,
+            cols: &cols,
+            transform: &transform,
+            facilities,
+        };
+        let mut part = p.new_part(rows.len());
+        for (rec, pos) in &rows {
+            p.push(&mut part, rec, *pos)?;
+        }
+        return finish_part(path, part, exec);
+    }
     let transform = ToWgs84::new(crs)?;
     if is_geojson(path) {
         let bytes = read_bytes(path)?;
@@ -1062,6 +1160,7 @@ fn load_residents<E: Executor>(
             path,
             header,
             geometry_xy: true,
+            records: None,
         };
         let cols = ResidentCols::new(&t)?;
         let p = ResidentParser {
@@ -1102,6 +1201,7 @@ fn load_residents<E: Executor>(
         path,
         header,
         geometry_xy: false,
+        records: None,
     };
     let cols = ResidentCols::new(&t)?;
     let p = ResidentParser {
@@ -1292,6 +1392,7 @@ fn load_residents_csv_serial<E: Executor>(
         path,
         header,
         geometry_xy: false,
+        records: None,
     };
     let cols = ResidentCols::new(&t)?;
     let p = ResidentParser {

@@ -17,6 +17,7 @@ pub fn read_candidates(path: &Path, kind: FacilityKind) -> Result<Vec<OpenFacili
         column: col.map(|c| c.0),
         field: col.map(|c| c.1.to_owned()),
         feature: None,
+        record: None,
     };
     let mut lines = text.lines().enumerate();
     let header: Vec<String> = match lines.next() {
