@@ -42,7 +42,7 @@ function request()
     -- A new threshold each time: a new plan, solved and stored (a repeat
     -- would be answered from the store).
     local plan = plans[n % #plans + 1]
-    plan = plan:sub(1, -2) .. ',"min_group_size":' .. (10 + n % 200) .. '}'
+    plan = plan:sub(1, -2) .. ',"min_group_size":' .. (10 + n % 40) .. '}'
     return wrk.format("POST", "/v1/datasets/bergamo/scenarios",
       {["Content-Type"] = "application/json"}, plan)
   elseif route == "bad" then

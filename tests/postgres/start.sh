@@ -7,6 +7,8 @@
 # as the `postgres` user (initdb refuses root). Needs Debian's postgresql-15
 # and postgresql-15-postgis-3.
 set -euo pipefail
+# su keeps the working directory, which the postgres user may not enter.
+cd /
 port=${1:-55432}
 bin=/usr/lib/postgresql/15/bin
 [ -x "$bin/initdb" ] || { echo "no $bin/initdb: apt-get install postgresql-15 postgresql-15-postgis-3" >&2; exit 1; }
