@@ -294,8 +294,9 @@ impl Store for PostgresStore {
             )
             .map_err(|e| self.backend(e))?;
         if inserted == 0 {
+            // Read the winner on this connection: a second one from the
+            // pool could wait on a pool that conflicting saves have filled.
             tx.rollback().map_err(|e| self.backend(e))?;
-            let mut conn = self.conn()?;
             return match self.find_in(
                 &mut *conn,
                 run.kind,
