@@ -8,22 +8,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
-    UInt64Type, UInt8Type,
-};
+use arrow_array::types::Float64Type;
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, RecordBatch, StringArray, StructArray,
 };
 use arrow_schema::{DataType, Field, Fields, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, Encoding, PageType};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde_json::{json, Value};
 
-use crate::points::{PointRow, PointTable};
+use crate::chunks::{Column, PointChunk, PointChunks, Source};
 use crate::wkb::{self, Bbox};
 use crate::{Error, Layer, Result, Values};
 
@@ -174,65 +173,50 @@ fn epsg_of(crs: Option<&Value>) -> std::result::Result<u32, String> {
     }
 }
 
-/// One cell as text.
-fn cell(a: &dyn Array, i: usize) -> std::result::Result<Option<String>, String> {
-    if a.is_null(i) {
-        return Ok(None);
-    }
-    Ok(Some(match a.data_type() {
-        DataType::Utf8 => a.as_string::<i32>().value(i).to_owned(),
-        DataType::LargeUtf8 => a.as_string::<i64>().value(i).to_owned(),
-        DataType::Utf8View => a.as_string_view().value(i).to_owned(),
-        DataType::Boolean => a.as_boolean().value(i).to_string(),
-        DataType::Int8 => a.as_primitive::<Int8Type>().value(i).to_string(),
-        DataType::Int16 => a.as_primitive::<Int16Type>().value(i).to_string(),
-        DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
-        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
-        DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i).to_string(),
-        DataType::UInt16 => a.as_primitive::<UInt16Type>().value(i).to_string(),
-        DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
-        DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
-        DataType::Float32 => a.as_primitive::<Float32Type>().value(i).to_string(),
-        DataType::Float64 => a.as_primitive::<Float64Type>().value(i).to_string(),
-        DataType::Dictionary(_, _) => {
-            let d = a.as_any_dictionary();
-            let k = d.normalized_keys()[i];
-            return cell(d.values().as_ref(), k);
-        }
-        other => return Err(format!("type {other}; expected text, numbers or booleans")),
-    }))
+/// A GeoParquet file opened for reading by row group.
+#[derive(Debug)]
+pub(crate) struct ChunkSource {
+    path: std::path::PathBuf,
+    meta: ArrowReaderMetadata,
+    /// Root columns read: the geometry, then the attributes.
+    projection: Vec<usize>,
+    primary: String,
+    /// Global number of each row group's first row.
+    first_row: Vec<i64>,
 }
 
-/// Reads the points of a GeoParquet file.
-pub(crate) fn read_points(path: &Path) -> Result<PointTable> {
+/// Opens a GeoParquet point file: its `geo` metadata checked, the
+/// geometry column and attribute columns found (the bbox covering is not
+/// read), row groups counted.
+pub(crate) fn open_chunks(path: &Path) -> Result<PointChunks> {
     let bad = |message: String| Error::Input {
         path: path.to_owned(),
         message,
     };
     let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
-    let geo: Value = builder
+    let geo: Value = meta
         .metadata()
         .file_metadata()
         .key_value_metadata()
         .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
         .and_then(|k| k.value.clone())
-        .or_else(|| builder.schema().metadata().get("geo").cloned())
+        .or_else(|| meta.schema().metadata().get("geo").cloned())
         .ok_or_else(|| bad("a Parquet file without GeoParquet `geo` metadata".into()))
         .and_then(|v| serde_json::from_str(&v).map_err(|e| bad(format!("`geo` metadata: {e}"))))?;
     let primary = geo["primary_column"]
         .as_str()
         .ok_or_else(|| bad("`geo` metadata without primary_column".into()))?
         .to_owned();
-    let meta = &geo["columns"][&primary];
-    let encoding = meta["encoding"].as_str().unwrap_or("");
+    let gmeta = &geo["columns"][&primary];
+    let encoding = gmeta["encoding"].as_str().unwrap_or("");
     if !matches!(encoding, "WKB" | "point") {
         return Err(bad(format!(
             "column `{primary}` is encoded as `{encoding}`; expected WKB or point"
         )));
     }
-    if let Some(types) = meta["geometry_types"].as_array() {
+    if let Some(types) = gmeta["geometry_types"].as_array() {
         let names: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
         if names
             .iter()
@@ -245,83 +229,274 @@ pub(crate) fn read_points(path: &Path) -> Result<PointTable> {
             )));
         }
     }
-    let epsg = epsg_of(meta.get("crs")).map_err(|m| bad(format!("column `{primary}`: {m}")))?;
-    let covering = meta["covering"]["bbox"]["xmin"][0]
+    let epsg = epsg_of(gmeta.get("crs")).map_err(|m| bad(format!("column `{primary}`: {m}")))?;
+    let covering = gmeta["covering"]["bbox"]["xmin"][0]
         .as_str()
         .map(str::to_owned);
-    let schema = builder.schema().clone();
-    let columns: Vec<(usize, String)> = schema
+    let schema = meta.schema().clone();
+    let g = schema
+        .index_of(&primary)
+        .map_err(|_| bad(format!("no column `{primary}`")))?;
+    if schema.fields().len() != meta.parquet_schema().root_schema().get_fields().len() {
+        return Err(bad("nested columns that are not Arrow fields".into()));
+    }
+    let attrs: Vec<(usize, String)> = schema
         .fields()
         .iter()
         .enumerate()
         .filter(|(_, f)| *f.name() != primary && Some(f.name()) != covering.as_ref())
         .map(|(i, f)| (i, f.name().clone()))
         .collect();
-    let g = schema
-        .index_of(&primary)
-        .map_err(|_| bad(format!("no column `{primary}`")))?;
-    let reader = builder
-        .with_batch_size(ROW_GROUP)
-        .build()
-        .map_err(|e| bad(e.to_string()))?;
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| bad(format!("row {}: {e}", rows.len())))?;
-        let geom = batch.column(g);
-        for i in 0..batch.num_rows() {
-            let row = rows.len() as i64;
-            let at = |col: &str, m: String| bad(format!("row {row}, column `{col}`: {m}"));
-            if geom.is_null(i) {
-                return Err(at(&primary, "no geometry".into()));
-            }
-            let (x, y) = match geom.data_type() {
-                DataType::Binary => {
-                    let p = wkb::read_point(geom.as_binary::<i32>().value(i))
-                        .map_err(|m| at(&primary, m))?;
-                    (p.x(), p.y())
-                }
-                DataType::LargeBinary => {
-                    let p = wkb::read_point(geom.as_binary::<i64>().value(i))
-                        .map_err(|m| at(&primary, m))?;
-                    (p.x(), p.y())
-                }
-                DataType::BinaryView => {
-                    let p = wkb::read_point(geom.as_binary_view().value(i))
-                        .map_err(|m| at(&primary, m))?;
-                    (p.x(), p.y())
-                }
-                DataType::Struct(_) => {
-                    let s = geom.as_struct();
-                    let xy = |n: &str| -> std::result::Result<f64, Error> {
-                        let c = s
-                            .column_by_name(n)
-                            .ok_or_else(|| at(&primary, format!("no `{n}` in the point struct")))?;
-                        Ok(c.as_primitive::<Float64Type>().value(i))
-                    };
-                    (xy("x")?, xy("y")?)
-                }
-                other => return Err(at(&primary, format!("type {other}; expected WKB binary"))),
-            };
-            let mut values = Vec::with_capacity(columns.len());
-            for (c, name) in &columns {
-                values.push(cell(batch.column(*c).as_ref(), i).map_err(|m| at(name, m))?);
-            }
-            rows.push(PointRow {
-                locator: row,
-                x,
-                y,
-                values,
-            });
-        }
+    let meta = with_dictionaries(meta).map_err(|e| bad(e.to_string()))?;
+    let mut first_row = Vec::with_capacity(meta.metadata().num_row_groups());
+    let mut chunk_rows = Vec::with_capacity(first_row.capacity());
+    let mut next = 0i64;
+    for rg in meta.metadata().row_groups() {
+        first_row.push(next);
+        chunk_rows.push(rg.num_rows() as usize);
+        next += rg.num_rows();
     }
-    Ok(PointTable {
+    Ok(PointChunks {
         layer: path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
         locator: "row".into(),
-        columns: columns.into_iter().map(|(_, n)| n).collect(),
-        rows,
-        epsg: Some(epsg),
+        columns: attrs.iter().map(|(_, n)| n.clone()).collect(),
+        epsg,
+        chunk_rows,
+        source: Source::Parquet(ChunkSource {
+            path: path.to_owned(),
+            meta,
+            projection: std::iter::once(g)
+                .chain(attrs.iter().map(|a| a.0))
+                .collect(),
+            primary,
+            first_row,
+        }),
     })
+}
+
+/// The reader's schema with the text columns whose pages are all
+/// dictionary-encoded read as Arrow dictionaries: their values are then
+/// decoded once per row group, not once per row.
+fn with_dictionaries(meta: ArrowReaderMetadata) -> parquet::errors::Result<ArrowReaderMetadata> {
+    let descr = meta.parquet_schema();
+    let file = meta.metadata();
+    let mut dictionary = vec![true; meta.schema().fields().len()];
+    for leaf in 0..descr.num_columns() {
+        let root = descr.get_column_root_idx(leaf);
+        let all_pages = file.row_groups().iter().all(|rg| {
+            let c = rg.column(leaf);
+            c.dictionary_page_offset().is_some()
+                && match (c.page_encoding_stats_mask(), c.page_encoding_stats()) {
+                    (Some(mask), _) => {
+                        mask.is_only(Encoding::RLE_DICTIONARY)
+                            || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                    }
+                    (None, Some(stats)) => stats.iter().all(|s| {
+                        s.page_type == PageType::DICTIONARY_PAGE
+                            || matches!(
+                                s.encoding,
+                                Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
+                            )
+                    }),
+                    (None, None) => false,
+                }
+        });
+        if let Some(d) = dictionary.get_mut(root) {
+            *d &= all_pages;
+        }
+    }
+    let schema = meta.schema();
+    let mut changed = false;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(&dictionary)
+        .map(|(f, &d)| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 if d => {
+                changed = true;
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(f.data_type().clone()),
+                ))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    if !changed {
+        return Ok(meta);
+    }
+    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+    ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(Arc::new(schema)),
+    )
+}
+
+impl ChunkSource {
+    /// Decodes row group `k`.
+    pub(crate) fn read(&self, k: usize) -> Result<PointChunk> {
+        let path = &self.path;
+        let bad = |message: String| Error::Input {
+            path: path.to_owned(),
+            message,
+        };
+        let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+        let rows = self.meta.metadata().row_group(k).num_rows() as usize;
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), self.projection.clone());
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+            .with_row_groups(vec![k])
+            .with_projection(mask)
+            .with_batch_size(rows.max(1))
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let row0 = self.first_row[k];
+        let mut chunk = PointChunk {
+            locators: Vec::with_capacity(rows),
+            x: Vec::with_capacity(rows),
+            y: Vec::with_capacity(rows),
+            columns: Vec::new(),
+        };
+        let mut batches = Vec::new();
+        for batch in reader {
+            let at = row0 + chunk.x.len() as i64;
+            let batch = batch.map_err(|e| bad(format!("row group {k} (from row {at}): {e}")))?;
+            let geom = batch
+                .column_by_name(&self.primary)
+                .ok_or_else(|| bad(format!("no column `{}`", self.primary)))?;
+            read_xy(geom.as_ref(), at, &self.primary, &mut chunk, &bad)?;
+            batches.push(batch);
+        }
+        chunk.locators = (row0..row0 + chunk.x.len() as i64).collect();
+        // A projected batch keeps the file's column order; one batch per
+        // row group (the batch size is its rows).
+        let schema = self.meta.schema();
+        for &c in self.projection.iter().skip(1) {
+            let name = schema.field(c).name();
+            let j = batches
+                .first()
+                .map_or(Ok(0), |b| b.schema().index_of(name))
+                .map_err(|e| bad(e.to_string()))?;
+            let array = match batches.as_slice() {
+                [] => arrow_array::new_empty_array(schema.field(c).data_type()),
+                [one] => one.column(j).clone(),
+                _ => {
+                    let parts: Vec<&dyn Array> =
+                        batches.iter().map(|b| b.column(j).as_ref()).collect();
+                    arrow_select::concat::concat(&parts).map_err(|e| bad(e.to_string()))?
+                }
+            };
+            chunk.columns.push(Column::new(array).map_err(|m| {
+                bad(format!(
+                    "row group {k} (from row {row0}), column `{name}`: {m}"
+                ))
+            })?);
+        }
+        Ok(chunk)
+    }
+}
+
+/// Appends the coordinates of a geometry column's points to `chunk`.
+fn read_xy(
+    geom: &dyn Array,
+    row0: i64,
+    primary: &str,
+    chunk: &mut PointChunk,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<()> {
+    let at = |i: usize, m: String| bad(format!("row {}, column `{primary}`: {m}", row0 + i as i64));
+    let mut push = |i: usize, wkb: &[u8]| -> Result<()> {
+        let p = wkb::read_point(wkb).map_err(|m| at(i, m))?;
+        chunk.x.push(p.x());
+        chunk.y.push(p.y());
+        Ok(())
+    };
+    for i in 0..geom.len() {
+        if geom.is_null(i) {
+            return Err(at(i, "no geometry".into()));
+        }
+    }
+    match geom.data_type() {
+        DataType::Binary => {
+            for (i, v) in geom.as_binary::<i32>().iter().enumerate() {
+                push(i, v.unwrap_or_default())?;
+            }
+        }
+        DataType::LargeBinary => {
+            for (i, v) in geom.as_binary::<i64>().iter().enumerate() {
+                push(i, v.unwrap_or_default())?;
+            }
+        }
+        DataType::BinaryView => {
+            for (i, v) in geom.as_binary_view().iter().enumerate() {
+                push(i, v.unwrap_or_default())?;
+            }
+        }
+        DataType::Struct(_) => {
+            let s = geom.as_struct();
+            let coord = |n: &str| -> Result<&Float64Array> {
+                s.column_by_name(n)
+                    .and_then(|c| c.as_primitive_opt::<Float64Type>())
+                    .ok_or_else(|| at(0, format!("no double `{n}` in the point struct")))
+            };
+            chunk.x.extend(coord("x")?.values().iter());
+            chunk.y.extend(coord("y")?.values().iter());
+        }
+        other => return Err(at(0, format!("type {other}; expected WKB binary"))),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{Geometry, Point};
+
+    /// Text columns whose pages are all dictionary-encoded are read as
+    /// dictionaries (values decoded once per row group); a column of
+    /// unique ids, whose dictionary outgrows the writer's 1 MB page limit
+    /// (65,536 ids of 25 bytes), as plain text.
+    #[test]
+    fn repeated_text_is_read_as_a_dictionary_and_unique_text_is_not() {
+        let n: usize = 200_000;
+        let layer = Layer {
+            name: "r".into(),
+            geometries: (0..n)
+                .map(|i| Some(Geometry::Point(Point::new(9.0 + i as f64 * 1e-6, 45.5))))
+                .collect(),
+            columns: vec![
+                (
+                    "id".into(),
+                    Values::Text((0..n).map(|i| Some(format!("resident-{i:016}"))).collect()),
+                ),
+                (
+                    "municipality".into(),
+                    Values::Text((0..n).map(|i| Some(format!("0160{:02}", i % 40))).collect()),
+                ),
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.parquet");
+        write(&layer, &path).unwrap();
+        let chunks = open_chunks(&path).unwrap();
+        assert_eq!(chunks.columns, ["id", "municipality"]);
+        assert_eq!(chunks.chunk_rows.len(), n.div_ceil(ROW_GROUP));
+        let last = chunks.chunk_rows.len() - 1;
+        let c = chunks.read(last).unwrap();
+        assert_eq!(c.columns[0].array.data_type(), &DataType::Utf8);
+        assert!(matches!(
+            c.columns[1].array.data_type(),
+            DataType::Dictionary(_, _)
+        ));
+        let row = last * ROW_GROUP + 7;
+        assert_eq!(c.locators[7], row as i64);
+        assert_eq!(c.columns[0].text(7), Some(format!("resident-{row:016}").as_str()));
+        assert_eq!(
+            c.columns[1].text(7),
+            Some(format!("0160{:02}", row % 40).as_str())
+        );
+        assert_eq!(c.x[7], 9.0 + row as f64 * 1e-6);
+    }
 }

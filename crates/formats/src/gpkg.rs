@@ -6,7 +6,11 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags};
 
-use crate::points::{PointRow, PointTable};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+
+use crate::chunks::{Column, PointChunk, PointChunks, Source};
 use crate::wkb::{self, Bbox};
 use crate::{Error, Layer, Result, Values};
 
@@ -155,7 +159,7 @@ pub(crate) fn write(layer: &Layer, path: &Path) -> std::result::Result<(), Strin
 }
 
 /// Reads a point layer: `layer`, or the file's only feature layer.
-pub(crate) fn read_points(path: &Path, layer: Option<&str>) -> Result<PointTable> {
+pub(crate) fn open_chunks(path: &Path, layer: Option<&str>) -> Result<PointChunks> {
     let bad = |message: String| Error::Input {
         path: path.to_owned(),
         message,
@@ -244,63 +248,171 @@ pub(crate) fn read_points(path: &Path, layer: Option<&str>) -> Result<PointTable
         .iter()
         .map(|c| c.1.eq_ignore_ascii_case("BOOLEAN"))
         .collect();
-    let select: Vec<String> = std::iter::once(key.as_deref().map_or("rowid".to_owned(), quote))
-        .chain(std::iter::once(quote(geom)))
-        .chain(columns.iter().map(|c| quote(c)))
-        .collect();
-    let mut stmt = conn
+    let key_name = key.clone().unwrap_or_else(|| "rowid".to_owned());
+    // Chunks: blocks of 65,536 consecutive keys, counted from the key's
+    // index (the table's b-tree) without reading the geometries twice.
+    let blocks: Vec<(i64, i64)> = conn
         .prepare(&format!(
-            "SELECT {} FROM {} ORDER BY 1",
-            select.join(", "),
-            quote(table)
+            "SELECT {k} >> {BLOCK_BITS}, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
+            k = quote(&key_name),
+            t = quote(table)
         ))
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(sql)?;
-    let mut rows = stmt.query([]).map_err(sql)?;
-    let mut out = Vec::new();
-    let key_name = key.as_deref().unwrap_or("rowid");
-    while let Some(r) = rows.next().map_err(sql)? {
-        let fid: i64 = r.get(0).map_err(sql)?;
-        let at = |col: &str, m: String| {
-            bad(format!(
-                "layer `{table}`, {key_name} {fid}, column `{col}`: {m}"
-            ))
-        };
-        let blob: Option<Vec<u8>> = r.get(1).map_err(|e| at(geom, e.to_string()))?;
-        let blob = blob.ok_or_else(|| at(geom, "no geometry".into()))?;
-        let point = wkb::gpkg_body(&blob)
-            .and_then(wkb::read_point)
-            .map_err(|m| at(geom, m))?;
-        let mut values = Vec::with_capacity(columns.len());
-        for (j, c) in columns.iter().enumerate() {
-            use rusqlite::types::ValueRef;
-            let v = match r.get_ref(j + 2).map_err(sql)? {
-                ValueRef::Null => None,
-                ValueRef::Integer(i) if boolean[j] => Some((i != 0).to_string()),
-                ValueRef::Integer(i) => Some(i.to_string()),
-                ValueRef::Real(x) => Some(x.to_string()),
-                ValueRef::Text(t) => Some(
-                    std::str::from_utf8(t)
-                        .map_err(|_| at(c, "text that is not UTF-8".into()))?
-                        .to_owned(),
-                ),
-                ValueRef::Blob(_) => {
-                    return Err(at(c, "a binary value; expected text or a number".into()))
-                }
-            };
-            values.push(v);
-        }
-        out.push(PointRow {
-            locator: fid,
-            x: point.x(),
-            y: point.y(),
-            values,
-        });
-    }
-    Ok(PointTable {
+    let epsg = epsg.ok_or_else(|| bad(format!("layer `{table}`: no EPSG code")))?;
+    Ok(PointChunks {
         layer: table.clone(),
         locator: format!("layer `{table}`, {key_name}"),
-        columns,
-        rows: out,
+        columns: columns.clone(),
         epsg,
+        chunk_rows: blocks.iter().map(|b| b.1 as usize).collect(),
+        source: Source::Gpkg(ChunkSource {
+            path: path.to_owned(),
+            table: table.clone(),
+            geom: geom.clone(),
+            key: key_name,
+            columns,
+            boolean,
+            blocks: blocks.into_iter().map(|b| b.0).collect(),
+        }),
     })
+}
+
+/// Keys per chunk: `1 << BLOCK_BITS`.
+const BLOCK_BITS: u32 = 16;
+
+/// A GeoPackage point layer opened for reading by blocks of keys.
+#[derive(Debug)]
+pub(crate) struct ChunkSource {
+    path: std::path::PathBuf,
+    table: String,
+    geom: String,
+    key: String,
+    columns: Vec<String>,
+    /// Columns declared BOOLEAN (stored as 0 and 1).
+    boolean: Vec<bool>,
+    /// Each chunk's key block (`key >> BLOCK_BITS`).
+    blocks: Vec<i64>,
+}
+
+impl ChunkSource {
+    /// Reads the features whose keys are in block `k`.
+    pub(crate) fn read(&self, k: usize) -> Result<PointChunk> {
+        let path = &self.path;
+        let bad = |message: String| Error::Input {
+            path: path.to_owned(),
+            message,
+        };
+        let sql = |e: rusqlite::Error| bad(format!("not a readable GeoPackage: {e}"));
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| bad(format!("cannot open as a GeoPackage: {e}")))?;
+        let (table, geom, key_name) = (&self.table, &self.geom, &self.key);
+        let select: Vec<String> = [quote(key_name), quote(geom)]
+            .into_iter()
+            .chain(self.columns.iter().map(|c| quote(c)))
+            .collect();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM {} WHERE {k} >= ?1 AND {k} <= ?2 ORDER BY 1",
+                select.join(", "),
+                quote(table),
+                k = quote(key_name),
+            ))
+            .map_err(sql)?;
+        let lo = self.blocks[k] << BLOCK_BITS;
+        let mut rows = stmt
+            .query(params![lo, lo | ((1 << BLOCK_BITS) - 1)])
+            .map_err(sql)?;
+        let mut chunk = PointChunk {
+            locators: Vec::new(),
+            x: Vec::new(),
+            y: Vec::new(),
+            columns: Vec::new(),
+        };
+        let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); self.columns.len()];
+        while let Some(r) = rows.next().map_err(sql)? {
+            let fid: i64 = r.get(0).map_err(sql)?;
+            let at = |col: &str, m: String| {
+                bad(format!(
+                    "layer `{table}`, {key_name} {fid}, column `{col}`: {m}"
+                ))
+            };
+            let blob: Option<Vec<u8>> = r.get(1).map_err(|e| at(geom, e.to_string()))?;
+            let blob = blob.ok_or_else(|| at(geom, "no geometry".into()))?;
+            let point = wkb::gpkg_body(&blob)
+                .and_then(wkb::read_point)
+                .map_err(|m| at(geom, m))?;
+            chunk.locators.push(fid);
+            chunk.x.push(point.x());
+            chunk.y.push(point.y());
+            for (j, c) in self.columns.iter().enumerate() {
+                use rusqlite::types::ValueRef;
+                cells[j].push(match r.get_ref(j + 2).map_err(sql)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(i) => Cell::Int(i),
+                    ValueRef::Real(x) => Cell::Real(x),
+                    ValueRef::Text(t) => Cell::Text(
+                        std::str::from_utf8(t)
+                            .map_err(|_| at(c, "text that is not UTF-8".into()))?
+                            .to_owned(),
+                    ),
+                    ValueRef::Blob(_) => {
+                        return Err(at(c, "a binary value; expected text or a number".into()))
+                    }
+                });
+            }
+        }
+        for (j, cells) in cells.into_iter().enumerate() {
+            let array = column_array(cells, self.boolean[j]);
+            chunk.columns.push(
+                Column::new(array)
+                    .map_err(|m| bad(format!("column `{}`: {m}", self.columns[j])))?,
+            );
+        }
+        Ok(chunk)
+    }
+}
+
+/// One value as SQLite stored it (its columns are typed row by row).
+#[derive(Debug, Clone)]
+enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// The cells of a column as an Arrow array: booleans for a BOOLEAN
+/// column, integers or doubles when every value is a number, text
+/// otherwise (numbers written as Rust prints them).
+fn column_array(cells: Vec<Cell>, boolean: bool) -> ArrayRef {
+    let ints = cells.iter().all(|c| matches!(c, Cell::Null | Cell::Int(_)));
+    let numbers = cells
+        .iter()
+        .all(|c| matches!(c, Cell::Null | Cell::Int(_) | Cell::Real(_)));
+    if boolean && ints {
+        return Arc::new(BooleanArray::from_iter(cells.iter().map(|c| match c {
+            Cell::Int(i) => Some(*i != 0),
+            _ => None,
+        })));
+    }
+    if ints {
+        return Arc::new(Int64Array::from_iter(cells.iter().map(|c| match c {
+            Cell::Int(i) => Some(*i),
+            _ => None,
+        })));
+    }
+    if numbers {
+        return Arc::new(Float64Array::from_iter(cells.iter().map(|c| match c {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Real(x) => Some(*x),
+            _ => None,
+        })));
+    }
+    Arc::new(StringArray::from_iter(cells.into_iter().map(|c| match c {
+        Cell::Null => None,
+        Cell::Int(i) => Some(i.to_string()),
+        Cell::Real(x) => Some(x.to_string()),
+        Cell::Text(s) => Some(s),
+    })))
 }

@@ -22,13 +22,15 @@ use std::path::{Path, PathBuf};
 use geo_types::Geometry;
 use serde_json::Value;
 
+mod chunks;
 mod fgb;
 mod geoparquet;
 mod gpkg;
 mod points;
 pub mod wkb;
 
-pub use points::{read_points, PointTable};
+pub use chunks::{Column, PointChunk, PointChunks};
+pub use points::{read_points, PointRow, PointTable};
 
 /// The errors of reading and writing.
 #[derive(Debug, thiserror::Error)]

@@ -45,8 +45,9 @@ pub struct PointTable {
 /// (EPSG:4326) or `x`,`y` columns (CRS left to the caller).
 pub fn read_points(path: &Path, layer: Option<&str>) -> Result<PointTable> {
     match Format::of(path)? {
-        Format::GeoPackage => crate::gpkg::read_points(path, layer),
-        Format::GeoParquet => crate::geoparquet::read_points(path),
+        Format::GeoPackage | Format::GeoParquet => {
+            crate::PointChunks::open(path, layer)?.read_all()
+        }
         Format::GeoJson => read_geojson(path),
         Format::Csv => read_csv(path),
         Format::FlatGeobuf => Err(Error::Format {

@@ -1,0 +1,130 @@
+//! Loading a dataset directory: manifest, facilities, residents, areas.
+//!
+//! Every problem is reported with file, line (or GeoJSON feature), column and
+//! what was expected. Nothing is kept from a load that fails.
+
+mod areas;
+mod chunked;
+mod csv_pieces;
+mod facilities;
+mod ids;
+mod residents;
+mod table;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use csv::ByteRecord;
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use std::hash::{Hash, Hasher};
+
+use crate::areas::Areas;
+use crate::crs::{Crs, ToWgs84};
+use crate::dataset::Dataset;
+use crate::error::{Error, Location, Result};
+use crate::exec::Executor;
+use crate::manifest::ResolvedManifest;
+use crate::model::{
+    Categorical, Facilities, Facility, FacilityId, FacilityStatus, LonLat, Residents, NONE,
+};
+
+use areas::*;
+use chunked::*;
+use csv_pieces::*;
+use facilities::*;
+use ids::*;
+use residents::*;
+use table::*;
+
+// ------------------------------------------------------------------- dataset
+
+/// Loads a dataset directory (or a manifest file), running independent
+/// parsing work through `exec`.
+pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
+    let m = ResolvedManifest::read(dir)?;
+    let stamps = crate::version::Stamps::of(&m);
+    let facilities = load_facilities(&m.facilities_path, m.facilities_crs)?;
+    let areas = match &m.areas {
+        None => None,
+        Some((path, crs, src)) => Some(load_areas(
+            path,
+            *crs,
+            &src.id_property,
+            src.name_property.as_deref(),
+        )?),
+    };
+    if let Some(specs) = &m.network {
+        let path = &specs[0].path;
+        if !path.is_file() {
+            let mut loc = crate::error::Location::file(&m.path);
+            loc.field = Some("network.path".into());
+            return Err(Error::input(
+                loc,
+                format!(
+                    "expected an OpenStreetMap .osm.pbf extract, found no file at {}",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let mut residents = load_residents(&m.residents_path, m.residents_crs, &facilities, exec)?;
+    if let Some(areas) = &areas {
+        fill_municipalities(&mut residents, areas, exec);
+    }
+    let network = m.network.clone();
+    let costs = match &m.costs {
+        None => None,
+        Some((path, unit)) => Some(crate::costs::CostTable::load(
+            path,
+            *unit,
+            &residents,
+            &facilities,
+        )?),
+    };
+    let agendas = match &m.agendas {
+        None => None,
+        Some(path) => Some(crate::agendas::Agendas::load(path, &facilities)?),
+    };
+    // The version of exactly the bytes loaded: no file changed from before
+    // the load to after the hash.
+    let version = crate::version::version_of(&m)?;
+    crate::version::Stamps::of(&m).unchanged_since(&stamps)?;
+    Ok(Dataset::new(
+        m.manifest.name.clone(),
+        m.manifest
+            .title
+            .clone()
+            .unwrap_or_else(|| m.manifest.name.clone()),
+        PathBuf::from(&m.path),
+        facilities,
+        residents,
+        areas,
+    )
+    .with_network(network)
+    .with_costs(costs)
+    .with_agendas(agendas)
+    .with_version(version))
+}
+
+/// Residents without a municipality get the id of the area they lie in.
+pub(super) fn fill_municipalities<E: Executor>(residents: &mut Residents, areas: &Areas, exec: &E) {
+    let missing: Vec<usize> = (0..residents.len())
+        .filter(|&i| residents.municipality.codes()[i] == NONE)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let locs = &residents.location;
+    let ranges = crate::exec::chunk_ranges(missing.len(), 65_536);
+    let found: Vec<Vec<u32>> = exec.map(ranges, |r| {
+        missing[r].iter().map(|&i| areas.locate(locs[i])).collect()
+    });
+    let codes: Vec<u32> = (0..areas.len())
+        .map(|a| residents.municipality.code_for(areas.id(a)))
+        .collect();
+    for (&row, area) in missing.iter().zip(found.into_iter().flatten()) {
+        if area != NONE {
+            residents.municipality.set_code(row, codes[area as usize]);
+        }
+    }
+}

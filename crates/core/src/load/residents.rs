@@ -1,0 +1,744 @@
+//! The residents file: parsed in parallel pieces straight into the final
+//! columns when it is a quote-free CSV, in one piece otherwise.
+
+use super::*;
+
+// ----------------------------------------------------------------- residents
+
+#[derive(Debug, Clone)]
+pub(super) struct ResidentCols {
+    pub(super) id: usize,
+    pub(super) coords: CoordCols,
+    pub(super) weight: Option<usize>,
+    pub(super) municipality: Option<usize>,
+    pub(super) gp_id: Option<usize>,
+    pub(super) group: Option<usize>,
+    pub(super) extra: Vec<(String, usize)>,
+}
+
+pub(super) const RESERVED: [&str; 9] = [
+    "id",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "weight",
+    "municipality",
+    "gp_id",
+    "group",
+];
+
+impl ResidentCols {
+    pub(super) fn new(t: &Table) -> Result<Self> {
+        let coords = t.coord_cols()?;
+        let extra = t
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                !(RESERVED.iter().any(|r| r.eq_ignore_ascii_case(h)) || t.geometry_xy && *i < 2)
+            })
+            .map(|(i, h)| (h.clone(), i))
+            .collect();
+        Ok(ResidentCols {
+            id: t.require("id")?,
+            coords,
+            weight: t.find("weight"),
+            municipality: t.find("municipality"),
+            gp_id: t.find("gp_id"),
+            group: t.find("group"),
+            extra,
+        })
+    }
+}
+
+/// One validated resident row, on its way into storage.
+pub(super) struct Row<'a> {
+    pub(super) id: &'a str,
+    pub(super) location: LonLat,
+    pub(super) weight: f64,
+    pub(super) gp: u32,
+    pub(super) municipality: Option<&'a str>,
+    pub(super) group: Option<&'a str>,
+    /// Values of the extra columns (no allocation when there are none).
+    pub(super) extra: Vec<&'a str>,
+}
+
+/// Where parsed rows are stored: growing columns (one-piece loads) or the
+/// final columns' slices for one piece of a file parsed in parallel.
+pub(super) trait RowSink {
+    fn push_row(&mut self, row: Row<'_>);
+}
+
+/// (hash of id, global row) in [`ID_BUCKETS`] buckets by the hash's top
+/// bits, so that duplicate ids are looked for bucket by bucket.
+pub(super) struct IdHashes(pub(super) Vec<Vec<(u64, u32)>>);
+
+impl IdHashes {
+    pub(super) fn with_capacity(rows: usize) -> Self {
+        IdHashes(
+            (0..ID_BUCKETS)
+                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
+                .collect(),
+        )
+    }
+
+    pub(super) fn push(&mut self, id: &str, row: u32) {
+        let h = hash_id(id);
+        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, row));
+    }
+}
+
+/// Residents of a whole file parsed in one piece (GeoJSON, quoted CSV).
+pub(super) struct ResidentsPart {
+    pub(super) residents: Residents,
+    /// Where the rows came from, to locate a row in error messages.
+    pub(super) source: PartSource,
+    pub(super) id_hashes: IdHashes,
+}
+
+impl RowSink for ResidentsPart {
+    fn push_row(&mut self, row: Row<'_>) {
+        let r = &mut self.residents;
+        self.id_hashes.push(row.id, r.location.len() as u32);
+        r.id_bytes.extend_from_slice(row.id.as_bytes());
+        r.id_ends.push(r.id_bytes.len() as u64);
+        r.location.push(row.location);
+        r.unit_weights &= row.weight == 1.0;
+        r.weight.push(row.weight);
+        r.gp.push(row.gp);
+        r.municipality.push(row.municipality);
+        r.group.push(row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            r.extra[k].1.push(Some(v));
+        }
+    }
+}
+
+/// A categorical column of one piece: codes into a dictionary local to
+/// the piece (remapped to the file's dictionary afterwards).
+pub(super) struct PieceCodes<'a> {
+    pub(super) codes: &'a mut [u32],
+    pub(super) dict: Categorical,
+    /// The last value and its code: input is often sorted by it.
+    pub(super) last: Option<(String, u32)>,
+}
+
+impl PieceCodes<'_> {
+    pub(super) fn set(&mut self, row: usize, value: Option<&str>) {
+        self.codes[row] = match value {
+            None | Some("") => NONE,
+            Some(v) => match &self.last {
+                Some((last, c)) if last == v => *c,
+                _ => {
+                    let c = self.dict.code_for(v);
+                    self.last = Some((v.to_owned(), c));
+                    c
+                }
+            },
+        };
+    }
+}
+
+/// Where a piece writes the bytes of its ids.
+pub(super) enum IdOut<'a> {
+    /// Its own slice of the final bytes, whose size a first pass counted;
+    /// `base` is the slice's offset in the final bytes, `len` the bytes
+    /// written so far.
+    Slice {
+        bytes: &'a mut [u8],
+        base: u64,
+        len: usize,
+    },
+    /// Its own buffer, appended to the final bytes once every piece is
+    /// parsed; until then the id ends are offsets in this buffer.
+    Own(Vec<u8>),
+}
+
+/// The final columns' slices for the rows of one piece.
+pub(super) struct PieceSink<'a> {
+    /// Global index of the piece's first row.
+    pub(super) row0: u32,
+    pub(super) rows: usize,
+    pub(super) location: &'a mut [LonLat],
+    pub(super) weight: &'a mut [f64],
+    pub(super) gp: &'a mut [u32],
+    pub(super) id_ends: &'a mut [u64],
+    pub(super) ids: IdOut<'a>,
+    /// Municipality, group, then the extra columns.
+    pub(super) categorical: Vec<PieceCodes<'a>>,
+    pub(super) unit_weights: bool,
+    pub(super) id_hashes: IdHashes,
+}
+
+impl RowSink for PieceSink<'_> {
+    fn push_row(&mut self, row: Row<'_>) {
+        let i = self.rows;
+        self.id_hashes.push(row.id, self.row0 + i as u32);
+        let id = row.id.as_bytes();
+        self.id_ends[i] = match &mut self.ids {
+            IdOut::Slice { bytes, base, len } => {
+                bytes[*len..*len + id.len()].copy_from_slice(id);
+                *len += id.len();
+                *base + *len as u64
+            }
+            IdOut::Own(bytes) => {
+                bytes.extend_from_slice(id);
+                bytes.len() as u64
+            }
+        };
+        self.location[i] = row.location;
+        self.unit_weights &= row.weight == 1.0;
+        self.weight[i] = row.weight;
+        self.gp[i] = row.gp;
+        let (m, rest) = self.categorical.split_at_mut(1);
+        m[0].set(i, row.municipality);
+        rest[0].set(i, row.group);
+        for (k, v) in row.extra.into_iter().enumerate() {
+            rest[1 + k].set(i, Some(v));
+        }
+        self.rows += 1;
+    }
+}
+
+pub(super) struct ResidentParser<'a> {
+    pub(super) t: &'a Table<'a>,
+    pub(super) cols: &'a ResidentCols,
+    pub(super) transform: &'a ToWgs84,
+    pub(super) facilities: &'a Facilities,
+}
+
+impl ResidentParser<'_> {
+    pub(super) fn new_part(&self, rows: usize) -> ResidentsPart {
+        let mut residents = Residents {
+            unit_weights: true,
+            ..Residents::default()
+        };
+        residents.location.reserve(rows);
+        residents.weight.reserve(rows);
+        residents.gp.reserve(rows);
+        residents.id_ends.reserve(rows);
+        residents.id_bytes.reserve(rows * 10);
+        residents.municipality.reserve(rows);
+        residents.group.reserve(rows);
+        residents.extra = self
+            .cols
+            .extra
+            .iter()
+            .map(|(n, _)| (n.clone(), Categorical::new()))
+            .collect();
+        ResidentsPart {
+            residents,
+            source: PartSource::GeoJson,
+            id_hashes: IdHashes::with_capacity(rows),
+        }
+    }
+
+    /// Validates one record and stores it in `sink`; nothing is stored when
+    /// it is invalid.
+    pub(super) fn push(
+        &self,
+        sink: &mut impl RowSink,
+        rec: &impl Fields,
+        pos: RowPos,
+    ) -> Result<()> {
+        let t = self.t;
+        let c = self.cols;
+        t.check_len(rec, pos)?;
+        let id = t.str(rec, c.id, pos)?;
+        if id.is_empty() {
+            return Err(t.err(pos, Some(c.id), "expected a non-empty id"));
+        }
+        let location = t.point(rec, c.coords, self.transform, pos)?;
+        let weight = match c.weight {
+            None => 1.0,
+            Some(col) => match rec
+                .number(col)
+                .or_else(|| parse_plain_decimal(rec.field(col).trim_ascii()))
+            {
+                Some(w) if w >= 0.0 && w.is_finite() => w,
+                _ => {
+                    let s = t.str(rec, col, pos)?;
+                    if s.is_empty() {
+                        1.0
+                    } else {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|w| w.is_finite() && *w >= 0.0)
+                            .ok_or_else(|| {
+                                t.err(
+                                    pos,
+                                    Some(col),
+                                    format!("expected a number ≥ 0, found `{s}`"),
+                                )
+                            })?
+                    }
+                }
+            },
+        };
+        let gp = match c.gp_id {
+            None => NONE,
+            Some(col) => {
+                let s = t.str(rec, col, pos)?;
+                if s.is_empty() {
+                    NONE
+                } else {
+                    self.facilities.index_of(s).ok_or_else(|| {
+                        t.err(
+                            pos,
+                            Some(col),
+                            format!("expected the id of a facility, found `{s}` which names none"),
+                        )
+                    })?
+                }
+            }
+        };
+        let opt = |col: Option<usize>| -> Result<Option<&str>> {
+            col.map(|col| t.str(rec, col, pos)).transpose()
+        };
+        let municipality = opt(c.municipality)?;
+        let group = opt(c.group)?;
+        let extra = c
+            .extra
+            .iter()
+            .map(|(_, col)| t.str(rec, *col, pos))
+            .collect::<Result<Vec<&str>>>()?;
+        sink.push_row(Row {
+            id,
+            location,
+            weight,
+            gp,
+            municipality,
+            group,
+            extra,
+        });
+        Ok(())
+    }
+}
+
+/// Bytes per piece when a CSV file is parsed in parallel.
+pub(super) const CSV_PIECE_BYTES: u64 = 2 << 20;
+/// Bytes read for the header line (more if it is longer).
+pub(super) const HEADER_PROBE_BYTES: u64 = 64 << 10;
+/// Id hashes are grouped in this many buckets (by their top bits) so that
+/// duplicate ids are searched for bucket by bucket, in parallel.
+pub(super) const ID_BUCKET_BITS: u32 = 6;
+pub(super) const ID_BUCKETS: usize = 1 << ID_BUCKET_BITS;
+
+pub(super) fn load_residents<E: Executor>(
+    path: &Path,
+    crs: Crs,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
+    if is_table_format(path) {
+        return load_residents_chunked(path, facilities, exec);
+    }
+    let transform = ToWgs84::new(crs)?;
+    if is_geojson(path) {
+        let bytes = read_bytes(path)?;
+        let (header, rows) = geojson_points(path, &bytes)?;
+        drop(bytes);
+        let t = Table {
+            path,
+            header,
+            geometry_xy: true,
+            records: None,
+        };
+        let cols = ResidentCols::new(&t)?;
+        let p = ResidentParser {
+            t: &t,
+            cols: &cols,
+            transform: &transform,
+            facilities,
+        };
+        let mut part = p.new_part(rows.len());
+        for (i, rec) in rows.iter().enumerate() {
+            p.push(
+                &mut part,
+                rec,
+                RowPos {
+                    line: None,
+                    feature: Some(i),
+                },
+            )?;
+        }
+        return finish_part(path, part, exec);
+    }
+
+    // The header, from the start of the file.
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    let mut probe = Vec::new();
+    read_range(&mut file, 0, HEADER_PROBE_BYTES.min(file_len), &mut probe)
+        .map_err(|e| io_error(path, e))?;
+    drop(file);
+    let header_complete = probe.len() as u64 == file_len || memchr::memchr(b'\n', &probe).is_some();
+    if !header_complete || memchr::memchr(b'"', &probe).is_some() {
+        return load_residents_csv_serial(path, &transform, facilities, exec);
+    }
+    let (header, start) = csv_header(path, &probe)?;
+    let header_lines = probe[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    drop(probe);
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+        records: None,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform: &transform,
+        facilities,
+    };
+
+    // Pass 1, in parallel: where each piece's lines are, how many rows and
+    // id bytes they hold. The whole file is never held in memory.
+    let start = start as u64;
+    let ranges: Vec<(u64, u64)> = (0..(file_len - start).div_ceil(CSV_PIECE_BYTES))
+        .map(|k| {
+            let from = start + k * CSV_PIECE_BYTES;
+            (from, (from + CSV_PIECE_BYTES).min(file_len))
+        })
+        .collect();
+    let mut scans = Vec::with_capacity(ranges.len());
+    let mut line = header_lines + 1;
+    for scan in exec.map(ranges, |r| {
+        scan_csv_piece(path, start, r, file_len, cols.id)
+    }) {
+        match scan {
+            Ok(mut s) => {
+                s.line0 = line;
+                line += s.newlines;
+                scans.push(s);
+            }
+            Err(ScanError::Quoted) => {
+                return load_residents_csv_serial(path, &transform, facilities, exec)
+            }
+            Err(ScanError::Io(e)) => return Err(io_error(path, e)),
+        }
+    }
+
+    // Pass 2, in parallel: every piece parses straight into its slice of
+    // the final columns (no per-piece columns to concatenate afterwards).
+    let pieces = scans
+        .iter()
+        .map(|s| (*s, s.rows, Some(s.id_bytes)))
+        .collect();
+    let (residents, hashes) = parse_pieces(path, &cols, pieces, exec, |s, sink| {
+        let mut body = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
+            .map_err(|e| io_error(path, e))?;
+        for_each_plain_line(&body, s.line0, |line, rec| {
+            p.push(
+                sink,
+                rec,
+                RowPos {
+                    line: Some(line),
+                    feature: None,
+                },
+            )
+        })
+    })?;
+    check_unique_ids(path, &residents, &hashes, exec, None, |row| {
+        // The piece holding global row `row`, then the row within it.
+        let mut first = 0;
+        for s in &scans {
+            if (row as usize) < first + s.rows {
+                let src = PartSource::Csv {
+                    from: s.from,
+                    to: s.to,
+                    line0: s.line0,
+                };
+                return src.locate(path, row - first as u32);
+            }
+            first += s.rows;
+        }
+        RowPos {
+            line: None,
+            feature: None,
+        }
+    })?;
+    Ok(residents)
+}
+
+/// What a piece leaves besides the rows written into the final columns.
+pub(super) struct PieceOut {
+    pub(super) unit_weights: bool,
+    /// Local dictionaries of the categorical columns.
+    pub(super) dicts: Vec<Categorical>,
+    pub(super) id_hashes: IdHashes,
+    /// The piece's ids, when it kept them in its own buffer.
+    pub(super) own_ids: Option<Vec<u8>>,
+}
+
+/// The general path for CSV files with quotes (a quoted field may hold a
+/// newline, so the file cannot be split at line ends): one csv reader.
+pub(super) fn load_residents_csv_serial<E: Executor>(
+    path: &Path,
+    transform: &ToWgs84,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
+    let bytes = read_bytes(path)?;
+    let (header, start) = csv_header(path, &bytes)?;
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+        records: None,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform,
+        facilities,
+    };
+    let body = &bytes[start..];
+    let line0 = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut part = p.new_part(body.len() / 48 + 16);
+    part.source = PartSource::Csv {
+        from: start as u64,
+        to: bytes.len() as u64,
+        line0,
+    };
+    let mut rdr = csv_reader(body, false);
+    let mut rec = ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
+                p.push(
+                    &mut part,
+                    &rec,
+                    RowPos {
+                        line: Some(line),
+                        feature: None,
+                    },
+                )?;
+            }
+            Ok(false) => break,
+            Err(e) => {
+                let mut err = csv_error(path, &e);
+                if let Error::Input { location, .. } = &mut err {
+                    location.line = location.line.map(|l| l + line0 - 1);
+                }
+                return Err(err);
+            }
+        }
+    }
+    drop(bytes);
+    finish_part(path, part, exec)
+}
+
+/// The residents of a one-piece load, once their ids are checked.
+pub(super) fn finish_part<E: Executor>(
+    path: &Path,
+    part: ResidentsPart,
+    exec: &E,
+) -> Result<Residents> {
+    let source = part.source;
+    check_unique_ids(
+        path,
+        &part.residents,
+        std::slice::from_ref(&part.id_hashes),
+        exec,
+        None,
+        |row| source.locate(path, row),
+    )?;
+    Ok(part.residents)
+}
+
+/// The rows of a part: a GeoJSON file (row = feature), or the bytes
+/// `[from, to)` of a CSV file whose first record starts on line `line0`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum PartSource {
+    GeoJson,
+    Csv { from: u64, to: u64, line0: u64 },
+}
+
+impl PartSource {
+    /// Position of row `row` of the part; CSV pieces are read again, which
+    /// is fine on this error-only path.
+    pub(super) fn locate(self, path: &Path, row: u32) -> RowPos {
+        match self {
+            PartSource::GeoJson => RowPos {
+                line: None,
+                feature: Some(row as usize),
+            },
+            PartSource::Csv { from, to, line0 } => {
+                let mut bytes = Vec::new();
+                let read = std::fs::File::open(path)
+                    .and_then(|mut f| read_range(&mut f, from, to - from, &mut bytes));
+                let mut line = None;
+                if read.is_ok() {
+                    let mut rdr = csv_reader(&bytes, false);
+                    let mut rec = ByteRecord::new();
+                    for _ in 0..=row {
+                        if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+                            break;
+                        }
+                        line = rec.position().map(|p| line0 + p.line() - 1);
+                    }
+                }
+                RowPos {
+                    line,
+                    feature: None,
+                }
+            }
+        }
+    }
+}
+
+/// Parses pieces of a residents file in parallel, each straight into its
+/// slice of the final columns: `pieces` are (job, rows, bytes of the ids
+/// when a first pass counted them), and `parse` pushes a job's rows, in
+/// order, into its sink. Returns the residents and the pieces' id hashes
+/// (not yet checked for duplicates).
+pub(super) fn parse_pieces<E: Executor, J: Send>(
+    path: &Path,
+    cols: &ResidentCols,
+    pieces: Vec<(J, usize, Option<usize>)>,
+    exec: &E,
+    parse: impl Fn(J, &mut PieceSink<'_>) -> Result<()> + Sync + Send,
+) -> Result<(Residents, Vec<IdHashes>)> {
+    let rows: Vec<usize> = pieces.iter().map(|p| p.1).collect();
+    let n: usize = rows.iter().sum();
+    let known_ids: Option<usize> = pieces.iter().map(|p| p.2).sum();
+    let mut location = vec![LonLat::new(0.0, 0.0); n];
+    let mut weight = vec![0.0f64; n];
+    let mut gp = vec![0u32; n];
+    let mut id_ends = vec![0u64; n];
+    let mut id_bytes = vec![0u8; known_ids.unwrap_or(0)];
+    let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
+    let mut jobs = Vec::with_capacity(pieces.len());
+    {
+        fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
+            let (head, tail) = std::mem::take(rest).split_at_mut(k);
+            *rest = tail;
+            head
+        }
+        let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
+        let (mut ends, mut bytes) = (&mut id_ends[..], &mut id_bytes[..]);
+        let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
+        let (mut row0, mut id_base) = (0usize, 0u64);
+        for (job, rows, ids) in pieces {
+            let sink = PieceSink {
+                row0: row0 as u32,
+                rows: 0,
+                location: take(&mut loc, rows),
+                weight: take(&mut w, rows),
+                gp: take(&mut g, rows),
+                id_ends: take(&mut ends, rows),
+                ids: match (known_ids, ids) {
+                    (Some(_), Some(k)) => IdOut::Slice {
+                        bytes: take(&mut bytes, k),
+                        base: id_base,
+                        len: 0,
+                    },
+                    _ => IdOut::Own(Vec::with_capacity(rows * 12)),
+                },
+                categorical: cats
+                    .iter_mut()
+                    .map(|c| PieceCodes {
+                        codes: take(c, rows),
+                        dict: Categorical::new(),
+                        last: None,
+                    })
+                    .collect(),
+                unit_weights: true,
+                id_hashes: IdHashes::with_capacity(rows),
+            };
+            jobs.push((job, rows, sink));
+            row0 += rows;
+            id_base += ids.unwrap_or(0) as u64;
+        }
+    }
+    let results = exec.map(jobs, |(job, rows, mut sink)| -> Result<PieceOut> {
+        parse(job, &mut sink)?;
+        let complete = match &sink.ids {
+            IdOut::Slice { bytes, len, .. } => *len == bytes.len(),
+            IdOut::Own(_) => true,
+        };
+        if sink.rows != rows || !complete {
+            return Err(Error::input(
+                Location::file(path),
+                format!(
+                    "the file changed while it was read (a piece expected to hold {rows} rows \
+                     held {})",
+                    sink.rows
+                ),
+            ));
+        }
+        Ok(PieceOut {
+            unit_weights: sink.unit_weights,
+            dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
+            id_hashes: sink.id_hashes,
+            own_ids: match sink.ids {
+                IdOut::Own(bytes) => Some(bytes),
+                IdOut::Slice { .. } => None,
+            },
+        })
+    });
+    let mut outs = results.into_iter().collect::<Result<Vec<_>>>()?;
+
+    // Ids parsed into the pieces' own buffers: appended, their ends
+    // shifted to the final offsets.
+    if known_ids.is_none() {
+        id_bytes.reserve_exact(outs.iter().flat_map(|o| &o.own_ids).map(Vec::len).sum());
+        let mut row0 = 0;
+        for (out, &rows) in outs.iter_mut().zip(&rows) {
+            let base = id_bytes.len() as u64;
+            id_bytes.extend_from_slice(out.own_ids.as_deref().unwrap_or_default());
+            out.own_ids = None;
+            for e in &mut id_ends[row0..row0 + rows] {
+                *e += base;
+            }
+            row0 += rows;
+        }
+    }
+
+    // One dictionary per categorical column; pieces' codes remapped to it.
+    let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
+    for (k, mut column) in codes.into_iter().enumerate() {
+        let mut all = Categorical::new();
+        let mut row0 = 0;
+        for (&rows, out) in rows.iter().zip(&outs) {
+            let map: Vec<u32> = out.dicts[k]
+                .values()
+                .iter()
+                .map(|v| all.code_for(v))
+                .collect();
+            for c in &mut column[row0..row0 + rows] {
+                if *c != NONE {
+                    *c = map[*c as usize];
+                }
+            }
+            row0 += rows;
+        }
+        all.set_codes(column);
+        categoricals.push(all);
+    }
+    let mut categoricals = categoricals.into_iter();
+    let residents = Residents {
+        location,
+        weight,
+        id_bytes,
+        id_ends,
+        municipality: categoricals.next().unwrap_or_default(),
+        group: categoricals.next().unwrap_or_default(),
+        gp,
+        extra: cols
+            .extra
+            .iter()
+            .map(|(name, _)| name.clone())
+            .zip(categoricals)
+            .collect(),
+        unit_weights: outs.iter().all(|o| o.unit_weights),
+    };
+    Ok((residents, outs.into_iter().map(|o| o.id_hashes).collect()))
+}

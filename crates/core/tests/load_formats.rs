@@ -1,0 +1,258 @@
+//! Residents read from GeoParquet and GeoPackage in parallel chunks (row
+//! groups, blocks of feature ids) are the same residents as the same rows
+//! read from CSV; errors in a later chunk name the right row.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use bacino_core::Dataset;
+use bacino_core::Executor;
+use bacino_formats::{Layer, Values};
+use geo_types::{Geometry, Point};
+use rand::{Rng, SeedableRng};
+
+/// Runs every item on its own thread, so that chunks really are parsed
+/// at the same time (the crate's own executor is sequential).
+struct Threads;
+
+impl Executor for Threads {
+    fn map<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send,
+        R: Send,
+        F: Fn(T) -> R + Sync + Send,
+    {
+        let f = &f;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .into_iter()
+                .map(|item| s.spawn(move || f(item)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    }
+}
+
+/// More rows than two GeoParquet row groups (65,536 each) and spanning
+/// three GeoPackage blocks of feature ids.
+const N: usize = 150_000;
+
+struct Rows {
+    id: Vec<String>,
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+    weight: Vec<Option<f64>>,
+    municipality: Vec<Option<String>>,
+    gp_id: Vec<Option<String>>,
+    group: Vec<String>,
+}
+
+fn rows() -> Rows {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let towns = ["016024", "019035", "Crema", "Bergamo", "Treviglio"];
+    let mut r = Rows {
+        id: Vec::new(),
+        lon: Vec::new(),
+        lat: Vec::new(),
+        weight: Vec::new(),
+        municipality: Vec::new(),
+        gp_id: Vec::new(),
+        group: Vec::new(),
+    };
+    for i in 0..N {
+        r.id.push(format!("R{i:06}"));
+        r.lon.push(rng.random_range(9.4..10.1));
+        r.lat.push(rng.random_range(45.3..45.9));
+        r.weight.push(match i % 5 {
+            0 => None,
+            _ => Some(f64::from(rng.random_range(0..400u32)) / 4.0),
+        });
+        r.municipality.push(match i % 11 {
+            0 => None,
+            k => Some(towns[k % towns.len()].to_owned()),
+        });
+        r.gp_id.push(match i % 3 {
+            0 => None,
+            k => Some(format!("GP{k}")),
+        });
+        r.group
+            .push(if i % 4 == 0 { "65+" } else { "under 65" }.to_owned());
+    }
+    r
+}
+
+fn write_csv(r: &Rows, path: &Path) {
+    let mut s = String::from("id,lon,lat,weight,municipality,gp_id,group\n");
+    for i in 0..N {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            r.id[i],
+            r.lon[i],
+            r.lat[i],
+            r.weight[i].map(|w| w.to_string()).unwrap_or_default(),
+            r.municipality[i].as_deref().unwrap_or_default(),
+            r.gp_id[i].as_deref().unwrap_or_default(),
+            r.group[i]
+        );
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn layer(r: &Rows) -> Layer {
+    Layer {
+        name: "residents".into(),
+        geometries: (0..N)
+            .map(|i| Some(Geometry::Point(Point::new(r.lon[i], r.lat[i]))))
+            .collect(),
+        columns: vec![
+            (
+                "id".into(),
+                Values::Text(r.id.iter().cloned().map(Some).collect()),
+            ),
+            ("weight".into(), Values::Number(r.weight.clone())),
+            ("municipality".into(), Values::Text(r.municipality.clone())),
+            ("gp_id".into(), Values::Text(r.gp_id.clone())),
+            (
+                "group".into(),
+                Values::Text(r.group.iter().cloned().map(Some).collect()),
+            ),
+        ],
+    }
+}
+
+fn dataset_dir(dir: &Path, residents: &str) {
+    std::fs::write(
+        dir.join("facilities.csv"),
+        "id,kind,lon,lat\nGP1,gp,9.67,45.69\nGP2,gp,9.70,45.36\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dataset.toml"),
+        format!(
+            "name = \"chunks\"\n[facilities]\npath = \"facilities.csv\"\n\
+             [residents]\npath = \"{residents}\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn load(dir: &Path) -> Result<Dataset, String> {
+    Dataset::load_with(dir, &Threads).map_err(|e| e.to_string())
+}
+
+/// Every column of every resident, in order.
+fn same_residents(a: &Dataset, b: &Dataset, what: &str) {
+    let (a, b) = (a.residents(), b.residents());
+    assert_eq!(a.len(), b.len(), "{what}: count");
+    for i in 0..a.len() {
+        assert_eq!(a.id(i), b.id(i), "{what}: id of row {i}");
+        assert_eq!(a.locations()[i], b.locations()[i], "{what}: row {i}");
+        assert_eq!(a.weights()[i], b.weights()[i], "{what}: weight of row {i}");
+        assert_eq!(a.gp()[i], b.gp()[i], "{what}: gp of row {i}");
+        assert_eq!(
+            a.municipality().get(i),
+            b.municipality().get(i),
+            "{what}: municipality of row {i}"
+        );
+        assert_eq!(
+            a.group().get(i),
+            b.group().get(i),
+            "{what}: group of row {i}"
+        );
+    }
+    assert_eq!(a.has_unit_weights(), b.has_unit_weights(), "{what}");
+}
+
+#[test]
+fn geoparquet_and_geopackage_residents_equal_the_same_csv() {
+    let r = rows();
+    let d = tempfile::tempdir().unwrap();
+    let (csv, parquet, gpkg) = (d.path().join("c"), d.path().join("p"), d.path().join("g"));
+    for dir in [&csv, &parquet, &gpkg] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    write_csv(&r, &csv.join("residents.csv"));
+    dataset_dir(&csv, "residents.csv");
+    bacino_formats::write(&parquet.join("residents.parquet"), &layer(&r)).unwrap();
+    dataset_dir(&parquet, "residents.parquet");
+    bacino_formats::write(&gpkg.join("residents.gpkg"), &layer(&r)).unwrap();
+    dataset_dir(&gpkg, "residents.gpkg");
+
+    // The files really are in several chunks.
+    let chunks = bacino_formats::PointChunks::open(&parquet.join("residents.parquet"), None)
+        .unwrap()
+        .chunk_rows;
+    assert_eq!(chunks.len(), N.div_ceil(65_536), "{chunks:?}");
+    let chunks = bacino_formats::PointChunks::open(&gpkg.join("residents.gpkg"), None)
+        .unwrap()
+        .chunk_rows;
+    assert!(chunks.len() >= 3, "{chunks:?}");
+
+    let from_csv = load(&csv).unwrap();
+    assert_eq!(from_csv.residents().len(), N);
+    same_residents(&from_csv, &load(&parquet).unwrap(), "GeoParquet");
+    same_residents(&from_csv, &load(&gpkg).unwrap(), "GeoPackage");
+}
+
+#[test]
+fn geopackage_features_with_gaps_in_their_ids_are_all_read_in_order() {
+    let r = rows();
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("residents.gpkg");
+    bacino_formats::write(&path, &layer(&r)).unwrap();
+    // Deleted features, and ids far apart (blocks of ids mostly empty).
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(
+        "DELETE FROM residents WHERE fid % 7 = 0;
+         UPDATE residents SET fid = fid + 1000000000000 WHERE fid > 140000;",
+    )
+    .unwrap();
+    drop(db);
+    dataset_dir(d.path(), "residents.gpkg");
+    let got = load(d.path()).unwrap();
+    let kept: Vec<usize> = (0..N).filter(|i| (i + 1) % 7 != 0).collect();
+    let residents = got.residents();
+    assert_eq!(residents.len(), kept.len());
+    for (row, &i) in kept.iter().enumerate() {
+        assert_eq!(residents.id(row), r.id[i]);
+        assert_eq!(residents.locations()[row].lon, r.lon[i]);
+    }
+}
+
+#[test]
+fn a_bad_value_or_a_repeated_id_in_a_later_chunk_names_its_row() {
+    let mut r = rows();
+    // Rows counted from 0 in GeoParquet, feature ids from 1 in GeoPackage.
+    r.weight[131_100] = Some(-2.0);
+    let d = tempfile::tempdir().unwrap();
+    for (file, record) in [
+        ("residents.parquet", "row 131100"),
+        ("residents.gpkg", "layer `residents`, fid 131101"),
+    ] {
+        bacino_formats::write(&d.path().join(file), &layer(&r)).unwrap();
+        dataset_dir(d.path(), file);
+        let e = load(d.path()).unwrap_err();
+        assert!(e.contains(record), "{e}");
+        assert!(e.contains("weight"), "{e}");
+        assert!(e.contains("expected a number ≥ 0"), "{e}");
+    }
+
+    let mut r = rows();
+    r.id[140_000] = r.id[10].clone();
+    for (file, first, repeat) in [
+        ("residents.parquet", "row 10", "row 140000"),
+        (
+            "residents.gpkg",
+            "layer `residents`, fid 11",
+            "layer `residents`, fid 140001",
+        ),
+    ] {
+        bacino_formats::write(&d.path().join(file), &layer(&r)).unwrap();
+        dataset_dir(d.path(), file);
+        let e = load(d.path()).unwrap_err();
+        assert!(e.contains("duplicate resident id `R000010`"), "{e}");
+        assert!(e.contains(&format!("first seen at {first}")), "{e}");
+        assert!(e.contains(repeat), "{e}");
+    }
+}

@@ -1,0 +1,364 @@
+//! Point tables of the GIS table formats (GeoParquet, GeoPackage) read in
+//! chunks: GeoParquet row groups, GeoPackage blocks of feature ids. Each
+//! chunk is decoded on its own (its own file handle), so a caller may
+//! decode several at once; the values stay in Arrow arrays, read in place.
+
+use std::cell::OnceCell;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow_schema::DataType;
+
+use crate::points::{PointRow, PointTable};
+use crate::{Error, Format, Result};
+
+/// A point layer opened for reading chunk by chunk.
+#[derive(Debug)]
+pub struct PointChunks {
+    /// The layer's name (the file stem for GeoParquet).
+    pub layer: String,
+    /// What a row's locator counts, for messages: `row` (GeoParquet),
+    /// ``layer `x`, fid`` (GeoPackage).
+    pub locator: String,
+    /// The attribute columns (not the geometry, the key or the covering).
+    pub columns: Vec<String>,
+    /// The CRS the file declares (EPSG code).
+    pub epsg: u32,
+    /// Rows in each chunk, in file order.
+    pub chunk_rows: Vec<usize>,
+    pub(crate) source: Source,
+}
+
+#[derive(Debug)]
+pub(crate) enum Source {
+    Parquet(crate::geoparquet::ChunkSource),
+    Gpkg(crate::gpkg::ChunkSource),
+}
+
+impl PointChunks {
+    /// Opens the point layer of a GeoParquet or GeoPackage file (`layer`
+    /// picks a GeoPackage's layer; its only feature layer otherwise).
+    /// Reads metadata only.
+    pub fn open(path: &Path, layer: Option<&str>) -> Result<PointChunks> {
+        match Format::of(path)? {
+            Format::GeoParquet => crate::geoparquet::open_chunks(path),
+            Format::GeoPackage => crate::gpkg::open_chunks(path, layer),
+            other => Err(Error::Format {
+                path: path.to_owned(),
+                message: format!("{other:?} is not read in chunks; expected .parquet or .gpkg"),
+            }),
+        }
+    }
+
+    /// Decodes chunk `k` (`0..chunk_rows.len()`).
+    pub fn read(&self, k: usize) -> Result<PointChunk> {
+        let chunk = match &self.source {
+            Source::Parquet(s) => s.read(k)?,
+            Source::Gpkg(s) => s.read(k)?,
+        };
+        debug_assert_eq!(chunk.x.len(), self.chunk_rows[k]);
+        Ok(chunk)
+    }
+
+    /// Every chunk, one after the other, as rows of text.
+    pub fn read_all(&self) -> Result<PointTable> {
+        let mut rows = Vec::with_capacity(self.chunk_rows.iter().sum());
+        for k in 0..self.chunk_rows.len() {
+            let c = self.read(k)?;
+            for i in 0..c.len() {
+                rows.push(PointRow {
+                    locator: c.locators[i],
+                    x: c.x[i],
+                    y: c.y[i],
+                    values: c
+                        .columns
+                        .iter()
+                        .map(|col| col.text(i).map(str::to_owned))
+                        .collect(),
+                });
+            }
+        }
+        Ok(PointTable {
+            layer: self.layer.clone(),
+            locator: self.locator.clone(),
+            columns: self.columns.clone(),
+            rows,
+            epsg: Some(self.epsg),
+        })
+    }
+}
+
+/// The rows of one chunk: coordinates in the file's CRS, and the
+/// attribute columns in the order of [`PointChunks::columns`].
+#[derive(Debug)]
+pub struct PointChunk {
+    /// Each row's place in the file: row number (GeoParquet, from 0) or
+    /// feature id (GeoPackage).
+    pub locators: Vec<i64>,
+    /// x (longitude in EPSG:4326) of each row.
+    pub x: Vec<f64>,
+    /// y (latitude in EPSG:4326) of each row.
+    pub y: Vec<f64>,
+    /// The attribute columns.
+    pub columns: Vec<Column>,
+}
+
+impl PointChunk {
+    /// Rows in the chunk.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+}
+
+/// One attribute column of a chunk: an Arrow array, read in place; its
+/// values as text are rendered once, on first use, when it holds
+/// numbers or booleans.
+#[derive(Debug)]
+pub struct Column {
+    pub(crate) array: ArrayRef,
+    /// The array downcast once, for the common types.
+    fast: Fast,
+    rendered: OnceCell<StringArray>,
+}
+
+/// Columns read without a type dispatch per value.
+#[derive(Debug)]
+enum Fast {
+    Text(StringArray),
+    /// Dictionary-encoded text (GeoParquet's usual text columns).
+    DictText(Int32Array, StringArray),
+    Float(Float64Array),
+    Int(Int64Array),
+    Other,
+}
+
+impl Column {
+    /// A column of text, numbers or booleans (or a dictionary of them);
+    /// other types are refused with what was found.
+    pub(crate) fn new(array: ArrayRef) -> std::result::Result<Column, String> {
+        if !supported(array.data_type()) {
+            return Err(format!(
+                "type {}; expected text, numbers or booleans",
+                array.data_type()
+            ));
+        }
+        let fast = match array.data_type() {
+            DataType::Utf8 => Fast::Text(array.as_string::<i32>().clone()),
+            DataType::Float64 => Fast::Float(array.as_primitive::<Float64Type>().clone()),
+            DataType::Int64 => Fast::Int(array.as_primitive::<Int64Type>().clone()),
+            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+                let d = array.as_dictionary::<Int32Type>();
+                Fast::DictText(d.keys().clone(), d.values().as_string::<i32>().clone())
+            }
+            _ => Fast::Other,
+        };
+        Ok(Column {
+            array,
+            fast,
+            rendered: OnceCell::new(),
+        })
+    }
+
+    /// Row `i` as text (numbers as Rust prints them: `1500`, `0.25`);
+    /// `None` when null.
+    #[inline]
+    pub fn text(&self, i: usize) -> Option<&str> {
+        match &self.fast {
+            Fast::Text(s) => s.is_valid(i).then(|| s.value(i)),
+            Fast::DictText(keys, values) => {
+                let k = keys.is_valid(i).then(|| keys.value(i) as usize)?;
+                values.is_valid(k).then(|| values.value(k))
+            }
+            _ => text_of(&self.array, i, &self.rendered),
+        }
+    }
+
+    /// Row `i` as a number when the column holds numbers; `None` when
+    /// null or not numeric (then read [`Column::text`]).
+    #[inline]
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match &self.fast {
+            Fast::Float(a) => a.is_valid(i).then(|| a.value(i)),
+            Fast::Int(a) => a.is_valid(i).then(|| a.value(i) as f64),
+            Fast::Text(_) | Fast::DictText(..) => None,
+            Fast::Other => number_of(self.array.as_ref(), i),
+        }
+    }
+}
+
+fn supported(t: &DataType) -> bool {
+    match t {
+        DataType::Dictionary(_, v) => supported(v),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean => true,
+        t => t.is_integer() || matches!(t, DataType::Float32 | DataType::Float64),
+    }
+}
+
+fn text_of<'a>(a: &'a ArrayRef, i: usize, rendered: &'a OnceCell<StringArray>) -> Option<&'a str> {
+    if a.is_null(i) {
+        return None;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
+        DataType::Utf8View => Some(a.as_string_view().value(i)),
+        DataType::Dictionary(_, _) => {
+            let d = a.as_any_dictionary();
+            let k = d.normalized_keys()[i];
+            let values = d.values();
+            if values.is_null(k) {
+                return None;
+            }
+            match values.data_type() {
+                DataType::Utf8 => Some(values.as_string::<i32>().value(k)),
+                DataType::LargeUtf8 => Some(values.as_string::<i64>().value(k)),
+                DataType::Utf8View => Some(values.as_string_view().value(k)),
+                _ => Some(rendered.get_or_init(|| render(a.as_ref())).value(i)),
+            }
+        }
+        _ => Some(rendered.get_or_init(|| render(a.as_ref())).value(i)),
+    }
+}
+
+fn number_of(a: &dyn Array, i: usize) -> Option<f64> {
+    if a.is_null(i) {
+        return None;
+    }
+    Some(match a.data_type() {
+        DataType::Int8 => a.as_primitive::<Int8Type>().value(i) as f64,
+        DataType::Int16 => a.as_primitive::<Int16Type>().value(i) as f64,
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(i) as f64,
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i) as f64,
+        DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i) as f64,
+        DataType::UInt16 => a.as_primitive::<UInt16Type>().value(i) as f64,
+        DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i) as f64,
+        DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i) as f64,
+        DataType::Float32 => a.as_primitive::<Float32Type>().value(i) as f64,
+        DataType::Float64 => a.as_primitive::<Float64Type>().value(i),
+        DataType::Dictionary(_, _) => {
+            let d = a.as_any_dictionary();
+            return number_of(d.values().as_ref(), d.normalized_keys()[i]);
+        }
+        _ => return None,
+    })
+}
+
+/// A column of numbers or booleans as text, row by row.
+fn render(a: &dyn Array) -> StringArray {
+    use std::fmt::Write;
+    let mut b = arrow_array::builder::StringBuilder::with_capacity(a.len(), a.len() * 8);
+    let mut s = String::new();
+    for i in 0..a.len() {
+        if a.is_null(i) {
+            b.append_null();
+            continue;
+        }
+        s.clear();
+        match a.data_type() {
+            DataType::Boolean => {
+                let _ = write!(s, "{}", a.as_boolean().value(i));
+            }
+            DataType::Float32 => {
+                let _ = write!(s, "{}", a.as_primitive::<Float32Type>().value(i));
+            }
+            DataType::Float64 => {
+                let _ = write!(s, "{}", a.as_primitive::<Float64Type>().value(i));
+            }
+            DataType::UInt64 => {
+                let _ = write!(s, "{}", a.as_primitive::<UInt64Type>().value(i));
+            }
+            DataType::Dictionary(_, _) => {
+                let d = a.as_any_dictionary();
+                let values = render(d.values().as_ref());
+                let k = d.normalized_keys()[i];
+                if values.is_null(k) {
+                    b.append_null();
+                    continue;
+                }
+                s.push_str(values.value(k));
+            }
+            // Every other supported type is a signed or small integer.
+            _ => match number_of(a, i) {
+                Some(v) => {
+                    let _ = write!(s, "{}", v as i64);
+                }
+                None => {
+                    b.append_null();
+                    continue;
+                }
+            },
+        }
+        b.append_value(&s);
+    }
+    b.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{
+        BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, UInt64Array,
+    };
+    use std::sync::Arc;
+
+    #[test]
+    fn columns_read_as_text_and_numbers() {
+        let ints = Column::new(Arc::new(Int64Array::from(vec![
+            Some(16024),
+            None,
+            Some(-3),
+        ])))
+        .unwrap();
+        assert_eq!(ints.text(0), Some("16024"));
+        assert_eq!(ints.text(1), None);
+        assert_eq!(ints.text(2), Some("-3"));
+        assert_eq!(ints.number(0), Some(16024.0));
+        assert_eq!(ints.number(1), None);
+
+        let floats = Column::new(Arc::new(Float64Array::from(vec![1.0, 0.25]))).unwrap();
+        assert_eq!(floats.text(0), Some("1"));
+        assert_eq!(floats.text(1), Some("0.25"));
+        assert_eq!(floats.number(1), Some(0.25));
+
+        let big = Column::new(Arc::new(UInt64Array::from(vec![u64::MAX]))).unwrap();
+        assert_eq!(big.text(0), Some("18446744073709551615"));
+
+        let text = Column::new(Arc::new(StringArray::from(vec![Some("016024"), None]))).unwrap();
+        assert_eq!(text.text(0), Some("016024"));
+        assert_eq!(text.number(0), None);
+        assert_eq!(text.text(1), None);
+
+        let flags = Column::new(Arc::new(BooleanArray::from(vec![true, false]))).unwrap();
+        assert_eq!(flags.text(0), Some("true"));
+        assert_eq!(flags.text(1), Some("false"));
+
+        let dict: DictionaryArray<arrow_array::types::Int8Type> =
+            vec!["Crema", "Bergamo", "Crema"].into_iter().collect();
+        let dict = Column::new(Arc::new(dict)).unwrap();
+        assert_eq!(dict.text(2), Some("Crema"));
+        assert_eq!(dict.text(1), Some("Bergamo"));
+
+        let num_dict = DictionaryArray::new(
+            arrow_array::Int8Array::from(vec![1, 0]),
+            Arc::new(Int32Array::from(vec![7, 9])),
+        );
+        let num_dict = Column::new(Arc::new(num_dict)).unwrap();
+        assert_eq!(num_dict.text(0), Some("9"));
+        assert_eq!(num_dict.number(1), Some(7.0));
+
+        let binary = Column::new(Arc::new(arrow_array::BinaryArray::from(vec![&b"x"[..]])));
+        assert!(binary
+            .unwrap_err()
+            .contains("expected text, numbers or booleans"));
+    }
+}
