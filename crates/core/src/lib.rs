@@ -87,7 +87,7 @@ pub use isochrones::{
     MAX_ISOCHRONE_CELLS, MAX_MINUTES,
 };
 pub use manifest::{
-    is_valid_name, AgendasSource, AreasSource, CostsSource, Manifest, NetworkSource,
+    is_valid_name, AgendasSource, AreasSource, CostsSource, Input, Manifest, NetworkSource,
     ProfileOverrides, ResolvedManifest, Source,
 };
 pub use metric::{Metric, MetricName, PreparedNetwork};

@@ -86,23 +86,129 @@ pub struct ProfileOverrides {
     pub ferries: Option<bool>,
 }
 
-/// A point file (CSV or GeoJSON).
+/// A point layer: a file (CSV, GeoJSON, GeoPackage, GeoParquet) or a
+/// PostGIS table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// Path, relative to the manifest's directory.
-    pub path: PathBuf,
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// A PostgreSQL URL, with `table`: read the layer from PostGIS.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The PostGIS table (`name` or `schema.name`).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The table's geometry column, when it has several.
+    #[serde(default)]
+    pub geometry: Option<String>,
     /// CRS override for this file.
     #[serde(default)]
     pub crs: Option<String>,
 }
 
-/// The areas file (GeoJSON polygons).
+/// Where a layer's rows are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file.
+    File(PathBuf),
+    /// A PostGIS table (in the SRID of its geometry column).
+    Postgis(bacino_postgis::PgTable),
+}
+
+impl Input {
+    /// What messages call the source: the file, or the URL without its
+    /// password.
+    pub fn name(&self) -> PathBuf {
+        match self {
+            Input::File(p) => p.clone(),
+            Input::Postgis(t) => PathBuf::from(t.source()),
+        }
+    }
+}
+
+/// The input a section names: `path`, or `postgres` with `table` (and
+/// then no `crs`: the table's SRID is used).
+fn resolve_input(
+    section: &str,
+    base: &Path,
+    path: &Option<PathBuf>,
+    postgres: &Option<String>,
+    table: &Option<String>,
+    geometry: &Option<String>,
+    crs: &Option<String>,
+) -> std::result::Result<Input, (String, String)> {
+    let field = |k: &str| format!("{section}.{k}");
+    match (path, postgres, table) {
+        (Some(p), None, None) => {
+            if geometry.is_some() {
+                return Err((
+                    field("geometry"),
+                    "expected `geometry` only with `postgres` and `table` (a file's geometry \
+                     is its own)"
+                        .into(),
+                ));
+            }
+            Ok(Input::File(base.join(p)))
+        }
+        (None, Some(url), Some(table)) => {
+            if crs.is_some() {
+                return Err((
+                    field("crs"),
+                    "a PostGIS table's geometry carries its SRID: remove `crs`".into(),
+                ));
+            }
+            if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+                return Err((
+                    field("postgres"),
+                    format!(
+                        "expected a postgres:// URL, found `{}`",
+                        bacino_postgis::redact(url)
+                    ),
+                ));
+            }
+            Ok(Input::Postgis(bacino_postgis::PgTable {
+                url: url.clone(),
+                table: table.clone(),
+                geometry: geometry.clone(),
+            }))
+        }
+        (None, Some(_), None) => Err((
+            field("table"),
+            "expected `table` (the PostGIS table) with `postgres`".into(),
+        )),
+        (None, None, Some(_)) => Err((
+            field("postgres"),
+            "expected `postgres` (the database URL) with `table`".into(),
+        )),
+        (Some(_), _, _) => Err((
+            field("path"),
+            "expected either `path` (a file) or `postgres` and `table`, not both".into(),
+        )),
+        (None, None, None) => Err((
+            field("path"),
+            "expected `path` (a file) or `postgres` and `table` (a PostGIS table)".into(),
+        )),
+    }
+}
+
+/// The areas: a GeoJSON file of polygons or a PostGIS table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AreasSource {
     /// Path, relative to the manifest's directory.
-    pub path: PathBuf,
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// A PostgreSQL URL, with `table`: read the areas from PostGIS.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The PostGIS table.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The table's geometry column, when it has several.
+    #[serde(default)]
+    pub geometry: Option<String>,
     /// Property holding the area id (e.g. the ISTAT code).
     #[serde(default = "default_id_property")]
     pub id_property: String,
@@ -125,16 +231,16 @@ pub struct ResolvedManifest {
     pub path: PathBuf,
     /// Parsed content.
     pub manifest: Manifest,
-    /// Resolved facilities path.
-    pub facilities_path: PathBuf,
+    /// The facilities' file or table.
+    pub facilities: Input,
     /// CRS of the facilities file.
     pub facilities_crs: Crs,
-    /// Resolved residents path.
-    pub residents_path: PathBuf,
+    /// The residents' file or table.
+    pub residents: Input,
     /// CRS of the residents file.
     pub residents_crs: Crs,
-    /// Resolved areas path and CRS.
-    pub areas: Option<(PathBuf, Crs, AreasSource)>,
+    /// The areas' file or table, and CRS.
+    pub areas: Option<(Input, Crs, AreasSource)>,
     /// The road network's extract and both profiles, validated.
     pub network: Option<Vec<bacino_network::NetworkSpec>>,
     /// The cost table's resolved path and unit.
@@ -196,10 +302,33 @@ impl ResolvedManifest {
         let dataset_crs = parse_crs("crs", &manifest.crs, Crs::WGS84)?;
         let facilities_crs = parse_crs("facilities.crs", &manifest.facilities.crs, dataset_crs)?;
         let residents_crs = parse_crs("residents.crs", &manifest.residents.crs, dataset_crs)?;
+        let input = |section: &str, s: &Source| {
+            resolve_input(
+                section,
+                base,
+                &s.path,
+                &s.postgres,
+                &s.table,
+                &s.geometry,
+                &s.crs,
+            )
+            .map_err(|(field, m)| bad(&field, m))
+        };
+        let facilities = input("facilities", &manifest.facilities)?;
+        let residents = input("residents", &manifest.residents)?;
         let areas = match &manifest.areas {
             None => None,
             Some(a) => Some((
-                base.join(&a.path),
+                resolve_input(
+                    "areas",
+                    base,
+                    &a.path,
+                    &a.postgres,
+                    &a.table,
+                    &a.geometry,
+                    &a.crs,
+                )
+                .map_err(|(field, m)| bad(&field, m))?,
                 parse_crs("areas.crs", &a.crs, Crs::WGS84)?,
                 a.clone(),
             )),
@@ -258,13 +387,99 @@ impl ResolvedManifest {
             network,
             costs,
             agendas,
-            facilities_path: base.join(&manifest.facilities.path),
-            residents_path: base.join(&manifest.residents.path),
+            facilities,
+            residents,
             path,
             manifest,
             facilities_crs,
             residents_crs,
             areas,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Result<ResolvedManifest> {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("dataset.toml"),
+            format!("name = \"m\"\n{body}"),
+        )
+        .unwrap();
+        ResolvedManifest::read(d.path())
+    }
+
+    const FACILITIES: &str = "[facilities]\npath = \"f.csv\"\n";
+
+    #[test]
+    fn a_layer_is_a_file_or_a_postgis_table_and_never_both() {
+        let m = read(&format!(
+            "{FACILITIES}[residents]\npostgres = \"postgres://bacino@db/ats\"\n\
+             table = \"sanita.assistiti\"\ngeometry = \"geom\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            m.residents,
+            Input::Postgis(bacino_postgis::PgTable {
+                url: "postgres://bacino@db/ats".into(),
+                table: "sanita.assistiti".into(),
+                geometry: Some("geom".into()),
+            })
+        );
+        assert!(matches!(&m.facilities, Input::File(p) if p.ends_with("f.csv")));
+
+        for (body, field, says) in [
+            (
+                "[residents]\npath = \"r.csv\"\npostgres = \"postgres://db/a\"\ntable = \"t\"\n",
+                "residents.path",
+                "not both",
+            ),
+            (
+                "[residents]\npostgres = \"postgres://db/a\"\n",
+                "residents.table",
+                "expected `table`",
+            ),
+            (
+                "[residents]\ntable = \"t\"\n",
+                "residents.postgres",
+                "expected `postgres`",
+            ),
+            (
+                "[residents]\n",
+                "residents.path",
+                "expected `path` (a file) or",
+            ),
+            (
+                "[residents]\npath = \"r.csv\"\ngeometry = \"g\"\n",
+                "residents.geometry",
+                "only with `postgres`",
+            ),
+            (
+                "[residents]\npostgres = \"postgres://db/a\"\ntable = \"t\"\ncrs = \"EPSG:3003\"\n",
+                "residents.crs",
+                "remove `crs`",
+            ),
+            (
+                "[residents]\npostgres = \"mysql://u:pw@db/a\"\ntable = \"t\"\n",
+                "residents.postgres",
+                "expected a postgres:// URL, found `mysql://u:***@db/a`",
+            ),
+        ] {
+            let e = read(&format!("{FACILITIES}{body}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("field `{field}`")), "{body}: {e}");
+            assert!(e.contains(says), "{body}: {e}");
+        }
+        let e = read(
+            "[facilities]\npath = \"f.csv\"\n[residents]\npath = \"r.csv\"\n\
+             [areas]\npostgres = \"postgres://db/a\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("field `areas.table`"), "{e}");
     }
 }

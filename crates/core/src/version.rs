@@ -16,16 +16,19 @@ use std::time::SystemTime;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{Error, Location, Result};
-use crate::manifest::ResolvedManifest;
+use crate::manifest::{Input, ResolvedManifest};
 
-/// The files a manifest reads, with their roles, the manifest first.
+/// The files a manifest reads, with their roles, the manifest first
+/// (PostGIS tables are versioned by the digest of the rows read).
 fn files(m: &ResolvedManifest) -> Vec<(&'static str, PathBuf)> {
-    let mut out = vec![
-        ("manifest", m.path.clone()),
-        ("facilities", m.facilities_path.clone()),
-        ("residents", m.residents_path.clone()),
-    ];
-    if let Some((p, _, _)) = &m.areas {
+    let mut out = vec![("manifest", m.path.clone())];
+    if let Input::File(p) = &m.facilities {
+        out.push(("facilities", p.clone()));
+    }
+    if let Input::File(p) = &m.residents {
+        out.push(("residents", p.clone()));
+    }
+    if let Some((Input::File(p), _, _)) = &m.areas {
         out.push(("areas", p.clone()));
     }
     if let Some((p, _)) = &m.costs {
@@ -87,8 +90,9 @@ impl Stamps {
     }
 }
 
-/// The version of the files `m` names: 32 hex digits.
-pub(crate) fn version_of(m: &ResolvedManifest) -> Result<String> {
+/// The version of the files `m` names and of the PostGIS tables it reads
+/// (`tables`: role and digest of the rows read): 32 hex digits.
+pub(crate) fn version_of(m: &ResolvedManifest, tables: &[(&str, String)]) -> Result<String> {
     use std::io::Read;
     let mut h = Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -104,6 +108,11 @@ pub(crate) fn version_of(m: &ResolvedManifest) -> Result<String> {
             }
             h.update(&buf[..n]);
         }
+    }
+    for (role, digest) in tables {
+        h.update(role.as_bytes());
+        h.update(&(digest.len() as u64).to_le_bytes());
+        h.update(digest.as_bytes());
     }
     Ok(format!("{:032x}", h.digest128()))
 }
@@ -144,7 +153,7 @@ mod tests {
         assert_ne!(va, vd);
         // A load's version is the version of its files.
         let m = ResolvedManifest::read(b.path()).unwrap();
-        assert_eq!(version_of(&m).unwrap(), vc);
+        assert_eq!(version_of(&m, &[]).unwrap(), vc);
     }
 
     #[test]

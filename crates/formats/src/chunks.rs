@@ -38,6 +38,14 @@ pub struct PointChunks {
 pub(crate) enum Source {
     Parquet(crate::geoparquet::ChunkSource),
     Gpkg(crate::gpkg::ChunkSource),
+    Other(Box<dyn ReadChunk>),
+}
+
+/// A reader of chunks from elsewhere (a database table), so that its
+/// rows load through the same parallel path as a file's.
+pub trait ReadChunk: std::fmt::Debug + Send + Sync {
+    /// Reads chunk `k`; it must hold the rows announced for it.
+    fn read(&self, k: usize) -> Result<PointChunk>;
 }
 
 impl PointChunks {
@@ -55,13 +63,43 @@ impl PointChunks {
         }
     }
 
+    /// A point layer read by `reader`, chunk by chunk.
+    pub fn from_reader(
+        layer: String,
+        locator: String,
+        columns: Vec<String>,
+        epsg: u32,
+        chunk_rows: Vec<usize>,
+        reader: Box<dyn ReadChunk>,
+    ) -> PointChunks {
+        PointChunks {
+            layer,
+            locator,
+            columns,
+            epsg,
+            chunk_rows,
+            source: Source::Other(reader),
+        }
+    }
+
     /// Decodes chunk `k` (`0..chunk_rows.len()`).
     pub fn read(&self, k: usize) -> Result<PointChunk> {
         let chunk = match &self.source {
             Source::Parquet(s) => s.read(k)?,
             Source::Gpkg(s) => s.read(k)?,
+            Source::Other(r) => r.read(k)?,
         };
-        debug_assert_eq!(chunk.x.len(), self.chunk_rows[k]);
+        if chunk.len() != self.chunk_rows[k] {
+            return Err(Error::Format {
+                path: self.layer.clone().into(),
+                message: format!(
+                    "chunk {k} holds {} rows where {} were announced: the source changed \
+                     while it was read",
+                    chunk.len(),
+                    self.chunk_rows[k]
+                ),
+            });
+        }
         Ok(chunk)
     }
 
@@ -145,7 +183,7 @@ enum Fast {
 impl Column {
     /// A column of text, numbers or booleans (or a dictionary of them);
     /// other types are refused with what was found.
-    pub(crate) fn new(array: ArrayRef) -> std::result::Result<Column, String> {
+    pub fn new(array: ArrayRef) -> std::result::Result<Column, String> {
         if !supported(array.data_type()) {
             return Err(format!(
                 "type {}; expected text, numbers or booleans",

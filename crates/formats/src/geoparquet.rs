@@ -492,7 +492,10 @@ mod tests {
         ));
         let row = last * ROW_GROUP + 7;
         assert_eq!(c.locators[7], row as i64);
-        assert_eq!(c.columns[0].text(7), Some(format!("resident-{row:016}").as_str()));
+        assert_eq!(
+            c.columns[0].text(7),
+            Some(format!("resident-{row:016}").as_str())
+        );
         assert_eq!(
             c.columns[1].text(7),
             Some(format!("0160{:02}", row % 40).as_str())

@@ -29,7 +29,7 @@ mod gpkg;
 mod points;
 pub mod wkb;
 
-pub use chunks::{Column, PointChunk, PointChunks};
+pub use chunks::{Column, PointChunk, PointChunks, ReadChunk};
 pub use points::{read_points, PointRow, PointTable};
 
 /// The errors of reading and writing.

@@ -294,23 +294,7 @@ impl fmt::Display for StoreUrl {
 }
 
 /// A URL with its password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &url[..scheme_end + 3],
-            &authority[..colon],
-            &rest[at..]
-        ),
-        _ => url.to_owned(),
-    }
-}
+pub use bacino_postgis::redact;
 
 /// Opens (creating or migrating when needed) the store at `url`.
 pub fn open(url: &StoreUrl) -> Result<Arc<dyn Store>> {

@@ -12,7 +12,25 @@ pub(super) fn load_areas(
 ) -> Result<Areas> {
     let bytes = read_bytes(path)?;
     let fc = parse_feature_collection(path, &bytes)?;
+    areas_from(path, &fc, crs, id_property, name_property, None)
+}
+
+/// The areas of a collection of polygon features in `crs`; `records`
+/// names the features (a table's label and each feature's key) when they
+/// come from a table.
+pub(super) fn areas_from(
+    path: &Path,
+    fc: &geojson::FeatureCollection,
+    crs: Crs,
+    id_property: &str,
+    name_property: Option<&str>,
+    records: Option<(&str, &[String])>,
+) -> Result<Areas> {
     let transform = ToWgs84::new(crs)?;
+    let name_of = |i: usize| match records {
+        Some((label, keys)) => format!("{label} {}", keys[i]),
+        None => format!("feature #{i}"),
+    };
     let mut ids = Vec::new();
     let mut names = Vec::new();
     let mut geometry = Vec::new();
@@ -20,7 +38,10 @@ pub(super) fn load_areas(
     for (i, f) in fc.features.iter().enumerate() {
         let bad = |field: &str, m: String| {
             let mut loc = Location::file(path);
-            loc.feature = Some(i);
+            match records {
+                Some(_) => loc.record = Some(name_of(i)),
+                None => loc.feature = Some(i),
+            }
             loc.field = Some(field.to_owned());
             Error::input(loc, m)
         };
@@ -39,7 +60,7 @@ pub(super) fn load_areas(
         if let Some(prev) = seen.insert(id.clone(), i) {
             return Err(bad(
                 id_property,
-                format!("duplicate area id `{id}` (first in feature #{prev})"),
+                format!("duplicate area id `{id}` (first in {})", name_of(prev)),
             ));
         }
         let to_ring = |ring: &Vec<Vec<f64>>| -> Result<LineString<f64>> {

@@ -50,6 +50,17 @@ pub(super) fn load_residents_chunked<E: Executor>(
     exec: &E,
 ) -> Result<Residents> {
     let chunks = PointChunks::open(path, None).map_err(|e| format_error(path, e))?;
+    residents_from_chunks(path, &chunks, facilities, exec)
+}
+
+/// The residents of a point layer read in chunks (a file, or a PostGIS
+/// table named `path` in messages).
+pub(super) fn residents_from_chunks<E: Executor>(
+    path: &Path,
+    chunks: &PointChunks,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
     let transform = ToWgs84::new(declared_crs(path, chunks.epsg)?)?;
     let mut header = vec!["(geometry x)".to_owned(), "(geometry y)".to_owned()];
     header.extend(chunks.columns.iter().cloned());

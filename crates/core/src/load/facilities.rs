@@ -106,6 +106,15 @@ pub(super) fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
         geometry_xy,
         records: record_label,
     };
+    parse_facilities(&t, &records, crs)
+}
+
+/// The facilities of a table's records, in `crs`.
+pub(super) fn parse_facilities(
+    t: &Table,
+    records: &[(ByteRecord, RowPos)],
+    crs: Crs,
+) -> Result<Facilities> {
     let transform = ToWgs84::new(crs)?;
     let id_c = t.require("id")?;
     let kind_c = t.require("kind")?;
@@ -121,7 +130,7 @@ pub(super) fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
 
     let mut items = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
-    for (rec, pos) in &records {
+    for (rec, pos) in records {
         let pos = *pos;
         t.check_len(rec, pos)?;
         let id = t.str(rec, id_c, pos)?;
@@ -170,8 +179,8 @@ pub(super) fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
             kind,
             name: text(name_c)?,
             location,
-            capacity: parse_opt_u32(&t, rec, cap_c, pos)?,
-            list_size: parse_opt_u32(&t, rec, list_c, pos)?,
+            capacity: parse_opt_u32(t, rec, cap_c, pos)?,
+            list_size: parse_opt_u32(t, rec, list_c, pos)?,
             status,
             municipality: text(muni_c)?,
             ad,

@@ -8,6 +8,7 @@ mod chunked;
 mod csv_pieces;
 mod facilities;
 mod ids;
+mod postgis;
 mod residents;
 mod table;
 
@@ -23,7 +24,7 @@ use crate::crs::{Crs, ToWgs84};
 use crate::dataset::Dataset;
 use crate::error::{Error, Location, Result};
 use crate::exec::Executor;
-use crate::manifest::ResolvedManifest;
+use crate::manifest::{Input, ResolvedManifest};
 use crate::model::{
     Categorical, Facilities, Facility, FacilityId, FacilityStatus, LonLat, Residents, NONE,
 };
@@ -33,6 +34,7 @@ use chunked::*;
 use csv_pieces::*;
 use facilities::*;
 use ids::*;
+use postgis::*;
 use residents::*;
 use table::*;
 
@@ -43,15 +45,29 @@ use table::*;
 pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     let m = ResolvedManifest::read(dir)?;
     let stamps = crate::version::Stamps::of(&m);
-    let facilities = load_facilities(&m.facilities_path, m.facilities_crs)?;
+    // Digests of the PostGIS tables read, for the version.
+    let mut tables: Vec<(&str, String)> = Vec::new();
+    let facilities = match &m.facilities {
+        Input::File(path) => load_facilities(path, m.facilities_crs)?,
+        Input::Postgis(t) => {
+            let (f, digest) = load_facilities_pg(t)?;
+            tables.push(("facilities", digest));
+            f
+        }
+    };
     let areas = match &m.areas {
         None => None,
-        Some((path, crs, src)) => Some(load_areas(
+        Some((Input::File(path), crs, src)) => Some(load_areas(
             path,
             *crs,
             &src.id_property,
             src.name_property.as_deref(),
         )?),
+        Some((Input::Postgis(t), _, src)) => {
+            let (a, digest) = load_areas_pg(t, &src.id_property, src.name_property.as_deref())?;
+            tables.push(("areas", digest));
+            Some(a)
+        }
     };
     if let Some(specs) = &m.network {
         let path = &specs[0].path;
@@ -67,7 +83,14 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
             ));
         }
     }
-    let mut residents = load_residents(&m.residents_path, m.residents_crs, &facilities, exec)?;
+    let mut residents = match &m.residents {
+        Input::File(path) => load_residents(path, m.residents_crs, &facilities, exec)?,
+        Input::Postgis(t) => {
+            let (r, digest) = load_residents_pg(t, &facilities, exec)?;
+            tables.push(("residents", digest));
+            r
+        }
+    };
     if let Some(areas) = &areas {
         fill_municipalities(&mut residents, areas, exec);
     }
@@ -86,8 +109,9 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
         Some(path) => Some(crate::agendas::Agendas::load(path, &facilities)?),
     };
     // The version of exactly the bytes loaded: no file changed from before
-    // the load to after the hash.
-    let version = crate::version::version_of(&m)?;
+    // the load to after the hash (a table's rows are read in one snapshot,
+    // digest included).
+    let version = crate::version::version_of(&m, &tables)?;
     crate::version::Stamps::of(&m).unchanged_since(&stamps)?;
     Ok(Dataset::new(
         m.manifest.name.clone(),

@@ -360,6 +360,16 @@ pub(super) fn table_points(
     }
     let table = bacino_formats::read_points(path, None).map_err(|e| format_error(path, e))?;
     let crs = declared_crs(path, table.epsg.unwrap_or(4326))?;
+    let locator = table.locator.clone();
+    let (header, rows) = point_records(table);
+    Ok(Some((header, rows, crs, locator)))
+}
+
+/// A point table as records whose first two fields are the coordinates.
+#[allow(clippy::type_complexity)]
+pub(super) fn point_records(
+    table: bacino_formats::PointTable,
+) -> (Vec<String>, Vec<(ByteRecord, RowPos)>) {
     let mut header = vec!["(geometry x)".to_owned(), "(geometry y)".to_owned()];
     header.extend(table.columns.iter().cloned());
     let rows = table
@@ -374,12 +384,12 @@ pub(super) fn table_points(
                 ByteRecord::from(fields),
                 RowPos {
                     line: None,
-                    feature: Some(r.locator as usize),
+                    feature: usize::try_from(r.locator).ok(),
                 },
             )
         })
         .collect();
-    Ok(Some((header, rows, crs, table.locator)))
+    (header, rows)
 }
 
 pub(super) fn csv_reader(bytes: &[u8], headers: bool) -> csv::Reader<&[u8]> {
