@@ -19,7 +19,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(residents_csv facilities_csv areas_geojson manifest osm_pbf http_query plan_json)
+  targets=(residents_csv residents_gis facilities_csv areas_geojson manifest osm_pbf http_query plan_json)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1

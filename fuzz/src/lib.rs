@@ -97,6 +97,18 @@ impl Scratch {
         Scratch { dir }
     }
 
+    /// The scratch dataset with its residents read from `file` (a
+    /// `.parquet` or `.gpkg` the target writes) instead of the CSV.
+    pub fn with_residents(file: &str) -> Scratch {
+        let s = Scratch::new();
+        std::fs::write(
+            s.path().join("dataset.toml"),
+            MANIFEST.replace("path = \"residents.csv\"", &format!("path = \"{file}\"")),
+        )
+        .expect("write scratch manifest");
+        s
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         self.dir.path()

@@ -264,6 +264,24 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
         "UPDATE assistiti SET id = 'R140000' WHERE gid = 140000",
     );
 
+    // No geometry, or an empty point, in a `geometry(Point, 4326)` column.
+    sql(&url, "UPDATE assistiti SET geom = NULL WHERE gid = 100005");
+    let e = err("assistiti");
+    assert!(e.contains("gid 100005, column `geom`: no geometry"), "{e}");
+    sql(
+        &url,
+        "UPDATE assistiti SET geom = ST_SetSRID('POINT EMPTY'::geometry, 4326) WHERE gid = 100005",
+    );
+    let e = err("assistiti");
+    assert!(
+        e.contains("gid 100005, column `geom`: an empty point"),
+        "{e}"
+    );
+    sql(
+        &url,
+        "UPDATE assistiti SET geom = ST_SetSRID(ST_MakePoint(9.5, 45.5), 4326) WHERE gid = 100005",
+    );
+
     // A polygon among the points.
     sql(
         &url,

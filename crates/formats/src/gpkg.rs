@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OpenFlags};
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
 
 use crate::chunks::{Column, PointChunk, PointChunks, Source};
 use crate::wkb::{self, Bbox};
@@ -330,6 +330,8 @@ impl ChunkSource {
             columns: Vec::new(),
         };
         let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); self.columns.len()];
+        // Each column's text values, end to end (cells hold their ranges).
+        let mut texts: Vec<String> = vec![String::new(); self.columns.len()];
         while let Some(r) = rows.next().map_err(sql)? {
             let fid: i64 = r.get(0).map_err(sql)?;
             let at = |col: &str, m: String| {
@@ -337,9 +339,12 @@ impl ChunkSource {
                     "layer `{table}`, {key_name} {fid}, column `{col}`: {m}"
                 ))
             };
-            let blob: Option<Vec<u8>> = r.get(1).map_err(|e| at(geom, e.to_string()))?;
-            let blob = blob.ok_or_else(|| at(geom, "no geometry".into()))?;
-            let point = wkb::gpkg_body(&blob)
+            let blob = match r.get_ref(1).map_err(|e| at(geom, e.to_string()))? {
+                rusqlite::types::ValueRef::Blob(b) => b,
+                rusqlite::types::ValueRef::Null => return Err(at(geom, "no geometry".into())),
+                _ => return Err(at(geom, "a value that is not a geometry blob".into())),
+            };
+            let point = wkb::gpkg_body(blob)
                 .and_then(wkb::read_point)
                 .map_err(|m| at(geom, m))?;
             chunk.locators.push(fid);
@@ -351,11 +356,13 @@ impl ChunkSource {
                     ValueRef::Null => Cell::Null,
                     ValueRef::Integer(i) => Cell::Int(i),
                     ValueRef::Real(x) => Cell::Real(x),
-                    ValueRef::Text(t) => Cell::Text(
-                        std::str::from_utf8(t)
-                            .map_err(|_| at(c, "text that is not UTF-8".into()))?
-                            .to_owned(),
-                    ),
+                    ValueRef::Text(t) => {
+                        let s = std::str::from_utf8(t)
+                            .map_err(|_| at(c, "text that is not UTF-8".into()))?;
+                        let from = texts[j].len();
+                        texts[j].push_str(s);
+                        Cell::Text(from, texts[j].len())
+                    }
                     ValueRef::Blob(_) => {
                         return Err(at(c, "a binary value; expected text or a number".into()))
                     }
@@ -363,7 +370,7 @@ impl ChunkSource {
             }
         }
         for (j, cells) in cells.into_iter().enumerate() {
-            let array = column_array(cells, self.boolean[j]);
+            let array = column_array(cells, &texts[j], self.boolean[j]);
             chunk.columns.push(
                 Column::new(array)
                     .map_err(|m| bad(format!("column `{}`: {m}", self.columns[j])))?,
@@ -373,19 +380,20 @@ impl ChunkSource {
     }
 }
 
-/// One value as SQLite stored it (its columns are typed row by row).
-#[derive(Debug, Clone)]
+/// One value as SQLite stored it (its columns are typed row by row); text
+/// as a range of the column's text buffer.
+#[derive(Debug, Clone, Copy)]
 enum Cell {
     Null,
     Int(i64),
     Real(f64),
-    Text(String),
+    Text(usize, usize),
 }
 
 /// The cells of a column as an Arrow array: booleans for a BOOLEAN
 /// column, integers or doubles when every value is a number, text
 /// otherwise (numbers written as Rust prints them).
-fn column_array(cells: Vec<Cell>, boolean: bool) -> ArrayRef {
+fn column_array(cells: Vec<Cell>, texts: &str, boolean: bool) -> ArrayRef {
     let ints = cells.iter().all(|c| matches!(c, Cell::Null | Cell::Int(_)));
     let numbers = cells
         .iter()
@@ -409,10 +417,14 @@ fn column_array(cells: Vec<Cell>, boolean: bool) -> ArrayRef {
             _ => None,
         })));
     }
-    Arc::new(StringArray::from_iter(cells.into_iter().map(|c| match c {
-        Cell::Null => None,
-        Cell::Int(i) => Some(i.to_string()),
-        Cell::Real(x) => Some(x.to_string()),
-        Cell::Text(s) => Some(s),
-    })))
+    let mut b = arrow_array::builder::StringBuilder::with_capacity(cells.len(), texts.len());
+    for c in cells {
+        match c {
+            Cell::Null => b.append_null(),
+            Cell::Int(i) => b.append_value(i.to_string()),
+            Cell::Real(x) => b.append_value(x.to_string()),
+            Cell::Text(from, to) => b.append_value(&texts[from..to]),
+        }
+    }
+    Arc::new(b.finish())
 }

@@ -18,6 +18,7 @@ use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray};
 use bacino_formats::{Column, PointChunk, PointChunks, ReadChunk};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
+use xxhash_rust::xxh3::Xxh3;
 
 /// How long a connection may take before the source counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,6 +135,9 @@ struct TableInfo {
     /// Attribute columns (not the geometry): name and how to read it.
     columns: Vec<(String, Kind)>,
     srid: u32,
+    /// The column is declared `geometry(Point, …)`: no other kind of
+    /// geometry can be in it.
+    point_typed: bool,
 }
 
 /// How a column's values are read.
@@ -242,17 +246,29 @@ fn table_info(c: &mut Client, t: &PgTable, url: &str) -> Result<TableInfo> {
             (n.clone(), kind)
         })
         .collect();
-    // One SRID for the whole column.
+    // The declared type and SRID (`geometry(Point, 4326)`); a column
+    // declared without them is scanned for its SRIDs.
+    let (declared, declared_srid): (String, i32) = c
+        .query_one(
+            "SELECT postgis_typmod_type(atttypmod)::text, postgis_typmod_srid(atttypmod) \
+             FROM pg_attribute WHERE attrelid = $1 AND attname = $2",
+            &[&oid, &geometry],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .map_err(sql_err)?;
     let g = quote(&geometry);
-    let srids: Vec<i32> = c
-        .query(
+    let srids: Vec<i32> = if declared_srid > 0 {
+        vec![declared_srid]
+    } else {
+        c.query(
             &format!("SELECT DISTINCT ST_SRID({g}) FROM {sql} WHERE {g} IS NOT NULL LIMIT 2"),
             &[],
         )
         .map_err(sql_err)?
         .iter()
         .map(|r| r.get(0))
-        .collect();
+        .collect()
+    };
     let srid = match srids.as_slice() {
         [] => 4326,
         [s] if *s > 0 => *s as u32,
@@ -279,6 +295,7 @@ fn table_info(c: &mut Client, t: &PgTable, url: &str) -> Result<TableInfo> {
         geometry,
         columns,
         srid,
+        point_typed: declared.eq_ignore_ascii_case("Point"),
     })
 }
 
@@ -293,32 +310,28 @@ fn list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// A digest of every row of the table as it is in the snapshot (the
-/// version of a dataset that reads it): the row count and the sum of a
-/// 64-bit hash of each row's text.
-fn digest(c: &mut Client, info: &TableInfo, bad: &dyn Fn(String) -> Error) -> Result<String> {
-    let row = c
-        .query_one(
-            &format!(
-                "SELECT count(*)::int8, coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::int8), 0)::text \
-                 FROM {} t",
-                info.sql
-            ),
-            &[],
-        )
-        .map_err(|e| bad(describe(&e)))?;
-    let (n, sum): (i64, String) = (row.get(0), row.get(1));
-    Ok(format!("{n}:{sum}"))
-}
-
-/// A point table opened for reading in chunks, with the digest of its
-/// rows; the snapshot is held until the chunks are dropped.
+/// A point table opened for reading in chunks; the snapshot is held
+/// until the chunks are dropped.
 #[derive(Debug)]
 pub struct PgPoints {
     /// The chunks, read through [`PointChunks::read`].
     pub chunks: PointChunks,
-    /// The digest of the rows read (for the dataset's version).
-    pub digest: String,
+    /// Each chunk's digest, once read.
+    digests: std::sync::Arc<Mutex<Vec<Option<u128>>>>,
+}
+
+impl PgPoints {
+    /// The digest of every row read (the table's part of a dataset's
+    /// version): XXH3-128 over the chunks' digests in key order; `None`
+    /// until every chunk has been read.
+    pub fn digest(&self) -> Option<String> {
+        let digests = self.digests.lock().ok()?;
+        let mut h = Xxh3::new();
+        for d in digests.iter() {
+            h.update(&(*d)?.to_le_bytes());
+        }
+        Some(format!("{:032x}", h.digest128()))
+    }
 }
 
 /// Opens the point table `t`: its columns, primary key, geometry column
@@ -340,30 +353,7 @@ pub fn open_points(t: &PgTable) -> Result<PgPoints> {
         .and_then(|r| r.try_get(0))
         .map_err(sql_err)?;
     let info = table_info(&mut c, t, &url)?;
-    let (g, k, sql) = (quote(&info.geometry), quote(&info.key), &info.sql);
-    if let Some(r) = c
-        .query_opt(
-            &format!(
-                "SELECT t.{k}::text, coalesce(GeometryType(t.{g}), 'no geometry') FROM {sql} t \
-                 WHERE t.{g} IS NULL OR GeometryType(t.{g}) <> 'POINT' OR ST_IsEmpty(t.{g}) \
-                 ORDER BY t.{k} LIMIT 1"
-            ),
-            &[],
-        )
-        .map_err(sql_err)?
-    {
-        let (key, what): (String, String) = (r.get(0), r.get(1));
-        return Err(bad(format!(
-            "{} {key}, column `{}`: {}; expected a point (residents and facilities are points)",
-            info.key,
-            info.geometry,
-            if what == "POINT" {
-                "an empty point".to_owned()
-            } else {
-                format!("a {what}")
-            }
-        )));
-    }
+    let (k, sql) = (quote(&info.key), &info.sql);
     let blocks: Vec<(i64, usize)> = if info.integer_key {
         c.query(
             &format!(
@@ -382,13 +372,14 @@ pub fn open_points(t: &PgTable) -> Result<PgPoints> {
             .get(0);
         vec![(0, n as usize)]
     };
-    let digest = digest(&mut c, &info, &bad)?;
     let locator = if info.integer_key {
         format!("table `{}`, {}", t.table, info.key)
     } else {
         format!("table `{}`, row (in order of `{}`)", t.table, info.key)
     };
+    let digests = std::sync::Arc::new(Mutex::new(vec![None; blocks.len()]));
     let reader = TableChunks {
+        digests: digests.clone(),
         url: t.url.clone(),
         name: t.table.clone(),
         snapshot,
@@ -408,13 +399,15 @@ pub fn open_points(t: &PgTable) -> Result<PgPoints> {
             blocks.iter().map(|b| b.1).collect(),
             Box::new(reader),
         ),
-        digest,
+        digests,
     })
 }
 
 /// Reads blocks of keys of a point table, each on its own connection in
 /// the exported snapshot.
 struct TableChunks {
+    /// Each chunk's digest, once read (shared with [`PgPoints`]).
+    digests: std::sync::Arc<Mutex<Vec<Option<u128>>>>,
     url: String,
     name: String,
     snapshot: String,
@@ -476,8 +469,23 @@ impl TableChunks {
         } else {
             format!("row_number() OVER (ORDER BY t.{key})")
         };
+        // Not a point, or an empty one: x and y are null and the type
+        // says why (`GeometryType` is only asked of a column not declared
+        // `geometry(Point, …)`).
+        let (point, what) = if info.point_typed {
+            (
+                "TRUE".to_owned(),
+                format!("CASE WHEN t.{g} IS NULL THEN NULL ELSE 'POINT' END"),
+            )
+        } else {
+            (
+                format!("GeometryType(t.{g}) = 'POINT'"),
+                format!("GeometryType(t.{g})"),
+            )
+        };
         let select = format!(
-            "SELECT {locator}, ST_X(t.{g}), ST_Y(t.{g}){}{} FROM {} t",
+            "SELECT {locator}, CASE WHEN {point} THEN ST_X(t.{g}) END, \
+             CASE WHEN {point} THEN ST_Y(t.{g}) END, {what}{}{} FROM {} t",
             if values.is_empty() { "" } else { ", " },
             values.join(", "),
             info.sql
@@ -503,12 +511,31 @@ impl TableChunks {
             columns: Vec::with_capacity(self.columns.len()),
         };
         for r in &rows {
-            chunk.locators.push(r.get(0));
-            chunk.x.push(r.get(1));
-            chunk.y.push(r.get(2));
+            let key: i64 = r.get(0);
+            let (x, y): (Option<f64>, Option<f64>) = (r.get(1), r.get(2));
+            let (Some(x), Some(y)) = (x, y) else {
+                let what = match r.get::<_, Option<&str>>(3) {
+                    None => "no geometry".to_owned(),
+                    Some("POINT") => "an empty point".to_owned(),
+                    Some(other) => format!("a {other}"),
+                };
+                let key = if info.integer_key {
+                    format!("{} {key}", info.key)
+                } else {
+                    format!("row {key} (in order of `{}`)", info.key)
+                };
+                return Err(bad(format!(
+                    "{key}, column `{}`: {what}; expected a point (residents and facilities are \
+                     points)",
+                    info.geometry
+                )));
+            };
+            chunk.locators.push(key);
+            chunk.x.push(x);
+            chunk.y.push(y);
         }
         for (j, (name, kind)) in self.columns.iter().enumerate() {
-            let i = j + 3;
+            let i = j + 4;
             let array: ArrayRef = match kind {
                 Kind::Number => std::sync::Arc::new(Float64Array::from_iter(
                     rows.iter().map(|r| r.get::<_, Option<f64>>(i)),
@@ -525,8 +552,36 @@ impl TableChunks {
                 .push(Column::new(array).map_err(|m| bad(format!("column `{name}`: {m}")))?);
         }
         let _ = c.batch_execute("COMMIT");
+        if let Ok(mut d) = self.digests.lock() {
+            d[k] = Some(chunk_digest(&chunk));
+        }
         Ok(chunk)
     }
+}
+
+/// XXH3-128 of a chunk's rows: key, coordinates and every value, typed
+/// and delimited.
+fn chunk_digest(c: &PointChunk) -> u128 {
+    let mut h = Xxh3::new();
+    for i in 0..c.len() {
+        h.update(&c.locators[i].to_le_bytes());
+        h.update(&c.x[i].to_bits().to_le_bytes());
+        h.update(&c.y[i].to_bits().to_le_bytes());
+        for col in &c.columns {
+            // Numbers as numbers: their text is rendered only on demand.
+            if let Some(v) = col.number(i) {
+                h.update(b"n");
+                h.update(&v.to_bits().to_le_bytes());
+            } else if let Some(s) = col.text(i) {
+                h.update(b"s");
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            } else {
+                h.update(b"0");
+            }
+        }
+    }
+    h.digest128()
 }
 
 /// The features of a polygon table (areas), in key order, with every
@@ -542,7 +597,7 @@ pub struct PgFeatures {
     pub keys: Vec<String>,
     /// What a key names, e.g. ``table `comuni`, gid``.
     pub locator: String,
-    /// The digest of the rows read.
+    /// The digest of the features read (XXH3-128 of their GeoJSON).
     pub digest: String,
 }
 
@@ -569,9 +624,12 @@ pub fn read_features(t: &PgTable) -> Result<PgFeatures> {
         .map_err(sql_err)?;
     let mut features = Vec::with_capacity(rows.len());
     let mut keys = Vec::with_capacity(rows.len());
+    let mut h = Xxh3::new();
     for r in &rows {
         let key: String = r.get(0);
         let text: String = r.get(1);
+        h.update(&(text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
         let feature: geojson::Feature = text
             .parse::<geojson::GeoJson>()
             .ok()
@@ -585,7 +643,6 @@ pub fn read_features(t: &PgTable) -> Result<PgFeatures> {
         features.push(feature);
         keys.push(key);
     }
-    let digest = digest(&mut c, &info, &bad)?;
     let _ = c.batch_execute("COMMIT");
     Ok(PgFeatures {
         features: geojson::FeatureCollection {
@@ -596,7 +653,7 @@ pub fn read_features(t: &PgTable) -> Result<PgFeatures> {
         srid: info.srid,
         keys,
         locator: format!("table `{}`, {}", t.table, info.key),
-        digest,
+        digest: format!("{:032x}", h.digest128()),
     })
 }
 

@@ -10,6 +10,16 @@ fn pg_error(t: &PgTable, e: bacino_postgis::Error) -> Error {
     Error::input(Location::file(t.source()), e.message())
 }
 
+/// The digest of the rows read, once every chunk was.
+fn digest_of(points: &bacino_postgis::PgPoints, path: &Path) -> Result<String> {
+    points.digest().ok_or_else(|| {
+        Error::input(
+            Location::file(path),
+            "a chunk of the table was not read (an internal error)",
+        )
+    })
+}
+
 /// The facilities of a point table, and the digest of its rows.
 pub(super) fn load_facilities_pg(t: &PgTable) -> Result<(Facilities, String)> {
     let points = bacino_postgis::open_points(t).map_err(|e| pg_error(t, e))?;
@@ -27,7 +37,8 @@ pub(super) fn load_facilities_pg(t: &PgTable) -> Result<(Facilities, String)> {
         geometry_xy: true,
         records: Some(locator),
     };
-    Ok((parse_facilities(&table, &records, crs)?, points.digest))
+    let facilities = parse_facilities(&table, &records, crs)?;
+    Ok((facilities, digest_of(&points, &path)?))
 }
 
 /// The residents of a point table, read in parallel chunks, and the
@@ -40,7 +51,7 @@ pub(super) fn load_residents_pg<E: Executor>(
     let points = bacino_postgis::open_points(t).map_err(|e| pg_error(t, e))?;
     let path = PathBuf::from(t.source());
     let residents = residents_from_chunks(&path, &points.chunks, facilities, exec)?;
-    Ok((residents, points.digest))
+    Ok((residents, digest_of(&points, &path)?))
 }
 
 /// The areas of a polygon table, and the digest of its rows.
