@@ -218,6 +218,21 @@ fn geopackage_features_with_gaps_in_their_ids_are_all_read_in_order() {
         assert_eq!(residents.id(row), r.id[i]);
         assert_eq!(residents.locations()[row].lon, r.lon[i]);
     }
+
+    // Sparse ids, one feature per block of 2^16: blocks merge into chunks
+    // of up to 65,536 rows, not a chunk per feature.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("UPDATE residents SET fid = fid * 1048576 WHERE fid < 1000000000000;")
+        .unwrap();
+    drop(db);
+    let chunks = bacino_formats::PointChunks::open(&path, None)
+        .unwrap()
+        .chunk_rows;
+    assert_eq!(chunks.len(), kept.len().div_ceil(65_536), "{chunks:?}");
+    let again = load(d.path()).unwrap();
+    for (row, &i) in kept.iter().enumerate() {
+        assert_eq!(again.residents().id(row), r.id[i]);
+    }
 }
 
 #[test]

@@ -163,12 +163,58 @@ fn residents_from_a_table_equal_the_same_rows_from_csv_and_follow_its_changes() 
     );
     same_residents(&from_csv, &from_pg);
 
+    // Sparse keys (one row per block of 2^16 keys): the blocks merge into
+    // a few chunks, and the rows come out the same.
+    sql(
+        &url,
+        "UPDATE assistiti SET gid = gid * 1048576 WHERE gid < 1000000000000",
+    );
+    same_residents(&from_csv, &load(pg.path()).unwrap());
+
     // The version follows the rows: the same rows, the same version; one
-    // weight changed, another.
-    assert_eq!(load(pg.path()).unwrap().version(), from_pg.version());
-    sql(&url, "UPDATE assistiti SET weight = 2.5 WHERE gid = 12");
+    // weight changed, another; a column renamed, another again.
+    let same = load(pg.path()).unwrap();
+    assert_eq!(load(pg.path()).unwrap().version(), same.version());
+    sql(
+        &url,
+        "UPDATE assistiti SET weight = 2.5 WHERE gid = 12 * 1048576",
+    );
     let changed = load(pg.path()).unwrap();
-    assert_ne!(changed.version(), from_pg.version());
+    assert_ne!(changed.version(), same.version());
+    sql(
+        &url,
+        "ALTER TABLE assistiti RENAME COLUMN \"group\" TO gruppo",
+    );
+    let renamed = load(pg.path()).unwrap();
+    assert_ne!(renamed.version(), changed.version());
+    assert_eq!(renamed.residents().group().get(0), None);
+}
+
+#[test]
+fn integer_ids_above_2_pow_53_stay_distinct() {
+    let Some(url) = fresh_database() else { return };
+    sql(
+        &url,
+        "CREATE TABLE assistiti (gid int4 PRIMARY KEY, id int8, code numeric,
+           geom geometry(Point, 4326));
+         INSERT INTO assistiti VALUES
+           (1, 9007199254740993, 123456789012345678901234567890, ST_SetSRID(ST_MakePoint(9.7, 45.7), 4326)),
+           (2, 9007199254740992, 1.5, ST_SetSRID(ST_MakePoint(9.7, 45.6), 4326));",
+    );
+    let d = tempfile::tempdir().unwrap();
+    manifest(
+        d.path(),
+        "path = \"facilities.csv\"",
+        &format!("postgres = \"{url}\"\ntable = \"assistiti\""),
+        "",
+    );
+    let ds = load(d.path()).unwrap();
+    let r = ds.residents();
+    assert_eq!(r.id(0), "9007199254740993");
+    assert_eq!(r.id(1), "9007199254740992");
+    let code = r.extra("code").unwrap();
+    assert_eq!(code.get(0), Some("123456789012345678901234567890"));
+    assert_eq!(code.get(1), Some("1.5"));
 }
 
 #[test]
@@ -238,7 +284,7 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
     // A value in the third chunk.
     sql(&url, "UPDATE assistiti SET weight = -2 WHERE gid = 131100");
     let e = err("assistiti");
-    assert!(e.contains("table `assistiti`, gid 131100"), "{e}");
+    assert!(e.contains("table `assistiti`, gid `131100`"), "{e}");
     assert!(e.contains("`weight`"), "{e}");
     assert!(e.contains("expected a number ≥ 0"), "{e}");
     sql(&url, "UPDATE assistiti SET weight = 1 WHERE gid = 131100");
@@ -246,7 +292,7 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
     // A facility id that names none.
     sql(&url, "UPDATE assistiti SET gp_id = 'GP9' WHERE gid = 70000");
     let e = err("assistiti");
-    assert!(e.contains("gid 70000") && e.contains("`gp_id`"), "{e}");
+    assert!(e.contains("gid `70000`") && e.contains("`gp_id`"), "{e}");
     assert!(e.contains("`GP9` which names none"), "{e}");
     sql(&url, "UPDATE assistiti SET gp_id = NULL WHERE gid = 70000");
 
@@ -257,8 +303,11 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
     );
     let e = err("assistiti");
     assert!(e.contains("duplicate resident id `R000010`"), "{e}");
-    assert!(e.contains("first seen at table `assistiti`, gid 10"), "{e}");
-    assert!(e.contains("gid 140000"), "{e}");
+    assert!(
+        e.contains("first seen at table `assistiti`, gid `10`"),
+        "{e}"
+    );
+    assert!(e.contains("gid `140000`"), "{e}");
     sql(
         &url,
         "UPDATE assistiti SET id = 'R140000' WHERE gid = 140000",
@@ -267,14 +316,17 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
     // No geometry, or an empty point, in a `geometry(Point, 4326)` column.
     sql(&url, "UPDATE assistiti SET geom = NULL WHERE gid = 100005");
     let e = err("assistiti");
-    assert!(e.contains("gid 100005, column `geom`: no geometry"), "{e}");
+    assert!(
+        e.contains("gid `100005`, column `geom`: no geometry"),
+        "{e}"
+    );
     sql(
         &url,
         "UPDATE assistiti SET geom = ST_SetSRID('POINT EMPTY'::geometry, 4326) WHERE gid = 100005",
     );
     let e = err("assistiti");
     assert!(
-        e.contains("gid 100005, column `geom`: an empty point"),
+        e.contains("gid `100005`, column `geom`: an empty point"),
         "{e}"
     );
     sql(
@@ -290,7 +342,7 @@ fn bad_rows_and_bad_tables_are_named_by_table_key_and_column() {
     );
     let e = err("assistiti");
     assert!(
-        e.contains("gid 77, column `geom`: a POLYGON; expected a point"),
+        e.contains("gid `77`, column `geom`: a POLYGON; expected a point"),
         "{e}"
     );
 

@@ -131,6 +131,33 @@ impl PointChunks {
     }
 }
 
+/// Keys per block when a table keyed by integers is counted: a block is
+/// `key >> KEY_BLOCK_BITS`.
+pub const KEY_BLOCK_BITS: u32 = 16;
+
+/// The chunks of a table keyed by integers, from its rows counted per
+/// block of keys (`(key >> KEY_BLOCK_BITS, rows)`, ascending):
+/// neighbouring blocks merge until a chunk would hold more than 65,536
+/// rows, so keys far apart do not make a chunk per row. Each chunk is an
+/// inclusive key range and its rows.
+pub fn key_chunks(blocks: &[(i64, usize)]) -> Vec<(i64, i64, usize)> {
+    const ROWS: usize = 1 << KEY_BLOCK_BITS;
+    let mut out: Vec<(i64, i64, usize)> = Vec::new();
+    for &(block, rows) in blocks {
+        // `block` came from a shift, so shifting back cannot overflow.
+        let lo = block << KEY_BLOCK_BITS;
+        let hi = lo | ((1 << KEY_BLOCK_BITS) - 1);
+        match out.last_mut() {
+            Some(last) if last.2 + rows <= ROWS => {
+                last.1 = hi;
+                last.2 += rows;
+            }
+            _ => out.push((lo, hi, rows)),
+        }
+    }
+    out
+}
+
 /// The rows of one chunk: coordinates in the file's CRS, and the
 /// attribute columns in the order of [`PointChunks::columns`].
 #[derive(Debug)]
@@ -175,6 +202,9 @@ enum Fast {
     Text(StringArray),
     /// Dictionary-encoded text (GeoParquet's usual text columns).
     DictText(Int32Array, StringArray),
+    /// Any other dictionary: its keys normalised once (`None`: null),
+    /// its values a column of their own.
+    Dict(Vec<Option<u32>>, Box<Column>),
     Float(Float64Array),
     Int(Int64Array),
     Other,
@@ -198,6 +228,16 @@ impl Column {
                 let d = array.as_dictionary::<Int32Type>();
                 Fast::DictText(d.keys().clone(), d.values().as_string::<i32>().clone())
             }
+            DataType::Dictionary(_, _) => {
+                let d = array.as_any_dictionary();
+                let keys = d
+                    .normalized_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, k)| (!array.is_null(i)).then_some(k as u32))
+                    .collect();
+                Fast::Dict(keys, Box::new(Column::new(d.values().clone())?))
+            }
             _ => Fast::Other,
         };
         Ok(Column {
@@ -217,6 +257,7 @@ impl Column {
                 let k = keys.is_valid(i).then(|| keys.value(i) as usize)?;
                 values.is_valid(k).then(|| values.value(k))
             }
+            Fast::Dict(keys, values) => values.text(keys[i]? as usize),
             _ => text_of(&self.array, i, &self.rendered),
         }
     }
@@ -229,6 +270,7 @@ impl Column {
             Fast::Float(a) => a.is_valid(i).then(|| a.value(i)),
             Fast::Int(a) => a.is_valid(i).then(|| a.value(i) as f64),
             Fast::Text(_) | Fast::DictText(..) => None,
+            Fast::Dict(keys, values) => values.number(keys[i]? as usize),
             Fast::Other => number_of(self.array.as_ref(), i),
         }
     }
@@ -250,20 +292,6 @@ fn text_of<'a>(a: &'a ArrayRef, i: usize, rendered: &'a OnceCell<StringArray>) -
         DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
         DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
         DataType::Utf8View => Some(a.as_string_view().value(i)),
-        DataType::Dictionary(_, _) => {
-            let d = a.as_any_dictionary();
-            let k = d.normalized_keys()[i];
-            let values = d.values();
-            if values.is_null(k) {
-                return None;
-            }
-            match values.data_type() {
-                DataType::Utf8 => Some(values.as_string::<i32>().value(k)),
-                DataType::LargeUtf8 => Some(values.as_string::<i64>().value(k)),
-                DataType::Utf8View => Some(values.as_string_view().value(k)),
-                _ => Some(rendered.get_or_init(|| render(a.as_ref())).value(i)),
-            }
-        }
         _ => Some(rendered.get_or_init(|| render(a.as_ref())).value(i)),
     }
 }
@@ -283,10 +311,6 @@ fn number_of(a: &dyn Array, i: usize) -> Option<f64> {
         DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i) as f64,
         DataType::Float32 => a.as_primitive::<Float32Type>().value(i) as f64,
         DataType::Float64 => a.as_primitive::<Float64Type>().value(i),
-        DataType::Dictionary(_, _) => {
-            let d = a.as_any_dictionary();
-            return number_of(d.values().as_ref(), d.normalized_keys()[i]);
-        }
         _ => return None,
     })
 }
@@ -302,40 +326,25 @@ fn render(a: &dyn Array) -> StringArray {
             continue;
         }
         s.clear();
-        match a.data_type() {
-            DataType::Boolean => {
-                let _ = write!(s, "{}", a.as_boolean().value(i));
+        // Integers printed exactly (not through f64: ids above 2^53).
+        let _ = match a.data_type() {
+            DataType::Boolean => write!(s, "{}", a.as_boolean().value(i)),
+            DataType::Float32 => write!(s, "{}", a.as_primitive::<Float32Type>().value(i)),
+            DataType::Float64 => write!(s, "{}", a.as_primitive::<Float64Type>().value(i)),
+            DataType::Int8 => write!(s, "{}", a.as_primitive::<Int8Type>().value(i)),
+            DataType::Int16 => write!(s, "{}", a.as_primitive::<Int16Type>().value(i)),
+            DataType::Int32 => write!(s, "{}", a.as_primitive::<Int32Type>().value(i)),
+            DataType::Int64 => write!(s, "{}", a.as_primitive::<Int64Type>().value(i)),
+            DataType::UInt8 => write!(s, "{}", a.as_primitive::<UInt8Type>().value(i)),
+            DataType::UInt16 => write!(s, "{}", a.as_primitive::<UInt16Type>().value(i)),
+            DataType::UInt32 => write!(s, "{}", a.as_primitive::<UInt32Type>().value(i)),
+            DataType::UInt64 => write!(s, "{}", a.as_primitive::<UInt64Type>().value(i)),
+            // Text is read in place; dictionaries through their values.
+            _ => {
+                b.append_null();
+                continue;
             }
-            DataType::Float32 => {
-                let _ = write!(s, "{}", a.as_primitive::<Float32Type>().value(i));
-            }
-            DataType::Float64 => {
-                let _ = write!(s, "{}", a.as_primitive::<Float64Type>().value(i));
-            }
-            DataType::UInt64 => {
-                let _ = write!(s, "{}", a.as_primitive::<UInt64Type>().value(i));
-            }
-            DataType::Dictionary(_, _) => {
-                let d = a.as_any_dictionary();
-                let values = render(d.values().as_ref());
-                let k = d.normalized_keys()[i];
-                if values.is_null(k) {
-                    b.append_null();
-                    continue;
-                }
-                s.push_str(values.value(k));
-            }
-            // Every other supported type is a signed or small integer.
-            _ => match number_of(a, i) {
-                Some(v) => {
-                    let _ = write!(s, "{}", v as i64);
-                }
-                None => {
-                    b.append_null();
-                    continue;
-                }
-            },
-        }
+        };
         b.append_value(&s);
     }
     b.finish()
@@ -344,6 +353,27 @@ fn render(a: &dyn Array) -> StringArray {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_of_keys_merge_into_chunks_of_at_most_65536_rows() {
+        // Dense blocks stay one chunk each; sparse ones (a row every 2^20
+        // keys, negative keys too) merge.
+        let mut blocks = vec![(-32, 1), (-16, 1), (0, 65_535), (1, 65_536), (2, 3)];
+        blocks.extend((0..100).map(|i| (16 + i * 16, 1)));
+        let chunks = key_chunks(&blocks);
+        assert_eq!(chunks[0], (-32 << 16, (-16 << 16) | 0xFFFF, 2));
+        assert_eq!(chunks[1], (0, 0xFFFF, 65_535));
+        assert_eq!(chunks[2], (1 << 16, (1 << 16) | 0xFFFF, 65_536));
+        assert_eq!(chunks[3], (2 << 16, ((16 + 99 * 16) << 16) | 0xFFFF, 103));
+        assert_eq!(chunks.len(), 4);
+        assert_eq!(
+            chunks.iter().map(|c| c.2).sum::<usize>(),
+            blocks.iter().map(|b| b.1).sum::<usize>()
+        );
+        // Extreme keys.
+        let extreme = key_chunks(&[(i64::MIN >> 16, 1), (i64::MAX >> 16, 1)]);
+        assert_eq!(extreme, [(i64::MIN, i64::MAX, 2)]);
+    }
     use arrow_array::{
         BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, UInt64Array,
     };
@@ -370,6 +400,26 @@ mod tests {
 
         let big = Column::new(Arc::new(UInt64Array::from(vec![u64::MAX]))).unwrap();
         assert_eq!(big.text(0), Some("18446744073709551615"));
+        // Above 2^53 every digit stays (an f64 would round both to one id).
+        let ids = Column::new(Arc::new(Int64Array::from(vec![
+            9_007_199_254_740_993,
+            9_007_199_254_740_992,
+        ])))
+        .unwrap();
+        assert_eq!(ids.text(0), Some("9007199254740993"));
+        assert_eq!(ids.text(1), Some("9007199254740992"));
+
+        // geopandas' large_string dictionaries, with a null key.
+        let large = DictionaryArray::new(
+            arrow_array::Int16Array::from(vec![Some(1), None, Some(0)]),
+            Arc::new(arrow_array::LargeStringArray::from(vec![
+                "Crema", "Bergamo",
+            ])),
+        );
+        let large = Column::new(Arc::new(large)).unwrap();
+        assert_eq!(large.text(0), Some("Bergamo"));
+        assert_eq!(large.text(1), None);
+        assert_eq!(large.text(2), Some("Crema"));
 
         let text = Column::new(Arc::new(StringArray::from(vec![Some("016024"), None]))).unwrap();
         assert_eq!(text.text(0), Some("016024"));
@@ -394,6 +444,8 @@ mod tests {
         assert_eq!(num_dict.text(0), Some("9"));
         assert_eq!(num_dict.number(1), Some(7.0));
 
+        let binary = Column::new(Arc::new(arrow_array::BinaryArray::from(vec![&b"x"[..]])));
+        assert!(binary.is_err());
         let binary = Column::new(Arc::new(arrow_array::BinaryArray::from(vec![&b"x"[..]])));
         assert!(binary
             .unwrap_err()

@@ -250,11 +250,28 @@ pub(crate) fn open_chunks(path: &Path) -> Result<PointChunks> {
     let meta = with_dictionaries(meta).map_err(|e| bad(e.to_string()))?;
     let mut first_row = Vec::with_capacity(meta.metadata().num_row_groups());
     let mut chunk_rows = Vec::with_capacity(first_row.capacity());
+    // Row counts come from the file and size the columns before any row
+    // is decoded: they must add up, and be plausible for the file's size
+    // (a point costs more than a bit even dictionary-encoded).
+    let file_len = file.metadata().map_err(|e| bad(e.to_string()))?.len();
     let mut next = 0i64;
-    for rg in meta.metadata().row_groups() {
+    for (k, rg) in meta.metadata().row_groups().iter().enumerate() {
+        let rows = usize::try_from(rg.num_rows())
+            .map_err(|_| bad(format!("row group {k} claims {} rows", rg.num_rows())))?;
         first_row.push(next);
-        chunk_rows.push(rg.num_rows() as usize);
-        next += rg.num_rows();
+        chunk_rows.push(rows);
+        next = next.saturating_add(rg.num_rows());
+    }
+    let declared = meta.metadata().file_metadata().num_rows();
+    if next != declared {
+        return Err(bad(format!(
+            "the row groups hold {next} rows but the file declares {declared}"
+        )));
+    }
+    if next as u64 > file_len.saturating_mul(8) {
+        return Err(bad(format!(
+            "{next} rows claimed by a file of {file_len} bytes"
+        )));
     }
     Ok(PointChunks {
         layer: path

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
 
-use crate::chunks::{Column, PointChunk, PointChunks, Source};
+use crate::chunks::{key_chunks, Column, PointChunk, PointChunks, Source, KEY_BLOCK_BITS};
 use crate::wkb::{self, Bbox};
 use crate::{Error, Layer, Result, Values};
 
@@ -251,21 +251,25 @@ pub(crate) fn open_chunks(path: &Path, layer: Option<&str>) -> Result<PointChunk
     let key_name = key.clone().unwrap_or_else(|| "rowid".to_owned());
     // Chunks: blocks of 65,536 consecutive keys, counted from the key's
     // index (the table's b-tree) without reading the geometries twice.
-    let blocks: Vec<(i64, i64)> = conn
+    let blocks: Vec<(i64, usize)> = conn
         .prepare(&format!(
-            "SELECT {k} >> {BLOCK_BITS}, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
+            "SELECT {k} >> {KEY_BLOCK_BITS}, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
             k = quote(&key_name),
             t = quote(table)
         ))
-        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+                .collect()
+        })
         .map_err(sql)?;
+    let chunks = key_chunks(&blocks);
     let epsg = epsg.ok_or_else(|| bad(format!("layer `{table}`: no EPSG code")))?;
     Ok(PointChunks {
         layer: table.clone(),
         locator: format!("layer `{table}`, {key_name}"),
         columns: columns.clone(),
         epsg,
-        chunk_rows: blocks.iter().map(|b| b.1 as usize).collect(),
+        chunk_rows: chunks.iter().map(|c| c.2).collect(),
         source: Source::Gpkg(ChunkSource {
             path: path.to_owned(),
             table: table.clone(),
@@ -273,13 +277,10 @@ pub(crate) fn open_chunks(path: &Path, layer: Option<&str>) -> Result<PointChunk
             key: key_name,
             columns,
             boolean,
-            blocks: blocks.into_iter().map(|b| b.0).collect(),
+            ranges: chunks.iter().map(|c| (c.0, c.1)).collect(),
         }),
     })
 }
-
-/// Keys per chunk: `1 << BLOCK_BITS`.
-const BLOCK_BITS: u32 = 16;
 
 /// A GeoPackage point layer opened for reading by blocks of keys.
 #[derive(Debug)]
@@ -291,8 +292,8 @@ pub(crate) struct ChunkSource {
     columns: Vec<String>,
     /// Columns declared BOOLEAN (stored as 0 and 1).
     boolean: Vec<bool>,
-    /// Each chunk's key block (`key >> BLOCK_BITS`).
-    blocks: Vec<i64>,
+    /// Each chunk's keys (inclusive range).
+    ranges: Vec<(i64, i64)>,
 }
 
 impl ChunkSource {
@@ -319,10 +320,8 @@ impl ChunkSource {
                 k = quote(key_name),
             ))
             .map_err(sql)?;
-        let lo = self.blocks[k] << BLOCK_BITS;
-        let mut rows = stmt
-            .query(params![lo, lo | ((1 << BLOCK_BITS) - 1)])
-            .map_err(sql)?;
+        let (lo, hi) = self.ranges[k];
+        let mut rows = stmt.query(params![lo, hi]).map_err(sql)?;
         let mut chunk = PointChunk {
             locators: Vec::new(),
             x: Vec::new(),

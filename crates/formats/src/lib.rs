@@ -29,7 +29,7 @@ mod gpkg;
 mod points;
 pub mod wkb;
 
-pub use chunks::{Column, PointChunk, PointChunks, ReadChunk};
+pub use chunks::{key_chunks, Column, PointChunk, PointChunks, ReadChunk, KEY_BLOCK_BITS};
 pub use points::{read_points, PointRow, PointTable};
 
 /// The errors of reading and writing.

@@ -14,16 +14,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray};
-use bacino_formats::{Column, PointChunk, PointChunks, ReadChunk};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use bacino_formats::{key_chunks, Column, PointChunk, PointChunks, ReadChunk, KEY_BLOCK_BITS};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use xxhash_rust::xxh3::Xxh3;
 
 /// How long a connection may take before the source counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Keys per chunk: `1 << BLOCK_BITS`.
-const BLOCK_BITS: u32 = 16;
 
 /// A table named by a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +76,8 @@ impl Error {
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// A URL with its password replaced by `***`.
+/// A URL with its password replaced by `***`, in the authority
+/// (`user:pw@`) and in the query (`?password=pw`).
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
@@ -86,7 +85,7 @@ pub fn redact(url: &str) -> String {
     let rest = &url[scheme_end + 3..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
+    let mut out = match (authority.rfind('@'), authority.find(':')) {
         (Some(at), Some(colon)) if colon < at => format!(
             "{}{}:***{}",
             &url[..scheme_end + 3],
@@ -94,7 +93,18 @@ pub fn redact(url: &str) -> String {
             &rest[at..]
         ),
         _ => url.to_owned(),
+    };
+    if let Some(q) = out.find('?') {
+        let query: Vec<String> = out[q + 1..]
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{}?{}", &out[..q], query.join("&"));
     }
+    out
 }
 
 /// A client connected to `url` (TLS is not used: a loopback or private
@@ -143,8 +153,13 @@ struct TableInfo {
 /// How a column's values are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// Integers, read exactly (`int8`).
+    Int,
+    /// Floating point (`float8`).
     Number,
     Bool,
+    /// Everything else as text (`numeric` too: it may hold more digits
+    /// than a double).
     Text,
 }
 
@@ -239,7 +254,8 @@ fn table_info(c: &mut Client, t: &PgTable, url: &str) -> Result<TableInfo> {
         .filter(|c| c.0 != geometry)
         .map(|(n, ty)| {
             let kind = match ty.as_str() {
-                "int2" | "int4" | "int8" | "float4" | "float8" | "numeric" => Kind::Number,
+                "int2" | "int4" | "int8" => Kind::Int,
+                "float4" | "float8" => Kind::Number,
                 "bool" => Kind::Bool,
                 _ => Kind::Text,
             };
@@ -318,6 +334,8 @@ pub struct PgPoints {
     pub chunks: PointChunks,
     /// Each chunk's digest, once read.
     digests: std::sync::Arc<Mutex<Vec<Option<u128>>>>,
+    /// Key, geometry column, SRID and columns with their kinds.
+    schema: String,
 }
 
 impl PgPoints {
@@ -327,6 +345,8 @@ impl PgPoints {
     pub fn digest(&self) -> Option<String> {
         let digests = self.digests.lock().ok()?;
         let mut h = Xxh3::new();
+        h.update(&(self.schema.len() as u64).to_le_bytes());
+        h.update(self.schema.as_bytes());
         for d in digests.iter() {
             h.update(&(*d)?.to_le_bytes());
         }
@@ -354,36 +374,50 @@ pub fn open_points(t: &PgTable) -> Result<PgPoints> {
         .map_err(sql_err)?;
     let info = table_info(&mut c, t, &url)?;
     let (k, sql) = (quote(&info.key), &info.sql);
-    let blocks: Vec<(i64, usize)> = if info.integer_key {
-        c.query(
-            &format!(
-                "SELECT {k}::int8 >> {BLOCK_BITS}, count(*)::int8 FROM {sql} GROUP BY 1 ORDER BY 1"
-            ),
-            &[],
-        )
-        .map_err(sql_err)?
-        .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1) as usize))
-        .collect()
+    let chunks: Vec<(i64, i64, usize)> = if info.integer_key {
+        let blocks: Vec<(i64, usize)> = c
+            .query(
+                &format!(
+                    "SELECT {k}::int8 >> {KEY_BLOCK_BITS}, count(*)::int8 FROM {sql} \
+                     GROUP BY 1 ORDER BY 1"
+                ),
+                &[],
+            )
+            .map_err(sql_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as usize))
+            .collect();
+        key_chunks(&blocks)
     } else {
         let n: i64 = c
             .query_one(&format!("SELECT count(*)::int8 FROM {sql}"), &[])
             .map_err(sql_err)?
             .get(0);
-        vec![(0, n as usize)]
+        vec![(0, 0, n as usize)]
     };
+    // Key values in backticks: a key may be a resident's id, and an
+    // error served over HTTP withholds what is quoted.
     let locator = if info.integer_key {
-        format!("table `{}`, {}", t.table, info.key)
+        format!("table `{}`, {} `{{}}`", t.table, info.key)
     } else {
-        format!("table `{}`, row (in order of `{}`)", t.table, info.key)
+        format!(
+            "table `{}`, row `{{}}` (in order of `{}`)",
+            t.table, info.key
+        )
     };
-    let digests = std::sync::Arc::new(Mutex::new(vec![None; blocks.len()]));
+    // What the rows mean, for the digest: a renamed column or another
+    // SRID loads other data from the same values.
+    let schema = format!(
+        "{}|{}|{}|{}|{:?}",
+        info.key, info.geometry, info.srid, info.integer_key, info.columns
+    );
+    let digests = std::sync::Arc::new(Mutex::new(vec![None; chunks.len()]));
     let reader = TableChunks {
         digests: digests.clone(),
         url: t.url.clone(),
         name: t.table.clone(),
         snapshot,
-        blocks: blocks.iter().map(|b| b.0).collect(),
+        ranges: chunks.iter().map(|c| (c.0, c.1)).collect(),
         columns: info.columns.clone(),
         _holder: Mutex::new(c),
         info,
@@ -396,10 +430,11 @@ pub fn open_points(t: &PgTable) -> Result<PgPoints> {
             locator,
             columns,
             srid,
-            blocks.iter().map(|b| b.1).collect(),
+            chunks.iter().map(|c| c.2).collect(),
             Box::new(reader),
         ),
         digests,
+        schema,
     })
 }
 
@@ -411,7 +446,8 @@ struct TableChunks {
     url: String,
     name: String,
     snapshot: String,
-    blocks: Vec<i64>,
+    /// Each chunk's keys (inclusive range).
+    ranges: Vec<(i64, i64)>,
     columns: Vec<(String, Kind)>,
     info: TableInfo,
     /// The connection whose open transaction keeps the snapshot alive.
@@ -424,7 +460,7 @@ impl std::fmt::Debug for TableChunks {
             .field("url", &redact(&self.url))
             .field("table", &self.name)
             .field("snapshot", &self.snapshot)
-            .field("blocks", &self.blocks.len())
+            .field("chunks", &self.ranges.len())
             .finish_non_exhaustive()
     }
 }
@@ -459,6 +495,7 @@ impl TableChunks {
             .columns
             .iter()
             .map(|(n, kind)| match kind {
+                Kind::Int => format!("t.{}::int8", quote(n)),
                 Kind::Number => format!("t.{}::float8", quote(n)),
                 Kind::Bool => format!("t.{}", quote(n)),
                 Kind::Text => format!("t.{}::text", quote(n)),
@@ -490,8 +527,7 @@ impl TableChunks {
             values.join(", "),
             info.sql
         );
-        let lo = self.blocks[k] << BLOCK_BITS;
-        let hi = lo | ((1 << BLOCK_BITS) - 1);
+        let (lo, hi) = self.ranges[k];
         let rows = if info.integer_key {
             let params: [&(dyn ToSql + Sync); 2] = [&lo, &hi];
             c.query(
@@ -520,9 +556,9 @@ impl TableChunks {
                     Some(other) => format!("a {other}"),
                 };
                 let key = if info.integer_key {
-                    format!("{} {key}", info.key)
+                    format!("{} `{key}`", info.key)
                 } else {
-                    format!("row {key} (in order of `{}`)", info.key)
+                    format!("row `{key}` (in order of `{}`)", info.key)
                 };
                 return Err(bad(format!(
                     "{key}, column `{}`: {what}; expected a point (residents and facilities are \
@@ -537,6 +573,9 @@ impl TableChunks {
         for (j, (name, kind)) in self.columns.iter().enumerate() {
             let i = j + 4;
             let array: ArrayRef = match kind {
+                Kind::Int => std::sync::Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| r.get::<_, Option<i64>>(i)),
+                )),
                 Kind::Number => std::sync::Arc::new(Float64Array::from_iter(
                     rows.iter().map(|r| r.get::<_, Option<f64>>(i)),
                 )),
@@ -652,7 +691,7 @@ pub fn read_features(t: &PgTable) -> Result<PgFeatures> {
         },
         srid: info.srid,
         keys,
-        locator: format!("table `{}`, {}", t.table, info.key),
+        locator: format!("table `{}`, {} `{{}}`", t.table, info.key),
         digest: format!("{:032x}", h.digest128()),
     })
 }
@@ -672,6 +711,10 @@ mod tests {
             "postgres://bacino@db:5432/ats"
         );
         assert_eq!(redact("sqlite:/tmp/x"), "sqlite:/tmp/x");
+        assert_eq!(
+            redact("postgres://db/ats?user=b&password=s3cret&sslmode=disable"),
+            "postgres://db/ats?user=b&password=***&sslmode=disable"
+        );
     }
 
     #[test]

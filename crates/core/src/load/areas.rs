@@ -28,7 +28,7 @@ pub(super) fn areas_from(
 ) -> Result<Areas> {
     let transform = ToWgs84::new(crs)?;
     let name_of = |i: usize| match records {
-        Some((label, keys)) => format!("{label} {}", keys[i]),
+        Some((label, keys)) => record_name(label, &keys[i]),
         None => format!("feature #{i}"),
     };
     let mut ids = Vec::new();

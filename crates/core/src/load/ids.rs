@@ -22,14 +22,14 @@ pub(super) fn check_unique_ids<E: Executor>(
     loc.field = Some("id".into());
     match records {
         // A table format: `feature` is the record's number there.
-        Some(label) => loc.record = pos.feature.map(|f| format!("{label} {f}")),
+        Some(label) => loc.record = pos.feature.map(|f| record_name(label, f)),
         None => loc.feature = pos.feature,
     }
     let first_at = match locate(first) {
         RowPos { line: Some(l), .. } => format!("line {l}"),
         RowPos {
             feature: Some(f), ..
-        } if records.is_some() => format!("{} {f}", records.unwrap_or_default()),
+        } if records.is_some() => record_name(records.unwrap_or_default(), f),
         RowPos {
             feature: Some(f), ..
         } => format!("feature #{f}"),

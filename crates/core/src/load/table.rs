@@ -174,7 +174,7 @@ impl Table<'_> {
                 .records
                 .as_ref()
                 .zip(pos.feature)
-                .map(|(r, n)| format!("{r} {n}")),
+                .map(|(r, n)| record_name(r, n)),
         }
     }
 
@@ -324,6 +324,16 @@ pub(super) fn is_table_format(path: &Path) -> bool {
         bacino_formats::Format::of(path),
         Ok(bacino_formats::Format::GeoPackage | bacino_formats::Format::GeoParquet)
     )
+}
+
+/// A record's name for messages: `label` with its number in place of
+/// `{}` (a PostGIS key, in backticks), or after it (`row 5`).
+pub(super) fn record_name(label: &str, n: impl std::fmt::Display) -> String {
+    if label.contains("{}") {
+        label.replace("{}", &n.to_string())
+    } else {
+        format!("{label} {n}")
+    }
 }
 
 /// An error of the formats crate as an input error on `path`.
