@@ -295,7 +295,9 @@ impl ResolvedManifest {
         let parse_crs = |field: &str, s: &Option<String>, default: Crs| -> Result<Crs> {
             match s {
                 None => Ok(default),
-                Some(s) => s.parse().map_err(|e: Error| bad(field, e.to_string())),
+                Some(s) => s
+                    .parse()
+                    .map_err(|e: bacino_crs::Error| bad(field, e.to_string())),
             }
         };
         let base = path.parent().unwrap_or(Path::new("."));

@@ -346,14 +346,9 @@ pub(super) fn format_error(path: &Path, e: bacino_formats::Error) -> Error {
 
 /// The CRS a table format declares, when bacino knows it.
 pub(super) fn declared_crs(path: &Path, epsg: u32) -> Result<Crs> {
-    Ok(Crs {
-        epsg: u16::try_from(epsg)
-            .ok()
-            .filter(|&c| crs_definitions::from_code(c).is_some())
-            .ok_or_else(|| Error::Crs {
-                crs: format!("EPSG:{epsg}"),
-                message: format!("{}: the CRS the file declares is unknown", path.display()),
-            })?,
+    Crs::from_epsg(epsg).ok_or_else(|| Error::Crs {
+        crs: format!("EPSG:{epsg}"),
+        message: format!("{}: the CRS the file declares is unknown", path.display()),
     })
 }
 
