@@ -10,9 +10,9 @@ use std::path::Path;
 
 use bacino_batch::Parallel;
 use bacino_core::{
-    distance_report, reassign, reassign_cached, CessationCache, Dataset, DistanceQuery, Facilities,
-    Facility, FacilityId, FacilityIndex, FacilityKind, FacilityStatus, GroupBy, LonLat,
-    ScenarioQuery, Sequential, Summary, Target,
+    distance_report, geodesic_distance_m, reassign, reassign_cached, CessationCache, Dataset,
+    DistanceQuery, Facilities, Facility, FacilityId, FacilityIndex, FacilityKind, FacilityStatus,
+    GroupBy, LocalFrame, LonLat, ScenarioQuery, Sequential, Summary, Target,
 };
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
@@ -54,6 +54,33 @@ fn bench_index(c: &mut Criterion) {
             points
                 .iter()
                 .map(|&p| index.nearest(p).map_or(0.0, |h| h.distance_m))
+                .sum::<f64>()
+        })
+    });
+    // One resident against a facility 0–20 km away: the short-line kernel
+    // (the resident's frame built per pair, the facility's once) against
+    // Karney's inverse.
+    let pairs: Vec<(LonLat, LocalFrame)> = points
+        .iter()
+        .zip(points.iter().skip(1))
+        .map(|(&p, &q)| {
+            let q = LonLat::new(p.lon + (q.lon - p.lon) * 0.2, p.lat + (q.lat - p.lat) * 0.2);
+            (p, LocalFrame::new(q))
+        })
+        .collect();
+    c.bench_function("geodesic/short-line kernel x100k pairs", |b| {
+        b.iter(|| {
+            pairs
+                .iter()
+                .map(|(p, fq)| LocalFrame::new(*p).distance_to(fq))
+                .sum::<f64>()
+        })
+    });
+    c.bench_function("geodesic/Karney inverse x100k pairs", |b| {
+        b.iter(|| {
+            pairs
+                .iter()
+                .map(|(p, fq)| geodesic_distance_m(*p, fq.point()))
                 .sum::<f64>()
         })
     });

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
-use crate::geodesic::geodesic_distance_m;
+use crate::geodesic::LocalFrame;
 use crate::index::FacilityIndex;
 use crate::metric::{Metric, MetricName, PreparedNetwork};
 use crate::model::{FacilityIdx, FacilityKind, NONE};
@@ -309,11 +309,17 @@ fn geodesic_distances<E: Executor>(
     match target {
         Target::Assigned => {
             let gp = residents.gp();
+            // The short-line kernel (Karney beyond 50 km), from each
+            // facility's frame, built once.
+            let frames: Vec<LocalFrame> = facilities
+                .iter()
+                .map(|f| LocalFrame::new(f.location))
+                .collect();
             exec.map(chunks, |((d, f), r)| {
                 for ((d, f), i) in d.iter_mut().zip(f.iter_mut()).zip(r) {
                     (*d, *f) = match gp[i] {
                         NONE => (f64::NAN, NONE),
-                        g => (geodesic_distance_m(locs[i], facilities.get(g).location), g),
+                        g => (LocalFrame::new(locs[i]).distance_to(&frames[g as usize]), g),
                     };
                 }
             });

@@ -6,8 +6,9 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, lower_bound_from_chord_m, meridional_radius_m, unit_normal,
-    MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, lower_bound_from_chord_m, lower_bound_from_ecef_chord_m,
+    meridional_radius_m, short_line_error_bound_m, unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M,
+    MIN_CURVATURE_RADIUS_M,
 };
 use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
@@ -30,7 +31,10 @@ type Entry = GeomWithData<[f64; 3], u32>;
 /// sphere. A chord between normals gives a rigorous lower bound on the
 /// geodesic distance (see [`MIN_CURVATURE_RADIUS_M`](crate::MIN_CURVATURE_RADIUS_M)),
 /// so the tree proposes candidates and Karney's algorithm ranks them; a
-/// query stops only when no remaining candidate can be nearer. Ties in
+/// query stops only when no remaining candidate can be nearer. Most
+/// queries are answered from a grid of candidate lists instead, ranked by
+/// the short-line kernel ([`LocalFrame`](crate::LocalFrame), within
+/// 0.1 µm of the geodesic) and by Karney wherever that error could decide. Ties in
 /// distance are broken by facility id, so answers are deterministic.
 ///
 /// ```
@@ -53,10 +57,10 @@ pub struct FacilityIndex {
     /// Locations with their reduced-latitude terms, for Karney's inverse.
     prepared: Vec<Prepared>,
     normal: Vec<[f64; 3]>,
-    /// Locations and their [`ecef_m`](crate::ecef_m) positions, for
-    /// [`FacilityIndex::for_each_within`].
+    /// Locations, and their frames for the short-line kernel
+    /// ([`FacilityIndex::nearest`], [`FacilityIndex::for_each_within`]).
     location: Vec<LonLat>,
-    ecef: Vec<[f64; 3]>,
+    frame: Vec<LocalFrame>,
     /// Rank of each facility's id among the indexed ones, for tie-breaking.
     id_rank: Vec<u32>,
     grid: Option<CandidateGrid>,
@@ -243,10 +247,7 @@ impl FacilityIndex {
                 .map(|p| Prepared::new(p.lon, p.lat))
                 .collect(),
             normal,
-            ecef: location
-                .iter()
-                .map(|&p| crate::geodesic::ecef_m(p))
-                .collect(),
+            frame: location.iter().map(|&p| LocalFrame::new(p)).collect(),
             location,
         }
     }
@@ -281,13 +282,76 @@ impl FacilityIndex {
 
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
-        let (pp, q) = Prepared::with_normal(p.lon, p.lat);
         if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
+                if let Some(hit) = self.nearest_among_short(&LocalFrame::new(p), cands) {
+                    return Some(hit);
+                }
+                let (pp, q) = Prepared::with_normal(p.lon, p.lat);
                 return Some(self.nearest_among(&pp, &q, cands, inv_radius));
             }
         }
+        let (pp, q) = Prepared::with_normal(p.lon, p.lat);
         self.nearest_by_tree(&pp, &q)
+    }
+
+    /// Exact nearest among a cell's candidates by the short-line kernel
+    /// ([`LocalFrame`]), or `None` when that cannot decide and Karney must.
+    ///
+    /// Every candidate is measured by the kernel, whose error is at most
+    /// `ε =` [`short_line_error_bound_m`]. The one with the least kernel
+    /// distance `d₁` wins outright when every other candidate's kernel
+    /// distance exceeds `d₁ + 2ε` (its geodesic then exceeds the winner's);
+    /// candidates within `2ε` are ranked by Karney, then by id. A candidate
+    /// beyond the kernel's range is at least its ECEF chord away; if that
+    /// could beat `d₁ + ε`, Karney decides the whole query.
+    fn nearest_among_short(&self, f: &LocalFrame, cands: &[u32]) -> Option<Nearest> {
+        let mut dist = [0.0f64; MAX_CELL_CANDIDATES];
+        let mut best = (f64::INFINITY, u32::MAX);
+        let mut far = f64::INFINITY;
+        for (slot, &l) in dist.iter_mut().zip(cands) {
+            let g = &self.frame[l as usize];
+            *slot = match f.short_distance_m(g) {
+                Some(d) => d,
+                None => {
+                    let (a, b) = (f.ecef(), g.ecef());
+                    far = far.min(lower_bound_from_ecef_chord_m(crate::ecef_chord_m(&a, &b)));
+                    f64::INFINITY
+                }
+            };
+            if *slot < best.0 {
+                best = (*slot, l);
+            }
+        }
+        if best.1 == u32::MAX {
+            return None;
+        }
+        let eps = short_line_error_bound_m(best.0);
+        if far <= best.0 + eps {
+            return None;
+        }
+        let tie = best.0 + 2.0 * eps;
+        let rivals = dist[..cands.len()]
+            .iter()
+            .zip(cands)
+            .filter(|&(&d, &l)| d <= tie && l != best.1)
+            .count();
+        if rivals == 0 {
+            return Some(self.hit(best.1, best.0));
+        }
+        let p = f.point();
+        let pp = Prepared::new(p.lon, p.lat);
+        let mut exact = (f64::INFINITY, u32::MAX);
+        for (&d, &l) in dist[..cands.len()].iter().zip(cands) {
+            if d > tie {
+                continue;
+            }
+            let cand = (inverse_distance_m(&pp, &self.prepared[l as usize]), l);
+            if exact.1 == u32::MAX || self.cmp(cand, exact) == Ordering::Less {
+                exact = cand;
+            }
+        }
+        Some(self.hit(exact.1, exact.0))
     }
 
     /// Exact nearest among a cell's candidates: Karney for the nearest by
@@ -380,8 +444,8 @@ impl FacilityIndex {
     /// `p` (inclusive), in no particular order: the bulk form of
     /// [`FacilityIndex::within`] for analyses that take every pair in
     /// reach. Distances come from [`LocalFrame`](crate::LocalFrame) (within
-    /// 20 nm of Karney up to 10 km); a pair within a micrometre of
-    /// `radius_m` is decided by Karney.
+    /// [`short_line_error_bound_m`](crate::short_line_error_bound_m) of the
+    /// geodesic); a pair within that bound of `radius_m` is decided by Karney.
     pub fn for_each_within(&self, p: LonLat, radius_m: f64, mut f: impl FnMut(FacilityIdx, f64)) {
         if radius_m.is_nan() || radius_m < 0.0 {
             return;
@@ -393,7 +457,7 @@ impl FacilityIndex {
             .locate_within_distance(unit_normal(p), reach * reach)
         {
             let l = e.data as usize;
-            let mut d = frame.distance_m(self.location[l], &self.ecef[l]);
+            let mut d = frame.distance_to(&self.frame[l]);
             if (d - radius_m).abs() <= crate::geodesic::short_line_error_bound_m(radius_m) {
                 d = crate::geodesic::geodesic_distance_m(p, self.location[l]);
             }
@@ -497,7 +561,49 @@ mod tests {
             let got = index.nearest(p).unwrap();
             let want = &brute_sorted(&f, p)[0];
             assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}");
-            assert_eq!(got.distance_m, want.0);
+            let err = (got.distance_m - want.0).abs();
+            assert!(
+                err <= short_line_error_bound_m(want.0),
+                "at {p:?}: {err:e} m"
+            );
+        }
+    }
+
+    /// Two facilities whose geodesic distances from the query differ by
+    /// nothing, a nanometre, ..., a millimetre: the kernel's error is far
+    /// larger than the smaller gaps, and the answer is still Karney's
+    /// (then the smaller id).
+    #[test]
+    fn near_ties_are_decided_by_karney() {
+        use geographiclib_rs::DirectGeodesic;
+        let geod = geographiclib_rs::Geodesic::wgs84();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for i in 0..4000 {
+            let p = LonLat::new(rng.random_range(9.0..10.6), rng.random_range(45.2..46.4));
+            let s: f64 = rng.random_range(100.0..45_000.0);
+            let gap = [0.0, 1e-9, 1e-8, 3e-8, 1e-7, 1e-6, 1e-3][i % 7];
+            let at = |az: f64, s: f64| {
+                let (lat, lon): (f64, f64) = geod.direct(p.lat, p.lon, az, s);
+                LonLat::new(lon, lat)
+            };
+            let az: f64 = rng.random_range(-180.0..180.0);
+            let (a, b) = (at(az, s), at(az + rng.random_range(20.0..340.0), s + gap));
+            let near = if rng.random_bool(0.5) { [a, b] } else { [b, a] };
+            let f = Facilities::new(vec![
+                facility("A".into(), near[0], FacilityStatus::Active),
+                facility("B".into(), near[1], FacilityStatus::Active),
+                facility(
+                    "C".into(),
+                    LonLat::new(p.lon + 0.9, p.lat + 0.6),
+                    FacilityStatus::Active,
+                ),
+            ])
+            .unwrap();
+            let index = FacilityIndex::active(&f, FacilityKind::Gp);
+            let got = index.nearest(p).unwrap();
+            let want = &brute_sorted(&f, p)[0];
+            assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}, gap {gap}");
+            assert!((got.distance_m - want.0).abs() <= short_line_error_bound_m(want.0));
         }
     }
 

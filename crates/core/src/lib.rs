@@ -77,9 +77,9 @@ pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Interrupt, Interrupted, Interruptible, Sequential};
 pub use geodesic::{
     chord_upper_bound, chord_upper_bound_near, ecef_chord_m, ecef_m, geodesic_distance_m,
-    lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m, unit_normal,
-    LocalFrame, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M, SHORT_LINE_MAX_M, WGS84_A_M,
-    WGS84_F,
+    lower_bound_from_chord_m, lower_bound_from_ecef_chord_m, meridional_radius_m,
+    short_line_error_bound_m, unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M,
+    MIN_CURVATURE_RADIUS_M, SHORT_LINE_MAX_M, WGS84_A_M, WGS84_F,
 };
 pub use index::{FacilityIndex, Nearest};
 pub use isochrones::{

@@ -10,8 +10,9 @@
 //! than `radius + h` from the centre is farther than `radius` from every
 //! point of the cell.) A point then tests its cell's list: a chord longer
 //! than the radius rules a facility out at the cost of a few
-//! multiplications; the rest are measured by [`LocalFrame`] (within 20 nm
-//! of Karney to 10 km), and by Karney where that error could decide,
+//! multiplications; the rest are measured by [`LocalFrame`] (within
+//! [`short_line_error_bound_m`](crate::geodesic::short_line_error_bound_m)
+//! of the geodesic: 30 nm to 10 km), and by Karney where that error could decide,
 //! so that membership is exact. Lists come out in column order, so the
 //! pairs of a point need no sorting.
 
@@ -27,8 +28,7 @@ const GRID_MAX_RADIUS_M: f64 = 500_000.0;
 #[derive(Debug, Clone)]
 pub struct ReachIndex {
     radius_m: f64,
-    location: Vec<LonLat>,
-    ecef: Vec<[f64; 3]>,
+    frame: Vec<LocalFrame>,
     /// Cell size, degrees (0: no grid, every facility is a candidate).
     cell_deg: f64,
     cells: HashMap<(i64, i64), Vec<u32>>,
@@ -45,16 +45,14 @@ impl ReachIndex {
         radius_m: f64,
         points: &[LonLat],
     ) -> ReachIndex {
-        let location: Vec<LonLat> = members
+        let frame: Vec<LocalFrame> = members
             .iter()
-            .map(|&f| facilities.get(f).location)
+            .map(|&f| LocalFrame::new(facilities.get(f).location))
             .collect();
-        let ecef: Vec<[f64; 3]> = location.iter().map(|&p| ecef_m(p)).collect();
         let all: Vec<u32> = (0..members.len() as u32).collect();
         let mut index = ReachIndex {
             radius_m,
-            location,
-            ecef,
+            frame,
             cell_deg: 0.0,
             cells: HashMap::new(),
             all,
@@ -102,8 +100,9 @@ impl ReachIndex {
         let limit = self.radius_m + h;
         let limit2 = limit * limit;
         let o = ecef_m(centre);
-        self.ecef
+        self.frame
             .iter()
+            .map(LocalFrame::ecef)
             .enumerate()
             .filter(|(_, e)| {
                 (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2) <= limit2
@@ -139,21 +138,21 @@ impl ReachIndex {
             }
         };
         let frame = LocalFrame::new(p);
-        let o = ecef_m(p);
+        let o = frame.ecef();
         // A chord longer than this rules the facility out (slack for the
         // rounding of the coordinates).
         let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
         let band = crate::geodesic::short_line_error_bound_m(radius);
         for &k in list {
-            let e = &self.ecef[k as usize];
+            let fq = &self.frame[k as usize];
+            let e = fq.ecef();
             let c2 = (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2);
             if c2 > reject2 {
                 continue;
             }
-            let q = self.location[k as usize];
-            let mut d = frame.distance_m(q, e);
+            let mut d = frame.distance_to(fq);
             if (d - radius).abs() <= band {
-                d = geodesic_distance_m(p, q);
+                d = geodesic_distance_m(p, fq.point());
             }
             if d <= radius {
                 f(k, d);
