@@ -238,6 +238,13 @@ impl LocalFrame {
         self.p
     }
 
+    /// The point's [`unit_normal`] (east × north).
+    #[inline]
+    pub fn normal(&self) -> [f64; 3] {
+        let (e, n) = (self.east, self.north);
+        [e[1] * n[2], -e[0] * n[2], e[0] * n[1] - e[1] * n[0]]
+    }
+
     /// The point's [`ecef_m`] position.
     #[inline]
     pub fn ecef(&self) -> [f64; 3] {

@@ -6,9 +6,8 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::geodesic::{
-    chord_upper_bound, lower_bound_from_chord_m, lower_bound_from_ecef_chord_m,
-    meridional_radius_m, short_line_error_bound_m, unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M,
-    MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, lower_bound_from_chord_m, meridional_radius_m, short_line_error_bound_m,
+    unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
 };
 use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
@@ -284,7 +283,8 @@ impl FacilityIndex {
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
         if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
-                if let Some(hit) = self.nearest_among_short(&LocalFrame::new(p), cands) {
+                let f = LocalFrame::new(p);
+                if let Some(hit) = self.nearest_among_short(&f, &f.normal(), cands, inv_radius) {
                     return Some(hit);
                 }
                 let (pp, q) = Prepared::with_normal(p.lon, p.lat);
@@ -298,51 +298,58 @@ impl FacilityIndex {
     /// Exact nearest among a cell's candidates by the short-line kernel
     /// ([`LocalFrame`]), or `None` when that cannot decide and Karney must.
     ///
-    /// Every candidate is measured by the kernel, whose error is at most
-    /// `ε =` [`short_line_error_bound_m`]. The one with the least kernel
-    /// distance `d₁` wins outright when every other candidate's kernel
-    /// distance exceeds `d₁ + 2ε` (its geodesic then exceeds the winner's);
-    /// candidates within `2ε` are ranked by Karney, then by id. A candidate
-    /// beyond the kernel's range is at least its ECEF chord away; if that
-    /// could beat `d₁ + ε`, Karney decides the whole query.
-    fn nearest_among_short(&self, f: &LocalFrame, cands: &[u32]) -> Option<Nearest> {
-        let mut dist = [0.0f64; MAX_CELL_CANDIDATES];
-        let mut best = (f64::INFINITY, u32::MAX);
-        let mut far = f64::INFINITY;
-        for (slot, &l) in dist.iter_mut().zip(cands) {
-            let g = &self.frame[l as usize];
-            *slot = match f.short_distance_m(g) {
-                Some(d) => d,
-                None => {
-                    let (a, b) = (f.ecef(), g.ecef());
-                    far = far.min(lower_bound_from_ecef_chord_m(crate::ecef_chord_m(&a, &b)));
-                    f64::INFINITY
-                }
-            };
-            if *slot < best.0 {
-                best = (*slot, l);
+    /// As in [`FacilityIndex::nearest_among`], the candidate nearest by
+    /// chord is measured first, then only those whose chord allows them to
+    /// come within `3ε` of the best (`ε =` [`short_line_error_bound_m`],
+    /// the kernel's error): a facility at geodesic distance `s` has its
+    /// normal at most `s · inv_radius` away. The least kernel distance `d₁`
+    /// wins outright when every other measured one exceeds `d₁ + 2ε` (its
+    /// geodesic then exceeds the winner's); those within `2ε` are ranked by
+    /// Karney, then by id. A candidate in reach but beyond the kernel's
+    /// range, or more than eight in reach, send the query to Karney.
+    fn nearest_among_short(
+        &self,
+        f: &LocalFrame,
+        q: &[f64; 3],
+        cands: &[u32],
+        inv_radius: f64,
+    ) -> Option<Nearest> {
+        let mut first = (f64::INFINITY, cands[0]);
+        for &l in cands {
+            let d2 = dist2(q, &self.normal[l as usize]);
+            if d2 < first.0 {
+                first = (d2, l);
             }
         }
-        if best.1 == u32::MAX {
-            return None;
+        let d0 = f.short_distance_m(&self.frame[first.1 as usize])?;
+        let reach2 = |d: f64| ((d + 3.0 * short_line_error_bound_m(d) + 1e-6) * inv_radius).powi(2);
+        // Rarely more than two are measured; more than eight go to Karney.
+        let mut measured = [(0.0f64, 0u32); 8];
+        measured[0] = (d0, first.1);
+        let mut n = 1;
+        let mut best = (d0, first.1);
+        let mut reach2_best = reach2(d0);
+        for &l in cands {
+            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2_best {
+                continue;
+            }
+            let d = f.short_distance_m(&self.frame[l as usize])?;
+            *measured.get_mut(n)? = (d, l);
+            n += 1;
+            if d < best.0 {
+                best = (d, l);
+                reach2_best = reach2(d);
+            }
         }
-        let eps = short_line_error_bound_m(best.0);
-        if far <= best.0 + eps {
-            return None;
-        }
-        let tie = best.0 + 2.0 * eps;
-        let rivals = dist[..cands.len()]
-            .iter()
-            .zip(cands)
-            .filter(|&(&d, &l)| d <= tie && l != best.1)
-            .count();
-        if rivals == 0 {
+        let tie = best.0 + 2.0 * short_line_error_bound_m(best.0);
+        let measured = &measured[..n];
+        if measured.iter().all(|&(d, l)| d > tie || l == best.1) {
             return Some(self.hit(best.1, best.0));
         }
         let p = f.point();
         let pp = Prepared::new(p.lon, p.lat);
         let mut exact = (f64::INFINITY, u32::MAX);
-        for (&d, &l) in dist[..cands.len()].iter().zip(cands) {
+        for &(d, l) in measured {
             if d > tie {
                 continue;
             }
