@@ -6,32 +6,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use bacino_core::Dataset;
-use bacino_core::Executor;
 use bacino_formats::{Layer, Values};
 use geo_types::{Geometry, Point};
 use rand::{Rng, SeedableRng};
 
-/// Runs every item on its own thread, so that chunks really are parsed
-/// at the same time (the crate's own executor is sequential).
-struct Threads;
-
-impl Executor for Threads {
-    fn map<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
-    where
-        T: Send,
-        R: Send,
-        F: Fn(T) -> R + Sync + Send,
-    {
-        let f = &f;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = items
-                .into_iter()
-                .map(|item| s.spawn(move || f(item)))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        })
-    }
-}
+mod common;
+use common::Threads;
 
 /// More rows than two GeoParquet row groups (65,536 each) and spanning
 /// three GeoPackage blocks of feature ids.

@@ -6,29 +6,10 @@
 
 use std::path::Path;
 
-use bacino_core::{Dataset, Executor};
+use bacino_core::Dataset;
 
-/// Runs every item on its own thread, so that chunks really are read at
-/// the same time, each on its own connection.
-struct Threads;
-
-impl Executor for Threads {
-    fn map<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
-    where
-        T: Send,
-        R: Send,
-        F: Fn(T) -> R + Sync + Send,
-    {
-        let f = &f;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = items
-                .into_iter()
-                .map(|item| s.spawn(move || f(item)))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        })
-    }
-}
+mod common;
+use common::Threads;
 
 /// A fresh database with PostGIS on the test server, or None (skipping,
 /// with a message) when there is none and this is not CI.

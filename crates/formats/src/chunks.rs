@@ -31,6 +31,8 @@ pub struct PointChunks {
     pub epsg: u32,
     /// Rows in each chunk, in file order.
     pub chunk_rows: Vec<usize>,
+    /// What errors name as the source: the file, or the layer of a reader.
+    pub(crate) origin: std::path::PathBuf,
     pub(crate) source: Source,
 }
 
@@ -73,6 +75,7 @@ impl PointChunks {
         reader: Box<dyn ReadChunk>,
     ) -> PointChunks {
         PointChunks {
+            origin: layer.clone().into(),
             layer,
             locator,
             columns,
@@ -91,7 +94,7 @@ impl PointChunks {
         };
         if chunk.len() != self.chunk_rows[k] {
             return Err(Error::Format {
-                path: self.layer.clone().into(),
+                path: self.origin.clone(),
                 message: format!(
                     "chunk {k} holds {} rows where {} were announced: the source changed \
                      while it was read",
@@ -450,5 +453,43 @@ mod tests {
         assert!(binary
             .unwrap_err()
             .contains("expected text, numbers or booleans"));
+    }
+}
+
+#[cfg(test)]
+mod source_changed {
+    use super::*;
+    use crate::{Layer, Values};
+    use geo_types::{Geometry, Point};
+
+    /// Rows deleted between opening a GeoPackage and reading its chunk:
+    /// the error names the file, not the layer.
+    #[test]
+    fn a_chunk_that_lost_rows_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("people.gpkg");
+        let layer = Layer {
+            name: "residents".into(),
+            geometries: (0..3)
+                .map(|i| Some(Geometry::Point(Point::new(9.6 + f64::from(i) * 0.01, 45.7))))
+                .collect(),
+            columns: vec![(
+                "id".into(),
+                Values::Text(vec![Some("a".into()), Some("b".into()), Some("c".into())]),
+            )],
+        };
+        crate::write(&path, &layer).unwrap();
+        let chunks = PointChunks::open(&path, None).unwrap();
+        assert_eq!(chunks.read(0).unwrap().len(), 3);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM residents WHERE id = 'b'", [])
+            .unwrap();
+        let err = chunks.read(0).unwrap_err().to_string();
+        assert!(err.contains("people.gpkg"), "{err}");
+        assert!(
+            err.contains("chunk 0 holds 2 rows where 3 were announced"),
+            "{err}"
+        );
     }
 }

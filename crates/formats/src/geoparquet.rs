@@ -274,6 +274,7 @@ pub(crate) fn open_chunks(path: &Path) -> Result<PointChunks> {
         )));
     }
     Ok(PointChunks {
+        origin: path.to_owned(),
         layer: path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

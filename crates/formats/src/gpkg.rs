@@ -265,6 +265,7 @@ pub(crate) fn open_chunks(path: &Path, layer: Option<&str>) -> Result<PointChunk
     let chunks = key_chunks(&blocks);
     let epsg = epsg.ok_or_else(|| bad(format!("layer `{table}`: no EPSG code")))?;
     Ok(PointChunks {
+        origin: path.to_owned(),
         layer: table.clone(),
         locator: format!("layer `{table}`, {key_name}"),
         columns: columns.clone(),

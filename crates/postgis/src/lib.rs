@@ -170,10 +170,7 @@ fn quote(name: &str) -> String {
 /// Reads the catalog for `t` on `c` (inside the snapshot's transaction).
 fn table_info(c: &mut Client, t: &PgTable, url: &str) -> Result<TableInfo> {
     let name = &t.table;
-    let bad = |message: String| Error::Table {
-        url: url.to_owned(),
-        message: format!("table `{name}`: {message}"),
-    };
+    let bad = table_error(url, name);
     let sql_err = |e: postgres::Error| bad(describe(&e));
     let oid: Option<u32> = c
         .query_one("SELECT to_regclass($1)::oid", &[name])
@@ -354,20 +351,38 @@ impl PgPoints {
     }
 }
 
+/// How errors about `table` at `url` (its password masked) read.
+fn table_error<'a>(url: &'a str, table: &'a str) -> impl Fn(String) -> Error + 'a {
+    move |message| Error::Table {
+        url: url.to_owned(),
+        message: format!("table `{table}`: {message}"),
+    }
+}
+
+/// Opens a read-only, repeatable-read transaction on `c`, in `snapshot`
+/// (exported by another transaction) when given.
+fn begin_read(c: &mut Client, snapshot: Option<&str>) -> std::result::Result<(), postgres::Error> {
+    let mut sql = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if let Some(id) = snapshot {
+        sql.push_str(&format!(
+            "; SET TRANSACTION SNAPSHOT '{}'",
+            id.replace('\'', "")
+        ));
+    }
+    c.batch_execute(&sql)
+}
+
 /// Opens the point table `t`: its columns, primary key, geometry column
-/// and SRID found; every geometry checked to be a point (the first that is
-/// not is named by its key); chunks counted; one snapshot exported for all
-/// the reads.
+/// and SRID found (from the column's declared type, or by one scan when it
+/// declares none); chunks counted; one snapshot exported for all the
+/// reads. Each row's geometry is checked as its chunk is read: a null,
+/// empty or non-point geometry is named by the row's key.
 pub fn open_points(t: &PgTable) -> Result<PgPoints> {
     let url = t.source();
     let mut c = connect(&t.url)?;
-    let bad = |message: String| Error::Table {
-        url: url.clone(),
-        message: format!("table `{}`: {message}", t.table),
-    };
+    let bad = table_error(&url, &t.table);
     let sql_err = |e: postgres::Error| bad(describe(&e));
-    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .map_err(sql_err)?;
+    begin_read(&mut c, None).map_err(sql_err)?;
     let snapshot: String = c
         .query_one("SELECT pg_export_snapshot()", &[])
         .and_then(|r| r.try_get(0))
@@ -478,17 +493,10 @@ impl ReadChunk for TableChunks {
 impl TableChunks {
     fn read_block(&self, k: usize) -> Result<PointChunk> {
         let url = redact(&self.url);
-        let bad = |message: String| Error::Table {
-            url: url.clone(),
-            message: format!("table `{}`: {message}", self.name),
-        };
+        let bad = table_error(&url, &self.name);
         let sql_err = |e: postgres::Error| bad(describe(&e));
         let mut c = connect(&self.url)?;
-        c.batch_execute(&format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-            self.snapshot.replace('\'', "")
-        ))
-        .map_err(sql_err)?;
+        begin_read(&mut c, Some(&self.snapshot)).map_err(sql_err)?;
         let info = &self.info;
         let (g, key) = (quote(&info.geometry), quote(&info.key));
         let values: Vec<String> = self
@@ -644,13 +652,9 @@ pub struct PgFeatures {
 pub fn read_features(t: &PgTable) -> Result<PgFeatures> {
     let url = t.source();
     let mut c = connect(&t.url)?;
-    let bad = |message: String| Error::Table {
-        url: url.clone(),
-        message: format!("table `{}`: {message}", t.table),
-    };
+    let bad = table_error(&url, &t.table);
     let sql_err = |e: postgres::Error| bad(describe(&e));
-    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .map_err(sql_err)?;
+    begin_read(&mut c, None).map_err(sql_err)?;
     let info = table_info(&mut c, t, &url)?;
     let (k, sql) = (quote(&info.key), &info.sql);
     let rows = c
