@@ -197,7 +197,9 @@ pub const SHORT_LINE_MAX_M: f64 = 50_000.0;
 /// The tests check the bound against `geographiclib-rs` on 10 million
 /// random lines over Italy's latitudes (`tests/distance_kernel.rs`) and at
 /// every latitude, and the predicted worst case `−e²L⁵/40a⁴` at the
-/// equator. Some 25 times faster than Karney per pair.
+/// equator. About 8 times faster than Karney per pair with one frame
+/// built per pair (60 ns against 460 ns, `cargo bench --bench core --
+/// geodesic`), more when frames are reused.
 #[derive(Debug, Clone, Copy)]
 pub struct LocalFrame {
     p: LonLat,
