@@ -70,9 +70,10 @@ pub(super) trait RowSink {
     fn push_row(&mut self, row: Row<'_>);
 }
 
-/// (hash of id, global row) in [`ID_BUCKETS`] buckets by the hash's top
-/// bits, so that duplicate ids are looked for bucket by bucket.
-pub(super) struct IdHashes(pub(super) Vec<Vec<(u64, u32)>>);
+/// Hashes of the ids in [`ID_BUCKETS`] buckets by their top bits, so that
+/// duplicate ids are looked for bucket by bucket (the rows are found again
+/// only when two hashes are equal).
+pub(super) struct IdHashes(pub(super) Vec<Vec<u64>>);
 
 impl IdHashes {
     pub(super) fn with_capacity(rows: usize) -> Self {
@@ -83,9 +84,12 @@ impl IdHashes {
         )
     }
 
-    pub(super) fn push(&mut self, id: &str, row: u32) {
-        let h = hash_id(id);
-        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push((h, row));
+    pub(super) fn push(&mut self, id: &str) {
+        self.push_hash(hash_id(id));
+    }
+
+    pub(super) fn push_hash(&mut self, h: u64) {
+        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push(h);
     }
 }
 
@@ -100,7 +104,7 @@ pub(super) struct ResidentsPart {
 impl RowSink for ResidentsPart {
     fn push_row(&mut self, row: Row<'_>) {
         let r = &mut self.residents;
-        self.id_hashes.push(row.id, r.location.len() as u32);
+        self.id_hashes.push(row.id);
         r.id_bytes.extend_from_slice(row.id.as_bytes());
         r.id_ends.push(r.id_bytes.len() as u64);
         r.location.push(row.location);
@@ -157,8 +161,6 @@ pub(super) enum IdOut<'a> {
 
 /// The final columns' slices for the rows of one piece.
 pub(super) struct PieceSink<'a> {
-    /// Global index of the piece's first row.
-    pub(super) row0: u32,
     pub(super) rows: usize,
     pub(super) location: &'a mut [LonLat],
     pub(super) weight: &'a mut [f64],
@@ -174,7 +176,7 @@ pub(super) struct PieceSink<'a> {
 impl RowSink for PieceSink<'_> {
     fn push_row(&mut self, row: Row<'_>) {
         let i = self.rows;
-        self.id_hashes.push(row.id, self.row0 + i as u32);
+        self.id_hashes.push(row.id);
         let id = row.id.as_bytes();
         self.id_ends[i] = match &mut self.ids {
             IdOut::Slice { bytes, base, len } => {
@@ -625,10 +627,9 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
         let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
         let (mut ends, mut bytes) = (&mut id_ends[..], &mut id_bytes[..]);
         let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
-        let (mut row0, mut id_base) = (0usize, 0u64);
+        let mut id_base = 0u64;
         for (job, rows, ids) in pieces {
             let sink = PieceSink {
-                row0: row0 as u32,
                 rows: 0,
                 location: take(&mut loc, rows),
                 weight: take(&mut w, rows),
@@ -654,7 +655,6 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 id_hashes: IdHashes::with_capacity(rows),
             };
             jobs.push((job, rows, sink));
-            row0 += rows;
             id_base += ids.unwrap_or(0) as u64;
         }
     }

@@ -5,9 +5,12 @@ use std::cmp::Ordering;
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
+mod candidate_grid;
+
+use candidate_grid::{CandidateGrid, MAX_CELL_CANDIDATES};
+
 use crate::geodesic::{
-    chord_upper_bound, lower_bound_from_chord_m, meridional_radius_m, short_line_error_bound_m,
-    unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M, MIN_CURVATURE_RADIUS_M,
+    chord_upper_bound, lower_bound_from_chord_m, short_line_error_bound_m, unit_normal, LocalFrame,
 };
 use crate::karney::{inverse_distance_m, Prepared};
 use crate::model::{Facilities, FacilityIdx, FacilityKind, LonLat};
@@ -21,7 +24,7 @@ pub struct Nearest {
     pub distance_m: f64,
 }
 
-type Entry = GeomWithData<[f64; 3], u32>;
+pub(crate) type Entry = GeomWithData<[f64; 3], u32>;
 
 /// Spatial index over a set of facilities answering nearest, k-nearest and
 /// within-radius queries by **exact** geodesic distance on WGS84.
@@ -65,160 +68,6 @@ pub struct FacilityIndex {
     grid: Option<CandidateGrid>,
 }
 
-/// A lon/lat grid over the facilities whose every cell lists the facilities
-/// that can be nearest to *some* point of the cell (rigorous bounds, see
-/// [`CandidateGrid::build`]). A query then ranks two or three candidates
-/// instead of walking the tree.
-#[derive(Debug, Clone)]
-struct CandidateGrid {
-    lon0: f64,
-    lat0: f64,
-    step_lon: f64,
-    step_lat: f64,
-    nx: usize,
-    ny: usize,
-    starts: Vec<u32>,
-    candidates: Vec<u32>,
-    /// Per cell, `1 / R` for a radius of curvature `R` no larger than any
-    /// along a geodesic from a point of the cell to its nearest facility:
-    /// such a geodesic of length `s` has end normals at most `s / R` apart.
-    inv_radius: Vec<f64>,
-}
-
-/// Lists longer than this are answered through the tree instead.
-const MAX_CELL_CANDIDATES: usize = 64;
-
-impl CandidateGrid {
-    /// For a cell of angular radius `r` (radians, around its centre `c`) and
-    /// a facility at angle `t` from `c`, every point of the cell lies at a
-    /// geodesic distance in `[R_MIN (t - r), R_MAX (t + r)]` from it. With
-    /// `U` the least upper bound over all facilities, the nearest facility of
-    /// any point in the cell has `R_MIN (t - r) <= U`, i.e.
-    /// `t <= U / R_MIN + r`: those are the candidates kept.
-    ///
-    /// Facilities sharing a location (two GPs in one building) are at the
-    /// same distance from everything, and the one with the smallest id wins
-    /// the tie; only that one is listed, so each site costs one distance.
-    fn build(tree: &RTree<Entry>, location: &[LonLat]) -> Option<Self> {
-        if location.is_empty() {
-            return None;
-        }
-        // Locals are in id order, so the first at each location has the
-        // smallest id there.
-        let mut first_at: std::collections::HashMap<(u64, u64), u32> =
-            std::collections::HashMap::with_capacity(location.len());
-        let representative: Vec<bool> = location
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                *first_at
-                    .entry((p.lon.to_bits(), p.lat.to_bits()))
-                    .or_insert(i as u32)
-                    == i as u32
-            })
-            .collect();
-        if location.is_empty() {
-            return None;
-        }
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for p in location {
-            x0 = x0.min(p.lon);
-            x1 = x1.max(p.lon);
-            y0 = y0.min(p.lat);
-            y1 = y1.max(p.lat);
-        }
-        let margin_x = ((x1 - x0) * 0.1).max(0.05);
-        let margin_y = ((y1 - y0) * 0.1).max(0.05);
-        let (x0, x1) = (x0 - margin_x, x1 + margin_x);
-        let (y0, y1) = (y0 - margin_y, y1 + margin_y);
-        if x0 < -180.0 || x1 > 180.0 || y0 < -80.0 || y1 > 80.0 || x1 - x0 > 60.0 {
-            return None; // large or polar extents: the tree alone does well
-        }
-        let target = (location.len() * 32).clamp(1024, 1 << 18) as f64;
-        let cos_mid = ((y0 + y1) * 0.5).to_radians().cos();
-        let side = ((x1 - x0) * cos_mid * (y1 - y0) / target).sqrt();
-        let (step_lat, step_lon) = (side, side / cos_mid);
-        let nx = ((x1 - x0) / step_lon).ceil() as usize;
-        let ny = ((y1 - y0) / step_lat).ceil() as usize;
-        let mut starts = Vec::with_capacity(nx * ny + 1);
-        let mut inv_radius = Vec::with_capacity(nx * ny);
-        let mut candidates = Vec::new();
-        for iy in 0..ny {
-            let (la, lb) = (y0 + iy as f64 * step_lat, y0 + (iy + 1) as f64 * step_lat);
-            let max_cos = if la <= 0.0 && lb >= 0.0 {
-                1.0
-            } else {
-                la.abs().min(lb.abs()).to_radians().cos()
-            };
-            // Any point is within this angle of the centre: half the
-            // latitude span plus half the longitude span at its widest.
-            let r = (0.5 * step_lat).to_radians() + (0.5 * step_lon).to_radians() * max_cos + 1e-12;
-            for ix in 0..nx {
-                starts.push(candidates.len() as u32);
-                let c = LonLat::new(x0 + (ix as f64 + 0.5) * step_lon, (la + lb) * 0.5);
-                let qc = unit_normal(c);
-                let Some((_, d2)) = tree.nearest_neighbor_iter_with_distance_2(&qc).next() else {
-                    inv_radius.push(1.0 / MIN_CURVATURE_RADIUS_M);
-                    continue;
-                };
-                let theta_min = 2.0 * (d2.sqrt() * 0.5).min(1.0).asin();
-                let upper = MAX_CURVATURE_RADIUS_M * (theta_min + r);
-                // Every point of the cell has a facility within `upper`, so
-                // its nearest facility's geodesic stays within `upper / R_MIN`
-                // radians of latitude of the cell, where the meridional
-                // radius (the smaller principal one) is at least this.
-                let band = (upper / MIN_CURVATURE_RADIUS_M).to_degrees();
-                let low = (la.abs().min(lb.abs()) - band).max(0.0);
-                let low = if la <= 0.0 && lb >= 0.0 { 0.0 } else { low };
-                inv_radius.push((1.0 + 1e-12) / (meridional_radius_m(low) * (1.0 - 1e-12)));
-                let reach = (upper / MIN_CURVATURE_RADIUS_M + r) * (1.0 + 1e-9) + 1e-12;
-                let chord = if reach >= std::f64::consts::PI {
-                    2.0
-                } else {
-                    2.0 * (reach * 0.5).sin()
-                };
-                let before = candidates.len();
-                candidates.extend(
-                    tree.locate_within_distance(qc, chord * chord)
-                        .map(|e| e.data)
-                        .filter(|&l| representative[l as usize]),
-                );
-                candidates[before..].sort_unstable();
-            }
-        }
-        starts.push(candidates.len() as u32);
-        Some(CandidateGrid {
-            lon0: x0,
-            lat0: y0,
-            step_lon,
-            step_lat,
-            nx,
-            ny,
-            starts,
-            candidates,
-            inv_radius,
-        })
-    }
-
-    /// The candidates of the cell holding `p`, and the cell's `1 / R`.
-    fn cell(&self, p: LonLat) -> Option<(&[u32], f64)> {
-        let fx = (p.lon - self.lon0) / self.step_lon;
-        let fy = (p.lat - self.lat0) / self.step_lat;
-        if !(fx >= 0.0 && fy >= 0.0) {
-            return None;
-        }
-        let (ix, iy) = (fx as usize, fy as usize);
-        if ix >= self.nx || iy >= self.ny {
-            return None;
-        }
-        let k = iy * self.nx + ix;
-        Some((
-            &self.candidates[self.starts[k] as usize..self.starts[k + 1] as usize],
-            self.inv_radius[k],
-        ))
-    }
-}
-
 impl FacilityIndex {
     /// Indexes the given facilities (by index into `facilities`).
     pub fn new(facilities: &Facilities, members: &[FacilityIdx]) -> Self {
@@ -237,7 +86,7 @@ impl FacilityIndex {
             .collect();
         let tree = RTree::bulk_load(entries);
         FacilityIndex {
-            grid: CandidateGrid::build(&tree, &location),
+            grid: CandidateGrid::new(&location),
             tree,
             id_rank: (0..members.len() as u32).collect(),
             facility: members,
@@ -281,7 +130,11 @@ impl FacilityIndex {
 
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
-        if let Some((cands, inv_radius)) = self.grid.as_ref().and_then(|g| g.cell(p)) {
+        if let Some((cands, inv_radius)) = self
+            .grid
+            .as_ref()
+            .and_then(|g| g.cell(p, &self.tree, &self.normal))
+        {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
                 let f = LocalFrame::new(p);
                 if let Some(hit) = self.nearest_among_short(&f, &f.normal(), cands, inv_radius) {
@@ -496,7 +349,7 @@ impl FacilityIndex {
     }
 }
 
-fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+pub(super) fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
@@ -574,6 +427,77 @@ mod tests {
                 "at {p:?}: {err:e} m"
             );
         }
+    }
+
+    /// A country-wide spread with two dense cities (thousands of surgeries
+    /// within a few kilometres, as in Rome or Milan among Italy's 40,000
+    /// GPs): the grid splits the cities' cells, every answer still equals
+    /// brute force, and the queries there are answered from short lists.
+    #[test]
+    fn dense_cities_in_a_country_wide_grid_are_split_and_stay_exact() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut items: Vec<Facility> = random_facilities(&mut rng, 2000, (6.6, 18.5), (36.6, 47.0))
+            .iter()
+            .cloned()
+            .collect();
+        let cities = [(12.49, 41.90), (9.19, 45.46)];
+        for (k, (lon, lat)) in cities.into_iter().enumerate() {
+            for i in 0..2000 {
+                let r = 0.03 * rng.random::<f64>().sqrt();
+                let a = rng.random_range(0.0..std::f64::consts::TAU);
+                let p = LonLat::new(lon + r * a.cos() / 0.75, lat + r * a.sin());
+                items.push(facility(format!("C{k}{i:05}"), p, FacilityStatus::Active));
+            }
+        }
+        let f = Facilities::new(items).unwrap();
+        let index = FacilityIndex::active(&f, FacilityKind::Gp);
+        let grid = index.grid.as_ref().unwrap();
+        // Brute force over a shortlist: the great circle on a sphere is
+        // within 0.6 % of the geodesic, so the nearest is among those
+        // within 1.02 times the least great-circle distance.
+        let active: Vec<&Facility> = f.iter().filter(|x| x.is_active()).collect();
+        let brute = |p: LonLat| -> (f64, String) {
+            let gc: Vec<f64> = active
+                .iter()
+                .map(|x| great_circle_m(p, x.location))
+                .collect();
+            let least = gc.iter().copied().fold(f64::INFINITY, f64::min);
+            active
+                .iter()
+                .zip(&gc)
+                .filter(|(_, &d)| d <= least * 1.02 + 1.0)
+                .map(|(x, _)| (geodesic_distance_m(p, x.location), x.id.0.clone()))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
+                .unwrap()
+        };
+        for i in 0..3000 {
+            let p = if i % 3 < 2 {
+                let (lon, lat) = cities[i % 3];
+                LonLat::new(
+                    lon + rng.random_range(-0.05..0.05),
+                    lat + rng.random_range(-0.04..0.04),
+                )
+            } else {
+                LonLat::new(rng.random_range(6.0..19.0), rng.random_range(36.0..47.5))
+            };
+            let got = index.nearest(p).unwrap();
+            let want = brute(p);
+            assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}");
+            assert!((got.distance_m - want.0).abs() <= short_line_error_bound_m(want.0));
+            if i % 3 < 2 {
+                let (cands, _) = grid.cell(p, &index.tree, &index.normal).unwrap();
+                assert!(cands.len() <= 16, "{} candidates at {p:?}", cands.len());
+            }
+        }
+        assert!(grid.nodes() > grid.top_cells(), "no cell was split");
+    }
+
+    /// Great-circle distance on the sphere of radius 6,371 km (metres).
+    fn great_circle_m(a: LonLat, b: LonLat) -> f64 {
+        let (p1, p2) = (a.lat.to_radians(), b.lat.to_radians());
+        let (dp, dl) = (p2 - p1, (b.lon - a.lon).to_radians());
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
     }
 
     /// Two facilities whose geodesic distances from the query differ by
