@@ -27,7 +27,7 @@ const MAX_DEPTH: u32 = 12;
 
 /// A lon/lat grid over the facilities whose every cell lists the facilities
 /// that can be nearest to *some* point of the cell (rigorous bounds, see
-/// [`CandidateGrid::candidates_of`]). A query then ranks two or three
+/// [`candidates_of`]). A query then ranks two or three
 /// candidates instead of walking the tree. Where facilities are dense (a
 /// city in a country-wide grid) a cell with many candidates is split into
 /// [`SPLIT`]² children, recursively, so that lists stay short everywhere.
