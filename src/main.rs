@@ -8,7 +8,7 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, MetricName, Overrides, Target,
+    GroupBy, GroupStats, MetricName, Overrides, Shard, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -16,6 +16,7 @@ mod access;
 mod area_layer;
 mod convert;
 mod coverage;
+mod merge;
 mod out;
 mod planning;
 mod report;
@@ -97,6 +98,9 @@ enum Command {
     /// Exits non-zero only when the dataset or the scenarios file cannot be read or
     /// OUTDIR cannot be written; a failing scenario is reported in index.json.
     Batch(BatchArgs),
+    /// Combines the parts of a sharded `stats` (`--shard I/N --out PART`)
+    /// or `batch` (`--shard I/N`) run into the unsharded output, exactly.
+    Merge(merge::MergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -180,6 +184,11 @@ struct BatchArgs {
     /// the change): voronoi, assigned, bands, or none for no file.
     #[arg(long, default_value = "assigned")]
     catchments: String,
+    /// Run only part I of N (1-based): the I-th, (N+I)-th, ... scenario
+    /// lines, writing OUTDIR/index.part-I-of-N.json; `bacino merge` makes
+    /// index.json of all parts.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -230,6 +239,19 @@ struct StatsArgs {
     /// (`cdf_m`, and `cdf_s` under a network metric).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=100))]
     cdf: Option<u32>,
+    /// Measure only part I of N of the residents (1-based, e.g. 2/8) and
+    /// write it to `--out` for `bacino merge`, which prints this command's
+    /// unsharded document exactly. The part holds per-resident values.
+    #[arg(long, value_name = "I/N", requires = "out")]
+    shard: Option<Shard>,
+    /// With `--shard`: keep every value of this key in one part (`region`,
+    /// `province`, `municipality`, `group`, `area` or any residents column);
+    /// by default consecutive runs of rows.
+    #[arg(long, value_name = "KEY", requires = "shard")]
+    shard_by: Option<String>,
+    /// The part file `--shard` writes.
+    #[arg(long, value_name = "PART", requires = "shard")]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -295,6 +317,7 @@ fn main() -> ExitCode {
         Command::Ad(args) => planning::ad(args),
         Command::Aft(args) => planning::aft(args),
         Command::Batch(args) => batch(args),
+        Command::Merge(args) => merge::merge(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
         Command::Report(args) => report::report(args),
@@ -378,9 +401,31 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         metric,
         cdf_steps: args.cdf.unwrap_or(0),
     };
+    if let Some(shard) = args.shard {
+        let by: GroupBy = args.shard_by.as_deref().unwrap_or("all").parse()?;
+        let part = bacino_core::distance_part(&dataset, &query, shard, &by, &Parallel)?;
+        let path = args
+            .out
+            .as_deref()
+            .expect("clap requires --out with --shard");
+        let mut bytes = Vec::new();
+        part.write_to(&mut bytes)?;
+        write_atomic(path, &bytes)?;
+        if let Some(per) = &args.per_resident {
+            let rows = bacino_core::shard_rows(&dataset, shard, &by, &Parallel)?;
+            write_per_resident(&dataset, target, metric, Some(&rows), per)?;
+        }
+        eprintln!(
+            "part {shard}: {} of {} residents written to {}",
+            part.len(),
+            dataset.residents().len(),
+            path.display()
+        );
+        return Ok(());
+    }
     let report = distance_report(&dataset, &query, &Parallel)?;
     if let Some(path) = &args.per_resident {
-        write_per_resident(&dataset, target, metric, path)?;
+        write_per_resident(&dataset, target, metric, None, path)?;
     }
     if std::env::var_os("BACINO_TIMINGS").is_some() {
         eprintln!("load {:?}, report {:?}", t1 - t0, t1.elapsed());
@@ -394,6 +439,16 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         Format::Table => write_table(&mut out, &report)?,
     }
     Ok(())
+}
+
+/// Writes `path` through a temporary file beside it and a rename, so that
+/// nobody reads a half-written file (a part copied before its process
+/// ended, say).
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn catchments(args: CatchmentsArgs) -> anyhow::Result<()> {
@@ -450,13 +505,18 @@ fn batch(args: BatchArgs) -> anyhow::Result<()> {
     let options = bacino_batch::BatchOptions {
         catchments,
         progress: std::io::stderr().is_terminal(),
+        shard: args.shard,
     };
     let index = bacino_batch::run_batch(&dataset, &text, &args.out, &options)?;
+    let written = match args.shard {
+        None => "index.json".to_owned(),
+        Some(shard) => bacino_batch::index_part_name(shard),
+    };
     eprintln!(
         "{} scenarios ok, {} failed; see {}",
         index.ok,
         index.errors,
-        args.out.join("index.json").display()
+        args.out.join(written).display()
     );
     Ok(())
 }
@@ -531,10 +591,11 @@ fn write_per_resident(
     dataset: &Dataset,
     target: Target,
     metric: MetricName,
+    rows: Option<&[u32]>,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     let m = dataset.metric(metric, &Parallel)?;
-    let d = bacino_core::resident_distances(dataset, target, m, &Parallel)?;
+    let d = bacino_core::resident_distances_of(dataset, target, m, rows, &Parallel)?;
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
     );
@@ -545,7 +606,8 @@ fn write_per_resident(
         if timed { ",duration_s" } else { "" }
     )?;
     let f = dataset.facilities();
-    for i in 0..dataset.residents().len() {
+    for i in 0..d.distance_m.len() {
+        let row = rows.map_or(i, |r| r[i] as usize);
         let fac = match d.facility[i] {
             bacino_core::NONE => "",
             x => f.get(x).id.0.as_str(),
@@ -560,7 +622,7 @@ fn write_per_resident(
         write!(
             w,
             "{},{fac},{}",
-            dataset.residents().id(i),
+            dataset.residents().id(row),
             num(d.distance_m[i])
         )?;
         if let Some(t) = &d.time_s {

@@ -15,11 +15,13 @@
 #![deny(missing_docs)]
 
 pub mod scenarios;
+pub mod shard;
 
 pub use scenarios::{
     catchments_after, parse_scenarios, random_draws, reassignments_csv, run_batch, BatchIndex,
     BatchOptions, Error, IndexEntry, ParsedLine, RandomCease, Result, ScenarioSpec,
 };
+pub use shard::{index_part_name, merge_index_parts, PartInfo};
 
 use bacino_core::Executor;
 use rayon::prelude::*;

@@ -87,6 +87,8 @@ pub struct BatchOptions {
     pub catchments: Option<CatchmentMethod>,
     /// Show a progress bar on standard error (the CLI sets this on a TTY).
     pub progress: bool,
+    /// Run only this part of the scenario lines (see [`crate::shard`]).
+    pub shard: Option<bacino_core::Shard>,
 }
 
 /// The GP catchments of `dataset` after `solved`: ceased GPs removed, and
@@ -317,7 +319,8 @@ pub struct RandomSummary {
 
 /// Runs every scenario of `scenarios` (the file's text) on `dataset`,
 /// writing under `out`. Returns the index (also written as
-/// `out/index.json`); fails only when `out` cannot be written.
+/// `out/index.json`, or as the part's index under
+/// [`BatchOptions::shard`]); fails only when `out` cannot be written.
 pub fn run_batch(
     dataset: &Dataset,
     scenarios: &str,
@@ -329,6 +332,16 @@ pub fn run_batch(
         source,
     })?;
     let parsed = parse_scenarios(scenarios);
+    let lines = parsed.len();
+    let parsed: Vec<_> = match options.shard {
+        None => parsed,
+        Some(shard) => parsed
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| shard.takes(*k))
+            .map(|(_, p)| p)
+            .collect(),
+    };
     let work: u64 = parsed
         .iter()
         .map(|(_, s)| match s {
@@ -394,11 +407,26 @@ pub fn run_batch(
         errors: entries.len() - ok,
         scenarios: entries,
     };
-    write_atomic(&out.join("index.json"), &json(&index)?)?;
+    match options.shard {
+        None => write_atomic(&out.join("index.json"), &json(&index)?)?,
+        Some(shard) => {
+            let part = crate::shard::PartInfo {
+                shard,
+                lines,
+                scenarios_xxh3: crate::shard::scenarios_hash(scenarios),
+                dataset_version: dataset.version().to_owned(),
+            };
+            let body = json(&crate::shard::IndexPart {
+                part: &part,
+                index: &index,
+            })?;
+            write_atomic(&out.join(crate::shard::index_part_name(shard)), &body)?;
+        }
+    }
     Ok(index)
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String> {
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String> {
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Scenario(format!("cannot serialise: {e}")))?;
     text.push('\n');

@@ -11,7 +11,7 @@ use crate::error::{Error, Location, Result};
 use crate::model::{Facilities, FacilityIdx, Residents};
 
 /// The unit of a cost table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum CostUnit {
     /// Seconds (figures as `*_s`).
     #[serde(rename = "s")]
@@ -22,7 +22,7 @@ pub enum CostUnit {
 }
 
 /// Which table a figure was computed from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CostsInfo {
     /// The file as configured.
     pub path: String,

@@ -48,6 +48,7 @@ mod model;
 mod plan;
 mod reach;
 mod reassign;
+mod shard;
 mod stats;
 mod transport;
 mod version;
@@ -70,8 +71,9 @@ pub use crs::{Crs, ToWgs84};
 pub use dataset::Dataset;
 pub use disclosure::complementary_cell;
 pub use distances::{
-    distance_report, resident_distances, resolve_groups, DistanceQuery, DistanceReport, GroupBy,
-    GroupLabel, GroupStats, ResidentDistances, Target, TimeSummary, DEFAULT_MIN_GROUP_SIZE,
+    distance_report, resident_distances, resident_distances_of, resolve_groups, DistanceQuery,
+    DistanceReport, GroupBy, GroupLabel, GroupStats, ResidentDistances, Target, TimeSummary,
+    DEFAULT_MIN_GROUP_SIZE,
 };
 pub use error::{Error, Location, Result};
 pub use exec::{chunk_ranges, Executor, Interrupt, Interrupted, Interruptible, Sequential};
@@ -102,6 +104,7 @@ pub use reassign::{
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,
     TimeFigures, DEFAULT_MAX_DISTANCE_M,
 };
+pub use shard::{distance_part, merge_distance_parts, shard_rows, DistancePart, Shard};
 pub use stats::{round_mm, Summary};
 pub use transport::{transport, Transported};
 pub use voronoi::{ring_area, voronoi_cells};

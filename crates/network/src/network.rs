@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cache::{self, CacheKey};
 use crate::ch::ContractionHierarchy;
@@ -21,7 +21,7 @@ pub const DEFAULT_SNAP_MAX_M: f64 = 1000.0;
 
 /// Which extract and profile a figure was computed on (CONTRACT §5
 /// `network: {path, sha256, timestamp, profile}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInfo {
     /// Extract path as configured.
     pub path: String,

@@ -15,6 +15,10 @@ use crate::model::{FacilityIdx, FacilityKind, NONE};
 use crate::stats::{round_mm, serialize_whole, serialize_whole_opt, Summary};
 use bacino_network::{NetworkInfo, Target as NetTarget};
 
+mod groups;
+
+pub use groups::{GroupStats, TimeSummary};
+
 /// What each resident is measured to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -136,10 +140,40 @@ pub fn resident_distances<E: Executor>(
     metric: Metric<'_>,
     exec: &E,
 ) -> Result<ResidentDistances> {
+    resident_distances_of(dataset, target, metric, None, exec)
+}
+
+/// Measures the residents at `rows` (every resident when `None`) to
+/// `target` under `metric`: entry `j` of the result is row `rows[j]`, and
+/// `unreachable` lists positions in `rows`. Each resident's figures do not
+/// depend on which others are measured with it.
+pub fn resident_distances_of<E: Executor>(
+    dataset: &Dataset,
+    target: Target,
+    metric: Metric<'_>,
+    rows: Option<&[u32]>,
+    exec: &E,
+) -> Result<ResidentDistances> {
+    let rows = Rows(rows, dataset.residents().len());
     match metric {
-        Metric::Geodesic => geodesic_distances(dataset, target, exec),
-        Metric::Network(net) => network_distances(dataset, target, net, exec),
-        Metric::Table(table) => table_distances(dataset, target, table),
+        Metric::Geodesic => geodesic_distances(dataset, target, rows, exec),
+        Metric::Network(net) => network_distances(dataset, target, net, rows, exec),
+        Metric::Table(table) => table_distances(dataset, target, table, rows),
+    }
+}
+
+/// A selection of resident rows: the listed ones, or all `n`.
+#[derive(Clone, Copy)]
+struct Rows<'a>(Option<&'a [u32]>, usize);
+
+impl Rows<'_> {
+    fn len(self) -> usize {
+        self.0.map_or(self.1, <[u32]>::len)
+    }
+
+    /// The row at position `j`.
+    fn at(self, j: usize) -> usize {
+        self.0.map_or(j, |r| r[j] as usize)
     }
 }
 
@@ -149,9 +183,10 @@ fn table_distances(
     dataset: &Dataset,
     target: Target,
     table: &crate::costs::CostTable,
+    rows: Rows<'_>,
 ) -> Result<ResidentDistances> {
     let facilities = dataset.facilities();
-    let n = dataset.residents().len();
+    let n = rows.len();
     let mut out = ResidentDistances {
         distance_m: vec![f64::NAN; n],
         time_s: None,
@@ -167,7 +202,8 @@ fn table_distances(
             )));
         }
     }
-    for (r, &listed) in gp.iter().enumerate() {
+    for j in 0..n {
+        let r = rows.at(j);
         let hit = match target {
             Target::Nearest(kind) => table
                 .of(r)
@@ -183,23 +219,23 @@ fn table_distances(
                         _ => Some((f, c)),
                     },
                 ),
-            Target::Assigned => match listed {
+            Target::Assigned => match gp[r] {
                 NONE => continue,
                 g => table.of(r).iter().find(|(f, _)| *f == g).copied(),
             },
         };
         match hit {
             Some((f, c)) => {
-                out.distance_m[r] = c;
-                out.facility[r] = f;
+                out.distance_m[j] = c;
+                out.facility[j] = f;
             }
-            None => out.unreachable.push(r as u32),
+            None => out.unreachable.push(j as u32),
         }
     }
     Ok(out)
 }
 
-/// Residents' rows and, for each, the fastest cost and facility reached.
+/// Positions measured and, for each, the fastest cost and facility reached.
 type RoutedRows = (Vec<u32>, Vec<Option<(bacino_network::Cost, u32)>>);
 
 /// A group's key, name, metres and (under a network metric) seconds.
@@ -211,13 +247,14 @@ fn network_distances<E: Executor>(
     dataset: &Dataset,
     target: Target,
     prepared: &PreparedNetwork,
+    rows: Rows<'_>,
     exec: &E,
 ) -> Result<ResidentDistances> {
     let net = prepared.network();
     let facilities = dataset.facilities();
     let fsnap = prepared.facility_snaps();
     let rsnap = prepared.resident_snaps();
-    let n = rsnap.len();
+    let n = rows.len();
     let mut out = ResidentDistances {
         distance_m: vec![f64::NAN; n],
         time_s: Some(vec![f64::NAN; n]),
@@ -235,46 +272,57 @@ fn network_distances<E: Executor>(
                 )));
             }
             let targets: Vec<NetTarget> = active.into_iter().filter_map(target_of).collect();
-            vec![((0..n as u32).collect(), net.nearest(&targets, rsnap))]
+            let got = match rows.0 {
+                None => net.nearest(&targets, rsnap),
+                Some(r) => {
+                    let snaps: Vec<_> = r.iter().map(|&i| rsnap[i as usize]).collect();
+                    net.nearest(&targets, &snaps)
+                }
+            };
+            vec![((0..n as u32).collect(), got)]
         }
         Target::Assigned => {
             let gp = dataset.residents().gp();
-            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); facilities.len()];
-            for (i, &g) in gp.iter().enumerate() {
+            let mut by_gp: Vec<Vec<u32>> = vec![Vec::new(); facilities.len()];
+            for j in 0..n {
+                let g = gp[rows.at(j)];
                 if g != NONE {
-                    rows[g as usize].push(i as u32);
+                    by_gp[g as usize].push(j as u32);
                 }
             }
-            let work: Vec<(FacilityIdx, Vec<u32>)> = rows
+            let work: Vec<(FacilityIdx, Vec<u32>)> = by_gp
                 .into_iter()
                 .enumerate()
                 .filter(|(_, r)| !r.is_empty())
                 .map(|(f, r)| (f as FacilityIdx, r))
                 .collect();
-            exec.map(work, |(f, rows)| {
-                let origins: Vec<_> = rows.iter().map(|&i| rsnap[i as usize]).collect();
+            exec.map(work, |(f, positions)| {
+                let origins: Vec<_> = positions
+                    .iter()
+                    .map(|&j| rsnap[rows.at(j as usize)])
+                    .collect();
                 let got = match target_of(f) {
                     Some(t) => net
                         .costs_to_one(&t, &origins)
                         .into_iter()
                         .map(|c| c.map(|c| (c, f)))
                         .collect(),
-                    None => vec![None; rows.len()],
+                    None => vec![None; positions.len()],
                 };
-                (rows, got)
+                (positions, got)
             })
         }
     };
     let times = out.time_s.as_mut().expect("set above");
-    for (rows, got) in results {
-        for (&i, hit) in rows.iter().zip(got) {
+    for (positions, got) in results {
+        for (&j, hit) in positions.iter().zip(got) {
             match hit {
                 Some((cost, f)) => {
-                    out.distance_m[i as usize] = cost.length_m();
-                    times[i as usize] = cost.time_s();
-                    out.facility[i as usize] = f;
+                    out.distance_m[j as usize] = cost.length_m();
+                    times[j as usize] = cost.time_s();
+                    out.facility[j as usize] = f;
                 }
-                None => out.unreachable.push(i),
+                None => out.unreachable.push(j),
             }
         }
     }
@@ -285,6 +333,7 @@ fn network_distances<E: Executor>(
 fn geodesic_distances<E: Executor>(
     dataset: &Dataset,
     target: Target,
+    rows: Rows<'_>,
     exec: &E,
 ) -> Result<ResidentDistances> {
     let residents = dataset.residents();
@@ -292,7 +341,7 @@ fn geodesic_distances<E: Executor>(
     let facilities = dataset.facilities();
     // Outputs are allocated whole (zeroed, so untouched until written) and
     // every chunk of work fills its own slice: nothing to concatenate.
-    let n = locs.len();
+    let n = rows.len();
     let mut out = ResidentDistances {
         distance_m: vec![0.0; n],
         time_s: None,
@@ -316,7 +365,8 @@ fn geodesic_distances<E: Executor>(
                 .map(|f| LocalFrame::new(f.location))
                 .collect();
             exec.map(chunks, |((d, f), r)| {
-                for ((d, f), i) in d.iter_mut().zip(f.iter_mut()).zip(r) {
+                for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
+                    let i = rows.at(j);
                     (*d, *f) = match gp[i] {
                         NONE => (f64::NAN, NONE),
                         g => (LocalFrame::new(locs[i]).distance_to(&frames[g as usize]), g),
@@ -332,220 +382,14 @@ fn geodesic_distances<E: Executor>(
                 )));
             }
             exec.map(chunks, |((d, f), r)| {
-                for ((d, f), i) in d.iter_mut().zip(f.iter_mut()).zip(r) {
-                    let hit = index.nearest(locs[i]).expect("index is not empty");
+                for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
+                    let hit = index.nearest(locs[rows.at(j)]).expect("index is not empty");
                     (*d, *f) = (hit.distance_m, hit.facility);
                 }
             });
         }
     }
     Ok(out)
-}
-
-/// One group of a [`DistanceReport`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum GroupStats {
-    /// Enough people: the figures.
-    Stats {
-        /// Group key (`null` for residents without a value).
-        key: Option<String>,
-        /// Human name of the key, when known (municipality or area names).
-        name: Option<String>,
-        /// The figures (metres; seconds when `seconds_only`).
-        summary: Summary,
-        /// Travel-time figures (seconds), under a network metric.
-        time: Option<TimeSummary>,
-        /// The figures are seconds (a `table` in seconds): written as `*_s`.
-        seconds_only: bool,
-        /// The distribution: quantiles on [`DistanceQuery::cdf_steps`]'
-        /// grid, metres (seconds when `seconds_only`); written `cdf_m`.
-        cdf: Option<Vec<f64>>,
-        /// The same of travel times, seconds, under a network metric;
-        /// written `cdf_s`.
-        cdf_time: Option<Vec<f64>>,
-    },
-    /// Fewer than `min_group_size` people: no figures.
-    Suppressed {
-        /// Group key.
-        key: Option<String>,
-        /// Human name of the key, when known.
-        name: Option<String>,
-        /// Always true.
-        suppressed: bool,
-    },
-}
-
-/// A count of people, written as an integer when whole.
-struct Whole(f64);
-
-impl Serialize for Whole {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        serialize_whole(&self.0, s)
-    }
-}
-
-impl Serialize for GroupStats {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        match self {
-            GroupStats::Stats {
-                key,
-                name,
-                summary: x,
-                time,
-                seconds_only,
-                cdf,
-                cdf_time,
-            } => {
-                m.serialize_entry("key", key)?;
-                if let Some(n) = name {
-                    m.serialize_entry("name", n)?;
-                }
-                m.serialize_entry("count", &Whole(x.count))?;
-                let figures = [x.median_m, x.p25_m, x.p75_m, x.p90_m, x.mean_m, x.max_m];
-                let names_m = ["median_m", "p25_m", "p75_m", "p90_m", "mean_m", "max_m"];
-                let names_s = ["median_s", "p25_s", "p75_s", "p90_s", "mean_s", "max_s"];
-                if *seconds_only {
-                    for (k, v) in names_s.iter().zip(figures) {
-                        m.serialize_entry(k, &v)?;
-                    }
-                } else {
-                    for (k, v) in names_m.iter().zip(figures) {
-                        m.serialize_entry(k, &v)?;
-                    }
-                }
-                if let Some(t) = time {
-                    let t = [t.median_s, t.p25_s, t.p75_s, t.p90_s, t.mean_s, t.max_s];
-                    for (k, v) in names_s.iter().zip(t) {
-                        m.serialize_entry(k, &v)?;
-                    }
-                }
-                if let Some(c) = cdf {
-                    m.serialize_entry(if *seconds_only { "cdf_s" } else { "cdf_m" }, c)?;
-                }
-                if let Some(c) = cdf_time {
-                    m.serialize_entry("cdf_s", c)?;
-                }
-            }
-            GroupStats::Suppressed {
-                key,
-                name,
-                suppressed,
-            } => {
-                m.serialize_entry("key", key)?;
-                if let Some(n) = name {
-                    m.serialize_entry("name", n)?;
-                }
-                m.serialize_entry("suppressed", suppressed)?;
-            }
-        }
-        m.end()
-    }
-}
-
-impl GroupStats {
-    /// The figures of one group from `(value, weight)` pairs of metres and
-    /// of seconds (a `table` in seconds: `seconds` only, written `*_s`),
-    /// suppressed under `min_group_size` people. Reorders the pairs.
-    pub(crate) fn of_pairs(
-        key: &str,
-        metres: &mut [(f64, f64)],
-        seconds: &mut [(f64, f64)],
-        timed: bool,
-        seconds_only: bool,
-        min_group_size: f64,
-    ) -> GroupStats {
-        let main = if seconds_only {
-            &mut *seconds
-        } else {
-            &mut *metres
-        };
-        match Summary::from_weighted(main) {
-            Some(s) if s.count >= min_group_size && s.count > 0.0 => GroupStats::Stats {
-                key: Some(key.to_owned()),
-                name: None,
-                summary: s.rounded(),
-                time: (timed && !seconds_only)
-                    .then(|| Summary::from_weighted(seconds).map(TimeSummary::from))
-                    .flatten(),
-                seconds_only,
-                cdf: None,
-                cdf_time: None,
-            },
-            _ => GroupStats::Suppressed {
-                key: Some(key.to_owned()),
-                name: None,
-                suppressed: true,
-            },
-        }
-    }
-
-    /// Hides the figures (secondary suppression), keeping key and name.
-    pub fn suppress(&mut self) {
-        if let GroupStats::Stats { key, name, .. } = self {
-            *self = GroupStats::Suppressed {
-                key: key.take(),
-                name: name.take(),
-                suppressed: true,
-            };
-        }
-    }
-
-    /// The group key.
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            GroupStats::Stats { key, .. } | GroupStats::Suppressed { key, .. } => key.as_deref(),
-        }
-    }
-
-    /// The figures, unless suppressed.
-    pub fn summary(&self) -> Option<&Summary> {
-        match self {
-            GroupStats::Stats { summary, .. } => Some(summary),
-            GroupStats::Suppressed { .. } => None,
-        }
-    }
-
-    /// The travel-time figures, under a network metric and unless
-    /// suppressed.
-    pub fn time(&self) -> Option<&TimeSummary> {
-        match self {
-            GroupStats::Stats { time, .. } => time.as_ref(),
-            GroupStats::Suppressed { .. } => None,
-        }
-    }
-}
-
-/// Travel-time figures of a group (seconds), beside its metres under a
-/// network metric (CONTRACT §5: `*_s` and `*_m` of the same routes).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct TimeSummary {
-    /// Weighted median.
-    pub median_s: f64,
-    /// 25th percentile.
-    pub p25_s: f64,
-    /// 75th percentile.
-    pub p75_s: f64,
-    /// 90th percentile.
-    pub p90_s: f64,
-    /// Weighted mean.
-    pub mean_s: f64,
-    /// Largest.
-    pub max_s: f64,
-}
-
-impl From<Summary> for TimeSummary {
-    fn from(s: Summary) -> TimeSummary {
-        TimeSummary {
-            median_s: round_mm(s.median_m),
-            p25_s: round_mm(s.p25_m),
-            p75_s: round_mm(s.p75_m),
-            p90_s: round_mm(s.p90_m),
-            mean_s: round_mm(s.mean_m),
-            max_s: round_mm(s.max_m),
-        }
-    }
 }
 
 /// The distances document (CONTRACT §4), as printed by `bacino stats` and
@@ -612,40 +456,113 @@ pub fn distance_report<E: Executor>(
     exec: &E,
 ) -> Result<DistanceReport> {
     let residents = dataset.residents();
+    let (head, measured) = measure(dataset, query, None, exec)?;
+    Ok(assemble(
+        head,
+        query.cdf_steps,
+        measured,
+        residents.weights(),
+        residents.has_unit_weights(),
+        exec,
+    ))
+}
+
+/// The residents at some rows, measured and grouped: what a distances
+/// document is computed from (a shard's part holds one).
+pub(crate) struct Measured {
+    /// Group code of each position ([`NONE`]: no key).
+    pub codes: Vec<u32>,
+    /// The groups' labels, by code.
+    pub labels: Vec<GroupLabel>,
+    /// The figures, by position.
+    pub distances: ResidentDistances,
+}
+
+/// The report's head (everything but `unmeasured`, `unreachable` and the
+/// groups) and the residents at `rows` (all when `None`) measured for
+/// `query`.
+pub(crate) fn measure<E: Executor>(
+    dataset: &Dataset,
+    query: &DistanceQuery,
+    rows: Option<&[u32]>,
+    exec: &E,
+) -> Result<(DistanceReport, Measured)> {
     // Resolve the grouping before the expensive part so bad names fail fast.
     let (codes, labels) = resolve_groups(dataset, &query.group_by, exec)?;
     let metric = dataset.metric(query.metric, exec)?;
-    let measured = resident_distances(dataset, query.target, metric, exec)?;
+    let distances = resident_distances_of(dataset, query.target, metric, rows, exec)?;
     let (codes, labels) = if query.group_by == GroupBy::Facility {
         let labels = dataset
             .facilities()
             .iter()
             .map(|x| (x.id.0.clone(), x.name.clone()))
             .collect();
-        (measured.facility.clone(), labels)
+        (distances.facility.clone(), labels)
+    } else if let Some(rows) = rows {
+        (rows.iter().map(|&r| codes[r as usize]).collect(), labels)
     } else {
         (codes, labels)
     };
+    let (to, kind) = match query.target {
+        Target::Assigned => ("assigned", None),
+        Target::Nearest(k) => ("nearest", Some(k)),
+    };
+    let network = metric.network_info().cloned();
+    let costs = match metric {
+        Metric::Table(t) => Some(t.info().clone()),
+        _ => None,
+    };
+    let head = DistanceReport {
+        unreachable: (network.is_some() || costs.is_some()).then_some(0.0),
+        costs,
+        dataset: dataset.name.clone(),
+        to,
+        kind,
+        metric: metric.name().as_str(),
+        network,
+        group_by: query.group_by.name().map(str::to_owned),
+        min_group_size: query.min_group_size,
+        unmeasured: 0.0,
+        groups: Vec::new(),
+    };
+    Ok((
+        head,
+        Measured {
+            codes,
+            labels,
+            distances,
+        },
+    ))
+}
 
-    let weights = residents.weights();
-    let unit = residents.has_unit_weights();
-    let single = unit && query.group_by == GroupBy::All;
-    let seconds_only = measured.seconds_only;
-    let unreachable: f64 = measured
+/// The report from its head and the values: groups summarised, suppressed
+/// under the head's `min_group_size`, sorted by key; `weights` and `unit`
+/// are by position. A function of the values in position order only, so a merge of shards that puts every
+/// resident back at its row gives the unsharded document bit for bit.
+pub(crate) fn assemble<E: Executor>(
+    mut head: DistanceReport,
+    cdf_steps: u32,
+    measured: Measured,
+    weights: &[f64],
+    unit: bool,
+    exec: &E,
+) -> DistanceReport {
+    let Measured {
+        codes,
+        labels,
+        distances: d,
+    } = measured;
+    let nlabels = labels.len();
+    let single = unit && head.group_by.is_none();
+    let seconds_only = d.seconds_only;
+    let unreachable: f64 = d
         .unreachable
         .iter()
         .fold(0.0, |a, &i| a + weights[i as usize]);
-    let (lengths, missing) = bucketize(
-        measured.distance_m,
-        &codes,
-        labels.len(),
-        weights,
-        unit,
-        single,
-    );
-    let times = measured
+    let (lengths, missing) = bucketize(d.distance_m, &codes, nlabels, weights, unit, single);
+    let times = d
         .time_s
-        .map(|t| bucketize(t, &codes, labels.len(), weights, unit, single).0);
+        .map(|t| bucketize(t, &codes, nlabels, weights, unit, single).0);
     let unmeasured = missing - unreachable;
     let mut groups: Vec<Group> = {
         let mut times = times.map(|t| t.into_iter());
@@ -666,8 +583,8 @@ pub fn distance_report<E: Executor>(
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
-    let min = query.min_group_size;
-    let grid = (query.cdf_steps > 0).then(|| crate::stats::quantile_grid(query.cdf_steps));
+    let min = head.min_group_size;
+    let grid = (cdf_steps > 0).then(|| crate::stats::quantile_grid(cdf_steps));
     // The summary, and the quantiles on the grid when asked for.
     let summarise = |values: Values| {
         let cdf = grid.as_ref().and_then(|g| {
@@ -716,28 +633,12 @@ pub fn distance_report<E: Executor>(
     {
         groups[i].suppress();
     }
-    let (to, kind) = match query.target {
-        Target::Assigned => ("assigned", None),
-        Target::Nearest(k) => ("nearest", Some(k)),
-    };
-    let network = metric.network_info().cloned();
-    let costs = match metric {
-        Metric::Table(t) => Some(t.info().clone()),
-        _ => None,
-    };
-    Ok(DistanceReport {
-        unreachable: (network.is_some() || costs.is_some()).then_some(unreachable),
-        costs,
-        dataset: dataset.name.clone(),
-        to,
-        kind,
-        metric: metric.name().as_str(),
-        network,
-        group_by: query.group_by.name().map(str::to_owned),
-        min_group_size: min,
-        unmeasured,
-        groups,
-    })
+    if head.unreachable.is_some() {
+        head.unreachable = Some(unreachable);
+    }
+    head.unmeasured = unmeasured;
+    head.groups = groups;
+    head
 }
 
 /// A group's key and display name.
