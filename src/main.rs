@@ -392,6 +392,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let dataset = load(&args.dir)?;
     let t1 = std::time::Instant::now();
+    let load_peak = peak_rss();
     let metric: MetricName = args.metric.parse()?;
     prepare_metric(&dataset, metric)?;
     let query = DistanceQuery {
@@ -428,7 +429,13 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         write_per_resident(&dataset, target, metric, None, path)?;
     }
     if std::env::var_os("BACINO_TIMINGS").is_some() {
-        eprintln!("load {:?}, report {:?}", t1 - t0, t1.elapsed());
+        eprintln!(
+            "load {:?} (peak {} after it), report {:?} (peak {} after it)",
+            t1 - t0,
+            load_peak,
+            t1.elapsed(),
+            peak_rss()
+        );
     }
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -439,6 +446,20 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         Format::Table => write_table(&mut out, &report)?,
     }
     Ok(())
+}
+
+/// The process's peak resident set so far (Linux `VmHWM`), for
+/// `BACINO_TIMINGS`; `?` where unknown.
+fn peak_rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map_or("?", |l| l[name.len()..].trim())
+            .to_owned()
+    };
+    format!("{}, now {}", field("VmHWM:"), field("VmRSS:"))
 }
 
 /// Writes `path` through a temporary file beside it and a rename, so that

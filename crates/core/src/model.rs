@@ -397,6 +397,16 @@ impl Residents {
         std::str::from_utf8(&self.id_bytes[start..end]).unwrap_or_default()
     }
 
+    /// The id of `row` as bytes (no UTF-8 check: for hashing).
+    pub(crate) fn id_bytes(&self, row: usize) -> &[u8] {
+        let start = if row == 0 {
+            0
+        } else {
+            self.id_ends[row - 1] as usize
+        };
+        &self.id_bytes[start..self.id_ends[row] as usize]
+    }
+
     /// ISTAT municipality column.
     pub fn municipality(&self) -> &Categorical {
         &self.municipality

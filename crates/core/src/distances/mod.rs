@@ -468,7 +468,9 @@ pub fn distance_report<E: Executor>(
 }
 
 /// The residents at some rows, measured and grouped: what a distances
-/// document is computed from (a shard's part holds one).
+/// document is computed from (a shard's part holds one). The facility
+/// measured to is in `codes` under `facility` groups, and
+/// `distances.facility` is empty.
 pub(crate) struct Measured {
     /// Group code of each position ([`NONE`]: no key).
     pub codes: Vec<u32>,
@@ -490,14 +492,14 @@ pub(crate) fn measure<E: Executor>(
     // Resolve the grouping before the expensive part so bad names fail fast.
     let (codes, labels) = resolve_groups(dataset, &query.group_by, exec)?;
     let metric = dataset.metric(query.metric, exec)?;
-    let distances = resident_distances_of(dataset, query.target, metric, rows, exec)?;
+    let mut distances = resident_distances_of(dataset, query.target, metric, rows, exec)?;
     let (codes, labels) = if query.group_by == GroupBy::Facility {
         let labels = dataset
             .facilities()
             .iter()
             .map(|x| (x.id.0.clone(), x.name.clone()))
             .collect();
-        (distances.facility.clone(), labels)
+        (std::mem::take(&mut distances.facility), labels)
     } else if let Some(rows) = rows {
         (rows.iter().map(|&r| codes[r as usize]).collect(), labels)
     } else {
@@ -550,8 +552,11 @@ pub(crate) fn assemble<E: Executor>(
     let Measured {
         codes,
         labels,
-        distances: d,
+        distances: mut d,
     } = measured;
+    // Not needed from here (`facility` groups came as `codes`): freed
+    // before the values are bucketed.
+    drop(std::mem::take(&mut d.facility));
     let nlabels = labels.len();
     let single = unit && head.group_by.is_none();
     let seconds_only = d.seconds_only;

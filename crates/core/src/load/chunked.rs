@@ -83,36 +83,29 @@ pub(super) fn residents_from_chunks<E: Executor>(
         .enumerate()
         .map(|(k, &rows)| (k, rows, None))
         .collect();
-    let (residents, hashes) = parse_pieces(path, &cols, pieces, exec, |k, sink| {
+    let residents = parse_pieces(path, &cols, pieces, exec, |k, sink| {
         let chunk = chunks.read(k).map_err(|e| format_error(path, e))?;
         for i in 0..chunk.len() {
             p.push(sink, &ChunkRow { chunk: &chunk, i }, pos_of(&chunk, i))?;
         }
         Ok(())
     })?;
-    check_unique_ids(
-        path,
-        &residents,
-        &hashes,
-        exec,
-        Some(&chunks.locator),
-        |row| {
-            // The chunk holding global row `row`, read again (an error path).
-            let mut first = 0;
-            for (k, &rows) in chunks.chunk_rows.iter().enumerate() {
-                if (row as usize) < first + rows {
-                    if let Ok(chunk) = chunks.read(k) {
-                        return pos_of(&chunk, row as usize - first);
-                    }
-                    break;
+    check_unique_ids(path, &residents, exec, Some(&chunks.locator), |row| {
+        // The chunk holding global row `row`, read again (an error path).
+        let mut first = 0;
+        for (k, &rows) in chunks.chunk_rows.iter().enumerate() {
+            if (row as usize) < first + rows {
+                if let Ok(chunk) = chunks.read(k) {
+                    return pos_of(&chunk, row as usize - first);
                 }
-                first += rows;
+                break;
             }
-            RowPos {
-                line: None,
-                feature: None,
-            }
-        },
-    )?;
+            first += rows;
+        }
+        RowPos {
+            line: None,
+            feature: None,
+        }
+    })?;
     Ok(residents)
 }

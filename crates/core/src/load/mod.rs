@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use crate::areas::Areas;
 use crate::crs::{Crs, ToWgs84};

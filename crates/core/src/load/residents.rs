@@ -70,41 +70,16 @@ pub(super) trait RowSink {
     fn push_row(&mut self, row: Row<'_>);
 }
 
-/// Hashes of the ids in [`ID_BUCKETS`] buckets by their top bits, so that
-/// duplicate ids are looked for bucket by bucket (the rows are found again
-/// only when two hashes are equal).
-pub(super) struct IdHashes(pub(super) Vec<Vec<u64>>);
-
-impl IdHashes {
-    pub(super) fn with_capacity(rows: usize) -> Self {
-        IdHashes(
-            (0..ID_BUCKETS)
-                .map(|_| Vec::with_capacity(rows / ID_BUCKETS + 8))
-                .collect(),
-        )
-    }
-
-    pub(super) fn push(&mut self, id: &str) {
-        self.push_hash(hash_id(id));
-    }
-
-    pub(super) fn push_hash(&mut self, h: u64) {
-        self.0[(h >> (64 - ID_BUCKET_BITS)) as usize].push(h);
-    }
-}
-
 /// Residents of a whole file parsed in one piece (GeoJSON, quoted CSV).
 pub(super) struct ResidentsPart {
     pub(super) residents: Residents,
     /// Where the rows came from, to locate a row in error messages.
     pub(super) source: PartSource,
-    pub(super) id_hashes: IdHashes,
 }
 
 impl RowSink for ResidentsPart {
     fn push_row(&mut self, row: Row<'_>) {
         let r = &mut self.residents;
-        self.id_hashes.push(row.id);
         r.id_bytes.extend_from_slice(row.id.as_bytes());
         r.id_ends.push(r.id_bytes.len() as u64);
         r.location.push(row.location);
@@ -170,13 +145,11 @@ pub(super) struct PieceSink<'a> {
     /// Municipality, group, then the extra columns.
     pub(super) categorical: Vec<PieceCodes<'a>>,
     pub(super) unit_weights: bool,
-    pub(super) id_hashes: IdHashes,
 }
 
 impl RowSink for PieceSink<'_> {
     fn push_row(&mut self, row: Row<'_>) {
         let i = self.rows;
-        self.id_hashes.push(row.id);
         let id = row.id.as_bytes();
         self.id_ends[i] = match &mut self.ids {
             IdOut::Slice { bytes, base, len } => {
@@ -232,7 +205,6 @@ impl ResidentParser<'_> {
         ResidentsPart {
             residents,
             source: PartSource::GeoJson,
-            id_hashes: IdHashes::with_capacity(rows),
         }
     }
 
@@ -429,7 +401,7 @@ pub(super) fn load_residents<E: Executor>(
         .iter()
         .map(|s| (*s, s.rows, Some(s.id_bytes)))
         .collect();
-    let (residents, hashes) = parse_pieces(path, &cols, pieces, exec, |s, sink| {
+    let residents = parse_pieces(path, &cols, pieces, exec, |s, sink| {
         let mut body = Vec::new();
         std::fs::File::open(path)
             .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
@@ -445,7 +417,7 @@ pub(super) fn load_residents<E: Executor>(
             )
         })
     })?;
-    check_unique_ids(path, &residents, &hashes, exec, None, |row| {
+    check_unique_ids(path, &residents, exec, None, |row| {
         // The piece holding global row `row`, then the row within it.
         let mut first = 0;
         for s in &scans {
@@ -472,7 +444,6 @@ pub(super) struct PieceOut {
     pub(super) unit_weights: bool,
     /// Local dictionaries of the categorical columns.
     pub(super) dicts: Vec<Categorical>,
-    pub(super) id_hashes: IdHashes,
     /// The piece's ids, when it kept them in its own buffer.
     pub(super) own_ids: Option<Vec<u8>>,
 }
@@ -544,14 +515,9 @@ pub(super) fn finish_part<E: Executor>(
     exec: &E,
 ) -> Result<Residents> {
     let source = part.source;
-    check_unique_ids(
-        path,
-        &part.residents,
-        std::slice::from_ref(&part.id_hashes),
-        exec,
-        None,
-        |row| source.locate(path, row),
-    )?;
+    check_unique_ids(path, &part.residents, exec, None, |row| {
+        source.locate(path, row)
+    })?;
     Ok(part.residents)
 }
 
@@ -599,15 +565,15 @@ impl PartSource {
 /// Parses pieces of a residents file in parallel, each straight into its
 /// slice of the final columns: `pieces` are (job, rows, bytes of the ids
 /// when a first pass counted them), and `parse` pushes a job's rows, in
-/// order, into its sink. Returns the residents and the pieces' id hashes
-/// (not yet checked for duplicates).
+/// order, into its sink. Returns the residents (ids not yet checked for
+/// duplicates).
 pub(super) fn parse_pieces<E: Executor, J: Send>(
     path: &Path,
     cols: &ResidentCols,
     pieces: Vec<(J, usize, Option<usize>)>,
     exec: &E,
     parse: impl Fn(J, &mut PieceSink<'_>) -> Result<()> + Sync + Send,
-) -> Result<(Residents, Vec<IdHashes>)> {
+) -> Result<Residents> {
     let rows: Vec<usize> = pieces.iter().map(|p| p.1).collect();
     let n: usize = rows.iter().sum();
     let known_ids: Option<usize> = pieces.iter().map(|p| p.2).sum();
@@ -652,7 +618,6 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                     })
                     .collect(),
                 unit_weights: true,
-                id_hashes: IdHashes::with_capacity(rows),
             };
             jobs.push((job, rows, sink));
             id_base += ids.unwrap_or(0) as u64;
@@ -677,7 +642,6 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
         Ok(PieceOut {
             unit_weights: sink.unit_weights,
             dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
-            id_hashes: sink.id_hashes,
             own_ids: match sink.ids {
                 IdOut::Own(bytes) => Some(bytes),
                 IdOut::Slice { .. } => None,
@@ -740,5 +704,5 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             .collect(),
         unit_weights: outs.iter().all(|o| o.unit_weights),
     };
-    Ok((residents, outs.into_iter().map(|o| o.id_hashes).collect()))
+    Ok(residents)
 }
