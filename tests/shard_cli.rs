@@ -131,6 +131,17 @@ fn sharded_stats_over_a_road_network_merge_exactly() {
     let doc: serde_json::Value = serde_json::from_slice(&want).unwrap();
     assert!(doc["unreachable"].as_f64().unwrap() >= 1.0, "{doc}");
     assert!(got == want, "{}", String::from_utf8_lossy(&got));
+    // To each one's own GP (one search per GP, stopping early), by GP.
+    let args = [
+        "--to",
+        "assigned",
+        "--metric",
+        "car",
+        "--group-by",
+        "facility",
+    ];
+    let (got, want) = both(d.path(), &args, 2, Some("group"));
+    assert!(got == want, "{}", String::from_utf8_lossy(&got));
 }
 
 #[test]
@@ -370,4 +381,22 @@ fn sharded_batches_merge_to_the_unsharded_outdir() {
         out2.join("index.part-2-of-3.json").to_str().unwrap(),
     ]);
     assert!(e.contains("not of the same run"), "{e}");
+    // Nor does one whose scenarios drew other catchments.
+    let out3 = tmp.path().join("drawn");
+    bacino(&[
+        "batch",
+        d,
+        "--scenarios",
+        s,
+        "--out",
+        out3.to_str().unwrap(),
+        "--shard",
+        "2/3",
+    ]);
+    let e = bacino_fails(&[
+        "merge",
+        sharded.join("index.part-1-of-3.json").to_str().unwrap(),
+        out3.join("index.part-2-of-3.json").to_str().unwrap(),
+    ]);
+    assert!(e.contains("--catchments"), "{e}");
 }

@@ -415,6 +415,7 @@ pub fn run_batch(
                 lines,
                 scenarios_xxh3: crate::shard::scenarios_hash(scenarios),
                 dataset_version: dataset.version().to_owned(),
+                catchments: options.catchments.map(|m| m.as_str().to_owned()),
             };
             let body = json(&crate::shard::IndexPart {
                 part: &part,

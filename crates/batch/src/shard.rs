@@ -33,6 +33,8 @@ pub struct PartInfo {
     pub scenarios_xxh3: String,
     /// The dataset's version (its sources' hash).
     pub dataset_version: String,
+    /// The method of each scenario's `catchments.geojson` (`None`: no file).
+    pub catchments: Option<String>,
 }
 
 /// `index.part-I-of-N.json`: the part's entries and where they came from.
@@ -94,19 +96,20 @@ pub fn merge_index_parts(parts: &[(PathBuf, String)]) -> Result<String> {
         return Err(Error::Scenario("no part to merge".into()));
     };
     let count = first.part.shard.count;
-    let mut seen: Vec<Option<&Path>> = vec![None; count as usize];
+    let mut seen: std::collections::BTreeMap<u32, &Path> = std::collections::BTreeMap::new();
     for (path, p) in &read {
         let same = p.dataset == first.dataset
             && p.part.shard.count == count
             && p.part.lines == first.part.lines
             && p.part.scenarios_xxh3 == first.part.scenarios_xxh3
-            && p.part.dataset_version == first.part.dataset_version;
+            && p.part.dataset_version == first.part.dataset_version
+            && p.part.catchments == first.part.catchments;
         if !same {
             return Err(bad(
                 path,
                 format!(
                     "not of the same run as {} (dataset, its version, the scenarios \
-                     file and N must be equal)",
+                     file, --catchments and N must be equal)",
                     first_path.display()
                 ),
             ));
@@ -115,15 +118,17 @@ pub fn merge_index_parts(parts: &[(PathBuf, String)]) -> Result<String> {
         if i == 0 || i > count {
             return Err(bad(path, format!("bad part {}", p.part.shard)));
         }
-        if let Some(other) = seen[(i - 1) as usize].replace(path) {
+        if let Some(other) = seen.insert(i, path) {
             return Err(bad(
                 path,
                 format!("part {} is also given as {}", p.part.shard, other.display()),
             ));
         }
     }
+    // At most ten named: a part could claim any count.
     let missing: Vec<String> = (1..=count)
-        .filter(|&i| seen[(i - 1) as usize].is_none())
+        .filter(|i| !seen.contains_key(i))
+        .take(10)
         .map(|i| format!("{i}/{count}"))
         .collect();
     if !missing.is_empty() {

@@ -174,6 +174,9 @@ struct PartHead {
     /// Present (as 0) when the document reports `unreachable`.
     unreachable: Option<f64>,
     group_by: Option<String>,
+    /// As its bits: JSON has no NaN or infinities, and the figure must
+    /// come back exactly.
+    #[serde(with = "f64_bits")]
     min_group_size: f64,
     cdf_steps: u32,
     labels: Vec<GroupLabel>,
@@ -197,9 +200,12 @@ impl PartHead {
             },
             rows: 0,
             unreachable_rows: 0,
+            // Compared by its bits below (NaN is a threshold too).
+            min_group_size: 0.0,
             ..h.clone()
         };
         strip(self) == strip(other)
+            && self.min_group_size.to_bits() == other.min_group_size.to_bits()
     }
 }
 
@@ -219,6 +225,8 @@ pub struct DistancePart {
 }
 
 const MAGIC: &[u8; 8] = b"BACINOPT";
+/// The most quantile steps a part may ask for (as over HTTP).
+const MAX_CDF_STEPS: u32 = 1000;
 const LAYOUT: u32 = 1;
 
 /// Measures the residents of `shard` (split by `by`, see
@@ -417,6 +425,22 @@ impl DistancePart {
         {
             return Err("an unreachable position beyond the part's rows".into());
         }
+        if self.unreachable.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("unreachable positions are not strictly ascending".into());
+        }
+        if self
+            .unreachable
+            .iter()
+            .any(|&j| !self.distance_m[j as usize].is_nan())
+        {
+            return Err("an unreachable resident with a distance".into());
+        }
+        if self.head.cdf_steps > MAX_CDF_STEPS {
+            return Err(format!(
+                "cdf of {} steps (at most {MAX_CDF_STEPS})",
+                self.head.cdf_steps
+            ));
+        }
         Ok(())
     }
 }
@@ -434,7 +458,7 @@ pub fn merge_distance_parts<E: Executor>(
         .ok_or_else(|| Error::param("parts", "no part to merge"))?;
     let head = first.head.clone();
     let count = head.shard.count;
-    let mut seen = vec![false; count as usize];
+    let mut seen = std::collections::BTreeSet::new();
     for p in &parts {
         if !p.head.same_run(&head) {
             return Err(Error::param(
@@ -446,22 +470,47 @@ pub fn merge_distance_parts<E: Executor>(
                 ),
             ));
         }
-        let k = (p.head.shard.index - 1) as usize;
-        if std::mem::replace(&mut seen[k], true) {
+        if !seen.insert(p.head.shard.index) {
             return Err(Error::param(
                 "parts",
                 format!("part {} is given twice", p.head.shard),
             ));
         }
     }
-    let missing: Vec<String> = (1..=count)
-        .filter(|&i| !seen[(i - 1) as usize])
-        .map(|i| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
+    if seen.len() != count as usize {
+        // At most ten named: a part's head could claim any count.
+        let missing: Vec<String> = (1..=count)
+            .filter(|i| !seen.contains(i))
+            .take(10)
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        let more = count as usize - seen.len() - missing.len();
         return Err(Error::param(
             "parts",
-            format!("missing part(s) {}", missing.join(", ")),
+            format!(
+                "missing part(s) {}{}",
+                missing.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    // The parts' rows must add up to the residents before anything is
+    // allocated for them.
+    let held = parts
+        .iter()
+        .try_fold(0u64, |a, p| a.checked_add(p.rows.len() as u64));
+    if held != Some(head.residents) {
+        return Err(Error::param(
+            "parts",
+            format!(
+                "the parts hold {} rows for the dataset's {} residents",
+                held.map_or_else(|| "too many".to_owned(), |h| h.to_string()),
+                head.residents
+            ),
         ));
     }
     let n = usize::try_from(head.residents)
@@ -535,6 +584,19 @@ pub fn merge_distance_parts<E: Executor>(
         head.unit_weights,
         exec,
     ))
+}
+
+/// An `f64` written as the `u64` of its bits.
+mod f64_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(x.to_bits())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
 }
 
 /// A writer that hashes what it writes.
@@ -611,3 +673,6 @@ impl<'a> Reader<'a> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;
