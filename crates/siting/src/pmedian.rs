@@ -8,7 +8,10 @@
 //! λ_i)`, the open sites being the existing ones and the `p` free sites of
 //! least `ρ`. Every `L(λ)` is a lower bound on the optimum; projected
 //! subgradient steps (Polyak, target the incumbent) raise it toward the
-//! linear-programming bound. A truncated row costs nothing here: with `λ_i
+//! linear-programming bound. Each `λ_i` is in weight × cost, so the step
+//! follows `W g` (a point's multiplier moves in proportion to its weight):
+//! with demand points of very different weights (cells, buildings) plain
+//! `g` crawls for the heavy ones and the bound stalls. A truncated row costs nothing here: with `λ_i
 //! ≤ w_i · beyond_i`, a site the row leaves out adds 0 to every `ρ`.
 //!
 //! **Solutions.** Greedy addition, then the fast interchange (Whitaker
@@ -509,8 +512,11 @@ impl<'a> Ctx<'a> {
                 if (gi > 0.0 && lam[i] >= caps[i]) || (gi < 0.0 && lam[i] <= 0.0) {
                     gi = 0.0;
                 }
-                g[i] = gi;
-                norm += gi * gi;
+                // The step along `W g` (λ_i is in weight × cost, so each
+                // point's multiplier moves in proportion to its weight),
+                // the Polyak length over `gᵀ W g`.
+                g[i] = gi * w;
+                norm += gi * gi * w;
             }
             if norm == 0.0 {
                 break;
