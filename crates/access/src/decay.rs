@@ -49,6 +49,18 @@ impl Decay {
         }
     }
 
+    /// Where a piecewise-constant decay changes weight (none for the
+    /// uniform one): between consecutive thresholds, and up to the first,
+    /// the weight is that of the band's upper end. `None` for decays that
+    /// vary continuously.
+    pub fn thresholds(&self) -> Option<Vec<f64>> {
+        match self {
+            Decay::Uniform => Some(Vec::new()),
+            Decay::Step(steps) => Some(steps.iter().map(|&(t, _)| t).collect()),
+            _ => None,
+        }
+    }
+
     /// Checks the parameters, naming the one at fault: `weights`,
     /// `gaussian`, `gravity` or `logistic`.
     pub fn validate(&self) -> Result<()> {

@@ -1,10 +1,22 @@
-//! The floating-catchment family and its relatives on a sparse kernel of
+//! The floating-catchment family and its relatives on a sparse matrix of
 //! decay weights `W` (demand rows × supply columns, pairs within
 //! `max_cost`), demand `P` per row and supply `S` per column. Definitions
 //! follow PySAL `access` (the oracle) where it has the method, and the
 //! cited papers otherwise.
+//!
+//! Every method is one or two sweeps over the rows ([`WeightRows`]): what
+//! a row needs of itself (its weights' sum, its Huff normaliser) is
+//! computed from the row, and what the columns need (each facility's
+//! demand) is summed in the first sweep and used in the second. The rows
+//! may therefore be measured afresh on each sweep rather than stored.
+//! Sweeps run in chunks of a fixed number of rows, whatever the threads,
+//! and the chunks' column sums are merged in order, so the answer does not
+//! depend on the executor.
 
-use crate::kernel::{sum, Kernel};
+use bacino_core::{chunk_ranges, Executor};
+
+use crate::kernel::Sum;
+use crate::rows::{Row, WeightRows};
 
 /// Per-row scores and the per-column figures behind them.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +32,76 @@ pub struct Scores {
     pub allotted: Vec<f64>,
 }
 
+/// Rows per unit of parallel work: fixed by the data, never by the
+/// threads, so that sums come out the same on any executor. Large enough
+/// that the per-chunk column sums cost little beside the rows.
+fn chunk_rows(cols: usize) -> usize {
+    8192.max(4 * cols)
+}
+
+/// Calls `f(i, row, acc)` on every row, in fixed chunks run by `exec`.
+/// `acc` holds `k` column accumulators (`acc[a * cols + j]`), summed per
+/// chunk and merged in chunk order. Returns `f`'s results by row and the
+/// `k × cols` sums.
+fn sweep<R, E, T, F>(w: &R, k: usize, exec: &E, f: F) -> (Vec<T>, Vec<f64>)
+where
+    R: WeightRows + ?Sized,
+    E: Executor,
+    T: Send,
+    F: Fn(usize, &Row, &mut [Sum]) -> T + Sync + Send,
+{
+    let width = k * w.cols();
+    let parts = exec.map(chunk_ranges(w.rows(), chunk_rows(w.cols())), |r| {
+        let mut acc = vec![Sum::default(); width];
+        let mut row = Row::default();
+        let out: Vec<T> = r
+            .map(|i| {
+                w.row(i, &mut row);
+                f(i, &row, &mut acc)
+            })
+            .collect();
+        (out, acc)
+    });
+    let mut total = vec![Sum::default(); width];
+    let mut out = Vec::with_capacity(w.rows());
+    for (o, acc) in parts {
+        out.extend(o);
+        for (t, a) in total.iter_mut().zip(acc) {
+            t.merge(a);
+        }
+    }
+    (out, total.into_iter().map(Sum::value).collect())
+}
+
+/// `Σ_j W_ij · factor(j, W_ij)` over a row, compensated, in column order.
+#[inline]
+fn row_sum(row: &Row, factor: impl Fn(usize, f64) -> f64) -> f64 {
+    let mut s = Sum::default();
+    for (j, x) in row.pairs() {
+        s.add(x * factor(j, x));
+    }
+    s.value()
+}
+
+/// The row's weights summed, compensated.
+#[inline]
+fn weight_sum(row: &Row) -> f64 {
+    let mut s = Sum::default();
+    for &x in &row.w {
+        s.add(x);
+    }
+    s.value()
+}
+
+/// Whether a row has a positive weight to some column.
+#[inline]
+fn is_reached(row: &Row) -> bool {
+    row.w.iter().any(|&x| x > 0.0)
+}
+
 /// Rows with a positive weight to some column.
-pub fn reached(w: &Kernel) -> Vec<bool> {
-    (0..w.rows())
-        .map(|i| w.row(i).1.iter().any(|&x| x > 0.0))
-        .collect()
+pub fn reached<R: WeightRows + ?Sized, E: Executor>(w: &R, exec: &E) -> Vec<bool> {
+    sweep(w, 0, exec, |_, row, _| is_reached(row)).0
 }
 
 /// Supply over demand, 0 where nobody is in reach.
@@ -36,60 +113,107 @@ fn ratios(supply: &[f64], demand: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Two-step floating catchment (Luo & Wang 2003), with any decay in both
-/// steps (E2SFCA with step weights, G2SFCA with a Gaussian):
-/// `D_j = Σ_i P_i W_ij`, `R_j = S_j / D_j`, `A_i = Σ_j W_ij R_j`.
-pub fn two_step(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
-    let d = w.col_sums(demand);
+/// The two steps of every floating catchment, with the pair weights
+/// `g(i, row)(j, W_ij)` (the decay weight, tempered by a selection weight
+/// for 3SFCA and Huff): `D_j = Σ_i P_i g_ij`, `R_j = S_j / D_j`,
+/// `A_i = Σ_j g_ij R_j`. `norm(row)` is what `g` needs of its row.
+fn two_sweeps<R, E, N, G>(w: &R, demand: &[f64], supply: &[f64], exec: &E, norm: N, g: G) -> Scores
+where
+    R: WeightRows + ?Sized,
+    E: Executor,
+    N: Fn(usize, &Row) -> f64 + Sync + Send,
+    G: Fn(f64, usize, f64) -> f64 + Sync + Send,
+{
+    let (reached, d) = sweep(w, 1, exec, |i, row, acc| {
+        let p = demand[i];
+        if p != 0.0 {
+            let n = norm(i, row);
+            for (j, x) in row.pairs() {
+                acc[j].add(p * g(n, j, x));
+            }
+        }
+        is_reached(row)
+    });
     let r = ratios(supply, &d);
+    let (value, _) = sweep(w, 0, exec, |i, row, _| {
+        let n = norm(i, row);
+        let mut s = Sum::default();
+        for (j, x) in row.pairs() {
+            s.add(g(n, j, x) * r[j]);
+        }
+        s.value()
+    });
     Scores {
-        value: w.row_sums(&r),
-        reached: reached(w),
+        value,
+        reached,
         facility_demand: d,
         allotted: Vec::new(),
     }
 }
 
-/// Row-normalised weights `W_ij / norm_i` (0 where the norm is 0).
-fn row_normalised(w: &Kernel, norm: &[f64]) -> Kernel {
-    w.map_indexed(|i, _, x| if norm[i] > 0.0 { x / norm[i] } else { 0.0 })
+/// Two-step floating catchment (Luo & Wang 2003), with any decay in both
+/// steps (E2SFCA with step weights, G2SFCA with a Gaussian):
+/// `D_j = Σ_i P_i W_ij`, `R_j = S_j / D_j`, `A_i = Σ_j W_ij R_j`.
+pub fn two_step<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    demand: &[f64],
+    supply: &[f64],
+    exec: &E,
+) -> Scores {
+    two_sweeps(w, demand, supply, exec, |_, _| 0.0, |_, _, x| x)
 }
 
 /// Three-step floating catchment (Wan, Zou & Sternberg 2012): selection
 /// weights `G_ij = W_ij / Σ_k W_ik` temper the demand each resident puts on
 /// each facility, `D_j = Σ_i P_i G_ij W_ij`, `A_i = Σ_j G_ij W_ij S_j/D_j`.
-/// `norm` gives `Σ_k W_ik` per row: over the facilities in reach (Wan's
-/// definition) or, for PySAL's variant, over every facility before the
-/// cut-off.
-pub fn three_step(w: &Kernel, demand: &[f64], supply: &[f64], norm: &[f64]) -> Scores {
-    let gw = w.map_indexed(|i, _, x| x * if norm[i] > 0.0 { x / norm[i] } else { 0.0 });
-    let mut s = two_step(&gw, demand, supply);
-    s.reached = reached(w);
-    s
+/// `norm` gives `Σ_k W_ik` per row for PySAL's variant (over every
+/// facility, before the cut-off); `None` sums the facilities in reach
+/// (Wan's definition).
+pub fn three_step<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    demand: &[f64],
+    supply: &[f64],
+    norm: Option<&[f64]>,
+    exec: &E,
+) -> Scores {
+    two_sweeps(
+        w,
+        demand,
+        supply,
+        exec,
+        |i, row| norm.map_or_else(|| weight_sum(row), |n| n[i]),
+        |n, _, x| x * if n > 0.0 { x / n } else { 0.0 },
+    )
 }
 
 /// Row sums of the weights: the selection normaliser of Wan's 3SFCA.
-pub fn row_weight_sums(w: &Kernel) -> Vec<f64> {
-    (0..w.rows())
-        .map(|i| sum(w.row(i).1.iter().copied()))
-        .collect()
+pub fn row_weight_sums<R: WeightRows + ?Sized, E: Executor>(w: &R, exec: &E) -> Vec<f64> {
+    sweep(w, 0, exec, |_, row, _| weight_sum(row)).0
 }
 
 /// Huff-model 2SFCA (Luo 2014): the probability of choosing a facility is
 /// its attractiveness (supply) times the weight, normalised per resident,
 /// `H_ij = S_j W_ij / Σ_k S_k W_ik`; then as 3SFCA with `H` in place of `G`.
-pub fn huff(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
-    let norm = w.row_sums(supply);
-    let hw = w.map_indexed(|i, j, x| {
-        if norm[i] > 0.0 {
-            x * (supply[j as usize] * x / norm[i])
-        } else {
-            0.0
-        }
-    });
-    let mut s = two_step(&hw, demand, supply);
-    s.reached = reached(w);
-    s
+pub fn huff<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    demand: &[f64],
+    supply: &[f64],
+    exec: &E,
+) -> Scores {
+    two_sweeps(
+        w,
+        demand,
+        supply,
+        exec,
+        |_, row| row_sum(row, |j, _| supply[j]),
+        |n, j, x| {
+            if n > 0.0 {
+                x * (supply[j] * x / n)
+            } else {
+                0.0
+            }
+        },
+    )
 }
 
 /// Balanced floating catchment (Paez, Higgins & Vivona 2019): demand is
@@ -97,22 +221,38 @@ pub fn huff(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
 /// supply among the residents in reach by column-normalised weights, so
 /// neither is counted twice: `D̃_j = Σ_i P_i W_ij / Σ_k W_ik`,
 /// `L_j = S_j / D̃_j`, `A_i = Σ_j L_j W_ij / Σ_k W_kj`.
-pub fn balanced(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
-    let row_norm = row_weight_sums(w);
-    let ones = vec![1.0; w.rows()];
-    let col_norm = w.col_sums(&ones);
-    let wi = row_normalised(w, &row_norm);
-    let d = wi.col_sums(demand);
-    let l = ratios(supply, &d);
+pub fn balanced<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    demand: &[f64],
+    supply: &[f64],
+    exec: &E,
+) -> Scores {
+    let cols = w.cols();
+    let (reached, sums) = sweep(w, 2, exec, |i, row, acc| {
+        for (j, x) in row.pairs() {
+            acc[j].add(x);
+        }
+        let p = demand[i];
+        if p != 0.0 {
+            let n = weight_sum(row);
+            for (j, x) in row.pairs() {
+                acc[cols + j].add(p * if n > 0.0 { x / n } else { 0.0 });
+            }
+        }
+        is_reached(row)
+    });
+    let (col_norm, d) = sums.split_at(cols);
+    let l = ratios(supply, d);
     let scaled: Vec<f64> = l
         .iter()
-        .zip(&col_norm)
+        .zip(col_norm)
         .map(|(&l, &c)| if c > 0.0 { l / c } else { 0.0 })
         .collect();
+    let (value, _) = sweep(w, 0, exec, |_, row, _| row_sum(row, |j, _| scaled[j]));
     Scores {
-        value: w.row_sums(&scaled),
-        reached: reached(w),
-        facility_demand: d,
+        value,
+        reached,
+        facility_demand: d.to_vec(),
         allotted: Vec::new(),
     }
 }
@@ -122,18 +262,31 @@ pub fn balanced(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
 /// the residents in reach in proportion to `P_i W_ij`, so
 /// `V_i = Σ_j S_j P_i W_ij / Σ_k P_k W_kj` and `Σ_i V_i = Σ_j S_j` over the
 /// facilities anyone reaches. The score is per capita, `V_i / P_i`.
-pub fn spatial_availability(w: &Kernel, demand: &[f64], supply: &[f64]) -> Scores {
-    let mut s = two_step(w, demand, supply);
+pub fn spatial_availability<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    demand: &[f64],
+    supply: &[f64],
+    exec: &E,
+) -> Scores {
+    let mut s = two_step(w, demand, supply, exec);
     s.allotted = s.value.iter().zip(demand).map(|(&a, &p)| a * p).collect();
     s
 }
 
 /// Weighted catchment (PySAL `weighted_catchment`, the gravity potential
 /// without competition): `A_i = Σ_j S_j W_ij`.
-pub fn weighted_catchment(w: &Kernel, supply: &[f64]) -> Scores {
+pub fn weighted_catchment<R: WeightRows + ?Sized, E: Executor>(
+    w: &R,
+    supply: &[f64],
+    exec: &E,
+) -> Scores {
+    let (both, _) = sweep(w, 0, exec, |_, row, _| {
+        (row_sum(row, |j, _| supply[j]), is_reached(row))
+    });
+    let (value, reached) = both.into_iter().unzip();
     Scores {
-        value: w.row_sums(supply),
-        reached: reached(w),
+        value,
+        reached,
         facility_demand: Vec::new(),
         allotted: Vec::new(),
     }

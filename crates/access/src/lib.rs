@@ -23,6 +23,7 @@ pub mod fca;
 pub mod kernel;
 pub mod raam;
 pub mod report;
+pub mod rows;
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,6 +38,7 @@ pub use raam::{Raam, RaamParams};
 pub use report::{
     access_report, access_reports, AccessGroup, AccessParams, AccessQuery, AccessReport, Supply,
 };
+pub use rows::{Decayed, GeodesicRows, Row, WeightRows};
 
 /// An accessibility method (CONTRACT §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,39 +229,39 @@ pub fn scores_in<E: bacino_core::Executor>(
         };
         return (s, Some(r));
     }
-    let w = cost.map(|c| decay.weight(c));
     (
-        weighted_scores(method, &w, demand, supply, all_pairs_norm),
+        weighted_scores(
+            method,
+            &Decayed { cost, decay },
+            demand,
+            supply,
+            all_pairs_norm,
+            exec,
+        ),
         None,
     )
 }
 
-/// The scores of every method but RAAM from the decay weights `w` (the
-/// cost kernel already mapped through the decay).
-pub fn weighted_scores(
+/// The scores of every method but RAAM from the decay weights `w`, read
+/// by rows (a stored kernel, a cost kernel through its decay, or pairs
+/// measured afresh).
+pub fn weighted_scores<R: WeightRows + ?Sized, E: bacino_core::Executor>(
     method: Method,
-    w: &Kernel,
+    w: &R,
     demand: &[f64],
     supply: &[f64],
     all_pairs_norm: Option<&[f64]>,
+    exec: &E,
 ) -> Scores {
     match method {
-        Method::TwoStep | Method::Enhanced | Method::Gaussian => fca::two_step(w, demand, supply),
-        Method::ThreeStep => {
-            let own;
-            let norm = match all_pairs_norm {
-                Some(n) => n,
-                None => {
-                    own = fca::row_weight_sums(w);
-                    &own
-                }
-            };
-            fca::three_step(w, demand, supply, norm)
+        Method::TwoStep | Method::Enhanced | Method::Gaussian => {
+            fca::two_step(w, demand, supply, exec)
         }
-        Method::Huff => fca::huff(w, demand, supply),
-        Method::Balanced => fca::balanced(w, demand, supply),
-        Method::SpatialAvailability => fca::spatial_availability(w, demand, supply),
-        Method::Gravity => fca::weighted_catchment(w, supply),
+        Method::ThreeStep => fca::three_step(w, demand, supply, all_pairs_norm, exec),
+        Method::Huff => fca::huff(w, demand, supply, exec),
+        Method::Balanced => fca::balanced(w, demand, supply, exec),
+        Method::SpatialAvailability => fca::spatial_availability(w, demand, supply, exec),
+        Method::Gravity => fca::weighted_catchment(w, supply, exec),
         Method::Raam => unreachable!("RAAM scores costs, not weights"),
     }
 }

@@ -14,7 +14,7 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use crate::kernel::{Kernel, Sum};
-use crate::{Decay, Method, RaamParams, SelectionNorm};
+use crate::{Decay, Decayed, GeodesicRows, Method, RaamParams, SelectionNorm};
 
 /// What a facility offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -390,8 +390,14 @@ fn all_pairs_norm<E: Executor>(
     decay: &Decay,
     exec: &E,
 ) -> Vec<f64> {
+    if let Metric::Geodesic = metric {
+        let points = dataset.residents().locations();
+        let index = ReachIndex::new(dataset.facilities(), members, f64::INFINITY, points);
+        let rows = GeodesicRows::new(&index, members.len(), points, decay);
+        return crate::fca::row_weight_sums(&rows, exec);
+    }
     let k = cost_kernel(dataset, members, metric, f64::INFINITY, exec);
-    crate::fca::row_weight_sums(&k.map(|c| decay.weight(c)))
+    crate::fca::row_weight_sums(&Decayed { cost: &k, decay }, exec)
 }
 
 /// Computes the accessibility report for `query`.
@@ -462,9 +468,27 @@ fn report_with<E: Executor>(
         rho: query.rho,
         ..RaamParams::default()
     };
-    let (s, raam) = match kernels {
-        // Shared with later queries: weights in a derived kernel.
-        Some(kernels) => {
+    let (s, raam) = match (metric, kernels) {
+        // Geodesic weights are measured afresh on each sweep: nothing
+        // stored, however many pairs.
+        (Metric::Geodesic, _) if query.method != Method::Raam => {
+            let points = dataset.residents().locations();
+            let index = ReachIndex::new(facilities, &members, query.max_cost, points);
+            let rows = GeodesicRows::new(&index, members.len(), points, &decay);
+            (
+                crate::weighted_scores(
+                    query.method,
+                    &rows,
+                    weights,
+                    &supply,
+                    norm.as_deref(),
+                    exec,
+                ),
+                None,
+            )
+        }
+        // Shared with later queries.
+        (_, Some(kernels)) => {
             let key = (query.kind, query.metric, query.max_cost.to_bits());
             let at = match kernels.iter().position(|(k, _)| *k == key) {
                 Some(at) => at,
@@ -485,28 +509,18 @@ fn report_with<E: Executor>(
                 exec,
             )
         }
-        // Used once: RAAM reads the costs, the others map them to weights
-        // in place (a resident-level kernel is large).
-        None => {
+        (_, None) => {
             let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
-            if query.method == Method::Raam {
-                crate::scores_in(
-                    query.method,
-                    &decay,
-                    &kernel,
-                    weights,
-                    &supply,
-                    norm.as_deref(),
-                    params,
-                    exec,
-                )
-            } else {
-                let w = kernel.into_map(|c| decay.weight(c));
-                (
-                    crate::weighted_scores(query.method, &w, weights, &supply, norm.as_deref()),
-                    None,
-                )
-            }
+            crate::scores_in(
+                query.method,
+                &decay,
+                &kernel,
+                weights,
+                &supply,
+                norm.as_deref(),
+                params,
+                exec,
+            )
         }
     };
 

@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::kernel::{sum, Kernel};
 use crate::{fca, scores, Decay, Method, RaamParams};
+use bacino_core::Sequential;
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
@@ -122,8 +123,8 @@ fn balanced_demand_is_never_inflated_and_spatial_availability_allots_all_supply(
         let (k, _dense, p, s) = instance(&mut rng, 80, 10, 5.0);
         for d in decays() {
             let w = k.map(|c| d.weight(c));
-            let reached = fca::reached(&w);
-            let b = fca::balanced(&w, &p, &s);
+            let reached = fca::reached(&w, &Sequential);
+            let b = fca::balanced(&w, &p, &s, &Sequential);
             let p_reached = sum(p.iter().zip(&reached).filter(|(_, r)| **r).map(|(p, _)| *p));
             assert!(close(
                 sum(b.facility_demand.iter().copied()),
@@ -139,7 +140,7 @@ fn balanced_demand_is_never_inflated_and_spatial_availability_allots_all_supply(
                 .filter(|(d, _)| **d > 0.0)
                 .map(|(d, s)| s / d));
             assert!(close(sum(b.value.iter().copied()), l, 1e-12));
-            let sa = fca::spatial_availability(&w, &p, &s);
+            let sa = fca::spatial_availability(&w, &p, &s, &Sequential);
             let seen = sum(b
                 .facility_demand
                 .iter()

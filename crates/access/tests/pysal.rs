@@ -87,7 +87,10 @@ fn hospital_example_two_and_three_step() {
         );
         // PySAL normalises 3SFCA's selection weights over every pair,
         // before the 61 cut-off.
-        let all = fca::row_weight_sums(&hospital(s, f64::INFINITY).map(|c| inverse().weight(c)));
+        let all = fca::row_weight_sums(
+            &hospital(s, f64::INFINITY).map(|c| inverse().weight(c)),
+            &bacino_core::Sequential,
+        );
         assert_close(
             &run(Method::ThreeStep, &inverse(), &k, Some(&all)),
             &want_3[s],

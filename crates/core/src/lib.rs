@@ -98,7 +98,7 @@ pub use model::{
     LonLat, Residents, NONE,
 };
 pub use plan::{OpenFacility, EVERY_GP};
-pub use reach::ReachIndex;
+pub use reach::{Bands, ReachIndex};
 pub use reassign::{
     place, reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,

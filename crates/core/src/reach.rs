@@ -18,7 +18,10 @@
 
 use std::collections::HashMap;
 
-use crate::geodesic::{ecef_m, geodesic_distance_m, LocalFrame};
+use crate::geodesic::{
+    ecef_m, geodesic_distance_m, short_line_error_bound_m, LocalFrame, MIN_CURVATURE_RADIUS_M,
+    SHORT_LINE_MAX_M,
+};
 use crate::model::{Facilities, FacilityIdx, LonLat};
 
 /// Radii beyond this list every facility in every cell.
@@ -125,16 +128,11 @@ impl ReachIndex {
             return;
         }
         let computed;
-        let list: &[u32] = if self.cell_deg == 0.0 {
-            &self.all
-        } else {
-            let key = self.cell_of(p);
-            match self.cells.get(&key) {
-                Some(l) => l,
-                None => {
-                    computed = self.candidates(key);
-                    &computed
-                }
+        let list = match self.list_of(p) {
+            Some(l) => l,
+            None => {
+                computed = self.candidates(self.cell_of(p));
+                &computed[..]
             }
         };
         let frame = LocalFrame::new(p);
@@ -142,7 +140,7 @@ impl ReachIndex {
         // A chord longer than this rules the facility out (slack for the
         // rounding of the coordinates).
         let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
-        let band = crate::geodesic::short_line_error_bound_m(radius);
+        let band = short_line_error_bound_m(radius);
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
@@ -157,6 +155,159 @@ impl ReachIndex {
             if d <= radius {
                 f(k, d);
             }
+        }
+    }
+}
+
+/// The thresholds of a piecewise-constant decay (a step function, or the
+/// reach alone), prepared for [`ReachIndex::for_each_band`]: for each, the
+/// chords that decide a pair without measuring it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bands {
+    /// Increasing; the last is the index's radius.
+    t: Vec<f64>,
+    /// A chord² at most this puts the pair within `t` for sure.
+    sure_in2: Vec<f64>,
+    /// A chord² above this puts the pair beyond `t` for sure.
+    sure_out2: Vec<f64>,
+    /// Measured distances this close to `t` are decided by Karney.
+    band: Vec<f64>,
+}
+
+impl Bands {
+    /// Bands ending at the thresholds of `inner` below `radius_m`, then at
+    /// `radius_m` (thresholds at or beyond it, and ones that are not
+    /// positive and finite, are dropped).
+    ///
+    /// # The chord brackets
+    /// A geodesic is never shorter than its chord `c`, so `c > t` (with
+    /// slack for rounding) puts a pair beyond `t`. For `t ≤`
+    /// [`SHORT_LINE_MAX_M`], [`LocalFrame::distance_to`] is
+    /// `c (1 + x²/6 + 3x⁴/40)` with `x = k c / 2` and `k` a mean of
+    /// principal curvatures, at most `1 / MIN_CURVATURE_RADIUS_M`; so for
+    /// `c ≤ t` it is at most `c (1 + q)`, `q = 1.01 x_t²/6` with
+    /// `x_t = t / (2 MIN_CURVATURE_RADIUS_M)` (the 1 % covers the quartic
+    /// term, 1e-11 of it at 50 km, and rounding). A chord with
+    /// `c (1 + q) < t − band(t) − 1 µm` therefore has a measured distance
+    /// below `t` and outside the band where Karney would decide: the pair
+    /// is within `t` exactly when [`ReachIndex::for_each_within`] says so,
+    /// and nothing needs measuring.
+    pub fn new(inner: &[f64], radius_m: f64) -> Bands {
+        let mut t: Vec<f64> = inner
+            .iter()
+            .copied()
+            .filter(|&x| x.is_finite() && x > 0.0 && x < radius_m)
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t.push(radius_m);
+        let sure_out2 = t
+            .iter()
+            .map(|&x| (x * (1.0 + 1e-12) + 1e-6).powi(2))
+            .collect();
+        let band: Vec<f64> = t.iter().map(|&x| short_line_error_bound_m(x)).collect();
+        let sure_in2 = t
+            .iter()
+            .zip(&band)
+            .map(|(&x, &b)| {
+                if !(x <= SHORT_LINE_MAX_M) {
+                    return -1.0;
+                }
+                let xt = x / (2.0 * MIN_CURVATURE_RADIUS_M);
+                let q = 1.01 * xt * xt / 6.0 + 1e-12;
+                let c = (x - b - 1e-6) / (1.0 + q);
+                if c > 0.0 {
+                    c * c * (1.0 - 1e-12)
+                } else {
+                    -1.0
+                }
+            })
+            .collect();
+        Bands {
+            t,
+            sure_in2,
+            sure_out2,
+            band,
+        }
+    }
+
+    /// The thresholds, increasing; the last is the radius.
+    pub fn thresholds(&self) -> &[f64] {
+        &self.t
+    }
+}
+
+impl ReachIndex {
+    /// Calls `f(column, band)` for every member within the radius of `p`
+    /// (inclusive), in column order, `band` being the first of
+    /// `bands`' thresholds the geodesic distance is at most: the same
+    /// pairs, and the same band, as [`ReachIndex::for_each_within`]'s
+    /// distance would give (Karney deciding within its error of every
+    /// threshold), but measuring only the pairs whose chord cannot decide
+    /// (see [`Bands::new`]). `bands` must end at this index's radius.
+    #[inline]
+    pub fn for_each_band(&self, p: LonLat, bands: &Bands, mut f: impl FnMut(u32, usize)) {
+        let radius = self.radius_m;
+        if radius.is_nan() || radius < 0.0 {
+            return;
+        }
+        debug_assert_eq!(bands.t.last().copied(), Some(radius));
+        let computed;
+        let list = match self.list_of(p) {
+            Some(l) => l,
+            None => {
+                computed = self.candidates(self.cell_of(p));
+                &computed[..]
+            }
+        };
+        let frame = LocalFrame::new(p);
+        let o = frame.ecef();
+        let last = bands.t.len() - 1;
+        let out2 = bands.sure_out2[last];
+        for &k in list {
+            let fq = &self.frame[k as usize];
+            let e = fq.ecef();
+            let c2 = (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2);
+            if c2 > out2 {
+                continue;
+            }
+            let mut model = f64::NAN;
+            let mut karney = f64::NAN;
+            for b in 0..=last {
+                if c2 > bands.sure_out2[b] {
+                    continue;
+                }
+                let within = if c2 <= bands.sure_in2[b] {
+                    true
+                } else {
+                    if model.is_nan() {
+                        model = frame.distance_to(fq);
+                    }
+                    if (model - bands.t[b]).abs() <= bands.band[b] {
+                        if karney.is_nan() {
+                            karney = geodesic_distance_m(p, fq.point());
+                        }
+                        karney <= bands.t[b]
+                    } else {
+                        model <= bands.t[b]
+                    }
+                };
+                if within {
+                    f(k, b);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The list of the cell `p` falls in, when the index was built for it
+    /// (every member when there is no grid).
+    #[inline]
+    fn list_of(&self, p: LonLat) -> Option<&[u32]> {
+        if self.cell_deg == 0.0 {
+            Some(&self.all)
+        } else {
+            self.cells.get(&self.cell_of(p)).map(Vec::as_slice)
         }
     }
 }
@@ -279,5 +430,88 @@ mod tests {
         assert_eq!(n, 1);
         let reach = ReachIndex::new(&f, &[0], d - 1e-4, &[a]);
         reach.for_each_within(a, |_, _| panic!("beyond the radius"));
+    }
+
+    /// Bands against Karney: every pair within the radius, with the first
+    /// threshold its Karney distance is at most, for steps, a lone
+    /// radius, and radii beyond the short-line range.
+    #[test]
+    fn bands_are_karneys() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let (lon0, lat0, span) = (9.4, 45.4, 0.8);
+        let fpts: Vec<LonLat> = (0..150)
+            .map(|_| LonLat {
+                lon: lon0 + rng.random::<f64>() * span,
+                lat: lat0 + rng.random::<f64>() * span * 0.8,
+            })
+            .collect();
+        let f = facilities(&fpts);
+        let members: Vec<FacilityIdx> = (0..f.len() as u32).collect();
+        let tree = FacilityIndex::new(&f, &members);
+        let pts: Vec<LonLat> = (0..300)
+            .map(|_| LonLat {
+                lon: lon0 - 0.1 + rng.random::<f64>() * (span + 0.2),
+                lat: lat0 - 0.1 + rng.random::<f64>() * (span + 0.2) * 0.8,
+            })
+            .collect();
+        let mut seen = [0usize; 4];
+        for (inner, radius) in [
+            (vec![], 10_000.0),
+            (vec![3_333.0, 6_667.0], 10_000.0),
+            (vec![1_000.0, 20_000.0, 45_000.0], 60_000.0),
+            (vec![500.0, 9_000.0, 12_000.0], 9_000.0),
+        ] {
+            let bands = Bands::new(&inner, radius);
+            let reach = ReachIndex::new(&f, &members, radius, &pts[..150]);
+            for &p in &pts {
+                let mut got = Vec::new();
+                reach.for_each_band(p, &bands, |k, b| got.push((k, b)));
+                let mut want: Vec<(u32, usize)> = tree
+                    .within(p, radius)
+                    .into_iter()
+                    .map(|h| {
+                        let b = bands
+                            .thresholds()
+                            .iter()
+                            .position(|&t| h.distance_m <= t)
+                            .unwrap();
+                        (h.facility, b)
+                    })
+                    .collect();
+                want.sort_unstable();
+                assert_eq!(got, want, "{inner:?} {radius} at {p:?}");
+                for (_, b) in got {
+                    seen[b.min(3)] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 100), "every band met: {seen:?}");
+    }
+
+    /// A pair at a threshold to the nanometre falls in that band: Karney
+    /// decides at inner thresholds as at the radius.
+    #[test]
+    fn band_edges_are_inclusive() {
+        let a = LonLat {
+            lon: 9.67,
+            lat: 45.69,
+        };
+        let b = LonLat {
+            lon: 9.71,
+            lat: 45.72,
+        };
+        let f = facilities(&[b]);
+        let d = geodesic_distance_m(a, b);
+        let reach = ReachIndex::new(&f, &[0], d + 100.0, &[a]);
+        let band_of = |inner: &[f64]| {
+            let mut got = Vec::new();
+            reach.for_each_band(a, &Bands::new(inner, d + 100.0), |_, k| got.push(k));
+            got
+        };
+        assert_eq!(band_of(&[d]), vec![0]);
+        assert_eq!(band_of(&[d - 5e-8, d]), vec![1]);
+        assert_eq!(band_of(&[d - 5e-8]), vec![1]);
+        assert_eq!(band_of(&[d + 5e-8]), vec![0]);
+        assert_eq!(band_of(&[]), vec![0]);
     }
 }
