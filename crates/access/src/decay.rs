@@ -40,12 +40,54 @@ impl Decay {
     /// The weight at cost `c` (≥ 0).
     #[inline]
     pub fn weight(&self, c: f64) -> f64 {
+        let mut w = [c];
+        self.weigh(&mut w);
+        w[0]
+    }
+
+    /// Replaces each cost in `c` (≥ 0) by its weight: [`Decay::weight`]
+    /// over a slice, each variant's constants worked out once.
+    #[inline]
+    pub fn weigh(&self, c: &mut [f64]) {
         match self {
-            Decay::Uniform => 1.0,
-            Decay::Step(steps) => steps.iter().find(|(t, _)| c <= *t).map_or(0.0, |&(_, w)| w),
-            Decay::Gaussian { sigma } => (-(c * c) / (2.0 * sigma * sigma)).exp(),
-            Decay::Gravity { alpha, scale, min } => (c.max(*min) / scale).powf(*alpha),
-            Decay::Logistic { mid, width } => 1.0 / (1.0 + ((c - mid) / width).exp()),
+            Decay::Uniform => c.fill(1.0),
+            Decay::Step(steps) => {
+                for x in c {
+                    *x = steps
+                        .iter()
+                        .find(|(t, _)| *x <= *t)
+                        .map_or(0.0, |&(_, w)| w);
+                }
+            }
+            Decay::Gaussian { sigma } => {
+                let twice_var = 2.0 * sigma * sigma;
+                for x in c {
+                    *x = (-(*x * *x) / twice_var).exp();
+                }
+            }
+            Decay::Gravity { alpha, scale, min } => {
+                let (alpha, scale, min) = (*alpha, *scale, *min);
+                // The usual exponents without `powf` (within an ulp of it).
+                if alpha == -1.0 {
+                    for x in c {
+                        *x = 1.0 / (x.max(min) / scale);
+                    }
+                } else if alpha == -2.0 {
+                    for x in c {
+                        let r = x.max(min) / scale;
+                        *x = 1.0 / (r * r);
+                    }
+                } else {
+                    for x in c {
+                        *x = (x.max(min) / scale).powf(alpha);
+                    }
+                }
+            }
+            Decay::Logistic { mid, width } => {
+                for x in c {
+                    *x = 1.0 / (1.0 + ((*x - mid) / width).exp());
+                }
+            }
         }
     }
 

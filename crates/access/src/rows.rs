@@ -89,7 +89,8 @@ impl WeightRows for Decayed<'_> {
         let (c, v) = self.cost.row(i);
         out.clear();
         out.col.extend_from_slice(c);
-        out.w.extend(v.iter().map(|&x| self.decay.weight(x)));
+        out.w.extend_from_slice(v);
+        self.decay.weigh(&mut out.w);
     }
 }
 
@@ -155,9 +156,10 @@ impl WeightRows for GeodesicRows<'_> {
             Some((bands, weights)) => self
                 .index
                 .for_each_band(p, bands, |j, b| out.push(j, weights[b])),
-            None => self
-                .index
-                .for_each_within(p, |j, d| out.push(j, self.decay.weight(d))),
+            None => {
+                self.index.for_each_within(p, |j, d| out.push(j, d));
+                self.decay.weigh(&mut out.w);
+            }
         }
     }
 }

@@ -278,13 +278,21 @@ impl LocalFrame {
             other.pos[2] - self.pos[2],
         ];
         let c2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        self.short_distance_along(other, &d, c2)
+    }
+
+    /// [`LocalFrame::short_distance_m`] given the chord already computed:
+    /// `d` is `other`'s [`ecef_m`] position less this one's, `c2` its
+    /// squared length (`d[0]² + d[1]² + d[2]²`, summed in that order).
+    #[inline]
+    pub fn short_distance_along(&self, other: &LocalFrame, d: &[f64; 3], c2: f64) -> Option<f64> {
         if c2 > SHORT_LINE_MAX_M * SHORT_LINE_MAX_M {
             return None;
         }
         if c2 == 0.0 {
             return Some(0.0);
         }
-        let k = 0.5 * (self.curvature_along(&d) + other.curvature_along(&d));
+        let k = 0.5 * (self.curvature_along(d) + other.curvature_along(d));
         let x2 = 0.25 * k * k * c2;
         Some(c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))))
     }

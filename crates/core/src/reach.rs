@@ -144,11 +144,15 @@ impl ReachIndex {
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
-            let c2 = (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2);
+            let v = [e[0] - o[0], e[1] - o[1], e[2] - o[2]];
+            let c2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
             if c2 > reject2 {
                 continue;
             }
-            let mut d = frame.distance_to(fq);
+            // As `frame.distance_to(fq)`, without measuring the chord again.
+            let mut d = frame
+                .short_distance_along(fq, &v, c2)
+                .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
             if (d - radius).abs() <= band {
                 d = geodesic_distance_m(p, fq.point());
             }
@@ -267,7 +271,8 @@ impl ReachIndex {
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
-            let c2 = (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2);
+            let v = [e[0] - o[0], e[1] - o[1], e[2] - o[2]];
+            let c2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
             if c2 > out2 {
                 continue;
             }
@@ -281,7 +286,9 @@ impl ReachIndex {
                     true
                 } else {
                     if model.is_nan() {
-                        model = frame.distance_to(fq);
+                        model = frame
+                            .short_distance_along(fq, &v, c2)
+                            .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
                     }
                     if (model - bands.t[b]).abs() <= bands.band[b] {
                         if karney.is_nan() {
