@@ -60,9 +60,9 @@ impl Decay {
                 }
             }
             Decay::Gaussian { sigma } => {
-                let twice_var = 2.0 * sigma * sigma;
+                let k = -0.5 / (sigma * sigma);
                 for x in c {
-                    *x = (-(*x * *x) / twice_var).exp();
+                    *x = (*x * *x * k).exp();
                 }
             }
             Decay::Gravity { alpha, scale, min } => {

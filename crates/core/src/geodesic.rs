@@ -253,17 +253,19 @@ impl LocalFrame {
         self.pos
     }
 
-    /// Normal curvature here in the direction of the horizontal part of `d`.
+    /// Normal curvature here in the direction of the horizontal part of
+    /// `d`, as a fraction `(numerator, denominator)` (so that two ends
+    /// make one division).
     #[inline]
-    fn curvature_along(&self, d: &[f64; 3]) -> f64 {
+    fn curvature_along(&self, d: &[f64; 3]) -> (f64, f64) {
         let dn = d[0] * self.north[0] + d[1] * self.north[1] + d[2] * self.north[2];
         let de = d[0] * self.east[0] + d[1] * self.east[1];
         let (n2, e2) = (dn * dn, de * de);
         let h2 = n2 + e2;
         if h2 > 0.0 {
-            (n2 * self.inv_m + e2 * self.inv_n) / h2
+            (n2 * self.inv_m + e2 * self.inv_n, h2)
         } else {
-            self.inv_m
+            (self.inv_m, 1.0)
         }
     }
 
@@ -278,21 +280,24 @@ impl LocalFrame {
             other.pos[2] - self.pos[2],
         ];
         let c2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-        self.short_distance_along(other, &d, c2)
+        self.short_distance_along(other, d, c2)
     }
 
     /// [`LocalFrame::short_distance_m`] given the chord already computed:
     /// `d` is `other`'s [`ecef_m`] position less this one's, `c2` its
     /// squared length (`d[0]² + d[1]² + d[2]²`, summed in that order).
-    #[inline]
-    pub fn short_distance_along(&self, other: &LocalFrame, d: &[f64; 3], c2: f64) -> Option<f64> {
+    #[inline(always)]
+    pub fn short_distance_along(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> Option<f64> {
         if c2 > SHORT_LINE_MAX_M * SHORT_LINE_MAX_M {
             return None;
         }
         if c2 == 0.0 {
             return Some(0.0);
         }
-        let k = 0.5 * (self.curvature_along(d) + other.curvature_along(d));
+        // The mean of the two ends' curvatures, a/h + b/g = (ag + bh)/hg.
+        let (a, h) = self.curvature_along(&d);
+        let (b, g) = other.curvature_along(&d);
+        let k = 0.5 * (a * g + b * h) / (h * g);
         let x2 = 0.25 * k * k * c2;
         Some(c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))))
     }

@@ -144,14 +144,14 @@ impl ReachIndex {
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
-            let v = [e[0] - o[0], e[1] - o[1], e[2] - o[2]];
-            let c2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+            let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
+            let c2 = dx * dx + dy * dy + dz * dz;
             if c2 > reject2 {
                 continue;
             }
             // As `frame.distance_to(fq)`, without measuring the chord again.
             let mut d = frame
-                .short_distance_along(fq, &v, c2)
+                .short_distance_along(fq, [dx, dy, dz], c2)
                 .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
             if (d - radius).abs() <= band {
                 d = geodesic_distance_m(p, fq.point());
@@ -271,38 +271,21 @@ impl ReachIndex {
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
-            let v = [e[0] - o[0], e[1] - o[1], e[2] - o[2]];
-            let c2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+            let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
+            let c2 = dx * dx + dy * dy + dz * dz;
             if c2 > out2 {
                 continue;
             }
-            let mut model = f64::NAN;
-            let mut karney = f64::NAN;
-            for b in 0..=last {
-                if c2 > bands.sure_out2[b] {
-                    continue;
-                }
-                let within = if c2 <= bands.sure_in2[b] {
-                    true
-                } else {
-                    if model.is_nan() {
-                        model = frame
-                            .short_distance_along(fq, &v, c2)
-                            .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
-                    }
-                    if (model - bands.t[b]).abs() <= bands.band[b] {
-                        if karney.is_nan() {
-                            karney = geodesic_distance_m(p, fq.point());
-                        }
-                        karney <= bands.t[b]
-                    } else {
-                        model <= bands.t[b]
-                    }
-                };
-                if within {
-                    f(k, b);
-                    break;
-                }
+            // The first threshold the chord does not put the pair beyond
+            // (there is one: the chord is within the last).
+            let mut b = 0;
+            while c2 > bands.sure_out2[b] {
+                b += 1;
+            }
+            if c2 <= bands.sure_in2[b] {
+                f(k, b);
+            } else if let Some(b) = measured_band(p, &frame, fq, [dx, dy, dz], c2, bands, b) {
+                f(k, b);
             }
         }
     }
@@ -317,6 +300,42 @@ impl ReachIndex {
             self.cells.get(&self.cell_of(p)).map(Vec::as_slice)
         }
     }
+}
+
+/// The band of a pair the chord leaves undecided at threshold `b`:
+/// measured, and by Karney within its error of a threshold. `None` when
+/// beyond the radius. Rare, so kept out of the loop.
+#[cold]
+#[inline(never)]
+fn measured_band(
+    p: LonLat,
+    frame: &LocalFrame,
+    fq: &LocalFrame,
+    d: [f64; 3],
+    c2: f64,
+    bands: &Bands,
+    from: usize,
+) -> Option<usize> {
+    let model = frame
+        .short_distance_along(fq, d, c2)
+        .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
+    let mut karney = f64::NAN;
+    (from..bands.t.len()).find(|&b| {
+        if c2 > bands.sure_out2[b] {
+            return false;
+        }
+        if c2 <= bands.sure_in2[b] {
+            return true;
+        }
+        if (model - bands.t[b]).abs() <= bands.band[b] {
+            if karney.is_nan() {
+                karney = geodesic_distance_m(p, fq.point());
+            }
+            karney <= bands.t[b]
+        } else {
+            model <= bands.t[b]
+        }
+    })
 }
 
 #[cfg(test)]
