@@ -98,7 +98,7 @@ impl WeightRows for Decayed<'_> {
 /// measured afresh on each read. A piecewise-constant decay (uniform, or
 /// steps) reads its weight from the band the pair falls in, and the
 /// chord decides most pairs without measuring them
-/// ([`ReachIndex::for_each_band`]); any other decay weighs the measured
+/// ([`ReachIndex::within_bands`]); any other decay weighs the measured
 /// distance.
 #[derive(Debug, Clone)]
 pub struct GeodesicRows<'a> {
@@ -150,14 +150,14 @@ impl WeightRows for GeodesicRows<'_> {
 
     #[inline]
     fn row(&self, i: usize, out: &mut Row) {
-        out.clear();
         let p = self.points[i];
         match &self.bands {
-            Some((bands, weights)) => self
-                .index
-                .for_each_band(p, bands, |j, b| out.push(j, weights[b])),
+            Some((bands, weights)) => {
+                self.index
+                    .within_bands(p, bands, weights, &mut out.col, &mut out.w)
+            }
             None => {
-                self.index.for_each_within(p, |j, d| out.push(j, d));
+                self.index.within(p, &mut out.col, &mut out.w);
                 self.decay.weigh(&mut out.w);
             }
         }

@@ -291,15 +291,22 @@ impl LocalFrame {
         if c2 > SHORT_LINE_MAX_M * SHORT_LINE_MAX_M {
             return None;
         }
-        if c2 == 0.0 {
-            return Some(0.0);
-        }
-        // The mean of the two ends' curvatures, a/h + b/g = (ag + bh)/hg.
+        Some(self.short_line_formula(other, d, c2))
+    }
+
+    /// The short-line kernel's formula, `c (1 + x²/6 + 3x⁴/40)` with
+    /// `x = k c / 2` and `k` the mean of the two ends' normal curvatures
+    /// along the chord, without the range check: meaningful for chords up
+    /// to [`SHORT_LINE_MAX_M`] (0 for a chord of 0), finite for any other.
+    /// `d` and `c2` as for [`LocalFrame::short_distance_along`].
+    #[inline(always)]
+    pub fn short_line_formula(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
+        // a/h + b/g = (ag + bh)/hg.
         let (a, h) = self.curvature_along(&d);
         let (b, g) = other.curvature_along(&d);
         let k = 0.5 * (a * g + b * h) / (h * g);
         let x2 = 0.25 * k * k * c2;
-        Some(c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))))
+        c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0)))
     }
 
     /// Geodesic distance in metres to `other`: the short-line kernel up to

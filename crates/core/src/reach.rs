@@ -214,7 +214,7 @@ impl Bands {
             .iter()
             .zip(&band)
             .map(|(&x, &b)| {
-                if !(x <= SHORT_LINE_MAX_M) {
+                if x.is_nan() || x > SHORT_LINE_MAX_M {
                     return -1.0;
                 }
                 let xt = x / (2.0 * MIN_CURVATURE_RADIUS_M);
@@ -242,20 +242,26 @@ impl Bands {
 }
 
 impl ReachIndex {
-    /// Calls `f(column, band)` for every member within the radius of `p`
-    /// (inclusive), in column order, `band` being the first of
-    /// `bands`' thresholds the geodesic distance is at most: the same
-    /// pairs, and the same band, as [`ReachIndex::for_each_within`]'s
-    /// distance would give (Karney deciding within its error of every
-    /// threshold), but measuring only the pairs whose chord cannot decide
-    /// (see [`Bands::new`]). `bands` must end at this index's radius.
-    #[inline]
-    pub fn for_each_band(&self, p: LonLat, bands: &Bands, mut f: impl FnMut(u32, usize)) {
+    /// The members within the radius of `p` (inclusive), in column order,
+    /// with their distances: what [`ReachIndex::for_each_within`] gives,
+    /// in place of the contents of `cols` and `dist`. Every candidate is
+    /// measured and the out-of-reach ones dropped without a branch, so
+    /// the processor overlaps the lines (within the short-line range;
+    /// beyond it, the same as `for_each_within`).
+    pub fn within(&self, p: LonLat, cols: &mut Vec<u32>, dist: &mut Vec<f64>) {
+        cols.clear();
+        dist.clear();
         let radius = self.radius_m;
         if radius.is_nan() || radius < 0.0 {
             return;
         }
-        debug_assert_eq!(bands.t.last().copied(), Some(radius));
+        if radius > SHORT_LINE_MAX_M {
+            self.for_each_within(p, |k, d| {
+                cols.push(k);
+                dist.push(d);
+            });
+            return;
+        }
         let computed;
         let list = match self.list_of(p) {
             Some(l) => l,
@@ -264,30 +270,114 @@ impl ReachIndex {
                 &computed[..]
             }
         };
+        cols.resize(list.len(), 0);
+        dist.resize(list.len(), 0.0);
         let frame = LocalFrame::new(p);
         let o = frame.ecef();
-        let last = bands.t.len() - 1;
-        let out2 = bands.sure_out2[last];
+        let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
+        let band = short_line_error_bound_m(radius);
+        let mut n = 0;
+        let mut near = false;
         for &k in list {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
             let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
             let c2 = dx * dx + dy * dy + dz * dz;
-            if c2 > out2 {
+            // A chord beyond the short-line range is rejected below, so
+            // what the formula gives it does not matter.
+            let d = frame.short_line_formula(fq, [dx, dy, dz], c2);
+            cols[n] = k;
+            dist[n] = d;
+            let inside = c2 <= reject2;
+            near |= inside & ((d - radius).abs() <= band);
+            n += usize::from(inside);
+        }
+        cols.truncate(n);
+        dist.truncate(n);
+        if near {
+            // Karney decides the lines within the kernel's error of the
+            // radius, as `for_each_within` does.
+            let mut m = 0;
+            for i in 0..n {
+                let mut d = dist[i];
+                if (d - radius).abs() <= band {
+                    d = geodesic_distance_m(p, self.frame[cols[i] as usize].point());
+                }
+                if d <= radius {
+                    cols[m] = cols[i];
+                    dist[m] = d;
+                    m += 1;
+                }
+            }
+            cols.truncate(m);
+            dist.truncate(m);
+        }
+    }
+
+    /// The members within the radius of `p` (inclusive), in column order,
+    /// each with `weights[band]`, `band` being the first of `bands`'
+    /// thresholds the geodesic distance is at most, in place of the
+    /// contents of `cols` and `w`: the same pairs, and the same bands, as
+    /// [`ReachIndex::for_each_within`]'s distance would give (Karney
+    /// deciding within its error of every threshold), but measuring only
+    /// the pairs whose chord cannot decide (see [`Bands::new`]). `bands`
+    /// must end at this index's radius; `weights` has one per band.
+    pub fn within_bands(
+        &self,
+        p: LonLat,
+        bands: &Bands,
+        weights: &[f64],
+        cols: &mut Vec<u32>,
+        w: &mut Vec<f64>,
+    ) {
+        cols.clear();
+        w.clear();
+        let radius = self.radius_m;
+        if radius.is_nan() || radius < 0.0 {
+            return;
+        }
+        debug_assert_eq!(bands.t.last().copied(), Some(radius));
+        assert_eq!(weights.len(), bands.t.len(), "one weight per band");
+        let computed;
+        let list = match self.list_of(p) {
+            Some(l) => l,
+            None => {
+                computed = self.candidates(self.cell_of(p));
+                &computed[..]
+            }
+        };
+        cols.resize(list.len(), 0);
+        w.resize(list.len(), 0.0);
+        let frame = LocalFrame::new(p);
+        let o = frame.ecef();
+        let last = bands.t.len() - 1;
+        let out2 = bands.sure_out2[last];
+        let inner_out2 = &bands.sure_out2[..last];
+        let mut n = 0;
+        for &k in list {
+            let fq = &self.frame[k as usize];
+            let e = fq.ecef();
+            let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
+            let c2 = dx * dx + dy * dy + dz * dz;
+            // The first threshold the chord does not put the pair beyond.
+            let b: usize = inner_out2.iter().map(|&t| usize::from(c2 > t)).sum();
+            let inside = c2 <= out2;
+            let sure = c2 <= bands.sure_in2[b];
+            if inside & !sure {
+                // Rare: a chord within a micrometre or so of a threshold.
+                if let Some(b) = measured_band(p, &frame, fq, [dx, dy, dz], c2, bands, b) {
+                    cols[n] = k;
+                    w[n] = weights[b];
+                    n += 1;
+                }
                 continue;
             }
-            // The first threshold the chord does not put the pair beyond
-            // (there is one: the chord is within the last).
-            let mut b = 0;
-            while c2 > bands.sure_out2[b] {
-                b += 1;
-            }
-            if c2 <= bands.sure_in2[b] {
-                f(k, b);
-            } else if let Some(b) = measured_band(p, &frame, fq, [dx, dy, dz], c2, bands, b) {
-                f(k, b);
-            }
+            cols[n] = k;
+            w[n] = weights[b];
+            n += usize::from(inside);
         }
+        cols.truncate(n);
+        w.truncate(n);
     }
 
     /// The list of the cell `p` falls in, when the index was built for it
@@ -406,6 +496,10 @@ mod tests {
                     let mut got: Vec<(u32, f64)> = Vec::new();
                     reach.for_each_within(p, |k, d| got.push((k, d)));
                     assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "column order");
+                    let (mut cols, mut dist) = (vec![7], vec![7.0]);
+                    reach.within(p, &mut cols, &mut dist);
+                    let fast: Vec<(u32, f64)> = cols.into_iter().zip(dist).collect();
+                    assert_eq!(fast, got, "within as for_each_within, radius {radius}");
                     let mut want: Vec<(u32, f64)> = if radius.is_finite() {
                         tree.within(p, radius)
                             .into_iter()
@@ -456,6 +550,12 @@ mod tests {
         assert_eq!(n, 1);
         let reach = ReachIndex::new(&f, &[0], d - 1e-4, &[a]);
         reach.for_each_within(a, |_, _| panic!("beyond the radius"));
+        let (mut cols, mut dist) = (Vec::new(), Vec::new());
+        reach.within(a, &mut cols, &mut dist);
+        assert!(cols.is_empty() && dist.is_empty(), "beyond the radius");
+        let reach = ReachIndex::new(&f, &[0], d, &[a]);
+        reach.within(a, &mut cols, &mut dist);
+        assert_eq!((cols, dist), (vec![0], vec![d]), "at the radius, by Karney");
     }
 
     /// Bands against Karney: every pair within the radius, with the first
@@ -490,8 +590,14 @@ mod tests {
             let bands = Bands::new(&inner, radius);
             let reach = ReachIndex::new(&f, &members, radius, &pts[..150]);
             for &p in &pts {
-                let mut got = Vec::new();
-                reach.for_each_band(p, &bands, |k, b| got.push((k, b)));
+                let index: Vec<f64> = (0..bands.thresholds().len()).map(|b| b as f64).collect();
+                let (mut cols, mut w) = (vec![3], vec![]);
+                reach.within_bands(p, &bands, &index, &mut cols, &mut w);
+                let got: Vec<(u32, usize)> = cols
+                    .into_iter()
+                    .zip(w)
+                    .map(|(k, b)| (k, b as usize))
+                    .collect();
                 let mut want: Vec<(u32, usize)> = tree
                     .within(p, radius)
                     .into_iter()
@@ -530,9 +636,11 @@ mod tests {
         let d = geodesic_distance_m(a, b);
         let reach = ReachIndex::new(&f, &[0], d + 100.0, &[a]);
         let band_of = |inner: &[f64]| {
-            let mut got = Vec::new();
-            reach.for_each_band(a, &Bands::new(inner, d + 100.0), |_, k| got.push(k));
-            got
+            let bands = Bands::new(inner, d + 100.0);
+            let index: Vec<f64> = (0..bands.thresholds().len()).map(|b| b as f64).collect();
+            let (mut cols, mut w) = (Vec::new(), Vec::new());
+            reach.within_bands(a, &bands, &index, &mut cols, &mut w);
+            w.into_iter().map(|b| b as usize).collect::<Vec<_>>()
         };
         assert_eq!(band_of(&[d]), vec![0]);
         assert_eq!(band_of(&[d - 5e-8, d]), vec![1]);
