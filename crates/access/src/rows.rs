@@ -23,12 +23,6 @@ impl Row {
         self.w.clear();
     }
 
-    #[inline]
-    fn push(&mut self, j: u32, w: f64) {
-        self.col.push(j);
-        self.w.push(w);
-    }
-
     /// The pairs, as `(column, weight)`.
     #[inline]
     pub fn pairs(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
