@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{bacino_fails, fixture_dir, monaco_sample};
+use common::{bacino_fails, fixture_dir, monaco_sample, tree};
 
 fn bacino(args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_bacino"))
@@ -255,24 +254,6 @@ fn incomplete_or_foreign_parts_are_refused_with_a_reason() {
         "nonesuch",
     ]);
     assert!(e.contains("unknown column `nonesuch`"), "{e}");
-}
-
-/// Every file under `dir`, by relative path.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]
