@@ -318,16 +318,16 @@ impl DistancePart {
         w.write_all(&LAYOUT.to_le_bytes())?;
         w.write_all(&(head.len() as u32).to_le_bytes())?;
         w.write_all(&head)?;
-        write_u32s(&mut w, &self.rows)?;
-        write_u32s(&mut w, &self.codes)?;
-        write_f64s(&mut w, &self.distance_m)?;
+        write_le(&mut w, &self.rows)?;
+        write_le(&mut w, &self.codes)?;
+        write_le(&mut w, &self.distance_m)?;
         if let Some(t) = &self.time_s {
-            write_f64s(&mut w, t)?;
+            write_le(&mut w, t)?;
         }
         if let Some(x) = &self.weights {
-            write_f64s(&mut w, x)?;
+            write_le(&mut w, x)?;
         }
-        write_u32s(&mut w, &self.unreachable)?;
+        write_le(&mut w, &self.unreachable)?;
         let digest = w.hash.digest();
         w.inner.write_all(&digest.to_le_bytes())?;
         w.inner.flush()
@@ -366,19 +366,19 @@ impl DistancePart {
             })?;
         let n = usize::try_from(head.rows).map_err(|_| bad("too many rows".into()))?;
         let short = || bad(format!("shorter than the {n} rows its head announces"));
-        let rows = r.u32s(n).ok_or_else(short)?;
-        let codes = r.u32s(n).ok_or_else(short)?;
-        let distance_m = r.f64s(n).ok_or_else(short)?;
+        let rows = r.values::<u32>(n).ok_or_else(short)?;
+        let codes = r.values::<u32>(n).ok_or_else(short)?;
+        let distance_m = r.values::<f64>(n).ok_or_else(short)?;
         let time_s = match head.timed {
-            true => Some(r.f64s(n).ok_or_else(short)?),
+            true => Some(r.values::<f64>(n).ok_or_else(short)?),
             false => None,
         };
         let weights = match head.unit_weights {
             true => None,
-            false => Some(r.f64s(n).ok_or_else(short)?),
+            false => Some(r.values::<f64>(n).ok_or_else(short)?),
         };
         let u = head.unreachable_rows as usize;
-        let unreachable = r.u32s(u).ok_or_else(short)?;
+        let unreachable = r.values::<u32>(u).ok_or_else(short)?;
         if r.at != body.len() {
             return Err(bad(format!(
                 "{} bytes after the data its head announces",
@@ -617,21 +617,41 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-fn write_u32s(w: &mut impl Write, xs: &[u32]) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(4 * xs.len().min(1 << 16));
-    for c in xs.chunks(1 << 16) {
-        buf.clear();
-        buf.extend(c.iter().flat_map(|x| x.to_le_bytes()));
-        w.write_all(&buf)?;
-    }
-    Ok(())
+/// A number stored little-endian in a part.
+trait Le: Copy {
+    const SIZE: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(bytes: &[u8]) -> Self;
 }
 
-fn write_f64s(w: &mut impl Write, xs: &[f64]) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(8 * xs.len().min(1 << 16));
+impl Le for u32 {
+    const SIZE: usize = 4;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(bytes: &[u8]) -> Self {
+        u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
+    }
+}
+
+impl Le for f64 {
+    const SIZE: usize = 8;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(bytes: &[u8]) -> Self {
+        f64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+    }
+}
+
+/// Writes `xs` little-endian, 64 Ki values at a time.
+fn write_le<T: Le>(w: &mut impl Write, xs: &[T]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(T::SIZE * xs.len().min(1 << 16));
     for c in xs.chunks(1 << 16) {
         buf.clear();
-        buf.extend(c.iter().flat_map(|x| x.to_le_bytes()));
+        for &x in c {
+            x.put(&mut buf);
+        }
         w.write_all(&buf)?;
     }
     Ok(())
@@ -655,22 +675,10 @@ impl<'a> Reader<'a> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 
-    fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
-        let b = self.take(n.checked_mul(4)?)?;
-        Some(
-            b.chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect(),
-        )
-    }
-
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
-        let b = self.take(n.checked_mul(8)?)?;
-        Some(
-            b.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect(),
-        )
+    /// `n` little-endian values.
+    fn values<T: Le>(&mut self, n: usize) -> Option<Vec<T>> {
+        let b = self.take(n.checked_mul(T::SIZE)?)?;
+        Some(b.chunks_exact(T::SIZE).map(T::get).collect())
     }
 }
 
