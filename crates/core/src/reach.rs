@@ -164,7 +164,7 @@ impl ReachIndex {
 }
 
 /// The thresholds of a piecewise-constant decay (a step function, or the
-/// reach alone), prepared for [`ReachIndex::for_each_band`]: for each, the
+/// reach alone), prepared for [`ReachIndex::within_bands`]: for each, the
 /// chords that decide a pair without measuring it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bands {
