@@ -16,6 +16,7 @@
 //! so that membership is exact. Lists come out in column order, so the
 //! pairs of a point need no sorting.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::geodesic::{
@@ -127,21 +128,14 @@ impl ReachIndex {
         if radius.is_nan() || radius < 0.0 {
             return;
         }
-        let computed;
-        let list = match self.list_of(p) {
-            Some(l) => l,
-            None => {
-                computed = self.candidates(self.cell_of(p));
-                &computed[..]
-            }
-        };
+        let list = self.list_of(p);
         let frame = LocalFrame::new(p);
         let o = frame.ecef();
         // A chord longer than this rules the facility out (slack for the
         // rounding of the coordinates).
         let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
         let band = short_line_error_bound_m(radius);
-        for &k in list {
+        for &k in list.iter() {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
             let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
@@ -262,14 +256,7 @@ impl ReachIndex {
             });
             return;
         }
-        let computed;
-        let list = match self.list_of(p) {
-            Some(l) => l,
-            None => {
-                computed = self.candidates(self.cell_of(p));
-                &computed[..]
-            }
-        };
+        let list = self.list_of(p);
         cols.resize(list.len(), 0);
         dist.resize(list.len(), 0.0);
         let frame = LocalFrame::new(p);
@@ -278,7 +265,7 @@ impl ReachIndex {
         let band = short_line_error_bound_m(radius);
         let mut n = 0;
         let mut near = false;
-        for &k in list {
+        for &k in list.iter() {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
             let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
@@ -338,14 +325,7 @@ impl ReachIndex {
         }
         debug_assert_eq!(bands.t.last().copied(), Some(radius));
         assert_eq!(weights.len(), bands.t.len(), "one weight per band");
-        let computed;
-        let list = match self.list_of(p) {
-            Some(l) => l,
-            None => {
-                computed = self.candidates(self.cell_of(p));
-                &computed[..]
-            }
-        };
+        let list = self.list_of(p);
         cols.resize(list.len(), 0);
         w.resize(list.len(), 0.0);
         let frame = LocalFrame::new(p);
@@ -354,7 +334,7 @@ impl ReachIndex {
         let out2 = bands.sure_out2[last];
         let inner_out2 = &bands.sure_out2[..last];
         let mut n = 0;
-        for &k in list {
+        for &k in list.iter() {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
             let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
@@ -380,14 +360,18 @@ impl ReachIndex {
         w.truncate(n);
     }
 
-    /// The list of the cell `p` falls in, when the index was built for it
-    /// (every member when there is no grid).
+    /// The candidates of the cell `p` falls in: its list when the index
+    /// was built for it (every member when there is no grid), else
+    /// computed now.
     #[inline]
-    fn list_of(&self, p: LonLat) -> Option<&[u32]> {
+    fn list_of(&self, p: LonLat) -> Cow<'_, [u32]> {
         if self.cell_deg == 0.0 {
-            Some(&self.all)
-        } else {
-            self.cells.get(&self.cell_of(p)).map(Vec::as_slice)
+            return Cow::Borrowed(&self.all);
+        }
+        let key = self.cell_of(p);
+        match self.cells.get(&key) {
+            Some(l) => Cow::Borrowed(l),
+            None => Cow::Owned(self.candidates(key)),
         }
     }
 }
