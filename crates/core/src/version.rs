@@ -1,7 +1,8 @@
 //! The version of a dataset: a 128-bit hash (XXH3) of the bytes of its
 //! manifest and of every source file it names (facilities, residents,
 //! areas, cost table, agendas, road extract), each tagged with its role and
-//! length. Two loads of the same bytes have the same version; any change
+//! length. Files are hashed in blocks of [`BLOCK`] bytes, in parallel, and
+//! the blocks' hashes hashed in order. Two loads of the same bytes have the same version; any change
 //! to a byte gives another. It keys cached answers and entity tags across
 //! a reload, and records which data a stored result was computed on.
 //!
@@ -16,11 +17,12 @@ use std::time::SystemTime;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{Error, Location, Result};
+use crate::exec::Executor;
 use crate::manifest::{Input, ResolvedManifest};
 
 /// The files a manifest reads, with their roles, the manifest first
 /// (PostGIS tables are versioned by the digest of the rows read).
-fn files(m: &ResolvedManifest) -> Vec<(&'static str, PathBuf)> {
+fn files_of(m: &ResolvedManifest) -> Vec<(&'static str, PathBuf)> {
     let mut out = vec![("manifest", m.path.clone())];
     if let Input::File(p) = &m.facilities {
         out.push(("facilities", p.clone()));
@@ -63,7 +65,7 @@ fn io(path: &Path, source: std::io::Error) -> Error {
 impl Stamps {
     pub fn of(m: &ResolvedManifest) -> Stamps {
         Stamps(
-            files(m)
+            files_of(m)
                 .into_iter()
                 .map(|(_, p)| {
                     let stamp = std::fs::metadata(&p)
@@ -92,21 +94,39 @@ impl Stamps {
 
 /// The version of the files `m` names and of the PostGIS tables it reads
 /// (`tables`: role and digest of the rows read): 32 hex digits.
-pub(crate) fn version_of(m: &ResolvedManifest, tables: &[(&str, String)]) -> Result<String> {
-    use std::io::Read;
+/// Bytes per block of a file hashed on its own.
+const BLOCK: u64 = 8 << 20;
+
+pub(crate) fn version_of<E: Executor>(
+    m: &ResolvedManifest,
+    tables: &[(&str, String)],
+    exec: &E,
+) -> Result<String> {
     let mut h = Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for (role, path) in files(m) {
-        let mut f = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
-        let len = f.metadata().map_err(|e| io(&path, e))?.len();
+    let mut blocks = Vec::new();
+    let mut files = Vec::new();
+    for (role, path) in files_of(m) {
+        let len = std::fs::metadata(&path).map_err(|e| io(&path, e))?.len();
+        blocks.extend((0..len.div_ceil(BLOCK)).map(|b| (files.len(), b * BLOCK)));
+        files.push((role, path, len));
+    }
+    let digests = exec.map(blocks, |(f, at)| -> Result<u128> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = &files[f].1;
+        let mut bytes = Vec::with_capacity((files[f].2 - at).min(BLOCK) as usize);
+        let mut file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+        file.seek(SeekFrom::Start(at)).map_err(|e| io(path, e))?;
+        file.take(BLOCK)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(path, e))?;
+        Ok(xxhash_rust::xxh3::xxh3_128(&bytes))
+    });
+    let mut digests = digests.into_iter();
+    for (role, _, len) in &files {
         h.update(role.as_bytes());
         h.update(&len.to_le_bytes());
-        loop {
-            let n = f.read(&mut buf).map_err(|e| io(&path, e))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
+        for d in digests.by_ref().take(len.div_ceil(BLOCK) as usize) {
+            h.update(&d?.to_le_bytes());
         }
     }
     for (role, digest) in tables {
@@ -153,7 +173,39 @@ mod tests {
         assert_ne!(va, vd);
         // A load's version is the version of its files.
         let m = ResolvedManifest::read(b.path()).unwrap();
-        assert_eq!(version_of(&m, &[]).unwrap(), vc);
+        assert_eq!(version_of(&m, &[], &crate::exec::Sequential).unwrap(), vc);
+    }
+
+    #[test]
+    fn every_block_of_a_large_file_counts() {
+        let a = tempfile::tempdir().unwrap();
+        // Three blocks and a bit: the last byte changed in each of them.
+        let row = "R0000001,9.61,45.61\n";
+        let mut csv = String::from("id,lon,lat\n");
+        let mut k = 0;
+        while (csv.len() as u64) < 3 * BLOCK + 100 {
+            csv.push_str(&row.replace("0000001", &format!("{k:07}")));
+            k += 1;
+        }
+        dataset(a.path(), &csv);
+        let m = ResolvedManifest::read(a.path()).unwrap();
+        let v0 = version_of(&m, &[], &crate::exec::Sequential).unwrap();
+        let mut seen = vec![v0.clone()];
+        for block in 0..4 {
+            let at = (block * BLOCK as usize + 12_345).min(csv.len() - 5);
+            let mut bytes = csv.clone().into_bytes();
+            // A digit of a coordinate or of an id, one more.
+            let i = (at..)
+                .find(|&i| bytes[i].is_ascii_digit() && bytes[i] < b'9')
+                .unwrap();
+            bytes[i] += 1;
+            std::fs::write(a.path().join("r.csv"), &bytes).unwrap();
+            let v = version_of(&m, &[], &crate::exec::Sequential).unwrap();
+            assert!(!seen.contains(&v), "block {block}: the change went unseen");
+            seen.push(v);
+        }
+        std::fs::write(a.path().join("r.csv"), &csv).unwrap();
+        assert_eq!(version_of(&m, &[], &crate::exec::Sequential).unwrap(), v0);
     }
 
     #[test]

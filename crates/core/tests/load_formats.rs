@@ -251,3 +251,100 @@ fn a_bad_value_or_a_repeated_id_in_a_later_chunk_names_its_row() {
         assert!(e.contains(repeat), "{e}");
     }
 }
+
+/// A quote-free CSV is parsed in parallel pieces, each line by a fast path
+/// for fields in their plainest form and by the general row parser
+/// otherwise; a quote anywhere sends the file to the csv reader, one
+/// piece. Both give the same residents, and the same error, on rows of
+/// every odd but valid shape.
+#[test]
+fn plain_csv_pieces_parse_as_the_general_csv_reader() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
+    let pick = |rng: &mut rand_chacha::ChaCha8Rng, options: &[&str]| -> String {
+        options[rng.random_range(0..options.len())].to_owned()
+    };
+    let mut body = String::new();
+    // Past one piece (2 MB), so that pieces split the rows.
+    for i in 0..60_000 {
+        let lon = rng.random_range(9.4..10.1f64);
+        let lat = rng.random_range(45.3..45.9f64);
+        let id =
+            pick(&mut rng, &["R{i}", " R{i} ", "R {i}", "r-{i}-é"]).replace("{i}", &i.to_string());
+        let lon = pick(
+            &mut rng,
+            &["{x:.7}", " {x:.3} ", "+{x}", "{x:.12}", "{x:e}"],
+        )
+        .replace("{x:.7}", &format!("{lon:.7}"))
+        .replace("{x:.3}", &format!("{lon:.3}"))
+        .replace("{x:.12}", &format!("{lon:.12}"))
+        .replace("{x:e}", &format!("{lon:e}"))
+        .replace("{x}", &lon.to_string());
+        let weight = pick(
+            &mut rng,
+            &[
+                "1",
+                "",
+                "0",
+                "-0",
+                "2.5",
+                " 3 ",
+                "1e1",
+                "123456789012345",
+                "0.0000000000000001",
+            ],
+        );
+        let municipality = pick(&mut rng, &["016024", "", " Crema ", "Bergamo"]);
+        let gp = pick(&mut rng, &["GP1", "", " GP2 ", "GP2"]);
+        let group = pick(&mut rng, &["assigned", "ad", "", "none"]);
+        let end = pick(&mut rng, &["\n", "\n", "\r\n", "\n\n", "\n\r\n"]);
+        let _ = write!(
+            body,
+            "{id},{lon},{lat:.7},{weight},{municipality},{gp_id},{group}{end}",
+            gp_id = gp
+        );
+    }
+    let header = "id,lon,lat,weight,municipality,gp_id,group\n";
+    let d = tempfile::tempdir().unwrap();
+    let (plain, quoted) = (d.path().join("plain"), d.path().join("quoted"));
+    for dir in [&plain, &quoted] {
+        std::fs::create_dir(dir).unwrap();
+        dataset_dir(dir, "residents.csv");
+    }
+    std::fs::write(plain.join("residents.csv"), format!("{header}{body}")).unwrap();
+    std::fs::write(
+        quoted.join("residents.csv"),
+        format!("\"id\"{}{body}", &header[2..]),
+    )
+    .unwrap();
+    let a = load(&plain).unwrap();
+    assert_eq!(a.residents().len(), 60_000);
+    same_residents(&a, &load(&quoted).unwrap(), "quoted header");
+
+    // A bad field on some line: the same message (file, line, column).
+    let lines: Vec<&str> = body.split_inclusive('\n').collect();
+    for (k, bad) in [
+        (1usize, "R1,9.5,95.0,1,,,\n"),
+        (20_000, "R2,x9.5,45.0,1,,,\n"),
+        (40_000, "R3,9.5,45.0,-1,,,\n"),
+        (lines.len() - 1, "R4,9.5,45.0,1,,GP9,\n"),
+        (30_000, "R5,9.5,45.0,1,,\n"),
+        (30_001, ",9.5,45.0,1,,,\n"),
+    ] {
+        let mut broken = lines.clone();
+        broken.insert(k, bad);
+        // The bad line's number, counted here: the header, then the line
+        // feeds before it.
+        let line = 2 + broken[..k].concat().matches('\n').count();
+        let broken = broken.concat();
+        std::fs::write(plain.join("residents.csv"), format!("{header}{broken}")).unwrap();
+        std::fs::write(
+            quoted.join("residents.csv"),
+            format!("\"id\"{}{broken}", &header[2..]),
+        )
+        .unwrap();
+        let (e1, e2) = (load(&plain).unwrap_err(), load(&quoted).unwrap_err());
+        let e2 = e2.replace("quoted", "plain");
+        assert!(e1.contains(&format!("residents.csv:{line}: ")), "{e1}");
+        assert_eq!(e1, e2, "{bad}");
+    }
+}

@@ -81,7 +81,7 @@ pub(super) fn residents_from_chunks<E: Executor>(
         .chunk_rows
         .iter()
         .enumerate()
-        .map(|(k, &rows)| (k, rows, None))
+        .map(|(k, &rows)| (k, rows))
         .collect();
     let residents = parse_pieces(path, &cols, pieces, exec, |k, sink| {
         let chunk = chunks.read(k).map_err(|e| format_error(path, e))?;

@@ -78,9 +78,8 @@ pub(super) struct PieceScan {
     /// Number of the piece's first line (set once all pieces are scanned).
     pub(super) line0: u64,
     pub(super) newlines: u64,
-    /// Non-empty lines (records), and the bytes of their ids.
+    /// Non-empty lines (records).
     pub(super) rows: usize,
-    pub(super) id_bytes: usize,
 }
 
 /// Why a piece was not scanned.
@@ -95,43 +94,26 @@ pub(super) fn scan_csv_piece(
     body_start: u64,
     (from, to): (u64, u64),
     file_len: u64,
-    id_col: usize,
 ) -> std::result::Result<PieceScan, ScanError> {
     let (body, at) =
         read_owned_lines(path, body_start, from, to, file_len).map_err(ScanError::Io)?;
     if memchr::memchr(b'"', &body).is_some() {
         return Err(ScanError::Quoted);
     }
-    let mut scan = PieceScan {
+    // The lines as `for_each_plain_line` sees them: the segments between
+    // line feeds, of which the empty ones (or a lone `\r`) hold no record.
+    let (mut newlines, mut rows, mut start) = (0u64, 0usize, 0usize);
+    for end in memchr::memchr_iter(b'\n', &body).chain(std::iter::once(body.len())) {
+        newlines += u64::from(end < body.len());
+        let line = &body[start..end];
+        rows += usize::from(!(line.is_empty() || line == b"\r"));
+        start = end + 1;
+    }
+    Ok(PieceScan {
         from: at,
         to: at + body.len() as u64,
         line0: 0,
-        newlines: 0,
-        rows: 0,
-        id_bytes: 0,
-    };
-    // The lines as `for_each_plain_line` sees them, without splitting
-    // every field: only the id's.
-    let mut start = 0;
-    while start < body.len() {
-        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
-        scan.newlines += u64::from(end < body.len());
-        let mut line = &body[start..end];
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if !line.is_empty() {
-            scan.rows += 1;
-            let mut field = Some(line);
-            for _ in 0..id_col {
-                field = field.and_then(|f| memchr::memchr(b',', f).map(|i| &f[i + 1..]));
-            }
-            if let Some(f) = field {
-                let end = memchr::memchr(b',', f).unwrap_or(f.len());
-                scan.id_bytes += f[..end].trim_ascii().len();
-            }
-        }
-        start = end + 1;
-    }
-    Ok(scan)
+        newlines,
+        rows,
+    })
 }

@@ -111,7 +111,7 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     // The version of exactly the bytes loaded: no file changed from before
     // the load to after the hash (a table's rows are read in one snapshot,
     // digest included).
-    let version = crate::version::version_of(&m, &tables)?;
+    let version = crate::version::version_of(&m, &tables, exec)?;
     crate::version::Stamps::of(&m).unchanged_since(&stamps)?;
     Ok(Dataset::new(
         m.manifest.name.clone(),

@@ -119,21 +119,6 @@ impl PieceCodes<'_> {
     }
 }
 
-/// Where a piece writes the bytes of its ids.
-pub(super) enum IdOut<'a> {
-    /// Its own slice of the final bytes, whose size a first pass counted;
-    /// `base` is the slice's offset in the final bytes, `len` the bytes
-    /// written so far.
-    Slice {
-        bytes: &'a mut [u8],
-        base: u64,
-        len: usize,
-    },
-    /// Its own buffer, appended to the final bytes once every piece is
-    /// parsed; until then the id ends are offsets in this buffer.
-    Own(Vec<u8>),
-}
-
 /// The final columns' slices for the rows of one piece.
 pub(super) struct PieceSink<'a> {
     pub(super) rows: usize,
@@ -141,7 +126,9 @@ pub(super) struct PieceSink<'a> {
     pub(super) weight: &'a mut [f64],
     pub(super) gp: &'a mut [u32],
     pub(super) id_ends: &'a mut [u64],
-    pub(super) ids: IdOut<'a>,
+    /// The piece's ids, appended to the final bytes once every piece is
+    /// parsed; until then the id ends are offsets in this buffer.
+    pub(super) ids: Vec<u8>,
     /// Municipality, group, then the extra columns.
     pub(super) categorical: Vec<PieceCodes<'a>>,
     pub(super) unit_weights: bool,
@@ -150,18 +137,14 @@ pub(super) struct PieceSink<'a> {
 impl RowSink for PieceSink<'_> {
     fn push_row(&mut self, row: Row<'_>) {
         let i = self.rows;
-        let id = row.id.as_bytes();
-        self.id_ends[i] = match &mut self.ids {
-            IdOut::Slice { bytes, base, len } => {
-                bytes[*len..*len + id.len()].copy_from_slice(id);
-                *len += id.len();
-                *base + *len as u64
-            }
-            IdOut::Own(bytes) => {
-                bytes.extend_from_slice(id);
-                bytes.len() as u64
-            }
-        };
+        if i >= self.location.len() {
+            // More rows than the first pass counted: the file changed,
+            // which `parse_pieces` reports from the count.
+            self.rows += 1;
+            return;
+        }
+        self.ids.extend_from_slice(row.id.as_bytes());
+        self.id_ends[i] = self.ids.len() as u64;
         self.location[i] = row.location;
         self.unit_weights &= row.weight == 1.0;
         self.weight[i] = row.weight;
@@ -206,6 +189,56 @@ impl ResidentParser<'_> {
             residents,
             source: PartSource::GeoJson,
         }
+    }
+
+    /// Stores one line of a quote-free CSV body when every field is in its
+    /// most common form, exactly as [`ResidentParser::push`] would, and
+    /// returns false, storing nothing, otherwise: then `push` takes the
+    /// line and says what is wrong with it, if anything. This path builds
+    /// no error values, which makes it several times cheaper per row.
+    #[inline]
+    pub(super) fn push_plain(&self, sink: &mut impl RowSink, rec: &SplitLine) -> bool {
+        let c = self.cols;
+        let (Some(text), true) = (rec.text, rec.count() == self.t.header.len()) else {
+            return false;
+        };
+        if !c.extra.is_empty() || !(c.coords.lonlat || self.transform.crs().is_wgs84()) {
+            return false;
+        }
+        let field = |col: usize| {
+            let (a, b) = rec.bounds[col];
+            text[a..b].trim_ascii()
+        };
+        let id = field(c.id);
+        let coord = |col: usize| parse_plain_decimal(field(col).as_bytes());
+        let (Some(lon), Some(lat)) = (coord(c.coords.x), coord(c.coords.y)) else {
+            return false;
+        };
+        let weight = match c.weight.map(coord) {
+            None => 1.0,
+            Some(Some(w)) if w >= 0.0 => w,
+            Some(_) => return false,
+        };
+        let gp = match c.gp_id.map(field) {
+            None | Some("") => NONE,
+            Some(s) => match self.facilities.index_of(s) {
+                Some(gp) => gp,
+                None => return false,
+            },
+        };
+        if id.is_empty() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return false;
+        }
+        sink.push_row(Row {
+            id,
+            location: LonLat::new(lon, lat),
+            weight,
+            gp,
+            municipality: c.municipality.map(field),
+            group: c.group.map(field),
+            extra: Vec::new(),
+        });
+        true
     }
 
     /// Validates one record and stores it in `sink`; nothing is stored when
@@ -379,9 +412,7 @@ pub(super) fn load_residents<E: Executor>(
         .collect();
     let mut scans = Vec::with_capacity(ranges.len());
     let mut line = header_lines + 1;
-    for scan in exec.map(ranges, |r| {
-        scan_csv_piece(path, start, r, file_len, cols.id)
-    }) {
+    for scan in exec.map(ranges, |r| scan_csv_piece(path, start, r, file_len)) {
         match scan {
             Ok(mut s) => {
                 s.line0 = line;
@@ -397,16 +428,16 @@ pub(super) fn load_residents<E: Executor>(
 
     // Pass 2, in parallel: every piece parses straight into its slice of
     // the final columns (no per-piece columns to concatenate afterwards).
-    let pieces = scans
-        .iter()
-        .map(|s| (*s, s.rows, Some(s.id_bytes)))
-        .collect();
+    let pieces = scans.iter().map(|s| (*s, s.rows)).collect();
     let residents = parse_pieces(path, &cols, pieces, exec, |s, sink| {
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity((s.to - s.from) as usize);
         std::fs::File::open(path)
             .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
             .map_err(|e| io_error(path, e))?;
         for_each_plain_line(&body, s.line0, |line, rec| {
+            if p.push_plain(sink, rec) {
+                return Ok(());
+            }
             p.push(
                 sink,
                 rec,
@@ -444,8 +475,8 @@ pub(super) struct PieceOut {
     pub(super) unit_weights: bool,
     /// Local dictionaries of the categorical columns.
     pub(super) dicts: Vec<Categorical>,
-    /// The piece's ids, when it kept them in its own buffer.
-    pub(super) own_ids: Option<Vec<u8>>,
+    /// The piece's ids.
+    pub(super) ids: Vec<u8>,
 }
 
 /// The general path for CSV files with quotes (a quoted field may hold a
@@ -481,10 +512,11 @@ pub(super) fn load_residents_csv_serial<E: Executor>(
     };
     let mut rdr = csv_reader(body, false);
     let mut rec = ByteRecord::new();
+    let mut lines = LineCounter::new(body, line0);
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {
-                let line = line0 + rec.position().map_or(1, |p| p.line()) - 1;
+                let line = lines.line_at(rec.position().map_or(0, |p| p.byte() as usize));
                 p.push(
                     &mut part,
                     &rec,
@@ -546,11 +578,12 @@ impl PartSource {
                 if read.is_ok() {
                     let mut rdr = csv_reader(&bytes, false);
                     let mut rec = ByteRecord::new();
+                    let mut lines = LineCounter::new(&bytes, line0);
                     for _ in 0..=row {
                         if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
                             break;
                         }
-                        line = rec.position().map(|p| line0 + p.line() - 1);
+                        line = rec.position().map(|p| lines.line_at(p.byte() as usize));
                     }
                 }
                 RowPos {
@@ -563,25 +596,23 @@ impl PartSource {
 }
 
 /// Parses pieces of a residents file in parallel, each straight into its
-/// slice of the final columns: `pieces` are (job, rows, bytes of the ids
-/// when a first pass counted them), and `parse` pushes a job's rows, in
-/// order, into its sink. Returns the residents (ids not yet checked for
+/// slice of the final columns (and its ids into a buffer of its own,
+/// appended afterwards): `pieces` are (job, rows), and `parse` pushes a
+/// job's rows, in order, into its sink. Returns the residents (ids not yet checked for
 /// duplicates).
 pub(super) fn parse_pieces<E: Executor, J: Send>(
     path: &Path,
     cols: &ResidentCols,
-    pieces: Vec<(J, usize, Option<usize>)>,
+    pieces: Vec<(J, usize)>,
     exec: &E,
     parse: impl Fn(J, &mut PieceSink<'_>) -> Result<()> + Sync + Send,
 ) -> Result<Residents> {
     let rows: Vec<usize> = pieces.iter().map(|p| p.1).collect();
     let n: usize = rows.iter().sum();
-    let known_ids: Option<usize> = pieces.iter().map(|p| p.2).sum();
     let mut location = vec![LonLat::new(0.0, 0.0); n];
     let mut weight = vec![0.0f64; n];
     let mut gp = vec![0u32; n];
     let mut id_ends = vec![0u64; n];
-    let mut id_bytes = vec![0u8; known_ids.unwrap_or(0)];
     let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
     let mut jobs = Vec::with_capacity(pieces.len());
     {
@@ -591,24 +622,16 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             head
         }
         let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
-        let (mut ends, mut bytes) = (&mut id_ends[..], &mut id_bytes[..]);
+        let mut ends = &mut id_ends[..];
         let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
-        let mut id_base = 0u64;
-        for (job, rows, ids) in pieces {
+        for (job, rows) in pieces {
             let sink = PieceSink {
                 rows: 0,
                 location: take(&mut loc, rows),
                 weight: take(&mut w, rows),
                 gp: take(&mut g, rows),
                 id_ends: take(&mut ends, rows),
-                ids: match (known_ids, ids) {
-                    (Some(_), Some(k)) => IdOut::Slice {
-                        bytes: take(&mut bytes, k),
-                        base: id_base,
-                        len: 0,
-                    },
-                    _ => IdOut::Own(Vec::with_capacity(rows * 12)),
-                },
+                ids: Vec::with_capacity(rows * 12),
                 categorical: cats
                     .iter_mut()
                     .map(|c| PieceCodes {
@@ -620,16 +643,11 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 unit_weights: true,
             };
             jobs.push((job, rows, sink));
-            id_base += ids.unwrap_or(0) as u64;
         }
     }
     let results = exec.map(jobs, |(job, rows, mut sink)| -> Result<PieceOut> {
         parse(job, &mut sink)?;
-        let complete = match &sink.ids {
-            IdOut::Slice { bytes, len, .. } => *len == bytes.len(),
-            IdOut::Own(_) => true,
-        };
-        if sink.rows != rows || !complete {
+        if sink.rows != rows {
             return Err(Error::input(
                 Location::file(path),
                 format!(
@@ -642,28 +660,21 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
         Ok(PieceOut {
             unit_weights: sink.unit_weights,
             dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
-            own_ids: match sink.ids {
-                IdOut::Own(bytes) => Some(bytes),
-                IdOut::Slice { .. } => None,
-            },
+            ids: sink.ids,
         })
     });
     let mut outs = results.into_iter().collect::<Result<Vec<_>>>()?;
 
-    // Ids parsed into the pieces' own buffers: appended, their ends
-    // shifted to the final offsets.
-    if known_ids.is_none() {
-        id_bytes.reserve_exact(outs.iter().flat_map(|o| &o.own_ids).map(Vec::len).sum());
-        let mut row0 = 0;
-        for (out, &rows) in outs.iter_mut().zip(&rows) {
-            let base = id_bytes.len() as u64;
-            id_bytes.extend_from_slice(out.own_ids.as_deref().unwrap_or_default());
-            out.own_ids = None;
-            for e in &mut id_ends[row0..row0 + rows] {
-                *e += base;
-            }
-            row0 += rows;
+    // The pieces' ids appended, their ends shifted to the final offsets.
+    let mut id_bytes = Vec::with_capacity(outs.iter().map(|o| o.ids.len()).sum());
+    let mut row0 = 0;
+    for (out, &rows) in outs.iter_mut().zip(&rows) {
+        let base = id_bytes.len() as u64;
+        id_bytes.extend_from_slice(&std::mem::take(&mut out.ids));
+        for e in &mut id_ends[row0..row0 + rows] {
+            *e += base;
         }
+        row0 += rows;
     }
 
     // One dictionary per categorical column; pieces' codes remapped to it.

@@ -70,45 +70,82 @@ impl Fields for SplitLine<'_> {
     }
 }
 
+/// The bytes of `word` (8 bytes of a CSV body, little-endian) that end a
+/// field, a comma or a line feed, as the high bit of each such byte.
+///
+/// SWAR: for a byte `y`, `((y & 0x7f) + 0x7f) | y` has its high bit set
+/// exactly when `y ≠ 0` (no carry leaves a byte, as 0x7f + 0x7f < 0x100);
+/// `y` is the byte xor the delimiter, zero exactly on a match.
+#[inline]
+fn delimiters(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let nonzero = |y: u64| ((y & LOW7) + LOW7) | y;
+    let comma = word ^ (ONES * u64::from(b','));
+    let newline = word ^ (ONES * u64::from(b'\n'));
+    !(nonzero(comma) & nonzero(newline)) & !LOW7
+}
+
 /// Calls `f(line_number, fields)` for every non-empty line of a CSV body
 /// that contains no quote character (so commas and newlines only delimit).
-/// This is about twice as fast as the general csv reader on large files.
+/// The delimiters are found eight bytes at a time ([`delimiters`]), for
+/// every line at once: several times faster than the general csv reader,
+/// and than a search per line and per field.
 pub(super) fn for_each_plain_line(
     body: &[u8],
     first_line: u64,
     mut f: impl FnMut(u64, &SplitLine) -> Result<()>,
 ) -> Result<()> {
-    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(16);
     // One validation of the whole body instead of one per field; on
     // failure fields are checked one by one, to locate the bad one.
     let text = std::str::from_utf8(body).ok();
-    let mut start = 0;
-    let mut line_no = first_line;
-    while start < body.len() {
-        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
-        let mut line = &body[start..end];
+    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(16);
+    // Where the current line and field start, and the line's number.
+    let (mut line_start, mut field_start, mut line_no) = (0, 0, first_line);
+    let mut line_ends = |end: usize, line_start: usize, field_start: usize, bounds: &mut Vec<_>| {
+        let mut line = &body[line_start..end];
         if let [rest @ .., b'\r'] = line {
             line = rest;
         }
-        if !line.is_empty() {
-            bounds.clear();
-            let mut a = 0;
-            for c in memchr::memchr_iter(b',', line) {
-                bounds.push((a, c));
-                a = c + 1;
-            }
-            bounds.push((a, line.len()));
+        let done = if line.is_empty() {
+            Ok(())
+        } else {
+            bounds.push((field_start - line_start, line.len()));
             f(
                 line_no,
                 &SplitLine {
                     line,
-                    text: text.map(|t| &t[start..start + line.len()]),
-                    bounds: &bounds,
+                    text: text.map(|t| &t[line_start..line_start + line.len()]),
+                    bounds,
                 },
-            )?;
-        }
+            )
+        };
+        bounds.clear();
         line_no += 1;
-        start = end + 1;
+        done
+    };
+    let words = body.chunks_exact(8);
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    let words = words
+        .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+        .chain(std::iter::once(u64::from_le_bytes(tail)));
+    for (k, word) in words.enumerate() {
+        let mut found = delimiters(word);
+        while found != 0 {
+            let at = 8 * k + (found.trailing_zeros() / 8) as usize;
+            found &= found - 1;
+            if body[at] == b',' {
+                bounds.push((field_start - line_start, at - line_start));
+            } else {
+                line_ends(at, line_start, field_start, &mut bounds)?;
+                line_start = at + 1;
+            }
+            field_start = at + 1;
+        }
+    }
+    if line_start < body.len() {
+        line_ends(body.len(), line_start, field_start, &mut bounds)?;
     }
     Ok(())
 }
@@ -397,6 +434,39 @@ pub(super) fn point_records(
     (header, rows)
 }
 
+/// Line numbers of records from their byte offsets, counted from the line
+/// feeds. The csv reader's own count falls one short when blank lines
+/// ending in `\r\n` come before a record: its position is then that of
+/// the blank line's `\r`, which is skipped here.
+pub(super) struct LineCounter<'a> {
+    body: &'a [u8],
+    /// Line feeds before `counted`, plus the number of the body's first line.
+    line: u64,
+    counted: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    /// Lines of `body`, whose first line is number `first`.
+    pub(super) fn new(body: &'a [u8], first: u64) -> Self {
+        LineCounter {
+            body,
+            line: first,
+            counted: 0,
+        }
+    }
+
+    /// The number of the line holding byte `at` (offsets only increase).
+    pub(super) fn line_at(&mut self, at: usize) -> u64 {
+        let mut at = at.min(self.body.len()).max(self.counted);
+        while matches!(self.body.get(at), Some(b'\r' | b'\n')) {
+            at += 1;
+        }
+        self.line += memchr::memchr_iter(b'\n', &self.body[self.counted..at]).count() as u64;
+        self.counted = at;
+        self.line
+    }
+}
+
 pub(super) fn csv_reader(bytes: &[u8], headers: bool) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(headers)
@@ -533,7 +603,22 @@ mod tests {
             let want: f64 = s.parse().unwrap();
             assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
         }
-        for s in ["1", "+2.5", "-0", "0.", ".5", "007.250", "123456789012345"] {
+        for s in [
+            "1",
+            "+2.5",
+            "-0",
+            "0.",
+            ".5",
+            "007.250",
+            "123456789012345",
+            "1234567.12345678",
+            "12345678.1234567",
+            "123456789.123456",
+            "1.23456789012345",
+            "99999999.9999999",
+            "45.70648400",
+            "9.953097",
+        ] {
             let want: f64 = s.parse().unwrap();
             assert_eq!(parse_plain_decimal(s.as_bytes()), Some(want), "{s}");
         }
@@ -547,8 +632,21 @@ mod tests {
             "inf",
             " 1",
             "1234567890123456",
+            "12345678.12345678",
+            "1234567.123456789",
+            "1/5",
+            "1:5",
+            "4 5",
+            "4-5",
+            "..",
+            "+-1",
+            "--1",
         ] {
             assert_eq!(parse_plain_decimal(s.as_bytes()), None, "{s}");
+        }
+        // Bytes whose SWAR add carries into the next byte.
+        for b in [&b"1\xfa"[..], b"\xff9", b"9.\xfa1", b"\xfa"] {
+            assert_eq!(parse_plain_decimal(b), None, "{b:?}");
         }
     }
 }
