@@ -113,13 +113,20 @@ pub(crate) fn version_of<E: Executor>(
     let digests = exec.map(blocks, |(f, at)| -> Result<u128> {
         use std::io::{Read, Seek, SeekFrom};
         let path = &files[f].1;
-        let mut bytes = Vec::with_capacity((files[f].2 - at).min(BLOCK) as usize);
         let mut file = std::fs::File::open(path).map_err(|e| io(path, e))?;
         file.seek(SeekFrom::Start(at)).map_err(|e| io(path, e))?;
-        file.take(BLOCK)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io(path, e))?;
-        Ok(xxhash_rust::xxh3::xxh3_128(&bytes))
+        // Read through a buffer that stays in cache.
+        let mut block = file.take(BLOCK);
+        let mut buf = vec![0u8; 128 << 10];
+        let mut h = Xxh3::new();
+        loop {
+            let n = block.read(&mut buf).map_err(|e| io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(h.digest128())
     });
     let mut digests = digests.into_iter();
     for (role, _, len) in &files {

@@ -142,6 +142,14 @@ fn same_residents(a: &Dataset, b: &Dataset, what: &str) {
         );
     }
     assert_eq!(a.has_unit_weights(), b.has_unit_weights(), "{what}");
+    let names: Vec<&str> = a.extra_names().collect();
+    assert_eq!(names, b.extra_names().collect::<Vec<_>>(), "{what}");
+    for name in names {
+        let (x, y) = (a.extra(name).unwrap(), b.extra(name).unwrap());
+        for i in 0..a.len() {
+            assert_eq!(x.get(i), y.get(i), "{what}: {name} of row {i}");
+        }
+    }
 }
 
 #[test]
@@ -296,14 +304,15 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
         let municipality = pick(&mut rng, &["016024", "", " Crema ", "Bergamo"]);
         let gp = pick(&mut rng, &["GP1", "", " GP2 ", "GP2"]);
         let group = pick(&mut rng, &["assigned", "ad", "", "none"]);
+        let province = pick(&mut rng, &["016", "", " 019 ", "BG"]);
         let end = pick(&mut rng, &["\n", "\n", "\r\n", "\n\n", "\n\r\n"]);
         let _ = write!(
             body,
-            "{id},{lon},{lat:.7},{weight},{municipality},{gp_id},{group}{end}",
-            gp_id = gp
+            "{id},{lon},{lat:.7},{weight},{municipality},{gp},{group},{province},{}{end}",
+            i % 7
         );
     }
-    let header = "id,lon,lat,weight,municipality,gp_id,group\n";
+    let header = "id,lon,lat,weight,municipality,gp_id,group,province,region\n";
     let d = tempfile::tempdir().unwrap();
     let (plain, quoted) = (d.path().join("plain"), d.path().join("quoted"));
     for dir in [&plain, &quoted] {
@@ -323,12 +332,12 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
     // A bad field on some line: the same message (file, line, column).
     let lines: Vec<&str> = body.split_inclusive('\n').collect();
     for (k, bad) in [
-        (1usize, "R1,9.5,95.0,1,,,\n"),
-        (20_000, "R2,x9.5,45.0,1,,,\n"),
-        (40_000, "R3,9.5,45.0,-1,,,\n"),
-        (lines.len() - 1, "R4,9.5,45.0,1,,GP9,\n"),
-        (30_000, "R5,9.5,45.0,1,,\n"),
-        (30_001, ",9.5,45.0,1,,,\n"),
+        (1usize, "R1,9.5,95.0,1,,,,,\n"),
+        (20_000, "R2,x9.5,45.0,1,,,,,\n"),
+        (40_000, "R3,9.5,45.0,-1,,,,,\n"),
+        (lines.len() - 1, "R4,9.5,45.0,1,,GP9,,,\n"),
+        (30_000, "R5,9.5,45.0,1,,,,\n"),
+        (30_001, ",9.5,45.0,1,,,,,\n"),
     ] {
         let mut broken = lines.clone();
         broken.insert(k, bad);

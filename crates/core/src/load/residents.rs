@@ -60,8 +60,8 @@ pub(super) struct Row<'a> {
     pub(super) gp: u32,
     pub(super) municipality: Option<&'a str>,
     pub(super) group: Option<&'a str>,
-    /// Values of the extra columns (no allocation when there are none).
-    pub(super) extra: Vec<&'a str>,
+    /// Values of the extra columns.
+    pub(super) extra: &'a [&'a str],
 }
 
 /// Where parsed rows are stored: growing columns (one-piece loads) or the
@@ -88,7 +88,7 @@ impl RowSink for ResidentsPart {
         r.gp.push(row.gp);
         r.municipality.push(row.municipality);
         r.group.push(row.group);
-        for (k, v) in row.extra.into_iter().enumerate() {
+        for (k, &v) in row.extra.iter().enumerate() {
             r.extra[k].1.push(Some(v));
         }
     }
@@ -152,7 +152,7 @@ impl RowSink for PieceSink<'_> {
         let (m, rest) = self.categorical.split_at_mut(1);
         m[0].set(i, row.municipality);
         rest[0].set(i, row.group);
-        for (k, v) in row.extra.into_iter().enumerate() {
+        for (k, &v) in row.extra.iter().enumerate() {
             rest[1 + k].set(i, Some(v));
         }
         self.rows += 1;
@@ -202,7 +202,9 @@ impl ResidentParser<'_> {
         let (Some(text), true) = (rec.text, rec.count() == self.t.header.len()) else {
             return false;
         };
-        if !c.extra.is_empty() || !(c.coords.lonlat || self.transform.crs().is_wgs84()) {
+        let mut extra = [""; MAX_PLAIN_EXTRA];
+        if c.extra.len() > MAX_PLAIN_EXTRA || !(c.coords.lonlat || self.transform.crs().is_wgs84())
+        {
             return false;
         }
         let field = |col: usize| {
@@ -229,6 +231,9 @@ impl ResidentParser<'_> {
         if id.is_empty() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
             return false;
         }
+        for (e, &(_, col)) in extra.iter_mut().zip(&c.extra) {
+            *e = field(col);
+        }
         sink.push_row(Row {
             id,
             location: LonLat::new(lon, lat),
@@ -236,7 +241,7 @@ impl ResidentParser<'_> {
             gp,
             municipality: c.municipality.map(field),
             group: c.group.map(field),
-            extra: Vec::new(),
+            extra: &extra[..c.extra.len()],
         });
         true
     }
@@ -317,11 +322,15 @@ impl ResidentParser<'_> {
             gp,
             municipality,
             group,
-            extra,
+            extra: &extra,
         });
         Ok(())
     }
 }
+
+/// Extra columns the fast path of plain CSV lines takes (more go through
+/// the general row parser).
+const MAX_PLAIN_EXTRA: usize = 8;
 
 /// Bytes per piece when a CSV file is parsed in parallel.
 pub(super) const CSV_PIECE_BYTES: u64 = 2 << 20;
