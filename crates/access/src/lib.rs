@@ -22,6 +22,7 @@ pub mod decay;
 pub mod fca;
 pub mod kernel;
 pub mod raam;
+mod raam_finish;
 pub mod report;
 pub mod rows;
 

@@ -184,7 +184,22 @@ pub fn raam_in<E: Executor>(
     };
     // The merged kernel replaces the other (twins cost the same).
     let a = merged.unwrap_or(a);
-    let solved = solve(&a, demand, &kappa_class, params, exec);
+    let mut solved = solve(&a, demand, &kappa_class, params, exec);
+    // Short of the tolerance: the exact finish on the pairs near a tie.
+    if solved.residual > params.tolerance {
+        if let Some(f) = crate::raam_finish::finish(
+            &a,
+            demand,
+            &kappa_class,
+            &solved.p,
+            solved.scale,
+            solved.residual,
+            params.tolerance,
+        ) {
+            solved.d = f.d;
+            solved.residual = f.residual;
+        }
+    }
     let q_class: Vec<f64> = solved
         .d
         .iter()
@@ -298,8 +313,12 @@ fn twins(a: &Kernel) -> (Vec<u32>, usize) {
 /// gap, the passes it took.
 struct Solved {
     d: Vec<f64>,
+    /// The prices of the dual point certified with `d`.
+    p: Vec<f64>,
     residual: f64,
     passes: u32,
+    /// The scale of the costs the smoothing was set from.
+    scale: f64,
 }
 
 /// One evaluation of the smoothed dual at `p`.
@@ -340,8 +359,10 @@ fn solve<E: Executor>(
     if m == 0 || reached <= 0.0 {
         return Solved {
             d: vec![0.0; m],
+            p: vec![0.0; m],
             residual: 0.0,
             passes: 0,
+            scale: 1.0,
         };
     }
     // Scale of the costs: the widest row spread, or the mean congestion.
@@ -369,7 +390,7 @@ fn solve<E: Executor>(
         near.evaluate(a, demand, kappa, p, eps, exec)
     };
     let mut ev = at(&p, eps, &mut passes);
-    let mut best = (ev.gap / ev.primal, ev.d.clone(), passes);
+    let mut best = (ev.gap / ev.primal, ev.d.clone(), passes, p.clone());
     // A trust radius on the largest price move: after ε shrinks, Newton's
     // model of g_ε holds only within a few ε, while the step it proposes
     // for a resident who stopped being tied is of the order of 1/κ.
@@ -384,7 +405,7 @@ fn solve<E: Executor>(
             );
         }
         if residual < best.0 {
-            best = (residual, ev.d.clone(), passes);
+            best = (residual, ev.d.clone(), passes, p.clone());
         }
         // Done, out of passes, or stalled at the floor of the arithmetic
         // (the prices are known to ~1e-16 of their size, ε is not much
@@ -438,7 +459,9 @@ fn solve<E: Executor>(
     Solved {
         residual: best.0,
         d: best.1,
+        p: best.3,
         passes,
+        scale,
     }
 }
 
