@@ -400,17 +400,23 @@ fn max_flow(demand: &[f64], allowed: &[Vec<usize>], d: &[f64]) -> f64 {
     }
 }
 
-/// RAAM's answer checked from its demands alone (see below); returns the
-/// congestion `D_j / (ρ S_j)` per facility.
-fn assert_equilibrium(
-    dense: &[Vec<f64>],
-    p: &[f64],
-    s: &[f64],
-    tau: f64,
-    r: &crate::raam::Raam,
-    what: &str,
-) -> Vec<f64> {
+/// RAAM solved on a dense cost matrix (default tolerance), its
+/// certificate required to be ≤ 1e-9, and its answer checked from its
+/// demands alone (see below); returns the congestion `D_j / (ρ S_j)` per
+/// facility.
+fn assert_equilibrium(dense: &[Vec<f64>], p: &[f64], s: &[f64], tau: f64, what: &str) -> Vec<f64> {
     let m = s.len();
+    let r = crate::raam::raam(
+        &sparse(m, dense),
+        p,
+        s,
+        RaamParams {
+            tau,
+            rho: None,
+            ..RaamParams::default()
+        },
+    );
+    assert!(r.residual <= 1e-9, "{what}: residual {}", r.residual);
     let price: Vec<f64> = (0..m)
         .map(|j| {
             if s[j] > 0.0 {
@@ -471,27 +477,13 @@ fn raam_demands_admit_an_equilibrium_split() {
         for _ in twins {
             s.push(rng.random_range(5.0..200.0));
         }
-        let m = s.len();
         // The odd rounds leave the copies without supply (no twins).
         if round % 2 == 1 {
             for x in s.iter_mut().skip(9) {
                 *x = 0.0;
             }
         }
-        let k = sparse(m, &dense);
-        let tau = 2.0;
-        let r = crate::raam::raam(
-            &k,
-            &p,
-            &s,
-            RaamParams {
-                tau,
-                rho: None,
-                ..RaamParams::default()
-            },
-        );
-        assert!(r.residual <= 1e-9, "round {round}: residual {}", r.residual);
-        let price = assert_equilibrium(&dense, &p, &s, tau, &r, &format!("round {round}"));
+        let price = assert_equilibrium(&dense, &p, &s, 2.0, &format!("round {round}"));
         if round % 2 == 0 {
             for (c, &j) in twins.iter().enumerate() {
                 assert!(
@@ -559,18 +551,5 @@ fn raam_certifies_the_municipality_level_problem() {
         p.len(),
         gps.len()
     );
-    let k = sparse(gps.len(), &dense);
-    let tau = 60_000.0;
-    let r = crate::raam::raam(
-        &k,
-        &p,
-        &supply,
-        RaamParams {
-            tau,
-            rho: None,
-            ..RaamParams::default()
-        },
-    );
-    assert!(r.residual <= 1e-9, "residual {}", r.residual);
-    assert_equilibrium(&dense, &p, &supply, tau, &r, "municipalities");
+    assert_equilibrium(&dense, &p, &supply, 60_000.0, "municipalities");
 }
