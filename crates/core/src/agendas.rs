@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Location, Result};
+use crate::load::LineCounter;
 use crate::model::{Facilities, FacilityIdx, FacilityKind};
 
 /// A calendar day as days since 1970-01-01 (proleptic Gregorian).
@@ -138,12 +139,13 @@ impl Agendas {
         );
         let mut rows = Vec::new();
         let mut seen: FxHashMap<(FacilityIdx, Day), u64> = FxHashMap::default();
+        let mut lines = LineCounter::new(&bytes, 1);
         for rec in rdr.records() {
             let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte() as usize));
                 Error::input(at(line, None, None), format!("malformed CSV: {e}"))
             })?;
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = lines.line_at(rec.position().map_or(0, |p| p.byte() as usize));
             let field = |c: usize| rec.get(c).unwrap_or("").trim();
             let id = field(cg);
             let gp = facilities.index_of(id).ok_or_else(|| {

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
+use crate::load::LineCounter;
 use crate::model::{Facilities, FacilityIdx, Residents};
 
 /// The unit of a cost table.
@@ -91,12 +92,13 @@ impl CostTable {
             row_of.insert(residents.id(r), r as u32);
         }
         let mut rows: Vec<(u32, FacilityIdx, f64)> = Vec::new();
+        let mut lines = LineCounter::new(&bytes, 1);
         for rec in rdr.records() {
             let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte() as usize));
                 Error::input(at(line, None, None), format!("malformed CSV: {e}"))
             })?;
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = lines.line_at(rec.position().map_or(0, |p| p.byte() as usize));
             let field = |c: usize| rec.get(c).unwrap_or("").trim();
             let origin = field(co);
             let r = *row_of.get(origin).ok_or_else(|| {

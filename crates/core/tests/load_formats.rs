@@ -357,3 +357,56 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
         assert_eq!(e1, e2, "{bad}");
     }
 }
+
+/// Every CSV the dataset reads names the right line of a bad record after
+/// blank lines, whether they end in `\n` or `\r\n`: the facilities, the
+/// cost table and the AD agendas as well as the residents.
+#[test]
+fn bad_records_after_blank_lines_name_their_line_in_every_csv() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let residents = "id,lon,lat,gp_id\nR1,9.67,45.69,GP1\nR2,9.70,45.36,GP2\n";
+    let facilities = "id,kind,lon,lat,ad\nGP1,gp,9.67,45.69,true\nGP2,gp,9.70,45.36,false\n";
+    let costs = "origin,dest,cost\nR1,GP1,10\nR2,GP2,20\n";
+    let agendas = "gp_id,date,slots_available,slots_booked\nGP1,2026-01-05,10,2\n";
+    // (file, its good text, a bad record, what the error says)
+    let cases: [(&str, &str, &str, &str); 4] = [
+        ("residents.csv", residents, "R3,9.7,north,GP1", "lat"),
+        (
+            "facilities.csv",
+            facilities,
+            "GP3,gp,9.7,north,false",
+            "lat",
+        ),
+        ("costs.csv", costs, "R1,GP9,5", "dest"),
+        ("slots.csv", agendas, "GP2,2026-01-05,10,2", "gp_id"),
+    ];
+    for (file, good, bad, what) in cases {
+        for (blank, eol) in [("\n\n", "\n"), ("\r\n\r\n", "\r\n"), ("\r\n\n\r\n", "\n")] {
+            for (name, text, _, _) in cases {
+                let text = if name == file {
+                    format!("{}{blank}{bad}{eol}", text.replace('\n', eol))
+                } else {
+                    text.to_owned()
+                };
+                std::fs::write(dir.join(name), text).unwrap();
+            }
+            std::fs::write(
+                dir.join("dataset.toml"),
+                "name = \"lines\"\n[facilities]\npath = \"facilities.csv\"\n\
+                 [residents]\npath = \"residents.csv\"\n\
+                 [costs]\npath = \"costs.csv\"\nunit = \"s\"\n\
+                 [agendas]\npath = \"slots.csv\"\n",
+            )
+            .unwrap();
+            // The good lines, the blank lines, then the bad record.
+            let want = good.matches('\n').count() + blank.matches('\n').count() + 1;
+            let e = load(dir).unwrap_err();
+            assert!(
+                e.contains(&format!("{file}:{want}:")),
+                "{file}, blank lines {blank:?}: expected line {want} in {e}"
+            );
+            assert!(e.contains(what), "{file}: {e}");
+        }
+    }
+}

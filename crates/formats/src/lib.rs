@@ -26,10 +26,12 @@ mod chunks;
 mod fgb;
 mod geoparquet;
 mod gpkg;
+mod lines;
 mod points;
 pub mod wkb;
 
 pub use chunks::{key_chunks, Column, PointChunk, PointChunks, ReadChunk, KEY_BLOCK_BITS};
+pub use lines::LineCounter;
 pub use points::{read_points, PointRow, PointTable};
 
 /// The errors of reading and writing.

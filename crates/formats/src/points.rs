@@ -130,9 +130,9 @@ fn read_csv(path: &Path) -> Result<PointTable> {
         path: path.to_owned(),
         message,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| bad(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut rdr = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+    let mut lines = crate::LineCounter::new(&bytes, 1);
     let header: Vec<String> = rdr
         .headers()
         .map_err(|e| bad(e.to_string()))?
@@ -154,7 +154,7 @@ fn read_csv(path: &Path) -> Result<PointTable> {
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line()) as i64;
+        let line = lines.line_at(rec.position().map_or(0, |p| p.byte() as usize)) as i64;
         let num = |i: usize| -> Result<f64> {
             let v = rec.get(i).unwrap_or("");
             v.trim().parse().map_err(|_| {

@@ -225,3 +225,31 @@ fn a_csv_point_error_names_line_and_column() {
     let t = read_points(&path, None).unwrap();
     assert_eq!((t.epsg, t.rows[0].x), (None, 551000.0));
 }
+
+/// A point CSV's rows are located by their line, counting blank lines
+/// ending in `\n` or `\r\n`.
+#[test]
+fn point_csv_rows_and_errors_name_their_lines_after_blank_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("points.csv");
+    for eol in ["\n", "\r\n"] {
+        let text = [
+            "id,lon,lat",
+            "A,9.1,45.1",
+            "",
+            "",
+            "B,9.2,45.2",
+            "",
+            "C,9.3,north",
+            "",
+        ]
+        .join(eol);
+        std::fs::write(&path, &text).unwrap();
+        let e = read_points(&path, None).unwrap_err().to_string();
+        assert!(e.contains("line 7, column 3 (`lat`)"), "{eol:?}: {e}");
+        std::fs::write(&path, text.replace("north", "45.3")).unwrap();
+        let t = read_points(&path, None).unwrap();
+        let lines: Vec<i64> = t.rows.iter().map(|r| r.locator).collect();
+        assert_eq!(lines, [2, 5, 7], "{eol:?}");
+    }
+}

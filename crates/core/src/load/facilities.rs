@@ -69,12 +69,13 @@ pub(super) fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
         let (h, start) = csv_header(path, &bytes)?;
         let mut rdr = csv_reader(&bytes[start..], false);
         let header_lines = bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut lines = LineCounter::new(&bytes[start..], header_lines + 1);
         let mut rows = Vec::new();
         let mut rec = ByteRecord::new();
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(true) => {
-                    let line = header_lines + rec.position().map_or(1, |p| p.line());
+                    let line = lines.line_at(rec.position().map_or(0, |p| p.byte() as usize));
                     rows.push((
                         rec.clone(),
                         RowPos {
@@ -84,13 +85,7 @@ pub(super) fn load_facilities(path: &Path, crs: Crs) -> Result<Facilities> {
                     ));
                 }
                 Ok(false) => break,
-                Err(e) => {
-                    let mut err = csv_error(path, &e);
-                    if let Error::Input { location, .. } = &mut err {
-                        location.line = location.line.map(|l| l + header_lines);
-                    }
-                    return Err(err);
-                }
+                Err(e) => return Err(csv_error_at(path, &e, &mut lines)),
             }
         }
         (h, rows, 1, false)

@@ -30,6 +30,7 @@ use crate::model::{
 };
 
 use areas::*;
+pub(crate) use bacino_formats::LineCounter;
 use chunked::*;
 use csv_pieces::*;
 use facilities::*;

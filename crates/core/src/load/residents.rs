@@ -536,13 +536,7 @@ pub(super) fn load_residents_csv_serial<E: Executor>(
                 )?;
             }
             Ok(false) => break,
-            Err(e) => {
-                let mut err = csv_error(path, &e);
-                if let Error::Input { location, .. } = &mut err {
-                    location.line = location.line.map(|l| l + line0 - 1);
-                }
-                return Err(err);
-            }
+            Err(e) => return Err(csv_error_at(path, &e, &mut lines)),
         }
     }
     drop(bytes);

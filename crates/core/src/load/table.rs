@@ -434,39 +434,6 @@ pub(super) fn point_records(
     (header, rows)
 }
 
-/// Line numbers of records from their byte offsets, counted from the line
-/// feeds. The csv reader's own count falls one short when blank lines
-/// ending in `\r\n` come before a record: its position is then that of
-/// the blank line's `\r`, which is skipped here.
-pub(super) struct LineCounter<'a> {
-    body: &'a [u8],
-    /// Line feeds before `counted`, plus the number of the body's first line.
-    line: u64,
-    counted: usize,
-}
-
-impl<'a> LineCounter<'a> {
-    /// Lines of `body`, whose first line is number `first`.
-    pub(super) fn new(body: &'a [u8], first: u64) -> Self {
-        LineCounter {
-            body,
-            line: first,
-            counted: 0,
-        }
-    }
-
-    /// The number of the line holding byte `at` (offsets only increase).
-    pub(super) fn line_at(&mut self, at: usize) -> u64 {
-        let mut at = at.min(self.body.len()).max(self.counted);
-        while matches!(self.body.get(at), Some(b'\r' | b'\n')) {
-            at += 1;
-        }
-        self.line += memchr::memchr_iter(b'\n', &self.body[self.counted..at]).count() as u64;
-        self.counted = at;
-        self.line
-    }
-}
-
 pub(super) fn csv_reader(bytes: &[u8], headers: bool) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(headers)
@@ -475,10 +442,19 @@ pub(super) fn csv_reader(bytes: &[u8], headers: bool) -> csv::Reader<&[u8]> {
 }
 
 pub(super) fn csv_error(path: &Path, e: &csv::Error) -> Error {
+    csv_error_with(path, e, e.position().map(csv::Position::line))
+}
+
+/// [`csv_error`] for a reader over `lines`' body, the line numbered from
+/// the error's byte offset.
+pub(crate) fn csv_error_at(path: &Path, e: &csv::Error, lines: &mut LineCounter<'_>) -> Error {
+    let line = e.position().map(|p| lines.line_at(p.byte() as usize));
+    csv_error_with(path, e, line)
+}
+
+fn csv_error_with(path: &Path, e: &csv::Error, line: Option<u64>) -> Error {
     let mut loc = Location::file(path);
-    if let Some(p) = e.position() {
-        loc.line = Some(p.line());
-    }
+    loc.line = line;
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
             loc.column = Some(err.field() + 1);
