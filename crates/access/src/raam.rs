@@ -117,6 +117,8 @@ pub fn raam_in<E: Executor>(
     exec: &E,
 ) -> Raam {
     let n = cost.rows();
+    let started = std::time::Instant::now();
+    let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
     let total_p: f64 = crate::kernel::sum(demand.iter().copied());
     let total_s: f64 = crate::kernel::sum(supply.iter().copied().filter(|&s| s > 0.0));
     let rho = params.rho.unwrap_or(if total_s > 0.0 {
@@ -184,6 +186,14 @@ pub fn raam_in<E: Executor>(
     };
     // The merged kernel replaces the other (twins cost the same).
     let a = merged.unwrap_or(a);
+    if trace {
+        eprintln!(
+            "raam: {:.2} s: {} rows, {} pairs, {classes} of {m} facilities after merging twins",
+            started.elapsed().as_secs_f64(),
+            a.rows(),
+            a.nnz()
+        );
+    }
     let mut solved = solve(&a, demand, &kappa_class, params, exec);
     // Short of the tolerance: the exact finish on the pairs near a tie.
     if solved.residual > params.tolerance {
@@ -396,11 +406,13 @@ fn solve<E: Executor>(
     // for a resident who stopped being tied is of the order of 1/κ.
     let mut radius = f64::INFINITY;
     let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
+    let started = std::time::Instant::now();
     loop {
         let residual = ev.gap / ev.primal;
         if trace {
             eprintln!(
-                "raam: pass {passes} ε {eps:.1e} residual {residual:.3e} (smoothing {:.3e})",
+                "raam: {:.2} s: pass {passes} ε {eps:.1e} residual {residual:.3e} (smoothing {:.3e})",
+                started.elapsed().as_secs_f64(),
                 ev.smoothing / ev.primal
             );
         }
