@@ -57,6 +57,12 @@ pub struct RaamParams {
     /// At most this many evaluations of the smoothed dual (each one pass
     /// over the pairs).
     pub max_passes: usize,
+    /// Problems of at least this many rows (residents) start from the
+    /// prices of the equilibrium of every eighth row, their demand scaled
+    /// up to the whole (itself started the same way): the first level's
+    /// Newton steps then begin near its optimum instead of at level
+    /// prices. The answer is certified all the same.
+    pub warm_rows: usize,
 }
 
 impl Default for RaamParams {
@@ -66,6 +72,7 @@ impl Default for RaamParams {
             rho: None,
             tolerance: 1e-10,
             max_passes: 400,
+            warm_rows: 200_000,
         }
     }
 }
@@ -100,6 +107,9 @@ const NEAR_DELTA: f64 = 1000.0;
 const EPS_MIN: f64 = 1e-12;
 /// Passes without a better certificate before the solver stops.
 const STALL: u32 = 40;
+/// One row in this many makes the sample a large problem starts from
+/// ([`RaamParams::warm_rows`]).
+const STRIDE: usize = 8;
 
 /// Solves RAAM on a kernel of costs (`cost.row(i)`: facilities in reach
 /// of row `i` and their costs), demand per row, supply per column.
@@ -393,6 +403,32 @@ fn solve<E: Executor>(
     let scale = spread.max(p0).max(f64::MIN_POSITIVE);
     let mut eps = EPS_START * scale;
     let mut p = vec![p0; m];
+    // Many rows: start from a sample's prices (`RaamParams::warm_rows`).
+    if a.rows() >= params.warm_rows.max(2 * STRIDE) {
+        let sub = Kernel::from_rows(
+            m,
+            (0..a.rows()).step_by(STRIDE).map(|i| {
+                let (c, v) = a.row(i);
+                c.iter().copied().zip(v.iter().copied()).collect::<Vec<_>>()
+            }),
+        );
+        let picked: Vec<f64> = (0..a.rows()).step_by(STRIDE).map(weight).collect();
+        let f = reached / crate::kernel::sum(picked.iter().copied());
+        if f.is_finite() {
+            let picked: Vec<f64> = picked.iter().map(|w| w * f).collect();
+            let warm = solve(
+                &sub,
+                &picked,
+                kappa,
+                RaamParams {
+                    tolerance: params.tolerance.max(1e-8),
+                    ..params
+                },
+                exec,
+            );
+            p = warm.p;
+        }
+    }
     let mut near = Near::default();
     let mut passes = 0u32;
     let mut at = |p: &[f64], eps: f64, passes: &mut u32| {

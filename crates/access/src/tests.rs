@@ -404,18 +404,16 @@ fn max_flow(demand: &[f64], allowed: &[Vec<usize>], d: &[f64]) -> f64 {
 /// certificate required to be ≤ 1e-9, and its answer checked from its
 /// demands alone (see below); returns the congestion `D_j / (ρ S_j)` per
 /// facility.
-fn assert_equilibrium(dense: &[Vec<f64>], p: &[f64], s: &[f64], tau: f64, what: &str) -> Vec<f64> {
+fn assert_equilibrium(
+    dense: &[Vec<f64>],
+    p: &[f64],
+    s: &[f64],
+    params: RaamParams,
+    what: &str,
+) -> (crate::raam::Raam, Vec<f64>) {
     let m = s.len();
-    let r = crate::raam::raam(
-        &sparse(m, dense),
-        p,
-        s,
-        RaamParams {
-            tau,
-            rho: None,
-            ..RaamParams::default()
-        },
-    );
+    let tau = params.tau;
+    let r = crate::raam::raam(&sparse(m, dense), p, s, params);
     assert!(r.residual <= 1e-9, "{what}: residual {}", r.residual);
     let price: Vec<f64> = (0..m)
         .map(|j| {
@@ -451,7 +449,7 @@ fn assert_equilibrium(dense: &[Vec<f64>], p: &[f64], s: &[f64], tau: f64, what: 
         flow >= total * (1.0 - 1e-9),
         "{what}: only {flow} of {total} routes to cheapest facilities"
     );
-    price
+    (r, price)
 }
 
 /// The equilibrium checked from its demands alone, independently of the
@@ -483,7 +481,11 @@ fn raam_demands_admit_an_equilibrium_split() {
                 *x = 0.0;
             }
         }
-        let price = assert_equilibrium(&dense, &p, &s, 2.0, &format!("round {round}"));
+        let params = RaamParams {
+            tau: 2.0,
+            ..RaamParams::default()
+        };
+        let (_, price) = assert_equilibrium(&dense, &p, &s, params, &format!("round {round}"));
         if round % 2 == 0 {
             for (c, &j) in twins.iter().enumerate() {
                 assert!(
@@ -551,5 +553,25 @@ fn raam_certifies_the_municipality_level_problem() {
         p.len(),
         gps.len()
     );
-    assert_equilibrium(&dense, &p, &supply, 60_000.0, "municipalities");
+    let cold = RaamParams {
+        tau: 60_000.0,
+        ..RaamParams::default()
+    };
+    let (cold, _) = assert_equilibrium(&dense, &p, &supply, cold, "municipalities");
+    // Started from the prices of every eighth municipality's equilibrium
+    // (as resident-level problems are): the same certified equilibrium,
+    // by another path.
+    let warm = RaamParams {
+        tau: 60_000.0,
+        warm_rows: 100,
+        ..RaamParams::default()
+    };
+    let (warm, _) = assert_equilibrium(&dense, &p, &supply, warm, "municipalities, warm");
+    assert_ne!(warm.iterations, cold.iterations);
+    for (i, (a, b)) in cold.cost.iter().zip(&warm.cost).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-6 * a.abs(),
+            "municipality {i}: {a} cold, {b} warm"
+        );
+    }
 }
