@@ -149,24 +149,22 @@ pub fn raam_in<E: Executor>(
     }
     let m = kappa.len();
     // Rows that take part: demand > 0 and something with supply in reach.
-    let a = Kernel::from_rows(
-        m,
-        (0..n).map(|i| {
+    let a = rows_in(m, n, exec, |i, row| {
+        if demand[i] > 0.0 {
             let (c, v) = cost.row(i);
-            let keep = demand[i] > 0.0;
-            let dense = &dense;
-            c.iter()
-                .zip(v)
-                .filter(move |(&j, _)| keep && dense[j as usize] != u32::MAX)
-                .map(|(&j, &x)| (dense[j as usize], x / params.tau))
-                .collect::<Vec<_>>()
-        }),
-    );
+            row.extend(
+                c.iter()
+                    .zip(v)
+                    .filter(|(&j, _)| dense[j as usize] != u32::MAX)
+                    .map(|(&j, &x)| (dense[j as usize], x / params.tau)),
+            );
+        }
+    });
     // Facilities every resident reaches at the same cost (the same
     // address) are one facility of their summed κ: at the optimum they
     // share one price and split their demand in proportion to κ. Merged,
     // the solver does not have to resolve their exact ties.
-    let (class, classes) = twins(&a);
+    let (class, classes) = twins(&a, exec);
     let mut kappa_class = vec![0.0; classes];
     for (j, &c) in class.iter().enumerate() {
         kappa_class[c as usize] += kappa[j];
@@ -180,17 +178,15 @@ pub fn raam_in<E: Executor>(
                 keep[j] = true;
             }
         }
-        Some(Kernel::from_rows(
-            classes,
-            (0..a.rows()).map(|i| {
-                let (c, v) = a.row(i);
+        Some(rows_in(classes, a.rows(), exec, |i, row| {
+            let (c, v) = a.row(i);
+            row.extend(
                 c.iter()
                     .zip(v)
                     .filter(|(&j, _)| keep[j as usize])
-                    .map(|(&j, &x)| (class[j as usize], x))
-                    .collect::<Vec<_>>()
-            }),
-        ))
+                    .map(|(&j, &x)| (class[j as usize], x)),
+            );
+        }))
     } else {
         None
     };
@@ -250,25 +246,58 @@ pub fn raam_in<E: Executor>(
     }
 }
 
+/// A kernel of `cols` columns whose row `i` is what `fill(i, row)` puts
+/// in `row` (empty on entry), rows built by `exec` in fixed chunks.
+fn rows_in<E: Executor>(
+    cols: usize,
+    rows: usize,
+    exec: &E,
+    fill: impl Fn(usize, &mut Vec<(u32, f64)>) + Sync,
+) -> Kernel {
+    let parts = exec.map(chunk_ranges(rows, CHUNK), |r| {
+        let mut k = Kernel::new(cols);
+        let mut row = Vec::new();
+        for i in r {
+            row.clear();
+            fill(i, &mut row);
+            k.push_row(row.iter().copied());
+        }
+        k
+    });
+    Kernel::concat(cols, parts)
+}
+
 /// Classes of identical columns (same rows, same costs): each column's
 /// class and the number of classes. Columns are grouped by a hash of
-/// their entries and the grouping is then checked entry by entry; a group
-/// that fails the check is not merged.
-fn twins(a: &Kernel) -> (Vec<u32>, usize) {
+/// their entries (a sum over them, so chunks of rows hash apart) and the
+/// grouping is then checked entry by entry; a group that fails the check
+/// is not merged.
+fn twins<E: Executor>(a: &Kernel, exec: &E) -> (Vec<u32>, usize) {
     let m = a.cols();
     let mix = |mut z: u64| {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
+    let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |r| {
+        let mut hash = vec![0u64; m];
+        let mut count = vec![0u32; m];
+        for i in r {
+            let (c, v) = a.row(i);
+            for (&j, &x) in c.iter().zip(v) {
+                let h = &mut hash[j as usize];
+                *h = h.wrapping_add(mix(mix(i as u64) ^ x.to_bits().rotate_left(29)));
+                count[j as usize] += 1;
+            }
+        }
+        (hash, count)
+    });
     let mut hash = vec![0u64; m];
     let mut count = vec![0u32; m];
-    for i in 0..a.rows() {
-        let (c, v) = a.row(i);
-        for (&j, &x) in c.iter().zip(v) {
-            let h = &mut hash[j as usize];
-            *h = mix(*h ^ mix(i as u64) ^ x.to_bits().rotate_left(29));
-            count[j as usize] += 1;
+    for (h, c) in parts {
+        for j in 0..m {
+            hash[j] = hash[j].wrapping_add(h[j]);
+            count[j] += c[j];
         }
     }
     let mut by_key: std::collections::HashMap<(u64, u32), u32> = Default::default();
@@ -284,29 +313,38 @@ fn twins(a: &Kernel) -> (Vec<u32>, usize) {
         size[c as usize] += 1;
     }
     // Check: in every row, each class present appears whole, at one cost.
-    let mut valid = vec![true; size.len()];
-    let mut seen = vec![(usize::MAX, 0u32, 0.0f64); size.len()];
-    for i in 0..a.rows() {
-        let (c, v) = a.row(i);
-        for (&j, &x) in c.iter().zip(v) {
-            let k = class[j as usize] as usize;
-            if size[k] < 2 {
-                continue;
+    let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |r| {
+        let mut valid = vec![true; size.len()];
+        let mut seen = vec![(usize::MAX, 0u32, 0.0f64); size.len()];
+        for i in r {
+            let (c, v) = a.row(i);
+            for (&j, &x) in c.iter().zip(v) {
+                let k = class[j as usize] as usize;
+                if size[k] < 2 {
+                    continue;
+                }
+                let s = &mut seen[k];
+                if s.0 != i {
+                    *s = (i, 0, x);
+                }
+                s.1 += 1;
+                if s.2.to_bits() != x.to_bits() {
+                    valid[k] = false;
+                }
             }
-            let s = &mut seen[k];
-            if s.0 != i {
-                *s = (i, 0, x);
-            }
-            s.1 += 1;
-            if s.2.to_bits() != x.to_bits() {
-                valid[k] = false;
+            for &j in c {
+                let k = class[j as usize] as usize;
+                if size[k] >= 2 && seen[k].1 != size[k] {
+                    valid[k] = false;
+                }
             }
         }
-        for &j in c {
-            let k = class[j as usize] as usize;
-            if size[k] >= 2 && seen[k].1 != size[k] {
-                valid[k] = false;
-            }
+        valid
+    });
+    let mut valid = vec![true; size.len()];
+    for part in parts {
+        for (v, p) in valid.iter_mut().zip(part) {
+            *v &= p;
         }
     }
     // Renumber: valid classes keep their members together, the members
@@ -550,7 +588,7 @@ impl Near {
             .zip(p)
             .fold(0.0f64, |l, (r, p)| l.max((r - p).abs()));
         if self.reference.len() != p.len() || eps != self.eps || moved > self.delta {
-            self.rebuild(a, demand, p, eps);
+            self.rebuild(a, demand, p, eps, exec);
         }
         match &self.rows {
             Some(rows) => evaluate(
@@ -567,7 +605,7 @@ impl Near {
         }
     }
 
-    fn rebuild(&mut self, a: &Kernel, demand: &[f64], p: &[f64], eps: f64) {
+    fn rebuild<E: Executor>(&mut self, a: &Kernel, demand: &[f64], p: &[f64], eps: f64, exec: &E) {
         let m = p.len();
         self.reference = p.to_vec();
         self.eps = eps;
@@ -585,8 +623,12 @@ impl Near {
                 .filter(move |(&j, &t)| t + p[j as usize] - lo <= window)
                 .map(|(&j, &t)| (j, t))
         };
+        let chunks = || chunk_ranges(a.rows(), CHUNK);
         // Most pairs near: no copy.
-        let count: usize = (0..a.rows()).map(|i| near(i).count()).sum();
+        let count: usize = exec
+            .map(chunks(), |r| r.map(|i| near(i).count()).sum::<usize>())
+            .into_iter()
+            .sum();
         if 2 * count > a.nnz() {
             self.rows = None;
             self.weight = Vec::new();
@@ -594,28 +636,45 @@ impl Near {
             self.settled_travel = 0.0;
             return;
         }
-        let mut settled = vec![Sum::default(); m];
-        let mut travel = Sum::default();
-        let mut rows = Kernel::new(m);
-        let mut weight = Vec::new();
-        let mut entries: Vec<(u32, f64)> = Vec::new();
-        for (i, &w) in demand.iter().enumerate().take(a.rows()) {
-            entries.clear();
-            entries.extend(near(i));
-            match entries.len() {
-                0 => {}
-                1 => {
-                    let (j, t) = entries[0];
-                    settled[j as usize].add(w);
-                    travel.add(w * t);
-                }
-                _ => {
-                    rows.push_row(entries.iter().copied());
-                    weight.push(w);
+        // Chunks of rows apart, their sums merged in order.
+        let parts = exec.map(chunks(), |r| {
+            let mut settled = vec![Sum::default(); m];
+            let mut travel = Sum::default();
+            let mut rows = Kernel::new(m);
+            let mut weight = Vec::new();
+            let mut entries: Vec<(u32, f64)> = Vec::new();
+            for i in r {
+                let w = demand[i];
+                entries.clear();
+                entries.extend(near(i));
+                match entries.len() {
+                    0 => {}
+                    1 => {
+                        let (j, t) = entries[0];
+                        settled[j as usize].add(w);
+                        travel.add(w * t);
+                    }
+                    _ => {
+                        rows.push_row(entries.iter().copied());
+                        weight.push(w);
+                    }
                 }
             }
+            (settled, travel, rows, weight)
+        });
+        let mut settled = vec![Sum::default(); m];
+        let mut travel = Sum::default();
+        let mut kernels = Vec::with_capacity(parts.len());
+        let mut weight = Vec::new();
+        for (s, t, rows, w) in parts {
+            for (a, b) in settled.iter_mut().zip(s) {
+                a.merge(b);
+            }
+            travel.merge(t);
+            kernels.push(rows);
+            weight.extend(w);
         }
-        self.rows = Some(rows);
+        self.rows = Some(Kernel::concat(m, kernels));
         self.weight = weight;
         self.settled = settled.into_iter().map(Sum::value).collect();
         self.settled_travel = travel.value();
