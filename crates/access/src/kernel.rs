@@ -5,6 +5,11 @@
 
 use std::sync::Arc;
 
+use bacino_core::{chunk_ranges, Executor};
+
+/// Rows per chunk of [`Kernel::build_in`].
+const BUILD_CHUNK: usize = 8192;
+
 /// Compensated (Neumaier) summation: sums of millions of terms of mixed
 /// magnitude keep ~1e-15 relative error, so the identities the indices obey
 /// (Σ P·A = Σ S) hold to 1e-12 on real data.
@@ -131,6 +136,66 @@ impl Kernel {
         out
     }
 
+    /// The kernel whose row `i` holds the pairs `fill(i, push)` pushes
+    /// (columns in increasing order), built by `exec` in fixed chunks of
+    /// rows. `fill` runs twice per row, once to count and once to store,
+    /// so the pairs are stored once, where they end up, with no copy.
+    pub fn build_in<E: Executor>(
+        cols: usize,
+        rows: usize,
+        exec: &E,
+        fill: impl Fn(usize, &mut dyn FnMut(u32, f64)) + Sync,
+    ) -> Kernel {
+        let chunks = chunk_ranges(rows, BUILD_CHUNK);
+        let counts = exec.map(chunks.clone(), |r| {
+            r.map(|i| {
+                let mut n = 0;
+                fill(i, &mut |_, _| n += 1);
+                n
+            })
+            .collect::<Vec<usize>>()
+        });
+        let mut start = Vec::with_capacity(rows + 1);
+        start.push(0);
+        for n in counts.into_iter().flatten() {
+            start.push(start[start.len() - 1] + n);
+        }
+        let nnz = start[rows];
+        let mut col = vec![0u32; nnz];
+        let mut value = vec![0.0; nnz];
+        let mut parts = Vec::with_capacity(chunks.len());
+        let (mut col_rest, mut value_rest) = (col.as_mut_slice(), value.as_mut_slice());
+        for r in chunks {
+            let len = start[r.end] - start[r.start];
+            let (c, cr) = std::mem::take(&mut col_rest).split_at_mut(len);
+            let (v, vr) = std::mem::take(&mut value_rest).split_at_mut(len);
+            (col_rest, value_rest) = (cr, vr);
+            parts.push((r, c, v));
+        }
+        let stored = exec.map(parts, |(r, c, v)| {
+            let mut k = 0;
+            for i in r {
+                fill(i, &mut |j, x| {
+                    debug_assert!((j as usize) < cols);
+                    c[k] = j;
+                    v[k] = x;
+                    k += 1;
+                });
+            }
+            k == c.len()
+        });
+        assert!(
+            stored.into_iter().all(|ok| ok),
+            "Kernel::build_in: fill pushed other pairs the second time"
+        );
+        Kernel {
+            cols,
+            start: Arc::new(start),
+            col: Arc::new(col),
+            value,
+        }
+    }
+
     /// Appends every row of `other` (same columns).
     pub fn append(&mut self, other: &Kernel) {
         debug_assert_eq!(self.cols, other.cols);
@@ -238,6 +303,29 @@ mod tests {
         v.extend(std::iter::repeat_n(1.0, 1000));
         v.push(-1e16);
         assert_eq!(sum(v.iter().copied()), 1000.0);
+    }
+
+    /// Built in chunks, stored once: the kernel row by row pushes give.
+    #[test]
+    fn built_in_chunks_is_built_row_by_row() {
+        // Row i: columns j < 7 with (i + j) % 3 != 0, rows of 0 to 5
+        // pairs, across several chunks.
+        let rows = 3 * BUILD_CHUNK + 17;
+        let pairs = |i: usize| {
+            (0..7u32)
+                .filter(move |&j| (i + j as usize) % 3 != 0 && i % 11 != 0)
+                .map(move |j| (j, (i * 7 + j as usize) as f64 * 0.5))
+        };
+        let want = Kernel::from_rows(7, (0..rows).map(pairs));
+        let got = Kernel::build_in(7, rows, &bacino_core::Sequential, |i, push| {
+            for (j, x) in pairs(i) {
+                push(j, x);
+            }
+        });
+        assert_eq!(got, want);
+        assert_eq!(got.rows(), rows);
+        let empty = Kernel::build_in(7, 0, &bacino_core::Sequential, |_, _| {});
+        assert_eq!(empty, Kernel::new(7));
     }
 
     #[test]

@@ -148,50 +148,44 @@ pub fn raam_in<E: Executor>(
         }
     }
     let m = kappa.len();
-    // Rows that take part: demand > 0 and something with supply in reach.
-    let a = rows_in(m, n, exec, |i, row| {
+    // Rows that take part: demand > 0 and something with supply in reach;
+    // costs over τ.
+    let row = |i: usize, push: &mut dyn FnMut(u32, f64)| {
         if demand[i] > 0.0 {
             let (c, v) = cost.row(i);
-            row.extend(
-                c.iter()
-                    .zip(v)
-                    .filter(|(&j, _)| dense[j as usize] != u32::MAX)
-                    .map(|(&j, &x)| (dense[j as usize], x / params.tau)),
-            );
+            for (&j, &x) in c.iter().zip(v) {
+                let d = dense[j as usize];
+                if d != u32::MAX {
+                    push(d, x / params.tau);
+                }
+            }
         }
-    });
+    };
     // Facilities every resident reaches at the same cost (the same
     // address) are one facility of their summed κ: at the optimum they
     // share one price and split their demand in proportion to κ. Merged,
     // the solver does not have to resolve their exact ties.
-    let (class, classes) = twins(&a, exec);
+    let (class, classes) = twins(n, m, row, exec);
     let mut kappa_class = vec![0.0; classes];
     for (j, &c) in class.iter().enumerate() {
         kappa_class[c as usize] += kappa[j];
     }
-    let merged = if classes < m {
-        let mut first = vec![u32::MAX; classes];
-        let mut keep = vec![false; m];
-        for (j, &c) in class.iter().enumerate() {
-            if first[c as usize] == u32::MAX {
-                first[c as usize] = j as u32;
-                keep[j] = true;
-            }
+    // The first member of each class stands for it (twins cost the same).
+    let mut first = vec![u32::MAX; classes];
+    let mut keep = vec![false; m];
+    for (j, &c) in class.iter().enumerate() {
+        if first[c as usize] == u32::MAX {
+            first[c as usize] = j as u32;
+            keep[j] = true;
         }
-        Some(rows_in(classes, a.rows(), exec, |i, row| {
-            let (c, v) = a.row(i);
-            row.extend(
-                c.iter()
-                    .zip(v)
-                    .filter(|(&j, _)| keep[j as usize])
-                    .map(|(&j, &x)| (class[j as usize], x)),
-            );
-        }))
-    } else {
-        None
-    };
-    // The merged kernel replaces the other (twins cost the same).
-    let a = merged.unwrap_or(a);
+    }
+    let a = Kernel::build_in(classes, n, exec, |i, push| {
+        row(i, &mut |j, x| {
+            if keep[j as usize] {
+                push(class[j as usize], x);
+            }
+        });
+    });
     if trace {
         eprintln!(
             "raam: {:.2} s: {} rows, {} pairs, {classes} of {m} facilities after merging twins",
@@ -246,49 +240,32 @@ pub fn raam_in<E: Executor>(
     }
 }
 
-/// A kernel of `cols` columns whose row `i` is what `fill(i, row)` puts
-/// in `row` (empty on entry), rows built by `exec` in fixed chunks.
-fn rows_in<E: Executor>(
-    cols: usize,
-    rows: usize,
-    exec: &E,
-    fill: impl Fn(usize, &mut Vec<(u32, f64)>) + Sync,
-) -> Kernel {
-    let parts = exec.map(chunk_ranges(rows, CHUNK), |r| {
-        let mut k = Kernel::new(cols);
-        let mut row = Vec::new();
-        for i in r {
-            row.clear();
-            fill(i, &mut row);
-            k.push_row(row.iter().copied());
-        }
-        k
-    });
-    Kernel::concat(cols, parts)
-}
-
-/// Classes of identical columns (same rows, same costs): each column's
-/// class and the number of classes. Columns are grouped by a hash of
+/// Classes of identical columns (same rows, same costs) among the `m`
+/// columns of the `rows` rows `row(i, push)` pushes: each column's class
+/// and the number of classes. Columns are grouped by a hash of
 /// their entries (a sum over them, so chunks of rows hash apart) and the
 /// grouping is then checked entry by entry; a group that fails the check
 /// is not merged.
-fn twins<E: Executor>(a: &Kernel, exec: &E) -> (Vec<u32>, usize) {
-    let m = a.cols();
+fn twins<E: Executor>(
+    rows: usize,
+    m: usize,
+    row: impl Fn(usize, &mut dyn FnMut(u32, f64)) + Sync,
+    exec: &E,
+) -> (Vec<u32>, usize) {
     let mix = |mut z: u64| {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |r| {
+    let parts = exec.map(chunk_ranges(rows, CHUNK), |r| {
         let mut hash = vec![0u64; m];
         let mut count = vec![0u32; m];
         for i in r {
-            let (c, v) = a.row(i);
-            for (&j, &x) in c.iter().zip(v) {
+            row(i, &mut |j, x| {
                 let h = &mut hash[j as usize];
                 *h = h.wrapping_add(mix(mix(i as u64) ^ x.to_bits().rotate_left(29)));
                 count[j as usize] += 1;
-            }
+            });
         }
         (hash, count)
     });
@@ -313,12 +290,14 @@ fn twins<E: Executor>(a: &Kernel, exec: &E) -> (Vec<u32>, usize) {
         size[c as usize] += 1;
     }
     // Check: in every row, each class present appears whole, at one cost.
-    let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |r| {
+    let parts = exec.map(chunk_ranges(rows, CHUNK), |r| {
         let mut valid = vec![true; size.len()];
         let mut seen = vec![(usize::MAX, 0u32, 0.0f64); size.len()];
+        let mut pairs: Vec<(u32, f64)> = Vec::new();
         for i in r {
-            let (c, v) = a.row(i);
-            for (&j, &x) in c.iter().zip(v) {
+            pairs.clear();
+            row(i, &mut |j, x| pairs.push((j, x)));
+            for &(j, x) in &pairs {
                 let k = class[j as usize] as usize;
                 if size[k] < 2 {
                     continue;
@@ -332,7 +311,7 @@ fn twins<E: Executor>(a: &Kernel, exec: &E) -> (Vec<u32>, usize) {
                     valid[k] = false;
                 }
             }
-            for &j in c {
+            for &(j, _) in &pairs {
                 let k = class[j as usize] as usize;
                 if size[k] >= 2 && seen[k].1 != size[k] {
                     valid[k] = false;
