@@ -107,6 +107,9 @@ const NEAR_DELTA: f64 = 1000.0;
 const EPS_MIN: f64 = 1e-12;
 /// Passes without a better certificate before the solver stops.
 const STALL: u32 = 40;
+/// The Hessian's runs are summed in this many blocks (a fixed number, so
+/// the sum does not depend on the threads).
+const HESSIAN_BLOCKS: usize = 8;
 /// One row in this many makes the sample a large problem starts from
 /// ([`RaamParams::warm_rows`]).
 const STRIDE: usize = 8;
@@ -490,7 +493,7 @@ fn solve<E: Executor>(
         }
         // Newton's step, capped by the radius, and a backtracking line
         // search on g_ε.
-        let step = newton_step(&ev, kappa, eps);
+        let step = newton_step(&ev, kappa, eps, exec);
         let slope: f64 = step.iter().zip(&ev.grad).map(|(s, g)| s * g).sum();
         let longest = step.iter().fold(0.0f64, |l, s| l.max(s.abs()));
         if slope.is_nan() || slope <= 0.0 || longest == 0.0 {
@@ -851,42 +854,65 @@ fn evaluate<E: Executor>(
 /// π_i π_iᵀ)`: facilities no near-tied resident couples have `M_jj = κ_j`;
 /// the coupled block is factored densely (Cholesky; `M` is positive
 /// definite since κ > 0).
-fn newton_step(ev: &Eval, kappa: &[f64], eps: f64) -> Vec<f64> {
+fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec<f64> {
     let m = kappa.len();
     let mut step: Vec<f64> = ev.grad.iter().zip(kappa).map(|(g, k)| g / k).collect();
-    let mut local = vec![u32::MAX; m];
-    let mut coupled = Vec::new();
+    // The coupled facilities in increasing order, so that each run (in
+    // column order) meets them in increasing order too.
+    let mut is_coupled = vec![false; m];
     for &(j, _) in &ev.coupling {
-        if local[j as usize] == u32::MAX {
-            local[j as usize] = coupled.len() as u32;
-            coupled.push(j as usize);
-        }
+        is_coupled[j as usize] = true;
     }
+    let coupled: Vec<usize> = (0..m).filter(|&j| is_coupled[j]).collect();
     let nc = coupled.len();
     if nc == 0 {
         return step;
     }
-    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ).
+    let mut local = vec![0usize; m];
+    for (l, &j) in coupled.iter().enumerate() {
+        local[j] = l;
+    }
+    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), the lower triangle,
+    // summed over a fixed number of blocks of runs, in order.
+    let per_block = ev.ends.len().div_ceil(HESSIAN_BLOCKS).max(1);
+    let blocks = chunk_ranges(ev.ends.len(), per_block);
+    let parts = exec.map(blocks, |b| {
+        let mut h = vec![0.0; nc * nc];
+        let mut run: Vec<(usize, f64)> = Vec::new();
+        let mut begin = if b.start == 0 {
+            0
+        } else {
+            ev.ends[b.start - 1]
+        };
+        for &end in &ev.ends[b] {
+            run.clear();
+            run.extend(
+                ev.coupling[begin..end]
+                    .iter()
+                    .map(|&(j, x)| (local[j as usize], x)),
+            );
+            let total: f64 = run.iter().map(|r| r.1).sum();
+            for (at, &(r, x)) in run.iter().enumerate() {
+                // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
+                let row = &mut h[r * nc..r * nc + r + 1];
+                let xr = x / total;
+                for &(c, y) in &run[..=at] {
+                    row[c] -= xr * y;
+                }
+                row[r] += x;
+            }
+            begin = end;
+        }
+        h
+    });
     let mut h = vec![0.0; nc * nc];
     for (l, &j) in coupled.iter().enumerate() {
         h[l * nc + l] = eps * kappa[j];
     }
-    let mut begin = 0;
-    for &end in &ev.ends {
-        let run = &ev.coupling[begin..end];
-        let total: f64 = run.iter().map(|r| r.1).sum();
-        for &(j, x) in run {
-            let r = local[j as usize] as usize;
-            // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
-            for &(k, y) in run {
-                let c = local[k as usize] as usize;
-                if c <= r {
-                    h[r * nc + c] -= x * y / total;
-                }
-            }
-            h[r * nc + r] += x;
+    for part in parts {
+        for (a, b) in h.iter_mut().zip(part) {
+            *a += b;
         }
-        begin = end;
     }
     let mut rhs: Vec<f64> = coupled.iter().map(|&j| eps * ev.grad[j]).collect();
     cholesky_solve(&mut h, nc, &mut rhs);
