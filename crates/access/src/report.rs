@@ -510,7 +510,15 @@ fn report_with<E: Executor>(
             )
         }
         (_, None) => {
+            let started = std::time::Instant::now();
             let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
+            if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+                eprintln!(
+                    "raam: the cost kernel, {} pairs, in {:.2} s",
+                    kernel.nnz(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             crate::scores_in(
                 query.method,
                 &decay,

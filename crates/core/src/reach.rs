@@ -275,7 +275,9 @@ impl ReachIndex {
             let d = frame.short_line_formula(fq, [dx, dy, dz], c2);
             cols[n] = k;
             dist[n] = d;
-            let inside = c2 <= reject2;
+            // In for sure below the band, out above it (a chord can be
+            // within the radius when the geodesic is not), Karney within.
+            let inside = (c2 <= reject2) & (d <= radius + band);
             near |= inside & ((d - radius).abs() <= band);
             n += usize::from(inside);
         }
@@ -539,7 +541,23 @@ mod tests {
         assert!(cols.is_empty() && dist.is_empty(), "beyond the radius");
         let reach = ReachIndex::new(&f, &[0], d, &[a]);
         reach.within(a, &mut cols, &mut dist);
-        assert_eq!((cols, dist), (vec![0], vec![d]), "at the radius, by Karney");
+        assert_eq!(
+            (&cols, &dist),
+            (&vec![0], &vec![d]),
+            "at the radius, by Karney"
+        );
+        // Beyond the radius by far more than the kernel's error, with a
+        // chord within it (a geodesic of 4.3 km is 80 µm longer than its
+        // chord): out, though the chord alone would not rule it out.
+        let c = crate::geodesic::ecef_chord_m(&ecef_m(a), &ecef_m(b));
+        assert!(c < d - 5e-5, "chord {c}, geodesic {d}");
+        let reach = ReachIndex::new(&f, &[0], (c + d) / 2.0, &[a]);
+        reach.for_each_within(a, |_, _| panic!("beyond the radius"));
+        reach.within(a, &mut cols, &mut dist);
+        assert!(
+            cols.is_empty() && dist.is_empty(),
+            "beyond the radius, chord within"
+        );
     }
 
     /// Bands against Karney: every pair within the radius, with the first
