@@ -23,6 +23,7 @@ pub mod fca;
 pub mod kernel;
 pub mod raam;
 mod raam_finish;
+mod raam_near;
 pub mod report;
 pub mod rows;
 

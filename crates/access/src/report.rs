@@ -512,7 +512,7 @@ fn report_with<E: Executor>(
         (_, None) => {
             let started = std::time::Instant::now();
             let kernel = cost_kernel(dataset, &members, metric, query.max_cost, exec);
-            if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+            if query.method == Method::Raam && std::env::var_os("BACINO_RAAM_TRACE").is_some() {
                 eprintln!(
                     "raam: the cost kernel, {} pairs, in {:.2} s",
                     kernel.nnz(),
