@@ -230,3 +230,26 @@ pub fn uri_safe(bytes: &[u8]) -> String {
     }
     s
 }
+
+/// Lets a panic raised inside the parquet or arrow crates unwind instead of
+/// aborting at once. The GeoParquet loader catches those (the decoders
+/// still assert on some corrupt pages: `decoder_guard` in bacino-formats)
+/// and reports the file as corrupt, which `Scratch::load_with` then checks
+/// like any loading error. Every other panic still goes to libFuzzer's
+/// hook, which aborts; a decoder panic that escapes the loader reaches
+/// libFuzzer's catch around the target, which aborts too.
+pub fn let_decoder_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fuzzer = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_decoder = info.location().is_some_and(|l| {
+                let file = l.file();
+                file.contains("/parquet-") || file.contains("/arrow-")
+            });
+            if !in_decoder {
+                fuzzer(info);
+            }
+        }));
+    });
+}

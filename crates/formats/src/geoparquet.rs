@@ -189,6 +189,31 @@ pub(crate) struct ChunkSource {
 /// geometry column and attribute columns found (the bbox covering is not
 /// read), row groups counted.
 pub(crate) fn open_chunks(path: &Path) -> Result<PointChunks> {
+    decoder_guard(path, "its metadata", || open_unguarded(path))
+}
+
+/// Runs `f`, which decodes Parquet with the parquet and arrow crates, and
+/// turns a panic inside it into an error naming the file. Those crates
+/// still assert, here and there, on corrupt pages and metadata (found by
+/// fuzzing this loader; see apache/arrow-rs issues 9705, 10107, 11121):
+/// what is checked beforehand is checked with a located error, and a file
+/// corrupt in a way not checked fails to load instead of taking the
+/// process down. The decoder holds no state beyond the call.
+fn decoder_guard<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(Error::Input {
+            path: path.to_owned(),
+            message: format!("a corrupt Parquet file: decoding {what} failed ({why})"),
+        })
+    })
+}
+
+fn open_unguarded(path: &Path) -> Result<PointChunks> {
     let bad = |message: String| Error::Input {
         path: path.to_owned(),
         message,
@@ -258,6 +283,18 @@ pub(crate) fn open_chunks(path: &Path) -> Result<PointChunks> {
     for (k, rg) in meta.metadata().row_groups().iter().enumerate() {
         let rows = usize::try_from(rg.num_rows())
             .map_err(|_| bad(format!("row group {k} claims {} rows", rg.num_rows())))?;
+        // The reader asserts (panics) on a negative start or length.
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let len = c.compressed_size();
+            if start < 0 || len < 0 || (start as u64).saturating_add(len as u64) > file_len {
+                return Err(bad(format!(
+                    "row group {k}, column `{}`: its pages (from byte {start}, {len} bytes) \
+                     are not within the file's {file_len} bytes",
+                    c.column_path().string()
+                )));
+            }
+        }
         first_row.push(next);
         chunk_rows.push(rows);
         next = next.saturating_add(rg.num_rows());
@@ -356,6 +393,12 @@ fn with_dictionaries(meta: ArrowReaderMetadata) -> parquet::errors::Result<Arrow
 impl ChunkSource {
     /// Decodes row group `k`.
     pub(crate) fn read(&self, k: usize) -> Result<PointChunk> {
+        decoder_guard(&self.path, &format!("row group {k}"), || {
+            self.read_unguarded(k)
+        })
+    }
+
+    fn read_unguarded(&self, k: usize) -> Result<PointChunk> {
         let path = &self.path;
         let bad = |message: String| Error::Input {
             path: path.to_owned(),

@@ -253,3 +253,35 @@ fn point_csv_rows_and_errors_name_their_lines_after_blank_lines() {
         assert_eq!(lines, [2, 5, 7], "{eol:?}");
     }
 }
+
+/// Two GeoParquet files that differ from a valid one by a byte (found by
+/// fuzzing; committed as fuzz seeds): a column chunk whose start offset is
+/// negative, which the parquet crate asserts on, and a page whose
+/// definition levels overrun their buffer, which arrow asserts on deep in
+/// the decoder. Both fail to load with an error naming the file; neither
+/// panics out of the loader. The valid file they come from loads.
+#[test]
+fn corrupt_geoparquet_fails_with_an_error_not_a_panic() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/residents_gis");
+    let dir = tempfile::tempdir().unwrap();
+    // A seed's first byte picks the fuzz target's format; the file follows.
+    let load = |seed: &str| {
+        let bytes = std::fs::read(seeds.join(seed)).unwrap();
+        let path = dir.path().join(seed);
+        std::fs::write(&path, &bytes[1..]).unwrap();
+        bacino_formats::PointChunks::open(&path, None).and_then(|c| c.read_all())
+    };
+    assert_eq!(load("residents.parquet").unwrap().rows.len(), 120);
+    let e = load("negative-column-start.parquet").unwrap_err().to_string();
+    assert!(e.contains("negative-column-start.parquet"), "{e}");
+    assert!(
+        e.contains("row group 0, column `id`") && e.contains("not within the file's"),
+        "{e}"
+    );
+    let e = load("corrupt-def-levels.parquet").unwrap_err().to_string();
+    assert!(e.contains("corrupt-def-levels.parquet"), "{e}");
+    assert!(
+        e.contains("a corrupt Parquet file: decoding row group 0 failed"),
+        "{e}"
+    );
+}
