@@ -24,6 +24,7 @@ pub mod kernel;
 pub mod raam;
 mod raam_finish;
 mod raam_near;
+mod raam_warm;
 pub mod report;
 pub mod rows;
 

@@ -59,9 +59,12 @@ pub struct RaamParams {
     pub max_passes: usize,
     /// Problems of at least this many rows (residents) start from the
     /// prices of the equilibrium of every eighth row, their demand scaled
-    /// up to the whole (itself started the same way): the first level's
-    /// Newton steps then begin near its optimum instead of at level
-    /// prices. The answer is certified all the same.
+    /// up to the whole (itself solved the same way), and are solved on
+    /// the pairs those prices leave near each row's cheapest option,
+    /// widened until the answer's prices fall inside the window that
+    /// chose them (then no pair left out is worth taking: module
+    /// `raam_warm`). The answer is certified over every pair all the
+    /// same.
     pub warm_rows: usize,
 }
 
@@ -108,9 +111,6 @@ const STALL: u32 = 40;
 /// The Hessian's runs are summed in this many blocks (a fixed number, so
 /// the sum does not depend on the threads).
 const HESSIAN_BLOCKS: usize = 8;
-/// One row in this many makes the sample a large problem starts from
-/// ([`RaamParams::warm_rows`]).
-const STRIDE: usize = 8;
 
 /// Solves RAAM on a kernel of costs (`cost.row(i)`: facilities in reach
 /// of row `i` and their costs), demand per row, supply per column.
@@ -195,22 +195,7 @@ pub fn raam_in<E: Executor>(
             a.nnz()
         );
     }
-    let mut solved = solve(&a, demand, &kappa_class, params, exec);
-    // Short of the tolerance: the exact finish on the pairs near a tie.
-    if solved.residual > params.tolerance {
-        if let Some(f) = crate::raam_finish::finish(
-            &a,
-            demand,
-            &kappa_class,
-            &solved.p,
-            solved.scale,
-            solved.residual,
-            params.tolerance,
-        ) {
-            solved.d = f.d;
-            solved.residual = f.residual;
-        }
-    }
+    let solved = crate::raam_warm::solve_large(&a, demand, &kappa_class, params, exec);
     let q_class: Vec<f64> = solved
         .d
         .iter()
@@ -349,14 +334,16 @@ fn twins<E: Executor>(
 
 /// The solver's answer: the demands of the certified split, its relative
 /// gap, the passes it took.
-struct Solved {
-    d: Vec<f64>,
+pub(crate) struct Solved {
+    pub(crate) d: Vec<f64>,
     /// The prices of the dual point certified with `d`.
-    p: Vec<f64>,
-    residual: f64,
-    passes: u32,
+    pub(crate) p: Vec<f64>,
+    pub(crate) residual: f64,
+    pub(crate) passes: u32,
     /// The scale of the costs the smoothing was set from.
-    scale: f64,
+    pub(crate) scale: f64,
+    /// Windows of prices the answer was solved in (0: all pairs).
+    pub(crate) windows: u32,
 }
 
 /// One evaluation of the smoothed dual at `p`.
@@ -378,11 +365,12 @@ pub(crate) struct Eval {
     ends: Vec<usize>,
 }
 
-fn solve<E: Executor>(
+pub(crate) fn solve<E: Executor>(
     a: &Kernel,
     demand: &[f64],
     kappa: &[f64],
     params: RaamParams,
+    start: Option<Vec<f64>>,
     exec: &E,
 ) -> Solved {
     let m = kappa.len();
@@ -401,6 +389,7 @@ fn solve<E: Executor>(
             residual: 0.0,
             passes: 0,
             scale: 1.0,
+            windows: 0,
         };
     }
     // Scale of the costs: the widest row spread, or the mean congestion.
@@ -420,32 +409,7 @@ fn solve<E: Executor>(
     let p0 = reached / crate::kernel::sum(kappa.iter().copied());
     let scale = spread.max(p0).max(f64::MIN_POSITIVE);
     let mut eps = EPS_START * scale;
-    let mut p = vec![p0; m];
-    // Many rows: start from a sample's prices (`RaamParams::warm_rows`).
-    if a.rows() >= params.warm_rows.max(2 * STRIDE) {
-        let sub = Kernel::build_in(m, a.rows().div_ceil(STRIDE), exec, |k, push| {
-            let (c, v) = a.row(k * STRIDE);
-            for (&j, &x) in c.iter().zip(v) {
-                push(j, x);
-            }
-        });
-        let picked: Vec<f64> = (0..a.rows()).step_by(STRIDE).map(weight).collect();
-        let f = reached / crate::kernel::sum(picked.iter().copied());
-        if f.is_finite() {
-            let picked: Vec<f64> = picked.iter().map(|w| w * f).collect();
-            let warm = solve(
-                &sub,
-                &picked,
-                kappa,
-                RaamParams {
-                    tolerance: params.tolerance.max(1e-8),
-                    ..params
-                },
-                exec,
-            );
-            p = warm.p;
-        }
-    }
+    let mut p = start.unwrap_or_else(|| vec![p0; m]);
     let mut near = crate::raam_near::Near::default();
     let mut passes = 0u32;
     let mut at = |p: &[f64], eps: f64, passes: &mut u32| {
@@ -527,6 +491,7 @@ fn solve<E: Executor>(
         p: best.3,
         passes,
         scale,
+        windows: 0,
     }
 }
 

@@ -1,0 +1,293 @@
+//! RAAM on many rows: a warm start from a sample, and a window of prices.
+//!
+//! A large problem first solves the equilibrium of every eighth row, its
+//! demand scaled up to the whole. Its prices `p̂` are close to the whole
+//! problem's (at full scale on the Bergamo fixture, 99 % of facilities
+//! within 0.3 % of the mean congestion). Each facility `j` is then given
+//! a window `[lo_j, hi_j]` around `p̂_j`, and only the pairs that could be
+//! a row's choice for prices in those windows are kept:
+//!
+//! ```text
+//! keep (i, j)  ⇔  a_ij + lo_j ≤ min_k (a_ik + hi_k)
+//! ```
+//!
+//! Every row keeps at least the facility that attains its minimum. If the
+//! equilibrium `p*` of the kept pairs lies in the windows, it is the
+//! equilibrium of all pairs: a pair left out has
+//! `a_ij + p*_j ≥ a_ij + lo_j > min_k (a_ik + hi_k) ≥ min_k (a_ik + p*_k)`,
+//! a positive reduced cost, so no row would take it; the certificate
+//! (split, prices and duality gap) is then the same over all pairs. If a
+//! price left its window, that window widens (at least fourfold, and to
+//! twice the distance the price moved) and the kept pairs are chosen
+//! again, warm from the last prices (unless they are the same pairs: then the
+//! answer stands, in the wider windows); after [`ROUNDS`] windows the
+//! whole kernel is solved. At full scale (925,049 residents, 594 GPs, 10 km) the kept pairs are
+//! 8 % of all, and the first window holds the answer.
+
+use bacino_core::Executor;
+
+use crate::kernel::Kernel;
+use crate::raam::{solve, RaamParams, Solved};
+
+/// One row in this many makes the sample a large problem starts from
+/// ([`RaamParams::warm_rows`]).
+const STRIDE: usize = 8;
+/// The windows' first half-width, relative to the mean congestion (the
+/// mean price).
+const WINDOW: f64 = 1e-2;
+/// Windows tried before the whole kernel is solved.
+const ROUNDS: usize = 6;
+
+/// Solves RAAM on the kernel `a` (rows × facilities, costs over τ),
+/// certified, finished exactly when path following stops short of the
+/// tolerance; from a sample and on a window of prices when it has at
+/// least `params.warm_rows` rows.
+pub(crate) fn solve_large<E: Executor>(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    params: RaamParams,
+    exec: &E,
+) -> Solved {
+    let m = kappa.len();
+    let Some(centre) = sample_prices(a, demand, kappa, params, exec) else {
+        return finished(a, demand, kappa, params, None, exec);
+    };
+    let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
+    let mean = centre.iter().sum::<f64>() / m as f64;
+    let mut lo: Vec<f64> = centre.iter().map(|c| c - WINDOW * mean).collect();
+    let mut hi: Vec<f64> = centre.iter().map(|c| c + WINDOW * mean).collect();
+    let mut kept = within_windows(a, &lo, &hi, exec);
+    let mut p = centre.clone();
+    let mut passes = 0;
+    for round in 1..=ROUNDS {
+        let started = std::time::Instant::now();
+        let mut solved = finished(&kept, demand, kappa, params, Some(p), exec);
+        passes += solved.passes;
+        solved.passes = passes;
+        solved.windows = round as u32;
+        let out: Vec<usize> = (0..m)
+            .filter(|&j| !(lo[j] <= solved.p[j] && solved.p[j] <= hi[j]))
+            .collect();
+        if trace {
+            eprintln!(
+                "raam: window {round}: {} of {} pairs, {:.2} s, residual {:.3e}, {} prices \
+                 outside their windows",
+                kept.nnz(),
+                a.nnz(),
+                started.elapsed().as_secs_f64(),
+                solved.residual,
+                out.len()
+            );
+        }
+        if out.is_empty() {
+            return solved;
+        }
+        for j in out {
+            let half = (hi[j] - lo[j]) / 2.0;
+            let moved = (solved.p[j] - centre[j]).abs();
+            let wider = (4.0 * half).max(2.0 * moved);
+            lo[j] = centre[j] - wider;
+            hi[j] = centre[j] + wider;
+        }
+        // Wider windows keep a superset of the pairs. The same pairs: the
+        // same program, whose answer now lies in every window.
+        let wider = within_windows(a, &lo, &hi, exec);
+        if wider.nnz() == kept.nnz() {
+            return solved;
+        }
+        kept = wider;
+        p = solved.p;
+    }
+    let mut solved = finished(a, demand, kappa, params, Some(p), exec);
+    solved.passes += passes;
+    solved
+}
+
+/// The pairs of `a` that could be a row's cheapest for prices within
+/// `[lo, hi]`: `a_ij + lo_j ≤ min_k (a_ik + hi_k)`.
+fn within_windows<E: Executor>(a: &Kernel, lo: &[f64], hi: &[f64], exec: &E) -> Kernel {
+    Kernel::build_in(a.cols(), a.rows(), exec, |i, push| {
+        let (c, v) = a.row(i);
+        let bound = c
+            .iter()
+            .zip(v)
+            .map(|(&j, &x)| x + hi[j as usize])
+            .fold(f64::INFINITY, f64::min);
+        for (&j, &x) in c.iter().zip(v) {
+            if x + lo[j as usize] <= bound {
+                push(j, x);
+            }
+        }
+    })
+}
+
+/// [`solve`], then, short of the tolerance, the exact finish on the pairs
+/// near a tie (whose certificate prices are then `D / κ`).
+fn finished<E: Executor>(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    params: RaamParams,
+    start: Option<Vec<f64>>,
+    exec: &E,
+) -> Solved {
+    let mut solved = solve(a, demand, kappa, params, start, exec);
+    if solved.residual > params.tolerance {
+        if let Some(f) = crate::raam_finish::finish(
+            a,
+            demand,
+            kappa,
+            &solved.p,
+            solved.scale,
+            solved.residual,
+            params.tolerance,
+        ) {
+            solved.p = f.d.iter().zip(kappa).map(|(d, k)| d / k).collect();
+            solved.d = f.d;
+            solved.residual = f.residual;
+        }
+    }
+    solved
+}
+
+/// For a problem of at least `params.warm_rows` rows: the equilibrium
+/// prices of every [`STRIDE`]th row, their demand scaled up to the whole
+/// reached demand (solved itself by [`solve_large`]). `None` for a
+/// smaller problem, or one with no demand in reach.
+fn sample_prices<E: Executor>(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    params: RaamParams,
+    exec: &E,
+) -> Option<Vec<f64>> {
+    if a.rows() < params.warm_rows.max(2 * STRIDE) || kappa.is_empty() {
+        return None;
+    }
+    let weight = |i: usize| {
+        if a.row(i).0.is_empty() {
+            0.0
+        } else {
+            demand[i]
+        }
+    };
+    let reached = crate::kernel::sum((0..a.rows()).map(weight));
+    let picked: Vec<f64> = (0..a.rows()).step_by(STRIDE).map(weight).collect();
+    let f = reached / crate::kernel::sum(picked.iter().copied());
+    if !(f.is_finite() && f > 0.0) {
+        return None;
+    }
+    let picked: Vec<f64> = picked.iter().map(|w| w * f).collect();
+    let sub = Kernel::build_in(a.cols(), a.rows().div_ceil(STRIDE), exec, |k, push| {
+        let (c, v) = a.row(k * STRIDE);
+        for (&j, &x) in c.iter().zip(v) {
+            push(j, x);
+        }
+    });
+    let warm = solve_large(
+        &sub,
+        &picked,
+        kappa,
+        RaamParams {
+            tolerance: params.tolerance.max(1e-8),
+            ..params
+        },
+        exec,
+    );
+    Some(warm.p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bacino_core::Sequential;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Residents and facilities on a 20 km square, costs (km) within 6 km.
+    fn instance(rows: usize, cols: usize, seed: u64) -> (Kernel, Vec<[f64; 2]>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let at = |rng: &mut ChaCha8Rng| [rng.random_range(0.0..20.0), rng.random_range(0.0..20.0)];
+        let fac: Vec<[f64; 2]> = (0..cols).map(|_| at(&mut rng)).collect();
+        let res: Vec<[f64; 2]> = (0..rows).map(|_| at(&mut rng)).collect();
+        let a = Kernel::build_in(cols, rows, &Sequential, |i, push| {
+            for (j, f) in fac.iter().enumerate() {
+                let d = (res[i][0] - f[0]).hypot(res[i][1] - f[1]);
+                if d <= 6.0 {
+                    push(j as u32, d);
+                }
+            }
+        });
+        (a, res)
+    }
+
+    /// The windowed solve gives the equilibrium of all pairs: the same
+    /// demands as the solve over every pair, certified. The sample is
+    /// made unrepresentative (the rows it takes, every eighth, carry
+    /// little demand in the east and much in the west), so its prices
+    /// are off and windows have to widen, and be solved again, before
+    /// the answer's prices fall inside them.
+    #[test]
+    fn windows_widen_until_the_equilibrium_of_all_pairs_is_inside() {
+        let (a, res) = instance(4000, 40, 7);
+        let demand: Vec<f64> = res
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match (i % STRIDE == 0, r[0] < 10.0) {
+                (true, true) => 40.0,
+                (true, false) => 1.0,
+                (false, _) => 5.0,
+            })
+            .collect();
+        let kappa: Vec<f64> = (0..40).map(|j| 300.0 + 40.0 * (j % 7) as f64).collect();
+        let params = RaamParams {
+            tolerance: 1e-10,
+            warm_rows: 100,
+            ..RaamParams::default()
+        };
+        let all = finished(&a, &demand, &kappa, params, None, &Sequential);
+        let windowed = solve_large(&a, &demand, &kappa, params, &Sequential);
+        assert!(all.residual <= 1e-10, "{}", all.residual);
+        assert!(windowed.residual <= 1e-10, "{}", windowed.residual);
+        assert!(windowed.windows >= 2, "windows {}", windowed.windows);
+        let total: f64 = demand.iter().sum();
+        for (x, y) in all.d.iter().zip(&windowed.d) {
+            assert!((x - y).abs() <= 1e-6 * total, "{x} vs {y}");
+        }
+        // Each row's equilibrium cost over all its pairs, at the prices
+        // each certified, agrees.
+        let kept_min = |i: usize| {
+            let (c, v) = a.row(i);
+            c.iter()
+                .zip(v)
+                .map(|(&j, &x)| x + windowed.p[j as usize])
+                .fold(f64::INFINITY, f64::min)
+        };
+        let plain_min = |i: usize| {
+            let (c, v) = a.row(i);
+            c.iter()
+                .zip(v)
+                .map(|(&j, &x)| x + all.p[j as usize])
+                .fold(f64::INFINITY, f64::min)
+        };
+        for i in 0..a.rows() {
+            let (x, y) = (kept_min(i), plain_min(i));
+            assert!(
+                x.is_infinite() && y.is_infinite() || (x - y).abs() <= 1e-6,
+                "row {i}"
+            );
+        }
+    }
+
+    /// A small problem is solved over every pair, in no window.
+    #[test]
+    fn a_small_problem_is_solved_whole() {
+        let (a, _) = instance(500, 10, 3);
+        let demand = vec![1.0; 500];
+        let kappa = vec![50.0; 10];
+        let s = solve_large(&a, &demand, &kappa, RaamParams::default(), &Sequential);
+        assert_eq!(s.windows, 0);
+        assert!(s.residual <= 1e-10, "{}", s.residual);
+    }
+}
