@@ -272,7 +272,9 @@ fn corrupt_geoparquet_fails_with_an_error_not_a_panic() {
         bacino_formats::PointChunks::open(&path, None).and_then(|c| c.read_all())
     };
     assert_eq!(load("residents.parquet").unwrap().rows.len(), 120);
-    let e = load("negative-column-start.parquet").unwrap_err().to_string();
+    let e = load("negative-column-start.parquet")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("negative-column-start.parquet"), "{e}");
     assert!(
         e.contains("row group 0, column `id`") && e.contains("not within the file's"),
