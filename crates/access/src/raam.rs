@@ -365,6 +365,15 @@ pub(crate) struct Eval {
     ends: Vec<usize>,
 }
 
+/// Row `i`'s demand if it reaches a facility, else 0.
+pub(crate) fn reached_demand(a: &Kernel, demand: &[f64], i: usize) -> f64 {
+    if a.row(i).0.is_empty() {
+        0.0
+    } else {
+        demand[i]
+    }
+}
+
 pub(crate) fn solve<E: Executor>(
     a: &Kernel,
     demand: &[f64],
@@ -374,14 +383,7 @@ pub(crate) fn solve<E: Executor>(
     exec: &E,
 ) -> Solved {
     let m = kappa.len();
-    let weight = |i: usize| {
-        if a.row(i).0.is_empty() {
-            0.0
-        } else {
-            demand[i]
-        }
-    };
-    let reached = crate::kernel::sum((0..a.rows()).map(weight));
+    let reached = crate::kernel::sum((0..a.rows()).map(|i| reached_demand(a, demand, i)));
     if m == 0 || reached <= 0.0 {
         return Solved {
             d: vec![0.0; m],

@@ -27,7 +27,7 @@
 use bacino_core::Executor;
 
 use crate::kernel::Kernel;
-use crate::raam::{solve, RaamParams, Solved};
+use crate::raam::{reached_demand, solve, RaamParams, Solved};
 
 /// One row in this many makes the sample a large problem starts from
 /// ([`RaamParams::warm_rows`]).
@@ -165,13 +165,7 @@ fn sample_prices<E: Executor>(
     if a.rows() < params.warm_rows.max(2 * STRIDE) || kappa.is_empty() {
         return None;
     }
-    let weight = |i: usize| {
-        if a.row(i).0.is_empty() {
-            0.0
-        } else {
-            demand[i]
-        }
-    };
+    let weight = |i: usize| reached_demand(a, demand, i);
     let reached = crate::kernel::sum((0..a.rows()).map(weight));
     let picked: Vec<f64> = (0..a.rows()).step_by(STRIDE).map(weight).collect();
     let f = reached / crate::kernel::sum(picked.iter().copied());
@@ -257,22 +251,15 @@ mod tests {
         }
         // Each row's equilibrium cost over all its pairs, at the prices
         // each certified, agrees.
-        let kept_min = |i: usize| {
+        let row_min = |p: &[f64], i: usize| {
             let (c, v) = a.row(i);
             c.iter()
                 .zip(v)
-                .map(|(&j, &x)| x + windowed.p[j as usize])
-                .fold(f64::INFINITY, f64::min)
-        };
-        let plain_min = |i: usize| {
-            let (c, v) = a.row(i);
-            c.iter()
-                .zip(v)
-                .map(|(&j, &x)| x + all.p[j as usize])
+                .map(|(&j, &x)| x + p[j as usize])
                 .fold(f64::INFINITY, f64::min)
         };
         for i in 0..a.rows() {
-            let (x, y) = (kept_min(i), plain_min(i));
+            let (x, y) = (row_min(&windowed.p, i), row_min(&all.p, i));
             assert!(
                 x.is_infinite() && y.is_infinite() || (x - y).abs() <= 1e-6,
                 "row {i}"
