@@ -302,7 +302,19 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
             ],
         );
         let municipality = pick(&mut rng, &["016024", "", " Crema ", "Bergamo"]);
-        let gp = pick(&mut rng, &["GP1", "", " GP2 ", "GP2"]);
+        // Ids of 1-8 bytes are looked up as one word, longer ones by name.
+        let gp = pick(
+            &mut rng,
+            &[
+                "GP1",
+                "",
+                " GP2 ",
+                "GP2",
+                "GP00008X",
+                "GP-long-identifier",
+                "GéP",
+            ],
+        );
         let group = pick(&mut rng, &["assigned", "ad", "", "none"]);
         let province = pick(&mut rng, &["016", "", " 019 ", "BG"]);
         let end = pick(&mut rng, &["\n", "\n", "\r\n", "\n\n", "\n\r\n"]);
@@ -318,6 +330,12 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
     for dir in [&plain, &quoted] {
         std::fs::create_dir(dir).unwrap();
         dataset_dir(dir, "residents.csv");
+        std::fs::write(
+            dir.join("facilities.csv"),
+            "id,kind,lon,lat\nGP1,gp,9.67,45.69\nGP2,gp,9.70,45.36\nGP00008X,gp,9.6,45.6\n\
+             GP-long-identifier,gp,9.5,45.5\nGéP,gp,9.4,45.4\n",
+        )
+        .unwrap();
     }
     std::fs::write(plain.join("residents.csv"), format!("{header}{body}")).unwrap();
     std::fs::write(
@@ -338,6 +356,8 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
         (lines.len() - 1, "R4,9.5,45.0,1,,GP9,,,\n"),
         (30_000, "R5,9.5,45.0,1,,,,\n"),
         (30_001, ",9.5,45.0,1,,,,,\n"),
+        (50_000, "R6,9.5,45.0,1,,GP00008Y,,,\n"),
+        (50_001, "R7,9.5,45.0,1,,GP-long-identifieR,,,\n"),
     ] {
         let mut broken = lines.clone();
         broken.insert(k, bad);

@@ -23,23 +23,43 @@ pub(super) fn read_range(
     Ok(())
 }
 
+thread_local! {
+    /// A buffer of this thread's for the pieces it reads.
+    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with an empty buffer of this thread's, reused from piece to
+/// piece: its pages are faulted in once, not once per piece. A buffer grown
+/// past a few pieces' size (a very long line) is not kept.
+pub(super) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    let mut buf = BUFFER.take();
+    buf.clear();
+    let out = f(&mut buf);
+    if buf.capacity() <= 4 * CSV_PIECE_BYTES as usize {
+        BUFFER.set(buf);
+    }
+    out
+}
+
 /// The lines of a CSV body owned by the piece `[from, to)`: those that
 /// *start* in it (the first line start at or after `from`, through the line
-/// holding byte `to - 1`). Returns the bytes and their offset in the file.
+/// holding byte `to - 1`). Reads them into `buf` and returns where they are
+/// in it and their offset in the file.
 pub(super) fn read_owned_lines(
     path: &Path,
     body_start: u64,
     from: u64,
     to: u64,
     file_len: u64,
-) -> std::io::Result<(Vec<u8>, u64)> {
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(std::ops::Range<usize>, u64)> {
     let mut file = std::fs::File::open(path)?;
     // One byte before `from` tells whether a line starts at `from`.
     let read_from = if from > body_start { from - 1 } else { from };
-    let mut buf = Vec::with_capacity((to - read_from) as usize + (64 << 10));
-    read_range(&mut file, read_from, to - read_from, &mut buf)?;
+    buf.reserve((to - read_from) as usize + (64 << 10));
+    read_range(&mut file, read_from, to - read_from, buf)?;
     let first = if from > body_start {
-        memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1)
+        memchr::memchr(b'\n', buf).map_or(buf.len(), |i| i + 1)
     } else {
         0
     };
@@ -53,7 +73,7 @@ pub(super) fn read_owned_lines(
         loop {
             let before = buf.len();
             if next < file_len {
-                read_range(&mut file, next, 64 << 10, &mut buf)?;
+                read_range(&mut file, next, 64 << 10, buf)?;
             }
             if buf.len() == before {
                 break before; // end of file
@@ -64,9 +84,7 @@ pub(super) fn read_owned_lines(
             }
         }
     };
-    buf.truncate(end);
-    buf.drain(..first);
-    Ok((buf, read_from + first as u64))
+    Ok((first..end, read_from + first as u64))
 }
 
 /// What a first pass learns about a piece, to size and place its rows.
@@ -95,25 +113,81 @@ pub(super) fn scan_csv_piece(
     (from, to): (u64, u64),
     file_len: u64,
 ) -> std::result::Result<PieceScan, ScanError> {
-    let (body, at) =
-        read_owned_lines(path, body_start, from, to, file_len).map_err(ScanError::Io)?;
-    if memchr::memchr(b'"', &body).is_some() {
-        return Err(ScanError::Quoted);
+    with_buffer(|buf| {
+        let (owned, at) =
+            read_owned_lines(path, body_start, from, to, file_len, buf).map_err(ScanError::Io)?;
+        let body = &buf[owned];
+        if memchr::memchr(b'"', body).is_some() {
+            return Err(ScanError::Quoted);
+        }
+        let (newlines, rows) = count_lines(body);
+        Ok(PieceScan {
+            from: at,
+            to: at + body.len() as u64,
+            line0: 0,
+            newlines,
+            rows,
+        })
+    })
+}
+
+/// The line feeds of a CSV body, and its records: the lines as
+/// `for_each_plain_line` sees them (the segments between line feeds), less
+/// the blank ones (empty, or a lone `\r`).
+pub(super) fn count_lines(body: &[u8]) -> (u64, usize) {
+    let newlines = memchr::memchr_iter(b'\n', body).count();
+    // A blank line before the last starts the body or follows a line feed,
+    // and starts with `\n` or `\r`: when no such pair is found (a search
+    // for both bytes at once), every segment but the last holds a record.
+    // The pairs are rare; then each segment is looked at.
+    let pair = |p: &[u8]| memchr::memmem::find(body, p).is_some();
+    if !(matches!(body.first(), Some(b'\n' | b'\r')) || pair(b"\n\n") || pair(b"\n\r")) {
+        let tail = &body[memchr::memrchr(b'\n', body).map_or(0, |i| i + 1)..];
+        return (
+            newlines as u64,
+            newlines + usize::from(!(tail.is_empty() || tail == b"\r")),
+        );
     }
-    // The lines as `for_each_plain_line` sees them: the segments between
-    // line feeds, of which the empty ones (or a lone `\r`) hold no record.
-    let (mut newlines, mut rows, mut start) = (0u64, 0usize, 0usize);
-    for end in memchr::memchr_iter(b'\n', &body).chain(std::iter::once(body.len())) {
-        newlines += u64::from(end < body.len());
+    let (mut rows, mut start) = (0usize, 0usize);
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
         let line = &body[start..end];
         rows += usize::from(!(line.is_empty() || line == b"\r"));
         start = end + 1;
     }
-    Ok(PieceScan {
-        from: at,
-        to: at + body.len() as u64,
-        line0: 0,
-        newlines,
-        rows,
-    })
+    (newlines as u64, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines and records counted one segment at a time.
+    fn by_segments(body: &[u8]) -> (u64, usize) {
+        let segments: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+        let rows = segments
+            .iter()
+            .filter(|s| !(s.is_empty() || **s == b"\r"))
+            .count();
+        (segments.len() as u64 - 1, rows)
+    }
+
+    #[test]
+    fn lines_are_counted_as_segment_by_segment() {
+        // Every body of up to 7 bytes over the bytes that matter.
+        let alphabet = [b'a', b',', b'\n', b'\r'];
+        for len in 0..=7u32 {
+            for mut code in 0..4usize.pow(len) {
+                let body: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[code % 4];
+                        code /= 4;
+                        b
+                    })
+                    .collect();
+                assert_eq!(count_lines(&body), by_segments(&body), "{body:?}");
+            }
+        }
+        let long = b"R1,9.1,45.2\nR2,9.2,45.3\r\nR3,9.3,45.4".repeat(1000);
+        assert_eq!(count_lines(&long), by_segments(&long));
+    }
 }

@@ -330,7 +330,7 @@ impl ResidentParser<'_> {
 
 /// Extra columns the fast path of plain CSV lines takes (more go through
 /// the general row parser).
-const MAX_PLAIN_EXTRA: usize = 8;
+pub(super) const MAX_PLAIN_EXTRA: usize = 8;
 
 /// Bytes per piece when a CSV file is parsed in parallel.
 pub(super) const CSV_PIECE_BYTES: u64 = 2 << 20;
@@ -438,23 +438,34 @@ pub(super) fn load_residents<E: Executor>(
     // Pass 2, in parallel: every piece parses straight into its slice of
     // the final columns (no per-piece columns to concatenate afterwards).
     let pieces = scans.iter().map(|s| (*s, s.rows)).collect();
+    let plain = PlainRows::new(&p);
     let residents = parse_pieces(path, &cols, pieces, exec, |s, sink| {
-        let mut body = Vec::with_capacity((s.to - s.from) as usize);
-        std::fs::File::open(path)
-            .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, &mut body))
-            .map_err(|e| io_error(path, e))?;
-        for_each_plain_line(&body, s.line0, |line, rec| {
-            if p.push_plain(sink, rec) {
-                return Ok(());
+        with_buffer(|body| {
+            body.reserve((s.to - s.from) as usize + 1 + PADDING);
+            std::fs::File::open(path)
+                .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, body))
+                .map_err(|e| io_error(path, e))?;
+            if let Some(rows) = &plain {
+                if body.last().is_some_and(|&b| b != b'\n') {
+                    body.push(b'\n');
+                }
+                let len = body.len();
+                body.resize(len + PADDING, 0);
+                return rows.parse(body, len, s.line0, sink);
             }
-            p.push(
-                sink,
-                rec,
-                RowPos {
-                    line: Some(line),
-                    feature: None,
-                },
-            )
+            for_each_plain_line(body, s.line0, |line, rec| {
+                if p.push_plain(sink, rec) {
+                    return Ok(());
+                }
+                p.push(
+                    sink,
+                    rec,
+                    RowPos {
+                        line: Some(line),
+                        feature: None,
+                    },
+                )
+            })
         })
     })?;
     check_unique_ids(path, &residents, exec, None, |row| {

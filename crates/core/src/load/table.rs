@@ -77,7 +77,7 @@ impl Fields for SplitLine<'_> {
 /// exactly when `y ≠ 0` (no carry leaves a byte, as 0x7f + 0x7f < 0x100);
 /// `y` is the byte xor the delimiter, zero exactly on a match.
 #[inline]
-fn delimiters(word: u64) -> u64 {
+pub(super) fn delimiters(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let nonzero = |y: u64| ((y & LOW7) + LOW7) | y;

@@ -1,0 +1,459 @@
+//! The fast path for residents' CSV lines: each line read once, left to
+//! right, every field parsed as its delimiter is found.
+//!
+//! [`for_each_plain_line`] first splits a line into fields and
+//! [`ResidentParser::push_plain`] then parses them; here the two are one
+//! loop over a line, driven by what each column of the header is. A line
+//! this path does not take whole (a space around a field, a number in
+//! another form, an unknown GP, a wrong number of fields…) goes, alone, to
+//! the same two functions as before, which store it or say what is wrong.
+//! So the rows stored and the errors are exactly those of the general path
+//! (tested in `plain_csv_pieces_parse_as_the_general_csv_reader`).
+
+use super::*;
+
+/// What a column of the header is to the fast path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    Id,
+    X,
+    Y,
+    Weight,
+    Gp,
+    /// A categorical column: 0 is the municipality, 1 the group, 2 + k
+    /// the k-th extra column.
+    Text(usize),
+    /// A column the residents do not keep.
+    Skip,
+}
+
+/// Facility ids of at most 8 bytes, looked up by their bytes as one word.
+///
+/// An open-addressing table: the id's bytes (little-endian, zero past its
+/// end) and its length are the key, so ids holding NUL bytes stay
+/// distinct. Longer ids are not in it, and are looked up by name.
+struct ShortIds {
+    /// (bytes, length, facility); length 0 marks an empty slot.
+    slots: Vec<(u64, u32, u32)>,
+    shift: u32,
+}
+
+impl ShortIds {
+    fn new(facilities: &Facilities) -> Self {
+        let bits = (2 * facilities.len().max(1))
+            .next_power_of_two()
+            .trailing_zeros();
+        let mut t = ShortIds {
+            slots: vec![(0, 0, 0); 1 << bits],
+            shift: 64 - bits,
+        };
+        for (i, f) in facilities.iter().enumerate() {
+            let id = f.id.0.as_bytes();
+            if (1..=8).contains(&id.len()) {
+                let mut word = [0u8; 8];
+                word[..id.len()].copy_from_slice(id);
+                let key = u64::from_le_bytes(word);
+                let mut at = t.home(key, id.len() as u32);
+                while t.slots[at].1 != 0 {
+                    at = (at + 1) & (t.slots.len() - 1);
+                }
+                // Facility ids are unique (checked when they are loaded).
+                t.slots[at] = (key, id.len() as u32, i as u32);
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn home(&self, key: u64, len: u32) -> usize {
+        ((key ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The facility whose id is the `len` (1..=8) bytes starting with the
+    /// low byte of `word`.
+    #[inline]
+    fn get(&self, word: u64, len: usize) -> Option<u32> {
+        let key = if len == 8 {
+            word
+        } else {
+            word & ((1u64 << (8 * len)) - 1)
+        };
+        let mut at = self.home(key, len as u32);
+        loop {
+            let (k, l, f) = self.slots[at];
+            if l == 0 {
+                return None;
+            }
+            if k == key && l as usize == len {
+                return Some(f);
+            }
+            at = (at + 1) & (self.slots.len() - 1);
+        }
+    }
+}
+
+/// Bytes of zeros kept after a body, so that 8-byte words can be read
+/// from any position in it.
+pub(super) const PADDING: usize = 8;
+
+/// The eight bytes of `body` from `at`, the first in the low byte.
+#[inline]
+fn word_at(body: &[u8], at: usize) -> u64 {
+    match body[at..].first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => panic!("a word read past the padding of a body"),
+    }
+}
+
+/// Where the field starting at `at` ends: its comma or line feed.
+#[inline]
+fn field_end(body: &[u8], mut at: usize) -> usize {
+    loop {
+        let found = delimiters(word_at(body, at));
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+}
+
+/// The value of `len` (0..=8) decimal digits starting with the low byte of
+/// `word`, or `None` if any of them is not a digit.
+///
+/// SWAR: the digits are moved to the high bytes and the low ones filled
+/// with `'0'` (leading zeros), every byte is checked to be `'0'..='9'`,
+/// then pairs, quadruples and the two halves are combined with three
+/// multiplications (the first digit is the most significant).
+#[inline]
+fn digits(word: u64, len: usize) -> Option<u64> {
+    if len == 0 {
+        return Some(0);
+    }
+    let shift = 8 * (8 - len) as u32;
+    let w = (word << shift)
+        | (0x3030_3030_3030_3030u64
+            .checked_shr(8 * len as u32)
+            .unwrap_or(0));
+    // Each byte is 0x30..=0x39: its high nibble is 3, and adding 6 leaves
+    // the high nibble at 3 (no carry out of the low nibble).
+    let high = w & 0xF0F0_F0F0_F0F0_F0F0;
+    let carried = (w.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4;
+    if high | carried != 0x3333_3333_3333_3333 {
+        return None;
+    }
+    let v = ((w & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561)) >> 8;
+    let v = ((v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601)) >> 16;
+    Some(((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001)) >> 32)
+}
+
+/// [`parse_plain_decimal`] of the `len` bytes of `body` from `at`, the
+/// common shapes (at most 8 digits on either side of the point) taken
+/// eight digits at a time.
+#[inline(always)]
+fn decimal(body: &[u8], at: usize, len: usize) -> Option<f64> {
+    const POW10: [f64; 9] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+    const POW10U: [u64; 9] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+    ];
+    let b = &body[at..at + len];
+    let (neg, from) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let digits_len = len - from;
+    // The point among the first eight bytes (as a number's own delimiter
+    // search: the high bit of each byte equal to `.`).
+    let first = word_at(body, at + from) ^ 0x2E2E_2E2E_2E2E_2E2E;
+    let dots = (first.wrapping_sub(0x0101_0101_0101_0101) & !first) & 0x8080_8080_8080_8080;
+    // (None among them: the number is taken as all integer, and if longer
+    // than eight digits goes to the general parser.)
+    let point = if dots == 0 {
+        usize::MAX
+    } else {
+        (dots.trailing_zeros() / 8) as usize
+    };
+    let (int, frac) = if point < digits_len {
+        (point, digits_len - point - 1)
+    } else {
+        (digits_len, 0)
+    };
+    if int <= 8 && frac <= 8 && (1..=15).contains(&(int + frac)) {
+        let i = digits(word_at(body, at + from), int);
+        let f = digits(word_at(body, at + from + int + 1), frac);
+        if let (Some(i), Some(f)) = (i, f) {
+            // At most 15 digits: the integer, and so the quotient, exact.
+            // Below 2^53, so converted exactly (as a signed integer: one
+            // instruction).
+            let m = ((i * POW10U[frac] + f) as i64) as f64;
+            let v = if frac == 0 { m } else { m / POW10[frac] };
+            return Some(if neg { -v } else { v });
+        }
+    }
+    parse_plain_decimal(b)
+}
+
+/// Reads the residents' lines of one piece in one pass per line.
+pub(super) struct PlainRows<'p> {
+    parser: &'p ResidentParser<'p>,
+    roles: Vec<Role>,
+    gps: ShortIds,
+}
+
+impl<'p> PlainRows<'p> {
+    /// The fast path for this header, or `None` when its columns are not
+    /// ones it takes (more extra columns than the general fast path, or
+    /// coordinates that need a transformation).
+    pub(super) fn new(parser: &'p ResidentParser<'p>) -> Option<Self> {
+        let c = parser.cols;
+        if c.extra.len() > MAX_PLAIN_EXTRA
+            || !(c.coords.lonlat || parser.transform.crs().is_wgs84())
+        {
+            return None;
+        }
+        let mut roles = vec![Role::Skip; parser.t.header.len()];
+        let mut set = |col: usize, role: Role| {
+            let free = roles[col] == Role::Skip;
+            roles[col] = role;
+            free
+        };
+        let mut ok = set(c.id, Role::Id) & set(c.coords.x, Role::X) & set(c.coords.y, Role::Y);
+        let optional = [
+            (c.weight, Role::Weight),
+            (c.gp_id, Role::Gp),
+            (c.municipality, Role::Text(0)),
+            (c.group, Role::Text(1)),
+        ];
+        for (col, role) in optional {
+            if let Some(col) = col {
+                ok &= set(col, role);
+            }
+        }
+        for (k, &(_, col)) in c.extra.iter().enumerate() {
+            ok &= set(col, Role::Text(2 + k));
+        }
+        ok.then(|| PlainRows {
+            parser,
+            roles,
+            gps: ShortIds::new(parser.facilities),
+        })
+    }
+
+    /// Stores every line of `body` (a piece's whole lines, then at least
+    /// [`PADDING`] bytes that are not part of it), numbered from `line0`.
+    /// `body` must hold no quote character and end with a line feed.
+    pub(super) fn parse(
+        &self,
+        padded: &[u8],
+        len: usize,
+        line0: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
+        debug_assert!(padded.len() >= len + PADDING && (len == 0 || padded[len - 1] == b'\n'));
+        let Ok(text) = std::str::from_utf8(&padded[..len]) else {
+            // Fields are checked one by one, to locate the bad one.
+            return self.general_lines(&padded[..len], line0, sink);
+        };
+        let (mut at, mut line) = (0, line0);
+        while at < len {
+            let next = match self.line(padded, text, at, sink) {
+                Some(next) => next,
+                None => {
+                    let end = at + memchr::memchr(b'\n', &padded[at..len]).unwrap_or(len - at);
+                    self.general_lines(&padded[at..end], line, sink)?;
+                    end + 1
+                }
+            };
+            at = next;
+            line += 1;
+        }
+        Ok(())
+    }
+
+    /// Lines through the general fast path and, failing it, the row parser.
+    fn general_lines(&self, body: &[u8], line0: u64, sink: &mut impl RowSink) -> Result<()> {
+        let p = self.parser;
+        for_each_plain_line(body, line0, |line, rec| {
+            if p.push_plain(sink, rec) {
+                return Ok(());
+            }
+            p.push(
+                sink,
+                rec,
+                RowPos {
+                    line: Some(line),
+                    feature: None,
+                },
+            )
+        })
+    }
+
+    /// Stores the line starting at `at` if every field is in its plainest
+    /// form, storing exactly what `push_plain` would, and returns where the
+    /// next line starts; `None`, storing nothing, otherwise.
+    #[inline]
+    fn line(&self, body: &[u8], text: &str, at: usize, sink: &mut impl RowSink) -> Option<usize> {
+        // A blank line (or a lone `\r`) holds no record.
+        match body[at] {
+            b'\n' => return Some(at + 1),
+            b'\r' if body[at + 1] == b'\n' => return Some(at + 2),
+            _ => {}
+        }
+        let last = self.roles.len() - 1;
+        let (mut id, mut lon, mut lat, mut weight, mut gp) = ("", f64::NAN, f64::NAN, 1.0, NONE);
+        let mut texts = [""; 2 + MAX_PLAIN_EXTRA];
+        let mut start = at;
+        for (k, &role) in self.roles.iter().enumerate() {
+            let end = field_end(body, start);
+            // Commas end all fields but the last, which a line feed ends.
+            if (body[end] == b'\n') != (k == last) {
+                return None;
+            }
+            let mut stop = end;
+            if k == last && stop > start && body[stop - 1] == b'\r' {
+                stop -= 1;
+            }
+            // Surrounding spaces are trimmed by the general path.
+            if stop > start
+                && (body[start].is_ascii_whitespace() || body[stop - 1].is_ascii_whitespace())
+            {
+                return None;
+            }
+            let len = stop - start;
+            match role {
+                Role::Id => id = &text[start..stop],
+                Role::X => lon = decimal(body, start, len)?,
+                Role::Y => lat = decimal(body, start, len)?,
+                Role::Weight => {
+                    weight = match decimal(body, start, len)? {
+                        w if w >= 0.0 => w,
+                        _ => return None,
+                    }
+                }
+                Role::Gp => {
+                    gp = match len {
+                        0 => NONE,
+                        1..=8 => self.gps.get(word_at(body, start), len)?,
+                        _ => self.parser.facilities.index_of(&text[start..stop])?,
+                    }
+                }
+                Role::Text(slot) => texts[slot] = &text[start..stop],
+                Role::Skip => {}
+            }
+            start = end + 1;
+        }
+        if id.is_empty() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return None;
+        }
+        let c = self.parser.cols;
+        sink.push_row(Row {
+            id,
+            location: LonLat::new(lon, lat),
+            weight,
+            gp,
+            municipality: c.municipality.map(|_| texts[0]),
+            group: c.group.map(|_| texts[1]),
+            extra: &texts[2..2 + c.extra.len()],
+        });
+        Some(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn padded(s: &[u8]) -> Vec<u8> {
+        let mut v = s.to_vec();
+        v.extend_from_slice(&[0; 2 * PADDING]);
+        v
+    }
+
+    #[test]
+    fn digits_are_checked_and_read_at_every_length() {
+        for len in 0..=8usize {
+            for value in [0u64, 7, 12_345_678, 99_999_999, 10_000_001, 4_000_000] {
+                let s = format!("{value:0len$}");
+                if s.len() != len {
+                    continue;
+                }
+                let b = padded(s.as_bytes());
+                assert_eq!(digits(word_at(&b, 0), len), Some(value), "{s}");
+            }
+            // Any byte that is not a digit, at any position, is refused;
+            // bytes past the length are ignored.
+            for pos in 0..len {
+                for byte in 0..=255u8 {
+                    let mut b = padded(&vec![b'5'; len]);
+                    b[pos] = byte;
+                    b[len] = byte;
+                    let want = byte.is_ascii_digit().then(|| {
+                        let s = std::str::from_utf8(&b[..len]).unwrap();
+                        s.parse::<u64>().unwrap()
+                    });
+                    assert_eq!(digits(word_at(&b, 0), len), want, "{byte} at {pos}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_parse_as_the_plain_parser() {
+        // Random strings over the bytes that matter, and real shapes.
+        let alphabet = b"0123456789.-+e ,x";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"9.9530970".to_vec(),
+            b"-0.0".to_vec(),
+            b"45.70648401".to_vec(),
+            b"123456789.123456".to_vec(),
+            b"12345678.1234567".to_vec(),
+            b"1.".to_vec(),
+            b".5".to_vec(),
+            b"+.".to_vec(),
+            b"".to_vec(),
+            b"00000000.00000001".to_vec(),
+        ];
+        for _ in 0..200_000 {
+            let len = (next() % 19) as usize;
+            let digitsy = next() % 4 != 0;
+            cases.push(
+                (0..len)
+                    .map(|_| {
+                        let r = next() as usize;
+                        if digitsy && r % 8 != 0 {
+                            b'0' + (r / 8 % 10) as u8
+                        } else {
+                            alphabet[r / 8 % alphabet.len()]
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        for s in cases {
+            let b = padded(&s);
+            let got = decimal(&b, 0, s.len());
+            let want = parse_plain_decimal(&s);
+            assert_eq!(
+                got.map(f64::to_bits),
+                want.map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(&s)
+            );
+        }
+    }
+}
