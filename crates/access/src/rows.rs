@@ -150,6 +150,12 @@ impl WeightRows for GeodesicRows<'_> {
                 self.index
                     .within_bands(p, bands, weights, &mut out.col, &mut out.w)
             }
+            // A decay of the squared distance (the Gaussian) takes the
+            // squares, which need no square root.
+            None if self.decay.of_square() => {
+                self.index.within_squared(p, &mut out.col, &mut out.w);
+                self.decay.weigh_squared(&mut out.w);
+            }
             None => {
                 self.index.within(p, &mut out.col, &mut out.w);
                 self.decay.weigh(&mut out.w);

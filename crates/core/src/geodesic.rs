@@ -309,6 +309,19 @@ impl LocalFrame {
         c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0)))
     }
 
+    /// The square of [`LocalFrame::short_line_formula`], without its square
+    /// root: `c² (1 + x²/6 + 3x⁴/40)²` (for a decay of the squared
+    /// distance, such as the Gaussian).
+    #[inline(always)]
+    pub fn short_line_formula_squared(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
+        let (a, h) = self.curvature_along(&d);
+        let (b, g) = other.curvature_along(&d);
+        let k = 0.5 * (a * g + b * h) / (h * g);
+        let x2 = 0.25 * k * k * c2;
+        let f = 1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0));
+        c2 * f * f
+    }
+
     /// Geodesic distance in metres to `other`: the short-line kernel up to
     /// [`SHORT_LINE_MAX_M`], Karney beyond.
     #[inline]

@@ -243,63 +243,95 @@ impl ReachIndex {
     /// the processor overlaps the lines (within the short-line range;
     /// beyond it, the same as `for_each_within`).
     pub fn within(&self, p: LonLat, cols: &mut Vec<u32>, dist: &mut Vec<f64>) {
+        self.measured::<false>(p, cols, dist);
+    }
+
+    /// [`ReachIndex::within`] with the squares of the distances, taken
+    /// without the square root the distances need: the same members, each
+    /// square within `2 d ε + ε²` of the geodesic's (`ε` the kernel's
+    /// error, [`short_line_error_bound_m`]), and exactly the square of
+    /// Karney's distance where Karney decides.
+    pub fn within_squared(&self, p: LonLat, cols: &mut Vec<u32>, dist2: &mut Vec<f64>) {
+        self.measured::<true>(p, cols, dist2);
+    }
+
+    fn measured<const SQUARED: bool>(&self, p: LonLat, cols: &mut Vec<u32>, out: &mut Vec<f64>) {
         cols.clear();
-        dist.clear();
+        out.clear();
         let radius = self.radius_m;
         if radius.is_nan() || radius < 0.0 {
             return;
         }
+        let value = |d: f64| if SQUARED { d * d } else { d };
         if radius > SHORT_LINE_MAX_M {
             self.for_each_within(p, |k, d| {
                 cols.push(k);
-                dist.push(d);
+                out.push(value(d));
             });
             return;
         }
         let list = self.list_of(p);
         cols.resize(list.len(), 0);
-        dist.resize(list.len(), 0.0);
+        out.resize(list.len(), 0.0);
         let frame = LocalFrame::new(p);
-        let o = frame.ecef();
         let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
         let band = short_line_error_bound_m(radius);
-        let mut n = 0;
-        let mut near = false;
-        for &k in list.iter() {
+        // First every candidate is measured, each independently of the
+        // others (no running count between them), so the processor
+        // overlaps their divisions and square roots; a chord beyond reach
+        // (whose formula may be out of its range) gets +∞.
+        let o = frame.ecef();
+        for (x, &k) in out.iter_mut().zip(list.iter()) {
             let fq = &self.frame[k as usize];
             let e = fq.ecef();
             let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
             let c2 = dx * dx + dy * dy + dz * dz;
-            // A chord beyond the short-line range is rejected below, so
-            // what the formula gives it does not matter.
-            let d = frame.short_line_formula(fq, [dx, dy, dz], c2);
-            cols[n] = k;
-            dist[n] = d;
-            // In for sure below the band, out above it (a chord can be
-            // within the radius when the geodesic is not), Karney within.
-            let inside = (c2 <= reject2) & (d <= radius + band);
-            near |= inside & ((d - radius).abs() <= band);
+            let d = if SQUARED {
+                frame.short_line_formula_squared(fq, [dx, dy, dz], c2)
+            } else {
+                frame.short_line_formula(fq, [dx, dy, dz], c2)
+            };
+            *x = if c2 <= reject2 { d } else { f64::INFINITY };
+        }
+        // Then those in reach are kept, in order: in for sure below the
+        // band, out above it (a chord can be within the radius when the
+        // geodesic is not), Karney within. Squares are compared with the
+        // squares of the band's ends, which the kernel's rounding (a few
+        // units in the last place) cannot cross: the band's 30 nm of slack
+        // are orders of magnitude more.
+        let (lo, hi) = (value((radius - band).max(0.0)), value(radius + band));
+        let mut n = 0;
+        let mut near = false;
+        for i in 0..list.len() {
+            let d = out[i];
+            cols[n] = list[i];
+            out[n] = d;
+            let inside = d <= hi;
+            near |= inside & (d >= lo);
             n += usize::from(inside);
         }
         cols.truncate(n);
-        dist.truncate(n);
+        out.truncate(n);
         if near {
             // Karney decides the lines within the kernel's error of the
             // radius, as `for_each_within` does.
             let mut m = 0;
             for i in 0..n {
-                let mut d = dist[i];
-                if (d - radius).abs() <= band {
-                    d = geodesic_distance_m(p, self.frame[cols[i] as usize].point());
+                let mut keep = true;
+                let mut d = out[i];
+                if d >= lo {
+                    let karney = geodesic_distance_m(p, self.frame[cols[i] as usize].point());
+                    keep = karney <= radius;
+                    d = value(karney);
                 }
-                if d <= radius {
+                if keep {
                     cols[m] = cols[i];
-                    dist[m] = d;
+                    out[m] = d;
                     m += 1;
                 }
             }
             cols.truncate(m);
-            dist.truncate(m);
+            out.truncate(m);
         }
     }
 
@@ -486,6 +518,14 @@ mod tests {
                     reach.within(p, &mut cols, &mut dist);
                     let fast: Vec<(u32, f64)> = cols.into_iter().zip(dist).collect();
                     assert_eq!(fast, got, "within as for_each_within, radius {radius}");
+                    // The squares, without square roots: the same members,
+                    // each the square of the distance to a few ulps.
+                    let (mut cols2, mut dist2) = (vec![7], vec![7.0]);
+                    reach.within_squared(p, &mut cols2, &mut dist2);
+                    assert_eq!(cols2, fast.iter().map(|f| f.0).collect::<Vec<_>>());
+                    for (&d2, &(_, d)) in dist2.iter().zip(&fast) {
+                        assert!((d2 - d * d).abs() <= 1e-15 * d * d, "{d2} vs {d}²");
+                    }
                     let mut want: Vec<(u32, f64)> = if radius.is_finite() {
                         tree.within(p, radius)
                             .into_iter()
@@ -546,6 +586,12 @@ mod tests {
             (&vec![0], &vec![d]),
             "at the radius, by Karney"
         );
+        reach.within_squared(a, &mut cols, &mut dist);
+        assert_eq!(
+            (&cols, &dist),
+            (&vec![0], &vec![d * d]),
+            "at the radius, by Karney, squared"
+        );
         // Beyond the radius by far more than the kernel's error, with a
         // chord within it (a geodesic of 4.3 km is 80 µm longer than its
         // chord): out, though the chord alone would not rule it out.
@@ -557,6 +603,11 @@ mod tests {
         assert!(
             cols.is_empty() && dist.is_empty(),
             "beyond the radius, chord within"
+        );
+        reach.within_squared(a, &mut cols, &mut dist);
+        assert!(
+            cols.is_empty() && dist.is_empty(),
+            "beyond the radius, chord within, squared"
         );
     }
 

@@ -629,12 +629,13 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     let mut id_ends = vec![0u64; n];
     let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
     let mut jobs = Vec::with_capacity(pieces.len());
+    /// The first `k` items of `rest`, which keeps the others.
+    fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
+        let (head, tail) = std::mem::take(rest).split_at_mut(k);
+        *rest = tail;
+        head
+    }
     {
-        fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
-            let (head, tail) = std::mem::take(rest).split_at_mut(k);
-            *rest = tail;
-            head
-        }
         let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
         let mut ends = &mut id_ends[..];
         let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
@@ -679,16 +680,25 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     });
     let mut outs = results.into_iter().collect::<Result<Vec<_>>>()?;
 
-    // The pieces' ids appended, their ends shifted to the final offsets.
-    let mut id_bytes = Vec::with_capacity(outs.iter().map(|o| o.ids.len()).sum());
-    let mut row0 = 0;
-    for (out, &rows) in outs.iter_mut().zip(&rows) {
-        let base = id_bytes.len() as u64;
-        id_bytes.extend_from_slice(&std::mem::take(&mut out.ids));
-        for e in &mut id_ends[row0..row0 + rows] {
-            *e += base;
+    // The pieces' ids put one after another, their ends shifted to the
+    // final offsets: each piece into its own slices, in parallel.
+    let mut id_bytes = vec![0u8; outs.iter().map(|o| o.ids.len()).sum()];
+    {
+        let (mut bytes, mut ends) = (&mut id_bytes[..], &mut id_ends[..]);
+        let mut base = 0u64;
+        let mut copies = Vec::with_capacity(outs.len());
+        for (out, &rows) in outs.iter_mut().zip(&rows) {
+            let ids = std::mem::take(&mut out.ids);
+            let len = ids.len();
+            copies.push((ids, take(&mut bytes, len), take(&mut ends, rows), base));
+            base += len as u64;
         }
-        row0 += rows;
+        exec.map(copies, |(ids, to, ends, base)| {
+            to.copy_from_slice(&ids);
+            for e in ends {
+                *e += base;
+            }
+        });
     }
 
     // One dictionary per categorical column; pieces' codes remapped to it.
