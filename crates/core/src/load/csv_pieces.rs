@@ -98,6 +98,9 @@ pub(super) struct PieceScan {
     pub(super) newlines: u64,
     /// Non-empty lines (records).
     pub(super) rows: usize,
+    /// The digest of the piece's block of the file (the header's bytes
+    /// and the piece's range), for the dataset's version.
+    pub(super) digest: u128,
 }
 
 /// Why a piece was not scanned.
@@ -107,15 +110,23 @@ pub(super) enum ScanError {
     Io(std::io::Error),
 }
 
+/// The first pass over the piece `[from, to)` of a CSV body starting at
+/// `body_start`; `header` is the bytes before `from` of the piece's block
+/// of the file (the header line, for the first piece).
 pub(super) fn scan_csv_piece(
     path: &Path,
     body_start: u64,
     (from, to): (u64, u64),
     file_len: u64,
+    header: &[u8],
 ) -> std::result::Result<PieceScan, ScanError> {
     with_buffer(|buf| {
         let (owned, at) =
             read_owned_lines(path, body_start, from, to, file_len, buf).map_err(ScanError::Io)?;
+        // The buffer starts one byte before `from` but for the first piece.
+        let skip = usize::from(from > body_start);
+        let block = &buf[skip.min(buf.len())..(skip + (to - from) as usize).min(buf.len())];
+        let digest = crate::version::block_digest(&[header, block]);
         let body = &buf[owned];
         if memchr::memchr(b'"', body).is_some() {
             return Err(ScanError::Quoted);
@@ -127,6 +138,7 @@ pub(super) fn scan_csv_piece(
             line0: 0,
             newlines,
             rows,
+            digest,
         })
     })
 }

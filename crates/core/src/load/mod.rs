@@ -29,6 +29,7 @@ use crate::manifest::{Input, ResolvedManifest};
 use crate::model::{
     Categorical, Facilities, Facility, FacilityId, FacilityStatus, LonLat, Residents, NONE,
 };
+use crate::version::FileDigests;
 
 use areas::*;
 pub(crate) use bacino_formats::LineCounter;
@@ -86,8 +87,14 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
             ));
         }
     }
+    // Block digests a loader took as it read a file.
+    let mut digests = Vec::new();
     let mut residents = match &m.residents {
-        Input::File(path) => load_residents(path, m.residents_crs, &facilities, exec)?,
+        Input::File(path) => {
+            let (r, d) = load_residents(path, m.residents_crs, &facilities, exec)?;
+            digests.extend(d);
+            r
+        }
         Input::Postgis(t) => {
             let (r, digest) = load_residents_pg(t, &facilities, exec)?;
             tables.push(("residents", digest));
@@ -114,7 +121,7 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     // The version of exactly the bytes loaded: no file changed from before
     // the load to after the hash (a table's rows are read in one snapshot,
     // digest included).
-    let version = crate::version::version_of(&m, &tables, exec)?;
+    let version = crate::version::version_of(&m, &tables, &digests, exec)?;
     crate::version::Stamps::of(&m).unchanged_since(&stamps)?;
     Ok(Dataset::new(
         m.manifest.name.clone(),

@@ -333,7 +333,7 @@ impl ResidentParser<'_> {
 pub(super) const MAX_PLAIN_EXTRA: usize = 8;
 
 /// Bytes per piece when a CSV file is parsed in parallel.
-pub(super) const CSV_PIECE_BYTES: u64 = 2 << 20;
+pub(super) const CSV_PIECE_BYTES: u64 = crate::version::BLOCK;
 /// Bytes read for the header line (more if it is longer).
 pub(super) const HEADER_PROBE_BYTES: u64 = 64 << 10;
 /// Id hashes are grouped in this many buckets (by their top bits) so that
@@ -341,14 +341,17 @@ pub(super) const HEADER_PROBE_BYTES: u64 = 64 << 10;
 pub(super) const ID_BUCKET_BITS: u32 = 6;
 pub(super) const ID_BUCKETS: usize = 1 << ID_BUCKET_BITS;
 
+/// The residents of `path`, and the digests of its blocks when the
+/// first pass of a plain CSV took them (for the dataset's version).
 pub(super) fn load_residents<E: Executor>(
     path: &Path,
     crs: Crs,
     facilities: &Facilities,
     exec: &E,
-) -> Result<Residents> {
+) -> Result<(Residents, Option<FileDigests>)> {
+    let untaken = |r: Result<Residents>| r.map(|r| (r, None));
     if is_table_format(path) {
-        return load_residents_chunked(path, facilities, exec);
+        return untaken(load_residents_chunked(path, facilities, exec));
     }
     let transform = ToWgs84::new(crs)?;
     if is_geojson(path) {
@@ -379,7 +382,7 @@ pub(super) fn load_residents<E: Executor>(
                 },
             )?;
         }
-        return finish_part(path, part, exec);
+        return untaken(finish_part(path, part, exec));
     }
 
     // The header, from the start of the file.
@@ -391,11 +394,12 @@ pub(super) fn load_residents<E: Executor>(
     drop(file);
     let header_complete = probe.len() as u64 == file_len || memchr::memchr(b'\n', &probe).is_some();
     if !header_complete || memchr::memchr(b'"', &probe).is_some() {
-        return load_residents_csv_serial(path, &transform, facilities, exec);
+        return untaken(load_residents_csv_serial(
+            path, &transform, facilities, exec,
+        ));
     }
     let (header, start) = csv_header(path, &probe)?;
     let header_lines = probe[..start].iter().filter(|&&b| b == b'\n').count() as u64;
-    drop(probe);
     let t = Table {
         path,
         header,
@@ -411,17 +415,27 @@ pub(super) fn load_residents<E: Executor>(
     };
 
     // Pass 1, in parallel: where each piece's lines are, how many rows and
-    // id bytes they hold. The whole file is never held in memory.
+    // id bytes they hold, and the digest of its block of the file (pieces
+    // are the version's blocks, the first with the header). The whole file
+    // is never held in memory.
     let start = start as u64;
-    let ranges: Vec<(u64, u64)> = (0..(file_len - start).div_ceil(CSV_PIECE_BYTES))
+    let header_bytes = &probe[..start as usize];
+    let ranges: Vec<(u64, u64)> = (0..file_len.div_ceil(CSV_PIECE_BYTES))
         .map(|k| {
-            let from = start + k * CSV_PIECE_BYTES;
-            (from, (from + CSV_PIECE_BYTES).min(file_len))
+            let from = (k * CSV_PIECE_BYTES).max(start);
+            (from, ((k + 1) * CSV_PIECE_BYTES).min(file_len))
         })
+        .filter(|(from, to)| from < to)
         .collect();
+    let whole = ranges.len() as u64 == file_len.div_ceil(CSV_PIECE_BYTES);
     let mut scans = Vec::with_capacity(ranges.len());
     let mut line = header_lines + 1;
-    for scan in exec.map(ranges, |r| scan_csv_piece(path, start, r, file_len)) {
+    let scanned = exec.map(ranges, |r| {
+        let header = if r.0 == start { header_bytes } else { &[] };
+        scan_csv_piece(path, start, r, file_len, header)
+    });
+    drop(probe);
+    for scan in scanned {
         match scan {
             Ok(mut s) => {
                 s.line0 = line;
@@ -429,7 +443,9 @@ pub(super) fn load_residents<E: Executor>(
                 scans.push(s);
             }
             Err(ScanError::Quoted) => {
-                return load_residents_csv_serial(path, &transform, facilities, exec)
+                return untaken(load_residents_csv_serial(
+                    path, &transform, facilities, exec,
+                ))
             }
             Err(ScanError::Io(e)) => return Err(io_error(path, e)),
         }
@@ -487,7 +503,12 @@ pub(super) fn load_residents<E: Executor>(
             feature: None,
         }
     })?;
-    Ok(residents)
+    let digests = whole.then(|| FileDigests {
+        path: path.to_path_buf(),
+        len: file_len,
+        blocks: scans.iter().map(|s| s.digest).collect(),
+    });
+    Ok((residents, digests))
 }
 
 /// What a piece leaves besides the rows written into the final columns.
