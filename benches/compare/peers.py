@@ -6,6 +6,7 @@ nearest active GP, then weighted statistics.  Each contender runs as its own
 process so whole-process wall time and peak RSS can be measured.
 
     python peers.py scipy          DATASET_DIR [--group-by COL] [--dump CSV]
+    python peers.py scipy-k1       DATASET_DIR [--group-by COL] [--dump CSV]
     python peers.py geopandas      DATASET_DIR [--group-by COL] [--dump CSV]
     python peers.py exact          DATASET_DIR [--group-by COL] [--dump CSV]
     python peers.py exact-assigned DATASET_DIR [--group-by COL] [--dump CSV]
@@ -17,6 +18,12 @@ scipy      pandas.read_csv; pyproj EPSG:4326 -> EPSG:4978 (ECEF, h=0);
            the minimum is taken.  k=4 rather than k=1 so that chord order vs
            geodesic order cannot pick a wrong facility in practice (it is not
            a proof; `exact` is the one with a proof).
+scipy-k1   the plainest peer (issue #15's): pandas.read_csv; pyproj
+           EPSG:4326 -> EPSG:32632 (UTM 32N); scipy cKDTree k=1 on the plane;
+           one geodesic (pyproj Geod .inv, vectorised) per resident to its
+           planar nearest.  Planar order is not geodesic order, so a resident
+           near the bisector of two GPs may get the farther one: a speed peer,
+           not a reference.
 geopandas  pandas.read_csv -> GeoDataFrame (points_from_xy, source CRS);
            to_crs(EPSG:32632); sjoin_nearest residents -> active GPs (planar);
            ties (several GPs at the same planar distance) keep the first row;
@@ -322,6 +329,32 @@ def run_scipy(args):
     tm("stats")
 
 
+def run_scipy_k1(args):
+    import numpy as np
+    from pyproj import Transformer
+    from scipy.spatial import cKDTree
+
+    tm = Timer()
+    fac, flon, flat, res, rlon, rlat = load(args.dataset)
+    tm("load")
+    gp = np.flatnonzero(active_gp_mask(fac))
+    if len(gp) == 0:
+        sys.exit("peers: no active GP")
+    glon, glat = flon[gp], flat[gp]
+    utm = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True)
+    gx, gy = utm.transform(glon, glat)
+    rx, ry = utm.transform(rlon, rlat)
+    tm("utm")
+    _, idx = cKDTree(np.column_stack([gx, gy])).query(np.column_stack([rx, ry]), k=1, workers=-1)
+    tm("kdtree")
+    dist = np.asarray(geodesic(rlon, rlat, glon[idx], glat[idx]))
+    tm("geodesic")
+    if args.dump:
+        dump(args.dump, res, fac, gp[idx], dist)
+    emit(document(dist, weights_of(res), res, args.group_by))
+    tm("stats")
+
+
 def run_geopandas(args):
     import geopandas as gpd
     import numpy as np
@@ -506,6 +539,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     runners = {
         "scipy": run_scipy,
+        "scipy-k1": run_scipy_k1,
         "geopandas": run_geopandas,
         "exact": run_exact,
         "exact-assigned": run_exact_assigned,

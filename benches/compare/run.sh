@@ -117,6 +117,8 @@ bench "bacino stats --to nearest --kind gp" "$WORK/bacino.json" \
   "$BACINO" stats "$D" --to nearest --kind gp
 bench "python peers.py scipy (cKDTree k=4 + Geod)" "$WORK/scipy.json" \
   "$PY" "$HERE/peers.py" scipy "$D"
+bench "python peers.py scipy-k1 (UTM cKDTree k=1 + Geod)" "$WORK/scipy-k1.json" \
+  "$PY" "$HERE/peers.py" scipy-k1 "$D"
 if [[ "$SKIP_GPD" == 0 ]]; then
   bench "python peers.py geopandas (sjoin_nearest + Geod)" "$WORK/geopandas.json" \
     "$PY" "$HERE/peers.py" geopandas "$D"
@@ -145,6 +147,7 @@ for ds in data data-proj; do
   verify "bacino --to assigned vs exact-assigned ($ds)" "$WORK/$ds.bacino-assigned.json" "$WORK/$ds.exact-assigned.json"
 done
 verify "scipy vs exact (data)" "$WORK/scipy.json" "$WORK/data.exact.json" info
+verify "scipy-k1 vs exact (data)" "$WORK/scipy-k1.json" "$WORK/data.exact.json" info
 if [[ "$SKIP_GPD" == 0 ]]; then
   verify "geopandas vs exact (data)" "$WORK/geopandas.json" "$WORK/data.exact.json" info
 fi
