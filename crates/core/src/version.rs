@@ -4,9 +4,10 @@
 //! length. Files are hashed in blocks of [`BLOCK`] bytes, in parallel, and
 //! the blocks' hashes hashed in order. A residents CSV is read in pieces
 //! of the same size, so its blocks are hashed as its first pass reads them
-//! ([`FileDigests`]), not read a third time. Two loads of the same bytes have the same version; any change
-//! to a byte gives another. It keys cached answers and entity tags across
-//! a reload, and records which data a stored result was computed on.
+//! ([`FileDigests`]), not read a third time. Two loads of the same bytes
+//! have the same version; any change to a byte gives another. It keys
+//! cached answers and entity tags across a reload, and records which data
+//! a stored result was computed on.
 //!
 //! A file replaced while it is being loaded would give a version that
 //! matches neither the old nor the new bytes: [`Stamps`] (size and
@@ -94,8 +95,6 @@ impl Stamps {
     }
 }
 
-/// The version of the files `m` names and of the PostGIS tables it reads
-/// (`tables`: role and digest of the rows read): 32 hex digits.
 /// Bytes per block of a file hashed on its own.
 pub(crate) const BLOCK: u64 = 2 << 20;
 
@@ -118,6 +117,8 @@ pub(crate) fn block_digest(parts: &[&[u8]]) -> u128 {
     h.digest128()
 }
 
+/// The version of the files `m` names and of the PostGIS tables it reads
+/// (`tables`: role and digest of the rows read): 32 hex digits.
 /// `known`: block digests a loader took of a file as it read it, used in
 /// place of reading it again when the file's length is still theirs (a
 /// file changed since is caught by [`Stamps`]).
