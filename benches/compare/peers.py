@@ -296,18 +296,25 @@ def geodesic(lon1, lat1, lon2, lat2):
 # contenders
 
 
+def load_with_gps(dataset_dir, tm):
+    """The dataset, and the rows and coordinates of its active GPs."""
+    import numpy as np
+
+    fac, flon, flat, res, rlon, rlat = load(dataset_dir)
+    tm("load")
+    gp = np.flatnonzero(active_gp_mask(fac))
+    if len(gp) == 0:
+        sys.exit("peers: no active GP")
+    return fac, res, rlon, rlat, gp, flon[gp], flat[gp]
+
+
 def run_scipy(args):
     import numpy as np
     from pyproj import Transformer
     from scipy.spatial import cKDTree
 
     tm = Timer()
-    fac, flon, flat, res, rlon, rlat = load(args.dataset)
-    tm("load")
-    gp = np.flatnonzero(active_gp_mask(fac))
-    if len(gp) == 0:
-        sys.exit("peers: no active GP")
-    glon, glat = flon[gp], flat[gp]
+    fac, res, rlon, rlat, gp, glon, glat = load_with_gps(args.dataset, tm)
     ecef = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
     gx, gy, gz = ecef.transform(glon, glat, np.zeros(len(gp)))
     rx, ry, rz = ecef.transform(rlon, rlat, np.zeros(len(rlon)))
@@ -335,12 +342,7 @@ def run_scipy_k1(args):
     from scipy.spatial import cKDTree
 
     tm = Timer()
-    fac, flon, flat, res, rlon, rlat = load(args.dataset)
-    tm("load")
-    gp = np.flatnonzero(active_gp_mask(fac))
-    if len(gp) == 0:
-        sys.exit("peers: no active GP")
-    glon, glat = flon[gp], flat[gp]
+    fac, res, rlon, rlat, gp, glon, glat = load_with_gps(args.dataset, tm)
     utm = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True)
     gx, gy = utm.transform(glon, glat)
     rx, ry = utm.transform(rlon, rlat)
@@ -408,13 +410,8 @@ def run_exact(args):
     from scipy.spatial import cKDTree
 
     tm = Timer()
-    fac, flon, flat, res, rlon, rlat = load(args.dataset)
-    tm("load")
-    gp = np.flatnonzero(active_gp_mask(fac))
+    fac, res, rlon, rlat, gp, glon, glat = load_with_gps(args.dataset, tm)
     ng = len(gp)
-    if ng == 0:
-        sys.exit("peers: no active GP")
-    glon, glat = flon[gp], flat[gp]
     ids = fac["id"].to_numpy()[gp] if "id" in fac.columns else gp.astype(str)
     id_rank = np.empty(ng, dtype=np.int64)
     id_rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(ng)

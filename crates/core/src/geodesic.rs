@@ -301,12 +301,7 @@ impl LocalFrame {
     /// `d` and `c2` as for [`LocalFrame::short_distance_along`].
     #[inline(always)]
     pub fn short_line_formula(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
-        // a/h + b/g = (ag + bh)/hg.
-        let (a, h) = self.curvature_along(&d);
-        let (b, g) = other.curvature_along(&d);
-        let k = 0.5 * (a * g + b * h) / (h * g);
-        let x2 = 0.25 * k * k * c2;
-        c2.sqrt() * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0)))
+        c2.sqrt() * self.short_line_factor(other, d, c2)
     }
 
     /// The square of [`LocalFrame::short_line_formula`], without its square
@@ -314,12 +309,19 @@ impl LocalFrame {
     /// distance, such as the Gaussian).
     #[inline(always)]
     pub fn short_line_formula_squared(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
+        let f = self.short_line_factor(other, d, c2);
+        c2 * f * f
+    }
+
+    /// The formula's factor on the chord, `1 + x²/6 + 3x⁴/40`.
+    #[inline(always)]
+    fn short_line_factor(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
+        // a/h + b/g = (ag + bh)/hg.
         let (a, h) = self.curvature_along(&d);
         let (b, g) = other.curvature_along(&d);
         let k = 0.5 * (a * g + b * h) / (h * g);
         let x2 = 0.25 * k * k * c2;
-        let f = 1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0));
-        c2 * f * f
+        1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))
     }
 
     /// Geodesic distance in metres to `other`: the short-line kernel up to

@@ -260,7 +260,7 @@ impl<'p> PlainRows<'p> {
         debug_assert!(padded.len() >= len + PADDING && (len == 0 || padded[len - 1] == b'\n'));
         let Ok(text) = std::str::from_utf8(&padded[..len]) else {
             // Fields are checked one by one, to locate the bad one.
-            return self.general_lines(&padded[..len], line0, sink);
+            return self.parser.push_lines(&padded[..len], line0, sink);
         };
         let (mut at, mut line) = (0, line0);
         while at < len {
@@ -268,7 +268,7 @@ impl<'p> PlainRows<'p> {
                 Some(next) => next,
                 None => {
                     let end = at + memchr::memchr(b'\n', &padded[at..len]).unwrap_or(len - at);
-                    self.general_lines(&padded[at..end], line, sink)?;
+                    self.parser.push_lines(&padded[at..end], line, sink)?;
                     end + 1
                 }
             };
@@ -276,24 +276,6 @@ impl<'p> PlainRows<'p> {
             line += 1;
         }
         Ok(())
-    }
-
-    /// Lines through the general fast path and, failing it, the row parser.
-    fn general_lines(&self, body: &[u8], line0: u64, sink: &mut impl RowSink) -> Result<()> {
-        let p = self.parser;
-        for_each_plain_line(body, line0, |line, rec| {
-            if p.push_plain(sink, rec) {
-                return Ok(());
-            }
-            p.push(
-                sink,
-                rec,
-                RowPos {
-                    line: Some(line),
-                    feature: None,
-                },
-            )
-        })
     }
 
     /// Stores the line starting at `at` if every field is in its plainest

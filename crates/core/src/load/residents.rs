@@ -246,6 +246,30 @@ impl ResidentParser<'_> {
         true
     }
 
+    /// Stores the lines of a quote-free CSV body, numbered from `line0`,
+    /// each by [`ResidentParser::push_plain`] or, failing it, by
+    /// [`ResidentParser::push`].
+    pub(super) fn push_lines(
+        &self,
+        body: &[u8],
+        line0: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
+        for_each_plain_line(body, line0, |line, rec| {
+            if self.push_plain(sink, rec) {
+                return Ok(());
+            }
+            self.push(
+                sink,
+                rec,
+                RowPos {
+                    line: Some(line),
+                    feature: None,
+                },
+            )
+        })
+    }
+
     /// Validates one record and stores it in `sink`; nothing is stored when
     /// it is invalid.
     pub(super) fn push(
@@ -469,19 +493,7 @@ pub(super) fn load_residents<E: Executor>(
                 body.resize(len + PADDING, 0);
                 return rows.parse(body, len, s.line0, sink);
             }
-            for_each_plain_line(body, s.line0, |line, rec| {
-                if p.push_plain(sink, rec) {
-                    return Ok(());
-                }
-                p.push(
-                    sink,
-                    rec,
-                    RowPos {
-                        line: Some(line),
-                        feature: None,
-                    },
-                )
-            })
+            p.push_lines(body, s.line0, sink)
         })
     })?;
     check_unique_ids(path, &residents, exec, None, |row| {
