@@ -40,6 +40,10 @@ impl Executor for Parallel {
     {
         items.into_par_iter().map(f).collect()
     }
+
+    fn filled<T: Clone + Send + Sync>(&self, n: usize, value: T) -> Vec<T> {
+        rayon::iter::repeat_n(value, n).collect()
+    }
 }
 
 /// Sets the size of rayon's global pool; call once, before any parallel work.

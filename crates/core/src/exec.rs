@@ -11,6 +11,13 @@ pub trait Executor: Sync {
         R: Send,
         F: Fn(T) -> R + Sync + Send;
 
+    /// `n` copies of `value`, written by the executor's threads: most of
+    /// the cost of filling a large column is the first touch of its
+    /// memory, which then happens on every thread.
+    fn filled<T: Clone + Send + Sync>(&self, n: usize, value: T) -> Vec<T> {
+        vec![value; n]
+    }
+
     /// A point where long work may be abandoned: a no-op unless the
     /// executor carries an [`Interrupt`] that has been raised, in which
     /// case it unwinds with [`Interrupted`]. Loops that run long without

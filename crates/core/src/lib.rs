@@ -48,6 +48,7 @@ mod model;
 mod plan;
 mod reach;
 mod reassign;
+mod resident_ids;
 mod shard;
 mod stats;
 mod transport;

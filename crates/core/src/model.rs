@@ -344,8 +344,7 @@ impl Categorical {
 pub struct Residents {
     pub(crate) location: Vec<LonLat>,
     pub(crate) weight: Vec<f64>,
-    pub(crate) id_bytes: Vec<u8>,
-    pub(crate) id_ends: Vec<u64>,
+    pub(crate) ids: crate::resident_ids::Ids,
     pub(crate) municipality: Categorical,
     pub(crate) group: Categorical,
     /// Facility index of `gp_id`, or [`NONE`].
@@ -387,24 +386,13 @@ impl Residents {
 
     /// Pseudonymous id of row `row`.
     pub fn id(&self, row: usize) -> &str {
-        let start = if row == 0 {
-            0
-        } else {
-            self.id_ends[row - 1] as usize
-        };
-        let end = self.id_ends[row] as usize;
         // Ids are validated UTF-8 when loaded.
-        std::str::from_utf8(&self.id_bytes[start..end]).unwrap_or_default()
+        std::str::from_utf8(self.ids.get(row)).unwrap_or_default()
     }
 
     /// The id of `row` as bytes (no UTF-8 check: for hashing).
     pub(crate) fn id_bytes(&self, row: usize) -> &[u8] {
-        let start = if row == 0 {
-            0
-        } else {
-            self.id_ends[row - 1] as usize
-        };
-        &self.id_bytes[start..self.id_ends[row] as usize]
+        self.ids.get(row)
     }
 
     /// ISTAT municipality column.

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::exec::Executor;
+
 /// Statistics of a set of weighted distances, all in metres.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -114,10 +116,11 @@ impl Summary {
         if n == 0 {
             return None;
         }
-        let (sum, max) = values
-            .iter()
-            .fold((0.0, f64::NEG_INFINITY), |(s, m), &v| (s + v, m.max(v)));
-        const QS: [f64; 4] = [0.9, 0.75, 0.5, 0.25];
+        let sum = values
+            .chunks(SUM_CHUNK)
+            .map(chunk_sum)
+            .fold(0.0, |a, s| a + s);
+        let max = values.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
         let mut figures = [0.0; 4];
         // From the highest rank down, so each selection only searches the
         // part below the previous one: values[bound..] are in final place.
@@ -145,8 +148,12 @@ impl Summary {
             below = Some((lo, x_lo, x_hi));
             *out = x_lo + (h - lo as f64) * (x_hi - x_lo);
         }
+        Some(Self::of_unit_figures(n, sum, max, figures))
+    }
+
+    fn of_unit_figures(n: usize, sum: f64, max: f64, figures: [f64; 4]) -> Summary {
         let [p90_m, p75_m, median_m, p25_m] = figures;
-        Some(Summary {
+        Summary {
             count: n as f64,
             median_m,
             p25_m,
@@ -154,7 +161,131 @@ impl Summary {
             p90_m,
             mean_m: sum / n as f64,
             max_m: max,
-        })
+        }
+    }
+
+    /// [`Summary::from_values`] (the same figures, bit for bit) computed
+    /// by `exec`'s threads, neither copying nor reordering `values`: what
+    /// one group of millions of residents needs, where a selection on one
+    /// thread took 0.4 s for 50 million.
+    ///
+    /// The order statistics are found by their keys' bits (a radix
+    /// selection): a histogram of the top sixteen bits tells which bucket
+    /// holds each rank needed, a second histogram of the next twelve bits
+    /// of those buckets' values narrows it to values within 2⁻¹⁶ of each
+    /// other (1.6 cm at 1.5 km), and those few values are gathered and
+    /// selected from.
+    pub fn from_values_with<E: Executor>(values: &[f64], exec: &E) -> Option<Summary> {
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        // At most 16 units (each keeps a histogram per bucket followed),
+        // each of whole sum chunks.
+        let unit = n.div_ceil(16).div_ceil(SUM_CHUNK).max(1) * SUM_CHUNK;
+        let parts: Vec<&[f64]> = values.chunks(unit).collect();
+        let first = exec.map(parts.clone(), |p| {
+            let sums: Vec<f64> = p.chunks(SUM_CHUNK).map(chunk_sum).collect();
+            let max = p.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            let mut hist = vec![0u32; RADIX];
+            for &v in p {
+                hist[(order_key(v) >> 48) as usize] += 1;
+            }
+            (sums, max, hist)
+        });
+        let mut sum = 0.0;
+        let mut max = f64::NEG_INFINITY;
+        let mut top = vec![0usize; RADIX];
+        for (sums, m, hist) in &first {
+            sum = sums.iter().fold(sum, |a, &s| a + s);
+            max = max.max(*m);
+            for (t, &h) in top.iter_mut().zip(hist) {
+                *t += h as usize;
+            }
+        }
+        drop(first);
+        // The ranks each figure needs: the order statistic at or below its
+        // position, and the next one.
+        let positions = QS.map(|q| q * (n - 1) as f64);
+        let mut ranks: Vec<usize> = positions
+            .iter()
+            .flat_map(|h| {
+                let lo = h.floor() as usize;
+                [lo, (lo + 1).min(n - 1)]
+            })
+            .collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        // Level 1: each rank's top bucket, and its rank within it.
+        let level1: Vec<(u64, usize)> = ranks.iter().map(|&r| bucket_of(&top, r)).collect();
+        let mut tops: Vec<u64> = level1.iter().map(|l| l.0).collect();
+        tops.dedup();
+        // Level 2: the next sixteen bits of those buckets' values.
+        let mut slot_of = vec![u8::MAX; RADIX];
+        for (k, &t) in tops.iter().enumerate() {
+            slot_of[t as usize] = k as u8;
+        }
+        let second = exec.map(parts.clone(), |p| {
+            let mut hist = vec![0u32; tops.len() * RADIX2];
+            for &v in p {
+                let key = order_key(v);
+                let slot = slot_of[(key >> 48) as usize];
+                if slot != u8::MAX {
+                    hist[slot as usize * RADIX2 + ((key >> 36) as usize & (RADIX2 - 1))] += 1;
+                }
+            }
+            hist
+        });
+        let mut sub = vec![0usize; tops.len() * RADIX2];
+        for hist in &second {
+            for (t, &h) in sub.iter_mut().zip(hist) {
+                *t += h as usize;
+            }
+        }
+        drop(second);
+        // Each rank's 28-bit prefix and its rank among the values having it.
+        let level2: Vec<(u64, usize)> = level1
+            .iter()
+            .map(|&(t, r)| {
+                let k = tops.binary_search(&t).unwrap_or_default();
+                let (b, r) = bucket_of(&sub[k * RADIX2..(k + 1) * RADIX2], r);
+                ((t << 12) | b, r)
+            })
+            .collect();
+        let mut prefixes: Vec<u64> = level2.iter().map(|l| l.0).collect();
+        prefixes.dedup();
+        // The values with those prefixes, each part's in order, then
+        // the order statistics among them.
+        let gathered = exec.map(parts, |p| {
+            let mut out = vec![Vec::new(); prefixes.len()];
+            for &v in p {
+                if let Ok(k) = prefixes.binary_search(&(order_key(v) >> 36)) {
+                    out[k].push(v);
+                }
+            }
+            out
+        });
+        let mut bins: Vec<Vec<f64>> = vec![Vec::new(); prefixes.len()];
+        for out in gathered {
+            for (bin, v) in bins.iter_mut().zip(out) {
+                bin.extend(v);
+            }
+        }
+        let value_of = |rank: usize| -> f64 {
+            let i = ranks.binary_search(&rank).unwrap_or_default();
+            let (prefix, r) = level2[i];
+            let k = prefixes.binary_search(&prefix).unwrap_or_default();
+            let mut bin = bins[k].clone();
+            *bin.select_nth_unstable_by(r, f64::total_cmp).1
+        };
+        let mut figures = [0.0; 4];
+        for (h, out) in positions.iter().zip(figures.iter_mut()) {
+            let lo = h.floor() as usize;
+            let x_lo = value_of(lo);
+            let x_hi = value_of((lo + 1).min(n - 1));
+            *out = x_lo + (h - lo as f64) * (x_hi - x_lo);
+        }
+        Some(Self::of_unit_figures(n, sum, max, figures))
     }
 
     /// The same figures rounded to millimetres (count untouched).
@@ -169,6 +300,45 @@ impl Summary {
             max_m: round_mm(self.max_m),
         }
     }
+}
+
+/// The figures' fractions, highest first.
+const QS: [f64; 4] = [0.9, 0.75, 0.5, 0.25];
+
+/// Values per partial sum of a mean: a set's sum is that of its
+/// consecutive chunks' sums, in order, whichever thread computes them.
+const SUM_CHUNK: usize = 1 << 16;
+
+fn chunk_sum(chunk: &[f64]) -> f64 {
+    chunk.iter().fold(0.0, |a, &v| a + v)
+}
+
+/// Buckets of a radix selection's first level (sixteen bits: sign,
+/// exponent, four bits of mantissa) and of its second (twelve more).
+const RADIX: usize = 1 << 16;
+const RADIX2: usize = 1 << 12;
+
+/// A key whose unsigned order is `f64::total_cmp`'s: a sign bit set is
+/// flipped with every other bit, a clear one is set.
+fn order_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// The bucket holding the value of rank `rank` (0-based) among values
+/// counted by bucket in `counts`, and its rank within the bucket.
+fn bucket_of(counts: &[usize], mut rank: usize) -> (u64, usize) {
+    for (b, &c) in counts.iter().enumerate() {
+        if rank < c {
+            return (b as u64, rank);
+        }
+        rank -= c;
+    }
+    unreachable!("a rank below the count of the values")
 }
 
 /// Weighted linear percentiles (the formula of [`Summary`]) at each of
@@ -273,6 +443,49 @@ mod tests {
                 assert_eq!(s.max_m, max);
             }
         }
+    }
+
+    #[test]
+    fn the_radix_selection_gives_the_figures_of_the_selection() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let sizes = (1..40).chain([1000, 3 * SUM_CHUNK + 17, 40 * SUM_CHUNK + 1]);
+        for n in sizes {
+            for shape in 0..4 {
+                let v: Vec<f64> = (0..n)
+                    .map(|_| match shape {
+                        // Distances as they come: metres to tens of km.
+                        0 => rng.random_range(0.0..30_000.0),
+                        // Ties everywhere, zeros among them.
+                        1 => rng.random_range(0..5) as f64 * 250.0,
+                        // Signs, tiny and huge magnitudes.
+                        2 => {
+                            let m: f64 = rng.random_range(-1.0..1.0);
+                            m * 10f64.powi(rng.random_range(-300..300))
+                        }
+                        // Values a few ulps apart: one level-2 bucket.
+                        _ => f64::from_bits(1500f64.to_bits() + rng.random_range(0..64)),
+                    })
+                    .collect();
+                let want = Summary::from_values(&v).unwrap();
+                let got = Summary::from_values_with(&v, &crate::Sequential).unwrap();
+                for (g, w) in [
+                    (got.count, want.count),
+                    (got.median_m, want.median_m),
+                    (got.p25_m, want.p25_m),
+                    (got.p75_m, want.p75_m),
+                    (got.p90_m, want.p90_m),
+                    (got.mean_m, want.mean_m),
+                    (got.max_m, want.max_m),
+                ] {
+                    assert_eq!(g.to_bits(), w.to_bits(), "n={n} shape={shape}");
+                }
+                if n >= 1000 {
+                    assert_eq!(got.median_m, numpy_linear(&v, 0.5), "n={n} shape={shape}");
+                }
+            }
+        }
+        assert_eq!(Summary::from_values_with(&[], &crate::Sequential), None);
     }
 
     #[test]

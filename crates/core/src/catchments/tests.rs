@@ -26,15 +26,12 @@ fn facility(id: &str, kind: FacilityKind, lon: f64, lat: f64) -> Facility {
 /// Residents at `points` with weights, listed with `gp` (facility indices).
 fn residents(points: &[(LonLat, f64, u32)]) -> Residents {
     let mut r = Residents::default();
-    let mut ids = String::new();
     for (i, &(p, w, gp)) in points.iter().enumerate() {
         r.location.push(p);
         r.weight.push(w);
-        ids.push_str(&format!("R{i}"));
-        r.id_ends.push(ids.len() as u64);
+        r.ids.push(format!("R{i}").as_bytes());
         r.gp.push(gp);
     }
-    r.id_bytes = ids.into_bytes();
     r.municipality = Categorical::new();
     r.group = Categorical::new();
     for _ in points {

@@ -541,6 +541,10 @@ pub(crate) fn measure<E: Executor>(
 /// under the head's `min_group_size`, sorted by key; `weights` and `unit`
 /// are by position. A function of the values in position order only, so a merge of shards that puts every
 /// resident back at its row gives the unsharded document bit for bit.
+/// Groups of at least this many unit-weight values are summarised by all
+/// threads ([`Summary::from_values_with`]); smaller ones, one per thread.
+const PARALLEL_SUMMARY: usize = 1 << 20;
+
 pub(crate) fn assemble<E: Executor>(
     mut head: DistanceReport,
     cdf_steps: u32,
@@ -601,6 +605,8 @@ pub(crate) fn assemble<E: Executor>(
                 .map(|q| q.into_iter().map(round_mm).collect::<Vec<f64>>())
         });
         let summary = match values {
+            // One large group (everyone, say): selected by every thread.
+            Values::Unit(v) if v.len() >= PARALLEL_SUMMARY => Summary::from_values_with(&v, exec),
             Values::Unit(mut v) => Summary::from_values_in_place(&mut v),
             Values::Weighted(mut p) => Summary::from_weighted(&mut p),
         };

@@ -58,7 +58,7 @@ pub(super) fn hash_id(id: &[u8]) -> u64 {
 /// (in parallel) to find the hashes seen twice; only when there are any
 /// are the rows holding them found again, and the strings compared.
 pub(super) fn first_duplicate<E: Executor>(residents: &Residents, exec: &E) -> Option<(u32, u32)> {
-    first_duplicate_by(residents, exec, hash_id)
+    first_duplicate_by(residents, exec, hash_id, HASH_CHUNK)
 }
 
 /// The hashes (low bit set) seen more than once in one bucket's hashes,
@@ -98,33 +98,95 @@ fn repeated_in(hashes: &[u64]) -> Vec<u64> {
     repeated
 }
 
-/// Rows per unit of work of the hashing passes.
+/// Rows per unit of work of the passes over the ids.
 const HASH_CHUNK: usize = 1 << 18;
 
-/// [`first_duplicate`] with another hash.
+/// A unit of work: rows `rows` of a block of ids whose first row is
+/// `row0`.
+#[derive(Clone, Copy)]
+struct Unit<'a> {
+    row0: usize,
+    block: &'a IdBlock,
+    rows: (usize, usize),
+}
+
+impl Unit<'_> {
+    fn ids(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (self.rows.0..self.rows.1).map(|i| self.block.get(i))
+    }
+
+    /// The global row of the unit's `k`-th id.
+    fn row(&self, k: usize) -> usize {
+        self.row0 + self.rows.0 + k
+    }
+}
+
+/// The rows of `residents` in units of at most `chunk` rows.
+fn units(residents: &Residents, chunk: usize) -> Vec<Unit<'_>> {
+    let mut units = Vec::new();
+    for (row0, block) in residents.ids.blocks() {
+        for r in chunk_ranges(block.len(), chunk) {
+            units.push(Unit {
+                row0,
+                block,
+                rows: (r.start, r.end),
+            });
+        }
+    }
+    units
+}
+
+/// True when every id comes after the one before it, all in one of two
+/// orders: by bytes, or by length then bytes (numbers without leading
+/// zeros). No two ids are then equal. Files are very often sorted by
+/// their id, and this costs one comparison of neighbours per row.
+fn increasing<E: Executor>(residents: &Residents, units: &[Unit<'_>], exec: &E) -> bool {
+    let orders: Vec<(bool, bool)> = exec.map(units.to_vec(), |u| {
+        let mut prev = (u.row(0) > 0).then(|| residents.id_bytes(u.row(0) - 1));
+        let (mut by_bytes, mut by_length) = (true, true);
+        for id in u.ids() {
+            if let Some(p) = prev {
+                by_bytes &= p < id;
+                by_length &= (p.len(), p) < (id.len(), id);
+                if !(by_bytes || by_length) {
+                    break;
+                }
+            }
+            prev = Some(id);
+        }
+        (by_bytes, by_length)
+    });
+    orders.iter().all(|o| o.0) || orders.iter().all(|o| o.1)
+}
+
+/// [`first_duplicate`] with another hash, in units of `chunk` rows.
 fn first_duplicate_by<E: Executor>(
     residents: &Residents,
     exec: &E,
     hash: impl Fn(&[u8]) -> u64 + Sync,
+    chunk: usize,
 ) -> Option<(u32, u32)> {
     let n = residents.len();
+    let units = units(residents, chunk);
+    if increasing(residents, &units, exec) {
+        return None;
+    }
     let bucket = |h: u64| (h >> (64 - ID_BUCKET_BITS)) as usize;
-    let chunks = chunk_ranges(n, HASH_CHUNK);
-    // First pass: each chunk's rows per bucket.
-    let counts: Vec<Vec<usize>> = exec.map(chunks.clone(), |rows| {
+    // First pass: each unit's rows per bucket.
+    let counts: Vec<Vec<usize>> = exec.map(units.clone(), |u| {
         let mut c = vec![0usize; ID_BUCKETS];
-        for row in rows {
-            c[bucket(hash(residents.id_bytes(row)))] += 1;
+        for id in u.ids() {
+            c[bucket(hash(id))] += 1;
         }
         c
     });
-    // Second pass: each chunk writes its hashes into its own slice of each
-    // bucket (buckets in order, chunks in order within a bucket).
+    // Second pass: each unit writes its hashes into its own slice of each
+    // bucket (buckets in order, units in order within a bucket).
     let mut all = vec![0u64; n];
     let mut totals = vec![0usize; ID_BUCKETS];
     {
         let mut rest = &mut all[..];
-        let mut slices: Vec<Vec<&mut [u64]>> = (0..chunks.len())
+        let mut slices: Vec<Vec<&mut [u64]>> = (0..units.len())
             .map(|_| Vec::with_capacity(ID_BUCKETS))
             .collect();
         for (b, total) in totals.iter_mut().enumerate() {
@@ -136,11 +198,11 @@ fn first_duplicate_by<E: Executor>(
             }
         }
         exec.map(
-            chunks.clone().into_iter().zip(slices).collect(),
-            |(rows, mut out)| {
+            units.iter().copied().zip(slices).collect(),
+            |(u, mut out)| {
                 let mut filled = vec![0usize; ID_BUCKETS];
-                for row in rows {
-                    let h = hash(residents.id_bytes(row));
+                for id in u.ids() {
+                    let h = hash(id);
                     let b = bucket(h);
                     out[b][filled[b]] = h;
                     filled[b] += 1;
@@ -165,16 +227,18 @@ fn first_duplicate_by<E: Executor>(
     // The rows holding those hashes, in row order, grouped by hash: the
     // first row whose id an earlier row of its group holds is the answer.
     let mut seen: Vec<Vec<u32>> = vec![Vec::new(); repeated.len()];
-    for row in 0..residents.len() {
-        let id = residents.id_bytes(row);
-        if let Ok(k) = repeated.binary_search(&(hash(id) | 1)) {
-            if let Some(&first) = seen[k]
-                .iter()
-                .find(|&&a| residents.id_bytes(a as usize) == id)
-            {
-                return Some((first, row as u32));
+    for u in &units {
+        for (k, id) in u.ids().enumerate() {
+            let row = u.row(k);
+            if let Ok(k) = repeated.binary_search(&(hash(id) | 1)) {
+                if let Some(&first) = seen[k]
+                    .iter()
+                    .find(|&&a| residents.id_bytes(a as usize) == id)
+                {
+                    return Some((first, row as u32));
+                }
+                seen[k].push(row as u32);
             }
-            seen[k].push(row as u32);
         }
     }
     None
@@ -185,12 +249,16 @@ mod tests {
     use super::*;
     use crate::Sequential;
 
-    fn residents(ids: &[&str]) -> Residents {
+    /// Residents with these ids, in blocks of `block` rows.
+    fn residents(ids: &[&str], block: usize) -> Residents {
         let mut r = Residents::default();
-        for id in ids {
-            r.id_bytes.extend_from_slice(id.as_bytes());
-            r.id_ends.push(r.id_bytes.len() as u64);
-            r.location.push(LonLat::new(0.0, 0.0));
+        for rows in ids.chunks(block) {
+            let mut b = IdBlock::with_capacity(rows.len(), 0);
+            for id in rows {
+                assert!(b.push(id.as_bytes()));
+                r.location.push(LonLat::new(0.0, 0.0));
+            }
+            r.ids.push_block(b);
         }
         r
     }
@@ -198,8 +266,17 @@ mod tests {
     #[test]
     fn the_earliest_repeat_is_found_whatever_the_hash() {
         type Case = (&'static [&'static str], Option<(u32, u32)>);
-        let cases: [Case; 5] = [
+        let cases: [Case; 10] = [
             (&["a", "b", "c", "d"], None),
+            // Increasing: by bytes, by length then bytes, or both.
+            (&["9", "10", "11", "100"], None),
+            (&["a1", "a10", "a2", "b"], None),
+            // Not strictly: the equal neighbours are the answer.
+            (&["a", "b", "b", "c"], Some((1, 2))),
+            // By bytes in the first units, by length in the last: an id
+            // can be repeated across them.
+            (&["ab", "b", "c", "ab"], Some((0, 3))),
+            (&["ab", "b", "c", "d", "ab"], Some((0, 4))),
             (&["a", "b", "a", "b"], Some((0, 2))),
             (&["a", "b", "c", "b", "a"], Some((1, 3))),
             (&["x", "y", "y", "y", "x"], Some((1, 2))),
@@ -212,10 +289,14 @@ mod tests {
             (s.len() as u64 % 2) << 63
         }];
         for (ids, want) in cases {
-            let r = residents(ids);
-            for h in hashes {
-                let got = first_duplicate_by(&r, &Sequential, h);
-                assert_eq!(got, want, "{ids:?}");
+            for block in [1, 3, ids.len()] {
+                let r = residents(ids, block);
+                for h in hashes {
+                    for chunk in [1, 2, 3, HASH_CHUNK] {
+                        let got = first_duplicate_by(&r, &Sequential, h, chunk);
+                        assert_eq!(got, want, "{ids:?} in blocks of {block}, units of {chunk}");
+                    }
+                }
             }
         }
     }

@@ -29,6 +29,7 @@ use crate::manifest::{Input, ResolvedManifest};
 use crate::model::{
     Categorical, Facilities, Facility, FacilityId, FacilityStatus, LonLat, Residents, NONE,
 };
+use crate::resident_ids::{IdBlock, Ids};
 use crate::version::FileDigests;
 
 use areas::*;

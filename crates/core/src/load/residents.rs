@@ -80,8 +80,7 @@ pub(super) struct ResidentsPart {
 impl RowSink for ResidentsPart {
     fn push_row(&mut self, row: Row<'_>) {
         let r = &mut self.residents;
-        r.id_bytes.extend_from_slice(row.id.as_bytes());
-        r.id_ends.push(r.id_bytes.len() as u64);
+        r.ids.push(row.id.as_bytes());
         r.location.push(row.location);
         r.unit_weights &= row.weight == 1.0;
         r.weight.push(row.weight);
@@ -125,10 +124,10 @@ pub(super) struct PieceSink<'a> {
     pub(super) location: &'a mut [LonLat],
     pub(super) weight: &'a mut [f64],
     pub(super) gp: &'a mut [u32],
-    pub(super) id_ends: &'a mut [u64],
-    /// The piece's ids, appended to the final bytes once every piece is
-    /// parsed; until then the id ends are offsets in this buffer.
-    pub(super) ids: Vec<u8>,
+    /// The piece's ids: a block of the final id column.
+    pub(super) ids: IdBlock,
+    /// An id did not fit in the block (over 4 GiB of ids in one piece).
+    pub(super) ids_overflow: bool,
     /// Municipality, group, then the extra columns.
     pub(super) categorical: Vec<PieceCodes<'a>>,
     pub(super) unit_weights: bool,
@@ -143,8 +142,7 @@ impl RowSink for PieceSink<'_> {
             self.rows += 1;
             return;
         }
-        self.ids.extend_from_slice(row.id.as_bytes());
-        self.id_ends[i] = self.ids.len() as u64;
+        self.ids_overflow |= !self.ids.push(row.id.as_bytes());
         self.location[i] = row.location;
         self.unit_weights &= row.weight == 1.0;
         self.weight[i] = row.weight;
@@ -175,8 +173,6 @@ impl ResidentParser<'_> {
         residents.location.reserve(rows);
         residents.weight.reserve(rows);
         residents.gp.reserve(rows);
-        residents.id_ends.reserve(rows);
-        residents.id_bytes.reserve(rows * 10);
         residents.municipality.reserve(rows);
         residents.group.reserve(rows);
         residents.extra = self
@@ -529,7 +525,7 @@ pub(super) struct PieceOut {
     /// Local dictionaries of the categorical columns.
     pub(super) dicts: Vec<Categorical>,
     /// The piece's ids.
-    pub(super) ids: Vec<u8>,
+    pub(super) ids: IdBlock,
 }
 
 /// The general path for CSV files with quotes (a quoted field may hold a
@@ -656,10 +652,9 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
 ) -> Result<Residents> {
     let rows: Vec<usize> = pieces.iter().map(|p| p.1).collect();
     let n: usize = rows.iter().sum();
-    let mut location = vec![LonLat::new(0.0, 0.0); n];
+    let mut location = exec.filled(n, LonLat::new(0.0, 0.0));
     let mut weight = vec![0.0f64; n];
     let mut gp = vec![0u32; n];
-    let mut id_ends = vec![0u64; n];
     let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
     let mut jobs = Vec::with_capacity(pieces.len());
     /// The first `k` items of `rest`, which keeps the others.
@@ -670,7 +665,6 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     }
     {
         let (mut loc, mut w, mut g) = (&mut location[..], &mut weight[..], &mut gp[..]);
-        let mut ends = &mut id_ends[..];
         let mut cats: Vec<&mut [u32]> = codes.iter_mut().map(|c| &mut c[..]).collect();
         for (job, rows) in pieces {
             let sink = PieceSink {
@@ -678,8 +672,8 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 location: take(&mut loc, rows),
                 weight: take(&mut w, rows),
                 gp: take(&mut g, rows),
-                id_ends: take(&mut ends, rows),
-                ids: Vec::with_capacity(rows * 12),
+                ids: IdBlock::with_capacity(rows, rows * 12),
+                ids_overflow: false,
                 categorical: cats
                     .iter_mut()
                     .map(|c| PieceCodes {
@@ -705,6 +699,13 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 ),
             ));
         }
+        if sink.ids_overflow {
+            return Err(Error::input(
+                Location::file(path),
+                "more than 4 GiB of resident ids in one piece of the file".to_owned(),
+            ));
+        }
+        sink.ids.shrink_to_fit();
         Ok(PieceOut {
             unit_weights: sink.unit_weights,
             dicts: sink.categorical.into_iter().map(|c| c.dict).collect(),
@@ -713,45 +714,36 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     });
     let mut outs = results.into_iter().collect::<Result<Vec<_>>>()?;
 
-    // The pieces' ids put one after another, their ends shifted to the
-    // final offsets: each piece into its own slices, in parallel.
-    let mut id_bytes = vec![0u8; outs.iter().map(|o| o.ids.len()).sum()];
-    {
-        let (mut bytes, mut ends) = (&mut id_bytes[..], &mut id_ends[..]);
-        let mut base = 0u64;
-        let mut copies = Vec::with_capacity(outs.len());
-        for (out, &rows) in outs.iter_mut().zip(&rows) {
-            let ids = std::mem::take(&mut out.ids);
-            let len = ids.len();
-            copies.push((ids, take(&mut bytes, len), take(&mut ends, rows), base));
-            base += len as u64;
-        }
-        exec.map(copies, |(ids, to, ends, base)| {
-            to.copy_from_slice(&ids);
-            for e in ends {
-                *e += base;
-            }
-        });
-    }
-
     // One dictionary per categorical column; pieces' codes remapped to it.
-    let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
-    for (k, mut column) in codes.into_iter().enumerate() {
+    // The dictionaries first, then every piece's codes in parallel (but
+    // where a piece's codes are the final ones already).
+    let mut dicts: Vec<Categorical> = Vec::with_capacity(codes.len());
+    let mut remaps = Vec::new();
+    for (k, column) in codes.iter_mut().enumerate() {
         let mut all = Categorical::new();
-        let mut row0 = 0;
+        let mut rest = &mut column[..];
         for (&rows, out) in rows.iter().zip(&outs) {
             let map: Vec<u32> = out.dicts[k]
                 .values()
                 .iter()
                 .map(|v| all.code_for(v))
                 .collect();
-            for c in &mut column[row0..row0 + rows] {
-                if *c != NONE {
-                    *c = map[*c as usize];
-                }
+            let piece = take(&mut rest, rows);
+            if map.iter().enumerate().any(|(i, &c)| c != i as u32) {
+                remaps.push((piece, map));
             }
-            row0 += rows;
         }
+        dicts.push(all);
+    }
+    exec.map(remaps, |(piece, map)| {
+        for c in piece {
+            if *c != NONE {
+                *c = map[*c as usize];
+            }
+        }
+    });
+    let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
+    for (mut all, column) in dicts.into_iter().zip(codes) {
         all.set_codes(column);
         categoricals.push(all);
     }
@@ -759,8 +751,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     let residents = Residents {
         location,
         weight,
-        id_bytes,
-        id_ends,
+        ids: Ids::from_blocks(outs.iter_mut().map(|o| std::mem::take(&mut o.ids))),
         municipality: categoricals.next().unwrap_or_default(),
         group: categoricals.next().unwrap_or_default(),
         gp,
@@ -772,5 +763,6 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             .collect(),
         unit_weights: outs.iter().all(|o| o.unit_weights),
     };
+    debug_assert_eq!(residents.ids.len(), residents.len());
     Ok(residents)
 }

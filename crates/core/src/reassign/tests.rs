@@ -61,8 +61,7 @@ fn dataset(gps: Vec<Gp>, rows: &[Row]) -> Dataset {
         r.location.push(LonLat::new(lon, lat));
         r.weight.push(w);
         r.unit_weights &= w == 1.0;
-        r.id_bytes.extend_from_slice(format!("R{i}").as_bytes());
-        r.id_ends.push(r.id_bytes.len() as u64);
+        r.ids.push(format!("R{i}").as_bytes());
         r.gp.push(if gp_id.is_empty() {
             NONE
         } else {
