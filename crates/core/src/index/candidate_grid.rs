@@ -19,11 +19,15 @@ const SPLIT_ABOVE: usize = 12;
 /// Children of a cell listing more than this search the tree, not the
 /// list.
 const TREE_ABOVE: usize = 256;
-/// Children per side of a split cell.
+/// Children per side of a split cell (a power of two).
 const SPLIT: usize = 2;
+const SPLIT_BITS: u32 = SPLIT.trailing_zeros();
+const _: () = assert!(SPLIT.is_power_of_two());
 /// Splits below a top cell, at most: cells down to 1/4096 of a top cell's
 /// side (a metre in a country-wide grid).
 const MAX_DEPTH: u32 = 12;
+/// The smallest cells per side of a top cell.
+const FINEST: usize = SPLIT.pow(MAX_DEPTH);
 
 /// A lon/lat grid over the facilities whose every cell lists the facilities
 /// that can be nearest to *some* point of the cell (rigorous bounds, see
@@ -83,8 +87,7 @@ struct Rect {
 }
 
 impl Rect {
-    /// Child `(cx, cy)` of this cell split [`SPLIT`] ways; the lookup
-    /// computes the same bounds, so a point's child is the one built.
+    /// Child `(cx, cy)` of this cell split [`SPLIT`] ways.
     fn child(self, cx: usize, cy: usize) -> Rect {
         let (sx, sy) = (self.sx / SPLIT as f64, self.sy / SPLIT as f64);
         Rect {
@@ -93,15 +96,6 @@ impl Rect {
             sx,
             sy,
         }
-    }
-
-    /// The child of this cell holding `p` (clamped to the cell: a point
-    /// rounded across a boundary is within the bounds' margin).
-    fn child_of(self, p: LonLat) -> (usize, usize) {
-        let (sx, sy) = (self.sx / SPLIT as f64, self.sy / SPLIT as f64);
-        let cx = ((p.lon - self.x0) / sx).max(0.0) as usize;
-        let cy = ((p.lat - self.y0) / sy).max(0.0) as usize;
-        (cx.min(SPLIT - 1), cy.min(SPLIT - 1))
     }
 }
 
@@ -269,8 +263,16 @@ impl CandidateGrid {
         }
         let top =
             self.cells[iy * self.nx + ix].get_or_init(|| self.build_top(ix, iy, tree, normal));
-        let mut cell = self.top(ix, iy);
+        // The point's place in its top cell in units of the smallest
+        // cells, whose digits in base `SPLIT` are the children to take
+        // from the top down. Cells are built with bounds computed by
+        // halving (`Rect::child`); a point rounded across a boundary here
+        // is some 1e-16 of a top cell outside its cell, far within the
+        // margin the candidates are chosen with (see `candidates_of`).
+        let finest = |f: f64, i: usize| (((f - i as f64) * FINEST as f64) as usize).min(FINEST - 1);
+        let (ux, uy) = (finest(fx, ix), finest(fy, iy));
         let mut node = top.nodes[0];
+        let mut shift = SPLIT_BITS * MAX_DEPTH;
         loop {
             match node {
                 Node::Leaf {
@@ -279,8 +281,8 @@ impl CandidateGrid {
                     inv_radius,
                 } => return Some((&top.candidates[start as usize..end as usize], inv_radius)),
                 Node::Split { first } => {
-                    let (cx, cy) = cell.child_of(p);
-                    cell = cell.child(cx, cy);
+                    shift -= SPLIT_BITS;
+                    let (cx, cy) = ((ux >> shift) % SPLIT, (uy >> shift) % SPLIT);
                     node = top.nodes[first as usize + cy * SPLIT + cx];
                 }
             }
@@ -295,6 +297,26 @@ impl CandidateGrid {
             .filter_map(OnceLock::get)
             .map(|c| c.nodes.len())
             .sum()
+    }
+
+    /// The corner of the `(kx, ky)`-th smallest cell of top cell `(ix,
+    /// iy)`: a point on the boundaries of every cell around it (for
+    /// tests).
+    #[cfg(test)]
+    pub(super) fn finest_corner(&self, ix: usize, iy: usize, kx: usize, ky: usize) -> LonLat {
+        let f = |k: usize| k as f64 / FINEST as f64;
+        LonLat::new(
+            self.lon0 + (ix as f64 + f(kx)) * self.step_lon,
+            self.lat0 + (iy as f64 + f(ky)) * self.step_lat,
+        )
+    }
+
+    /// The top cell holding `p` (for tests).
+    #[cfg(test)]
+    pub(super) fn top_of(&self, p: LonLat) -> (usize, usize) {
+        let fx = (p.lon - self.lon0) / self.step_lon;
+        let fy = (p.lat - self.lat0) / self.step_lat;
+        (fx as usize, fy as usize)
     }
 
     /// How many top cells the grid has built (for tests).

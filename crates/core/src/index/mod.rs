@@ -490,6 +490,25 @@ mod tests {
             }
         }
         assert!(grid.nodes() > grid.top_cells(), "no cell was split");
+        // Points on the boundaries between cells at every depth (corners
+        // of the smallest cells, at multiples of large powers of two among
+        // them), and a few units in the last place either side: whichever
+        // cell a point is taken to be in, the answer is exact.
+        for i in 0..1500 {
+            let (lon, lat) = cities[i % 2];
+            let (ix, iy) = grid.top_of(LonLat::new(lon, lat));
+            let bits = rng.random_range(0..=12);
+            let k = |rng: &mut ChaCha8Rng| (rng.random_range(0..4096) >> bits) << bits;
+            let (kx, ky) = (k(&mut rng), k(&mut rng));
+            let c = grid.finest_corner(ix, iy, kx, ky);
+            let ulps = |x: f64, d: i64| f64::from_bits((x.to_bits() as i64 + d) as u64);
+            let (dx, dy) = (rng.random_range(-3..=3), rng.random_range(-3..=3));
+            let p = LonLat::new(ulps(c.lon, dx), ulps(c.lat, dy));
+            let got = index.nearest(p).unwrap();
+            let want = brute(p);
+            assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}");
+            assert!((got.distance_m - want.0).abs() <= short_line_error_bound_m(want.0));
+        }
     }
 
     /// Great-circle distance on the sphere of radius 6,371 km (metres).
