@@ -301,7 +301,21 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
                 "0.0000000000000001",
             ],
         );
-        let municipality = pick(&mut rng, &["016024", "", " Crema ", "Bergamo"]);
+        // Values of up to 8 bytes are compared as one word, longer ones
+        // as strings; some share a prefix.
+        let municipality = pick(
+            &mut rng,
+            &[
+                "016024",
+                "",
+                " Crema ",
+                "Bergamo",
+                "0160240",
+                "Bergamo Alta",
+                "Cantù",
+                "01602400",
+            ],
+        );
         // Ids of 1-8 bytes are looked up as one word, longer ones by name.
         let gp = pick(
             &mut rng,
@@ -315,7 +329,10 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
                 "GéP",
             ],
         );
-        let group = pick(&mut rng, &["assigned", "ad", "", "none"]);
+        let group = pick(
+            &mut rng,
+            &["assigned", "ad", "", "none", "assigned_2", "ad\u{0}"],
+        );
         let province = pick(&mut rng, &["016", "", " 019 ", "BG"]);
         let end = pick(&mut rng, &["\n", "\n", "\r\n", "\n\n", "\n\r\n"]);
         let _ = write!(

@@ -73,11 +73,7 @@ impl ShortIds {
     /// low byte of `word`.
     #[inline]
     fn get(&self, word: u64, len: usize) -> Option<u32> {
-        let key = if len == 8 {
-            word
-        } else {
-            word & ((1u64 << (8 * len)) - 1)
-        };
+        let key = low_bytes(word, len);
         let mut at = self.home(key, len as u32);
         loop {
             let (k, l, f) = self.slots[at];
@@ -89,6 +85,16 @@ impl ShortIds {
             }
             at = (at + 1) & (self.slots.len() - 1);
         }
+    }
+}
+
+/// The low `len` (0..=8) bytes of `word`, the others zero.
+#[inline]
+fn low_bytes(word: u64, len: usize) -> u64 {
+    if len >= 8 {
+        word
+    } else {
+        word & ((1u64 << (8 * len)) - 1)
     }
 }
 
@@ -292,6 +298,7 @@ impl<'p> PlainRows<'p> {
         let last = self.roles.len() - 1;
         let (mut id, mut lon, mut lat, mut weight, mut gp) = ("", f64::NAN, f64::NAN, 1.0, NONE);
         let mut texts = [""; 2 + MAX_PLAIN_EXTRA];
+        let mut keys = [ShortKey::NONE; 2 + MAX_PLAIN_EXTRA];
         let mut start = at;
         for (k, &role) in self.roles.iter().enumerate() {
             let end = field_end(body, start);
@@ -327,7 +334,15 @@ impl<'p> PlainRows<'p> {
                         _ => self.parser.facilities.index_of(&text[start..stop])?,
                     }
                 }
-                Role::Text(slot) => texts[slot] = &text[start..stop],
+                Role::Text(slot) => {
+                    texts[slot] = &text[start..stop];
+                    if len <= 8 {
+                        keys[slot] = ShortKey {
+                            word: low_bytes(word_at(body, start), len),
+                            len: len as u8,
+                        };
+                    }
+                }
                 Role::Skip => {}
             }
             start = end + 1;
@@ -344,6 +359,7 @@ impl<'p> PlainRows<'p> {
             municipality: c.municipality.map(|_| texts[0]),
             group: c.group.map(|_| texts[1]),
             extra: &texts[2..2 + c.extra.len()],
+            keys: Some(&keys),
         });
         Some(start)
     }

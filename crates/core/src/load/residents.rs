@@ -62,6 +62,26 @@ pub(super) struct Row<'a> {
     pub(super) group: Option<&'a str>,
     /// Values of the extra columns.
     pub(super) extra: &'a [&'a str],
+    /// The municipality, group and extra values as [`ShortKey`]s, when
+    /// the one-pass parser read them (it has their bytes in a word).
+    pub(super) keys: Option<&'a [ShortKey]>,
+}
+
+/// A categorical value of at most 8 bytes as one word (its bytes, the
+/// first in the low byte, zeros after) and its length: two values are
+/// equal when their keys are. Longer values have no key
+/// ([`ShortKey::NONE`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct ShortKey {
+    pub(super) word: u64,
+    pub(super) len: u8,
+}
+
+impl ShortKey {
+    pub(super) const NONE: ShortKey = ShortKey {
+        word: 0,
+        len: u8::MAX,
+    };
 }
 
 /// Where parsed rows are stored: growing columns (one-piece loads) or the
@@ -100,6 +120,8 @@ pub(super) struct PieceCodes<'a> {
     pub(super) dict: Categorical,
     /// The last value and its code: input is often sorted by it.
     pub(super) last: Option<(String, u32)>,
+    /// The last value's key, when it has one.
+    pub(super) last_key: ShortKey,
 }
 
 impl PieceCodes<'_> {
@@ -108,13 +130,32 @@ impl PieceCodes<'_> {
             None | Some("") => NONE,
             Some(v) => match &self.last {
                 Some((last, c)) if last == v => *c,
-                _ => {
-                    let c = self.dict.code_for(v);
-                    self.last = Some((v.to_owned(), c));
-                    c
-                }
+                _ => self.code_for(v, ShortKey::NONE),
             },
         };
+    }
+
+    /// [`PieceCodes::set`] of a value whose key is `key`: the same code,
+    /// found by comparing a word when the value repeats the last one.
+    #[inline]
+    pub(super) fn set_keyed(&mut self, row: usize, value: Option<&str>, key: ShortKey) {
+        self.codes[row] = match value {
+            None | Some("") => NONE,
+            Some(_) if key == self.last_key && key != ShortKey::NONE => {
+                self.last.as_ref().map_or(NONE, |l| l.1)
+            }
+            Some(v) => match &self.last {
+                Some((last, c)) if last == v => *c,
+                _ => self.code_for(v, key),
+            },
+        };
+    }
+
+    fn code_for(&mut self, v: &str, key: ShortKey) -> u32 {
+        let c = self.dict.code_for(v);
+        self.last = Some((v.to_owned(), c));
+        self.last_key = key;
+        c
     }
 }
 
@@ -148,10 +189,21 @@ impl RowSink for PieceSink<'_> {
         self.weight[i] = row.weight;
         self.gp[i] = row.gp;
         let (m, rest) = self.categorical.split_at_mut(1);
-        m[0].set(i, row.municipality);
-        rest[0].set(i, row.group);
-        for (k, &v) in row.extra.iter().enumerate() {
-            rest[1 + k].set(i, Some(v));
+        match row.keys {
+            Some(keys) => {
+                m[0].set_keyed(i, row.municipality, keys[0]);
+                rest[0].set_keyed(i, row.group, keys[1]);
+                for (k, &v) in row.extra.iter().enumerate() {
+                    rest[1 + k].set_keyed(i, Some(v), keys[2 + k]);
+                }
+            }
+            None => {
+                m[0].set(i, row.municipality);
+                rest[0].set(i, row.group);
+                for (k, &v) in row.extra.iter().enumerate() {
+                    rest[1 + k].set(i, Some(v));
+                }
+            }
         }
         self.rows += 1;
     }
@@ -238,6 +290,7 @@ impl ResidentParser<'_> {
             municipality: c.municipality.map(field),
             group: c.group.map(field),
             extra: &extra[..c.extra.len()],
+            keys: None,
         });
         true
     }
@@ -343,6 +396,7 @@ impl ResidentParser<'_> {
             municipality,
             group,
             extra: &extra,
+            keys: None,
         });
         Ok(())
     }
@@ -680,6 +734,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                         codes: take(c, rows),
                         dict: Categorical::new(),
                         last: None,
+                        last_key: ShortKey::NONE,
                     })
                     .collect(),
                 unit_weights: true,
