@@ -154,9 +154,23 @@ pub fn resident_distances_of<E: Executor>(
     rows: Option<&[u32]>,
     exec: &E,
 ) -> Result<ResidentDistances> {
+    measured_to(dataset, target, metric, rows, true, exec)
+}
+
+/// [`resident_distances_of`], leaving `facility` empty unless
+/// `facilities` (the geodesic metric's column is 4 bytes a resident that
+/// only a grouping by facility reads: 200 MB nationally).
+fn measured_to<E: Executor>(
+    dataset: &Dataset,
+    target: Target,
+    metric: Metric<'_>,
+    rows: Option<&[u32]>,
+    facilities: bool,
+    exec: &E,
+) -> Result<ResidentDistances> {
     let rows = Rows(rows, dataset.residents().len());
     match metric {
-        Metric::Geodesic => geodesic_distances(dataset, target, rows, exec),
+        Metric::Geodesic => geodesic_distances(dataset, target, rows, facilities, exec),
         Metric::Network(net) => network_distances(dataset, target, net, rows, exec),
         Metric::Table(table) => table_distances(dataset, target, table, rows),
     }
@@ -334,6 +348,7 @@ fn geodesic_distances<E: Executor>(
     dataset: &Dataset,
     target: Target,
     rows: Rows<'_>,
+    facilities_kept: bool,
     exec: &E,
 ) -> Result<ResidentDistances> {
     let residents = dataset.residents();
@@ -345,14 +360,21 @@ fn geodesic_distances<E: Executor>(
     let mut out = ResidentDistances {
         distance_m: vec![0.0; n],
         time_s: None,
-        facility: vec![0; n],
+        facility: Vec::new(),
         unreachable: Vec::new(),
         seconds_only: false,
     };
+    // Without the facility column, each chunk writes into a scratch one.
+    let mut facility = vec![0; if facilities_kept { n } else { 0 }];
     let chunks: Vec<_> = out
         .distance_m
         .chunks_mut(CHUNK)
-        .zip(out.facility.chunks_mut(CHUNK))
+        .zip(
+            facility
+                .chunks_mut(CHUNK)
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None)),
+        )
         .zip(chunk_ranges(n, CHUNK))
         .collect();
     match target {
@@ -365,6 +387,8 @@ fn geodesic_distances<E: Executor>(
                 .map(|f| LocalFrame::new(f.location))
                 .collect();
             exec.map(chunks, |((d, f), r)| {
+                let mut scratch = Vec::new();
+                let f = f.unwrap_or_else(|| scratch_of(&mut scratch, d.len()));
                 for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
                     let i = rows.at(j);
                     (*d, *f) = match gp[i] {
@@ -382,6 +406,8 @@ fn geodesic_distances<E: Executor>(
                 )));
             }
             exec.map(chunks, |((d, f), r)| {
+                let mut scratch = Vec::new();
+                let f = f.unwrap_or_else(|| scratch_of(&mut scratch, d.len()));
                 for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
                     let hit = index.nearest(locs[rows.at(j)]).expect("index is not empty");
                     (*d, *f) = (hit.distance_m, hit.facility);
@@ -389,7 +415,15 @@ fn geodesic_distances<E: Executor>(
             });
         }
     }
+    out.facility = facility;
     Ok(out)
+}
+
+/// `scratch` as `len` facility slots, for a chunk whose facilities are not
+/// kept.
+fn scratch_of(scratch: &mut Vec<FacilityIdx>, len: usize) -> &mut [FacilityIdx] {
+    scratch.resize(len, 0);
+    scratch
 }
 
 /// The distances document (CONTRACT §4), as printed by `bacino stats` and
@@ -492,8 +526,9 @@ pub(crate) fn measure<E: Executor>(
     // Resolve the grouping before the expensive part so bad names fail fast.
     let (codes, labels) = resolve_groups(dataset, &query.group_by, exec)?;
     let metric = dataset.metric(query.metric, exec)?;
-    let mut distances = resident_distances_of(dataset, query.target, metric, rows, exec)?;
-    let (codes, labels) = if query.group_by == GroupBy::Facility {
+    let by_facility = query.group_by == GroupBy::Facility;
+    let mut distances = measured_to(dataset, query.target, metric, rows, by_facility, exec)?;
+    let (codes, labels) = if by_facility {
         let labels = dataset
             .facilities()
             .iter()
