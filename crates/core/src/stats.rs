@@ -275,8 +275,13 @@ impl Summary {
             let i = ranks.binary_search(&rank).unwrap_or_default();
             let (prefix, r) = level2[i];
             let k = prefixes.binary_search(&prefix).unwrap_or_default();
-            let mut bin = bins[k].clone();
-            *bin.select_nth_unstable_by(r, f64::total_cmp).1
+            let bin = &bins[k];
+            // Ties (a dataset of many equal distances) make one large bin
+            // of equal values: no selection, no copy.
+            if bin.iter().all(|v| v.to_bits() == bin[0].to_bits()) {
+                return bin[0];
+            }
+            *bin.clone().select_nth_unstable_by(r, f64::total_cmp).1
         };
         let mut figures = [0.0; 4];
         for (h, out) in positions.iter().zip(figures.iter_mut()) {

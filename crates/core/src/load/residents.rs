@@ -488,8 +488,8 @@ pub(super) fn load_residents<E: Executor>(
         facilities,
     };
 
-    // Pass 1, in parallel: where each piece's lines are, how many rows and
-    // id bytes they hold, and the digest of its block of the file (pieces
+    // Pass 1, in parallel: where each piece's lines are, how many rows
+    // they hold, and the digest of its block of the file (pieces
     // are the version's blocks, the first with the header). The whole file
     // is never held in memory.
     let start = start as u64;
@@ -693,10 +693,10 @@ impl PartSource {
 }
 
 /// Parses pieces of a residents file in parallel, each straight into its
-/// slice of the final columns (and its ids into a buffer of its own,
-/// appended afterwards): `pieces` are (job, rows), and `parse` pushes a
-/// job's rows, in order, into its sink. Returns the residents (ids not yet checked for
-/// duplicates).
+/// slice of the final columns (and its ids into a block of its own, which
+/// the id column keeps): `pieces` are (job, rows), and `parse` pushes a
+/// job's rows, in order, into its sink. Returns the residents (ids not yet
+/// checked for duplicates).
 pub(super) fn parse_pieces<E: Executor, J: Send>(
     path: &Path,
     cols: &ResidentCols,
