@@ -125,20 +125,11 @@ pub(super) struct PieceCodes<'a> {
 }
 
 impl PieceCodes<'_> {
-    pub(super) fn set(&mut self, row: usize, value: Option<&str>) {
-        self.codes[row] = match value {
-            None | Some("") => NONE,
-            Some(v) => match &self.last {
-                Some((last, c)) if last == v => *c,
-                _ => self.code_for(v, ShortKey::NONE),
-            },
-        };
-    }
-
-    /// [`PieceCodes::set`] of a value whose key is `key`: the same code,
-    /// found by comparing a word when the value repeats the last one.
+    /// Sets the code of `row` to that of `value`, whose key is `key` (or
+    /// [`ShortKey::NONE`]): a value repeating the last one is recognised by
+    /// its key when it has one, by comparing strings otherwise.
     #[inline]
-    pub(super) fn set_keyed(&mut self, row: usize, value: Option<&str>, key: ShortKey) {
+    pub(super) fn set(&mut self, row: usize, value: Option<&str>, key: ShortKey) {
         self.codes[row] = match value {
             None | Some("") => NONE,
             Some(_) if key == self.last_key && key != ShortKey::NONE => {
@@ -189,21 +180,11 @@ impl RowSink for PieceSink<'_> {
         self.weight[i] = row.weight;
         self.gp[i] = row.gp;
         let (m, rest) = self.categorical.split_at_mut(1);
-        match row.keys {
-            Some(keys) => {
-                m[0].set_keyed(i, row.municipality, keys[0]);
-                rest[0].set_keyed(i, row.group, keys[1]);
-                for (k, &v) in row.extra.iter().enumerate() {
-                    rest[1 + k].set_keyed(i, Some(v), keys[2 + k]);
-                }
-            }
-            None => {
-                m[0].set(i, row.municipality);
-                rest[0].set(i, row.group);
-                for (k, &v) in row.extra.iter().enumerate() {
-                    rest[1 + k].set(i, Some(v));
-                }
-            }
+        let key = |k: usize| row.keys.map_or(ShortKey::NONE, |keys| keys[k]);
+        m[0].set(i, row.municipality, key(0));
+        rest[0].set(i, row.group, key(1));
+        for (k, &v) in row.extra.iter().enumerate() {
+            rest[1 + k].set(i, Some(v), key(2 + k));
         }
         self.rows += 1;
     }
