@@ -44,6 +44,10 @@ impl Executor for Parallel {
     fn filled<T: Clone + Send + Sync>(&self, n: usize, value: T) -> Vec<T> {
         rayon::iter::repeat_n(value, n).collect()
     }
+
+    fn threads(&self) -> usize {
+        rayon::current_num_threads()
+    }
 }
 
 /// Sets the size of rayon's global pool; call once, before any parallel work.

@@ -18,6 +18,12 @@ pub trait Executor: Sync {
         vec![value; n]
     }
 
+    /// How many threads the executor runs items on: how many workers to
+    /// start for work that hands items out itself.
+    fn threads(&self) -> usize {
+        1
+    }
+
     /// A point where long work may be abandoned: a no-op unless the
     /// executor carries an [`Interrupt`] that has been raised, in which
     /// case it unwinds with [`Interrupted`]. Loops that run long without

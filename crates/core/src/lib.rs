@@ -38,6 +38,7 @@ mod distances;
 mod error;
 mod exec;
 mod geodesic;
+mod in_order;
 mod index;
 mod isochrones;
 mod karney;
@@ -84,6 +85,7 @@ pub use geodesic::{
     short_line_error_bound_m, unit_normal, LocalFrame, MAX_CURVATURE_RADIUS_M,
     MIN_CURVATURE_RADIUS_M, SHORT_LINE_MAX_M, WGS84_A_M, WGS84_F,
 };
+pub use in_order::{in_order, Then};
 pub use index::{FacilityIndex, Nearest};
 pub use isochrones::{
     isochrones, IsochroneFeature, IsochroneOptions, Isochrones, DEFAULT_MINUTES,

@@ -23,4 +23,8 @@ impl Executor for Threads {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         })
     }
+
+    fn threads(&self) -> usize {
+        4
+    }
 }
