@@ -118,6 +118,22 @@ impl Kernel {
         self.value.reserve(additional);
     }
 
+    /// Reserves room for `rows` more rows and `pairs` more pairs, exactly.
+    pub fn reserve_exact(&mut self, rows: usize, pairs: usize) {
+        Arc::make_mut(&mut self.start).reserve_exact(rows);
+        Arc::make_mut(&mut self.col).reserve_exact(pairs);
+        self.value.reserve_exact(pairs);
+    }
+
+    /// Removes every row, keeping the room they took.
+    pub fn clear(&mut self) {
+        let start = Arc::make_mut(&mut self.start);
+        start.clear();
+        start.push(0);
+        Arc::make_mut(&mut self.col).clear();
+        self.value.clear();
+    }
+
     /// Concatenates the rows of `parts` in order, into storage allocated
     /// once.
     pub fn concat(cols: usize, parts: Vec<Kernel>) -> Kernel {

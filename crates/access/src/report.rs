@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use bacino_core::network::NetworkInfo;
 use bacino_core::{
-    chunk_ranges, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx,
-    FacilityKind, GroupBy, Metric, MetricName, ReachIndex, Result,
+    chunk_ranges, in_order, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor,
+    FacilityIdx, FacilityKind, GroupBy, Metric, MetricName, ReachIndex, Result, Then,
 };
 use serde::ser::SerializeMap;
 use serde::Serialize;
@@ -325,26 +325,51 @@ pub fn cost_kernel<E: Executor>(
         column[f as usize] = k as u32;
     }
     let cols = members.len();
-    let parts: Vec<Kernel> = match metric {
+    // Chunks of residents are measured in parallel, each into a buffer of
+    // its thread's, and appended in order: the kernel's pairs are written
+    // once, where they stay (chunks built apart and then concatenated
+    // touched twice the memory, a fresh page costing over a microsecond).
+    let chunk = match metric {
+        Metric::Network(_) => CHUNK / 4,
+        _ => CHUNK,
+    };
+    let chunks = chunk_ranges(n, chunk);
+    let blocks = chunks.len();
+    let append = |out: &mut Kernel, part: &mut Kernel, k: usize, ()| {
+        if k == 0 {
+            // Room for every chunk at the first one's rate, and an eighth
+            // more: pages are touched only once written, and a kernel that
+            // outgrows it moves without a copy (`mremap`).
+            out.reserve_exact(n, part.nnz().saturating_mul(blocks) / 8 * 9);
+        }
+        out.append(part);
+        Then::Continue
+    };
+    let built = |fill: &(dyn Fn(&mut Kernel, std::ops::Range<usize>) + Sync)| {
+        in_order(
+            exec,
+            blocks,
+            Kernel::new(cols),
+            || Kernel::new(cols),
+            |part: &mut Kernel, k| {
+                part.clear();
+                fill(part, chunks[k].clone());
+            },
+            append,
+        )
+    };
+    match metric {
         Metric::Geodesic => {
             let points = residents.locations();
             let index = ReachIndex::new(dataset.facilities(), members, max_cost, points);
-            exec.map(chunk_ranges(n, CHUNK), |r| {
-                let mut k = Kernel::new(cols);
-                for (done, i) in r.clone().enumerate() {
-                    // Room for the whole chunk at the rate of its first
-                    // rows, so that the pairs are not moved as they grow.
-                    if done == 64 {
-                        k.reserve(k.nnz() / 64 * r.len() * 9 / 8);
-                    }
+            built(&|k, r| {
+                for i in r {
                     // In column order: a row's sums have a fixed order.
                     k.push_within(|push| index.for_each_within(points[i], push));
                 }
-                k
             })
         }
-        Metric::Table(table) => exec.map(chunk_ranges(n, CHUNK), |r| {
-            let mut k = Kernel::new(cols);
+        Metric::Table(table) => built(&|k, r| {
             for i in r {
                 let pairs = table.of(i);
                 k.push_row(pairs.iter().filter_map(|&(f, c)| {
@@ -352,17 +377,15 @@ pub fn cost_kernel<E: Executor>(
                     (j != u32::MAX && c <= max_cost).then_some((j, c))
                 }));
             }
-            k
         }),
         Metric::Network(net) => {
             let snaps = net.resident_snaps();
             let targets = net.targets(members);
             let network = net.network();
-            exec.map(chunk_ranges(n, CHUNK / 4), |r| {
+            built(&|k, r| {
                 let origins: Vec<_> = r.clone().filter_map(|i| snaps[i]).collect();
                 let matrix = network.matrix(&origins, &targets);
                 let mut rows = matrix.iter();
-                let mut k = Kernel::new(cols);
                 for i in r {
                     if snaps[i].is_none() {
                         k.push_row(std::iter::empty());
@@ -374,11 +397,9 @@ pub fn cost_kernel<E: Executor>(
                         (c.is_finite() && s <= max_cost).then_some((t.label, s))
                     }));
                 }
-                k
             })
         }
-    };
-    Kernel::concat(cols, parts)
+    }
 }
 
 /// Each resident's decay weights summed over every facility, with no
