@@ -360,9 +360,64 @@ pub(crate) struct Eval {
     smoothing: f64,
     /// `F(x)`.
     primal: f64,
-    /// The coupling rows: `(facility, P_i π_ij)` runs, `ends` closing each.
-    coupling: Vec<(u32, f64)>,
-    ends: Vec<usize>,
+    /// The coupling rows: `(facility, P_i π_ij)` runs, as each chunk of
+    /// rows left them (not gathered into one buffer: that buffer was fresh
+    /// memory on every pass).
+    coupling: Coupling,
+}
+
+/// Runs of `(facility, P_i π_ij)`, chunk by chunk: chunk `c`'s runs are
+/// `pairs[c]`, `ends[c]` closing each.
+#[derive(Default)]
+struct Coupling {
+    pairs: Vec<Vec<(u32, f64)>>,
+    ends: Vec<Vec<usize>>,
+    /// The runs before each chunk's, and then all of them.
+    before: Vec<usize>,
+}
+
+impl Coupling {
+    fn push(&mut self, pairs: Vec<(u32, f64)>, ends: Vec<usize>) {
+        if self.before.is_empty() {
+            self.before.push(0);
+        }
+        if ends.is_empty() {
+            return;
+        }
+        let last = self.before[self.before.len() - 1];
+        self.before.push(last + ends.len());
+        self.pairs.push(pairs);
+        self.ends.push(ends);
+    }
+
+    /// Number of runs.
+    fn len(&self) -> usize {
+        self.before.last().copied().unwrap_or(0)
+    }
+
+    /// Every pair of every run.
+    fn pairs(&self) -> impl Iterator<Item = &(u32, f64)> {
+        self.pairs.iter().flatten()
+    }
+
+    /// The runs numbered `range`, in order.
+    fn runs(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &[(u32, f64)]> {
+        // The chunk holding the first run.
+        let first = self.before.partition_point(|&b| b <= range.start).max(1) - 1;
+        let mut at = (
+            first,
+            range.start - self.before.get(first).copied().unwrap_or(0),
+        );
+        range.map(move |_| {
+            while at.1 >= self.ends[at.0].len() {
+                at = (at.0 + 1, 0);
+            }
+            let (c, k) = at;
+            at.1 += 1;
+            let begin = if k == 0 { 0 } else { self.ends[c][k - 1] };
+            &self.pairs[c][begin..self.ends[c][k]]
+        })
+    }
 }
 
 /// Row `i`'s demand if it reaches a facility, else 0.
@@ -582,8 +637,7 @@ pub(crate) fn evaluate<E: Executor>(
     for j in 0..m {
         value.add(settled[j] * p[j]);
     }
-    let mut coupling = Vec::new();
-    let mut ends = Vec::new();
+    let mut coupling = Coupling::default();
     for part in parts {
         value.merge(part.value);
         smoothing.merge(part.smoothing);
@@ -591,9 +645,7 @@ pub(crate) fn evaluate<E: Executor>(
         for (d, x) in d.iter_mut().zip(&part.d) {
             *d += x;
         }
-        let offset = coupling.len();
-        coupling.extend(part.coupling);
-        ends.extend(part.ends.iter().map(|e| e + offset));
+        coupling.push(part.coupling, part.ends);
     }
     let mut grad = vec![0.0; m];
     let mut primal = travel;
@@ -613,7 +665,6 @@ pub(crate) fn evaluate<E: Executor>(
         smoothing: smoothing.value(),
         primal: primal.value(),
         coupling,
-        ends,
     }
 }
 
@@ -627,7 +678,7 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
     // The coupled facilities in increasing order, so that each run (in
     // column order) meets them in increasing order too.
     let mut is_coupled = vec![false; m];
-    for &(j, _) in &ev.coupling {
+    for &(j, _) in ev.coupling.pairs() {
         is_coupled[j as usize] = true;
     }
     let coupled: Vec<usize> = (0..m).filter(|&j| is_coupled[j]).collect();
@@ -641,23 +692,15 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
     }
     // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), the lower triangle,
     // summed over a fixed number of blocks of runs, in order.
-    let per_block = ev.ends.len().div_ceil(HESSIAN_BLOCKS).max(1);
-    let blocks = chunk_ranges(ev.ends.len(), per_block);
+    let runs = ev.coupling.len();
+    let per_block = runs.div_ceil(HESSIAN_BLOCKS).max(1);
+    let blocks = chunk_ranges(runs, per_block);
     let parts = exec.map(blocks, |b| {
         let mut h = vec![0.0; nc * nc];
         let mut run: Vec<(usize, f64)> = Vec::new();
-        let mut begin = if b.start == 0 {
-            0
-        } else {
-            ev.ends[b.start - 1]
-        };
-        for &end in &ev.ends[b] {
+        for pairs in ev.coupling.runs(b) {
             run.clear();
-            run.extend(
-                ev.coupling[begin..end]
-                    .iter()
-                    .map(|&(j, x)| (local[j as usize], x)),
-            );
+            run.extend(pairs.iter().map(|&(j, x)| (local[j as usize], x)));
             let total: f64 = run.iter().map(|r| r.1).sum();
             for (at, &(r, x)) in run.iter().enumerate() {
                 // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
@@ -668,7 +711,6 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
                 }
                 row[r] += x;
             }
-            begin = end;
         }
         h
     });
@@ -721,5 +763,47 @@ fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
             s -= h[k * n + i] * b[k];
         }
         b[i] = s / h[i * n + i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runs of chunks (some with none) read by range equal those of
+    /// the chunks gathered into one buffer, for every range.
+    #[test]
+    fn coupling_runs_read_across_chunks_as_one_buffer() {
+        let chunks: Vec<Vec<Vec<(u32, f64)>>> = vec![
+            vec![vec![(0, 1.0), (2, 0.5)], vec![(1, 2.0)]],
+            vec![],
+            vec![vec![(3, 0.25), (4, 0.75), (5, 1.0)]],
+            vec![vec![(6, 1.5)], vec![(7, 0.1), (8, 0.2)], vec![(9, 3.0)]],
+        ];
+        let mut coupling = Coupling::default();
+        let mut gathered: Vec<Vec<(u32, f64)>> = Vec::new();
+        for runs in &chunks {
+            let (mut pairs, mut ends) = (Vec::new(), Vec::new());
+            for run in runs {
+                pairs.extend_from_slice(run);
+                ends.push(pairs.len());
+                gathered.push(run.clone());
+            }
+            coupling.push(pairs, ends);
+        }
+        assert_eq!(coupling.len(), gathered.len());
+        assert_eq!(
+            coupling.pairs().copied().collect::<Vec<_>>(),
+            gathered.concat()
+        );
+        for start in 0..=gathered.len() {
+            for end in start..=gathered.len() {
+                let got: Vec<Vec<(u32, f64)>> =
+                    coupling.runs(start..end).map(|r| r.to_vec()).collect();
+                assert_eq!(got, gathered[start..end], "{start}..{end}");
+            }
+        }
+        assert_eq!(Coupling::default().runs(0..0).count(), 0);
+        assert_eq!(Coupling::default().len(), 0);
     }
 }
