@@ -203,16 +203,21 @@ pub fn raam_in<E: Executor>(
         .map(|(d, k)| d / k)
         .collect();
     let q: Vec<f64> = class.iter().map(|&c| q_class[c as usize]).collect();
-    let costs = (0..n)
-        .map(|i| {
-            let (c, v) = a.row(i);
-            let q = &q_class;
-            c.iter()
-                .zip(v)
-                .map(|(&j, &t)| t + q[j as usize])
-                .fold(f64::NAN, f64::min)
+    // Each row's cheapest, by the executor's threads (a hundred million
+    // pairs at full scale).
+    let costs = exec
+        .map(chunk_ranges(n, CHUNK), |r| {
+            r.map(|i| {
+                let (c, v) = a.row(i);
+                let q = &q_class;
+                c.iter()
+                    .zip(v)
+                    .map(|(&j, &t)| t + q[j as usize])
+                    .fold(f64::NAN, f64::min)
+            })
+            .collect::<Vec<f64>>()
         })
-        .collect();
+        .concat();
     let mut facility_demand = vec![0.0; cost.cols()];
     for (k, &j) in orig.iter().enumerate() {
         facility_demand[j] = q[k] * kappa[k];
