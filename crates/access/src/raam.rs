@@ -746,7 +746,29 @@ fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
         }
         let d = d.max(f64::MIN_POSITIVE).sqrt();
         h[j * n + j] = d;
-        for i in j + 1..n {
+        // Four rows at a time, each summed in the same order as alone (so
+        // the same result to the bit), in four independent chains: one
+        // row's sum is a chain of dependent subtractions, which left the
+        // processor waiting on each (at full scale the factorisations took
+        // an eighth of RAAM's time, on one thread).
+        let mut i = j + 1;
+        while i + 4 <= n {
+            let rj = &h[j * n..j * n + j];
+            let r: [&[f64]; 4] = std::array::from_fn(|q| &h[(i + q) * n..(i + q) * n + j]);
+            let mut s: [f64; 4] = std::array::from_fn(|q| h[(i + q) * n + j]);
+            for k in 0..j {
+                let x = rj[k];
+                s[0] -= r[0][k] * x;
+                s[1] -= r[1][k] * x;
+                s[2] -= r[2][k] * x;
+                s[3] -= r[3][k] * x;
+            }
+            for (q, s) in s.into_iter().enumerate() {
+                h[(i + q) * n + j] = s / d;
+            }
+            i += 4;
+        }
+        for i in i..n {
             let mut s = h[i * n + j];
             let (ri, rj) = (&h[i * n..i * n + j], &h[j * n..j * n + j]);
             for k in 0..j {
@@ -774,6 +796,72 @@ fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The factorisation one row at a time, as it was written first.
+    fn cholesky_solve_by_rows(h: &mut [f64], n: usize, b: &mut [f64]) {
+        for j in 0..n {
+            let mut d = h[j * n + j];
+            for k in 0..j {
+                d -= h[j * n + k] * h[j * n + k];
+            }
+            let d = d.max(f64::MIN_POSITIVE).sqrt();
+            h[j * n + j] = d;
+            for i in j + 1..n {
+                let mut s = h[i * n + j];
+                for k in 0..j {
+                    s -= h[i * n + k] * h[j * n + k];
+                }
+                h[i * n + j] = s / d;
+            }
+        }
+        for i in 0..n {
+            let mut s = b[i];
+            for k in 0..i {
+                s -= h[i * n + k] * b[k];
+            }
+            b[i] = s / h[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[i];
+            for k in i + 1..n {
+                s -= h[k * n + i] * b[k];
+            }
+            b[i] = s / h[i * n + i];
+        }
+    }
+
+    /// Rows four at a time give the one-row factorisation's solution to
+    /// the bit, at every size (every remainder of four), and solve the
+    /// system.
+    #[test]
+    fn cholesky_by_four_rows_is_the_one_row_factorisation_to_the_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for n in (1..=14).chain([37, 64, 101]) {
+            // M Mᵀ + n I: symmetric positive definite.
+            let m: Vec<f64> = (0..n * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut h = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..=i {
+                    let dot: f64 = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum();
+                    h[i * n + j] = dot + if i == j { n as f64 } else { 0.0 };
+                }
+            }
+            let full = |i: usize, j: usize| h[i.max(j) * n + i.min(j)];
+            let b: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
+            let (mut h1, mut b1) = (h.clone(), b.clone());
+            let (mut h2, mut b2) = (h.clone(), b.clone());
+            cholesky_solve(&mut h1, n, &mut b1);
+            cholesky_solve_by_rows(&mut h2, n, &mut b2);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&b1), bits(&b2), "n = {n}");
+            assert_eq!(bits(&h1), bits(&h2), "n = {n}");
+            for i in 0..n {
+                let row: f64 = (0..n).map(|j| full(i, j) * b1[j]).sum();
+                assert!((row - b[i]).abs() < 1e-9, "n = {n}, row {i}");
+            }
+        }
+    }
 
     /// The runs of chunks (some with none) read by range equal those of
     /// the chunks gathered into one buffer, for every range.
