@@ -856,9 +856,9 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&b1), bits(&b2), "n = {n}");
             assert_eq!(bits(&h1), bits(&h2), "n = {n}");
-            for i in 0..n {
+            for (i, &bi) in b.iter().enumerate() {
                 let row: f64 = (0..n).map(|j| full(i, j) * b1[j]).sum();
-                assert!((row - b[i]).abs() < 1e-9, "n = {n}, row {i}");
+                assert!((row - bi).abs() < 1e-9, "n = {n}, row {i}");
             }
         }
     }
