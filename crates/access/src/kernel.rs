@@ -112,12 +112,6 @@ impl Kernel {
         Arc::make_mut(&mut self.start).push(col.len());
     }
 
-    /// Reserves room for `additional` more pairs.
-    pub fn reserve(&mut self, additional: usize) {
-        Arc::make_mut(&mut self.col).reserve(additional);
-        self.value.reserve(additional);
-    }
-
     /// Reserves room for `rows` more rows and `pairs` more pairs, exactly.
     pub fn reserve_exact(&mut self, rows: usize, pairs: usize) {
         Arc::make_mut(&mut self.start).reserve_exact(rows);

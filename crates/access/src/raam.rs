@@ -739,6 +739,13 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
 /// Solves `H x = b` in place for a symmetric positive definite `H` of
 /// which the lower triangle is filled (row-major, `n × n`).
 fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
+    cholesky_factor(h, n);
+    cholesky_substitute(h, n, b);
+}
+
+/// Overwrites the lower triangle of `h` (symmetric positive definite,
+/// row-major, `n × n`) with its Cholesky factor `L`.
+fn cholesky_factor(h: &mut [f64], n: usize) {
     for j in 0..n {
         let mut d = h[j * n + j];
         for k in 0..j {
@@ -777,6 +784,10 @@ fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
             h[i * n + j] = s / d;
         }
     }
+}
+
+/// Solves `L Lᵀ x = b` in place, `L` the factor [`cholesky_factor`] left.
+fn cholesky_substitute(h: &[f64], n: usize, b: &mut [f64]) {
     for i in 0..n {
         let mut s = b[i];
         for k in 0..i {
@@ -799,7 +810,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The factorisation one row at a time, as it was written first.
-    fn cholesky_solve_by_rows(h: &mut [f64], n: usize, b: &mut [f64]) {
+    fn cholesky_factor_by_rows(h: &mut [f64], n: usize) {
         for j in 0..n {
             let mut d = h[j * n + j];
             for k in 0..j {
@@ -815,25 +826,11 @@ mod tests {
                 h[i * n + j] = s / d;
             }
         }
-        for i in 0..n {
-            let mut s = b[i];
-            for k in 0..i {
-                s -= h[i * n + k] * b[k];
-            }
-            b[i] = s / h[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = b[i];
-            for k in i + 1..n {
-                s -= h[k * n + i] * b[k];
-            }
-            b[i] = s / h[i * n + i];
-        }
     }
 
-    /// Rows four at a time give the one-row factorisation's solution to
-    /// the bit, at every size (every remainder of four), and solve the
-    /// system.
+    /// Rows four at a time give the one-row factorisation's factor to
+    /// the bit, at every size (every remainder of four), and the solve
+    /// solves the system.
     #[test]
     fn cholesky_by_four_rows_is_the_one_row_factorisation_to_the_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -852,7 +849,8 @@ mod tests {
             let (mut h1, mut b1) = (h.clone(), b.clone());
             let (mut h2, mut b2) = (h.clone(), b.clone());
             cholesky_solve(&mut h1, n, &mut b1);
-            cholesky_solve_by_rows(&mut h2, n, &mut b2);
+            cholesky_factor_by_rows(&mut h2, n);
+            cholesky_substitute(&h2, n, &mut b2);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&b1), bits(&b2), "n = {n}");
             assert_eq!(bits(&h1), bits(&h2), "n = {n}");
