@@ -8,7 +8,7 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, MetricName, Overrides, Shard, Target,
+    GroupBy, GroupStats, MetricName, Overrides, PreparedMode, PreparedOutcome, Shard, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -33,11 +33,13 @@ struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
-    /// Where prepared road graphs are cached (default: $BACINO_CACHE_DIR,
-    /// else $XDG_CACHE_HOME/bacino, else ~/.cache/bacino).
+    /// Where prepared road graphs and prepared residents (`bacino
+    /// prepare`) are kept (default: $BACINO_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/bacino, else ~/.cache/bacino).
     #[arg(long, global = true)]
     cache_dir: Option<PathBuf>,
-    /// Build road graphs from the extract every time, without a cache.
+    /// Read every source every time: build road graphs from the extract
+    /// and parse the residents, using no cache.
     #[arg(long, global = true)]
     no_cache: bool,
     #[command(subcommand)]
@@ -98,9 +100,22 @@ enum Command {
     /// Exits non-zero only when the dataset or the scenarios file cannot be read or
     /// OUTDIR cannot be written; a failing scenario is reported in index.json.
     Batch(BatchArgs),
+    /// Prepares datasets for fast loading: their residents' columns are
+    /// written to the cache directory, and read from there by every later
+    /// load while the sources are unchanged (a changed source makes the
+    /// next load parse them and write the file again); road graphs of a
+    /// `[network]` are built and cached too.
+    Prepare(PrepareArgs),
     /// Combines the parts of a sharded `stats` (`--shard I/N --out PART`)
     /// or `batch` (`--shard I/N`) run into the unsharded output, exactly.
     Merge(merge::MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct PrepareArgs {
+    /// Dataset directories (with dataset.toml) or manifest files.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -318,6 +333,7 @@ fn main() -> ExitCode {
         Command::Aft(args) => planning::aft(args),
         Command::Batch(args) => batch(args),
         Command::Merge(args) => merge::merge(args),
+        Command::Prepare(args) => prepare(args),
         Command::Route(args) => route(args),
         Command::Isochrones(args) => isochrones(args),
         Command::Report(args) => report::report(args),
@@ -331,11 +347,88 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads a dataset, its residents from their prepared file when there is
+/// a current one (saying so on stderr).
 pub(crate) fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
-    let mut d = Dataset::load_with(dir, &Parallel)
-        .with_context(|| format!("cannot load dataset {}", dir.display()))?;
-    d.set_cache_dir(CACHE_DIR.get().cloned().flatten());
+    let cache = CACHE_DIR.get().cloned().flatten();
+    let t = std::time::Instant::now();
+    let mut d = match &cache {
+        Some(c) => {
+            let (d, outcome) = Dataset::load_prepared(dir, &Parallel, c, PreparedMode::Use)
+                .with_context(|| format!("cannot load dataset {}", dir.display()))?;
+            log_prepared(&d.name, &outcome, t.elapsed());
+            d
+        }
+        None => Dataset::load_with(dir, &Parallel)
+            .with_context(|| format!("cannot load dataset {}", dir.display()))?,
+    };
+    d.set_cache_dir(cache);
     Ok(d)
+}
+
+/// Says on stderr what became of a dataset's prepared residents (nothing
+/// when it has none, or with `BACINO_QUIET`).
+fn log_prepared(dataset: &str, outcome: &PreparedOutcome, took: std::time::Duration) {
+    if std::env::var_os("BACINO_QUIET").is_some() {
+        return;
+    }
+    let how = match outcome {
+        PreparedOutcome::Absent => return,
+        PreparedOutcome::Read(p) => format!("read from {}", p.display()),
+        PreparedOutcome::Written(p) => format!("prepared in {}", p.display()),
+        PreparedOutcome::Refreshed { path, why } => {
+            format!("prepared again in {} ({why})", path.display())
+        }
+        PreparedOutcome::NotWritten { path, why } => {
+            format!("parsed; {} not written: {why}", path.display())
+        }
+    };
+    eprintln!(
+        "{dataset}: residents {how}; loaded in {:.2} s",
+        took.as_secs_f64()
+    );
+}
+
+/// `bacino prepare`: every dataset's residents written to the cache
+/// directory, and its road graphs built there.
+fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
+    let Some(cache) = CACHE_DIR.get().cloned().flatten() else {
+        anyhow::bail!(
+            "there is no cache directory to prepare into (--no-cache, or neither \
+             --cache-dir, $BACINO_CACHE_DIR, $XDG_CACHE_HOME nor $HOME is set)"
+        );
+    };
+    for dir in &args.dirs {
+        let t = std::time::Instant::now();
+        let (mut d, outcome) = Dataset::load_prepared(dir, &Parallel, &cache, PreparedMode::Write)
+            .with_context(|| format!("cannot prepare dataset {}", dir.display()))?;
+        d.set_cache_dir(Some(cache.clone()));
+        let PreparedOutcome::Written(path) = &outcome else {
+            anyhow::bail!("{}: the residents were not prepared", d.name);
+        };
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{}: {} residents prepared in {} ({:.1} MB, version {}) in {:.2} s",
+            d.name,
+            d.residents().len(),
+            path.display(),
+            bytes as f64 / 1e6,
+            d.version(),
+            t.elapsed().as_secs_f64()
+        );
+        if let Some(specs) = d.network_specs() {
+            let mut profiles: Vec<_> = specs.iter().map(|s| s.profile.name).collect();
+            profiles.dedup();
+            let t = std::time::Instant::now();
+            for (p, outcome) in d
+                .prepare_networks(&profiles, &Parallel)
+                .with_context(|| format!("cannot prepare the road networks of {}", d.name))?
+            {
+                log_outcome(&d.name, p, &outcome, t.elapsed());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Prepares the road network a metric needs, logging how the graph was

@@ -50,6 +50,18 @@ impl Dataset {
         crate::load::load_dataset(dir.as_ref(), exec)
     }
 
+    /// [`Dataset::load_with`], the residents read from their prepared file
+    /// in `cache_dir` when it is current, or written to it, as `mode`
+    /// says; the outcome says which happened.
+    pub fn load_prepared<E: Executor>(
+        dir: impl AsRef<Path>,
+        exec: &E,
+        cache_dir: &Path,
+        mode: crate::PreparedMode,
+    ) -> Result<(Dataset, crate::PreparedOutcome)> {
+        crate::load::load_dataset_prepared(dir.as_ref(), exec, Some((cache_dir, mode)))
+    }
+
     /// Assembles a dataset from parts already validated.
     pub fn new(
         name: String,

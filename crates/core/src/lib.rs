@@ -91,6 +91,7 @@ pub use isochrones::{
     isochrones, IsochroneFeature, IsochroneOptions, Isochrones, DEFAULT_MINUTES,
     MAX_ISOCHRONE_CELLS, MAX_MINUTES,
 };
+pub use load::{PreparedMode, PreparedOutcome, PREPARED_FORMAT};
 pub use manifest::{
     is_valid_name, AgendasSource, AreasSource, CostsSource, Input, Manifest, NetworkSource,
     ProfileOverrides, ResolvedManifest, Source,

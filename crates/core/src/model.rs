@@ -241,6 +241,26 @@ impl Categorical {
         Self::default()
     }
 
+    /// A column of `codes` into the dictionary `values` (distinct, as a
+    /// column builds it); `None` when a code is neither an index into
+    /// `values` nor [`NONE`], or a value repeats.
+    pub(crate) fn from_parts(codes: Vec<u32>, values: Vec<String>) -> Option<Self> {
+        let lookup: HashMap<String, u32> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.clone(), i as u32))
+            .collect();
+        let n = values.len();
+        (lookup.len() == n && codes.iter().all(|&c| c == NONE || (c as usize) < n)).then_some(
+            Categorical {
+                codes,
+                values,
+                lookup,
+                last: None,
+            },
+        )
+    }
+
     /// Appends a value (`None` or empty string = missing).
     pub fn push(&mut self, value: Option<&str>) {
         let code = match value {

@@ -37,6 +37,24 @@ impl IdBlock {
         true
     }
 
+    /// A block of `bytes` and the end of each id in them; `None` unless
+    /// the ends never decrease and the last is the length of `bytes`.
+    pub(crate) fn from_parts(bytes: Vec<u8>, ends: Vec<u32>) -> Option<IdBlock> {
+        let ordered = ends.windows(2).all(|w| w[0] <= w[1]);
+        let last = ends.last().map_or(0, |&e| e as usize);
+        (ordered && last == bytes.len()).then_some(IdBlock { bytes, ends })
+    }
+
+    /// The ids' bytes, one after another.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Where each id ends in [`bytes`](Self::bytes).
+    pub(crate) fn ends(&self) -> &[u32] {
+        &self.ends
+    }
+
     /// Number of ids.
     pub(crate) fn len(&self) -> usize {
         self.ends.len()

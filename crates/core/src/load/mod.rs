@@ -10,6 +10,7 @@ mod facilities;
 mod ids;
 mod plain_rows;
 mod postgis;
+mod prepared;
 mod residents;
 mod table;
 
@@ -43,11 +44,25 @@ use postgis::*;
 use residents::*;
 use table::*;
 
+pub use prepared::{PreparedMode, PreparedOutcome, PREPARED_FORMAT};
+
 // ------------------------------------------------------------------- dataset
 
 /// Loads a dataset directory (or a manifest file), running independent
 /// parsing work through `exec`.
 pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
+    load_dataset_prepared(dir, exec, None).map(|(d, _)| d)
+}
+
+/// [`load_dataset`], with the residents read from (or written to) their
+/// prepared file in the directory given, as `mode` says (see
+/// [`PreparedMode`]). Residents read from a PostGIS table are never
+/// prepared: their digest needs every row read anyway.
+pub fn load_dataset_prepared<E: Executor>(
+    dir: &Path,
+    exec: &E,
+    prepared: Option<(&Path, PreparedMode)>,
+) -> Result<(Dataset, PreparedOutcome)> {
     let m = ResolvedManifest::read(dir)?;
     let stamps = crate::version::Stamps::of(&m);
     // Digests of the PostGIS tables read, for the version.
@@ -88,23 +103,65 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
             ));
         }
     }
+    // The prepared file, when there may be one to read or write.
+    let file = match (&m.residents, prepared) {
+        (Input::File(_), Some((cache, mode))) => {
+            let path = prepared::prepared_path(cache, &m.path, &m.manifest.name);
+            (mode == PreparedMode::Write || path.is_file()).then_some((path, mode))
+        }
+        (Input::Postgis(_), Some((_, PreparedMode::Write))) => {
+            return Err(Error::input(
+                Location::file(&m.path),
+                "residents read from a PostGIS table are not prepared (their digest \
+                 reads every row); prepare a dataset whose residents are a file",
+            ))
+        }
+        _ => None,
+    };
+    // The residents from the prepared file, if it is that of these sources.
+    let mut known_version = None;
+    let mut outcome = PreparedOutcome::Absent;
+    let mut from_file = None;
+    if let Some((path, PreparedMode::Use)) = &file {
+        let version = crate::version::version_of(&m, &tables, &[], exec)?;
+        match prepared::read_prepared(path, &version, facilities.len(), exec) {
+            Ok(r) => {
+                from_file = Some(r);
+                known_version = Some(version);
+                outcome = PreparedOutcome::Read(path.clone());
+            }
+            Err(why) => {
+                outcome = PreparedOutcome::Refreshed {
+                    path: path.clone(),
+                    why,
+                }
+            }
+        }
+    }
     // Block digests a loader took as it read a file.
     let mut digests = Vec::new();
-    let mut residents = match &m.residents {
-        Input::File(path) => {
-            let (r, d) = load_residents(path, m.residents_crs, &facilities, exec)?;
-            digests.extend(d);
-            r
-        }
-        Input::Postgis(t) => {
-            let (r, digest) = load_residents_pg(t, &facilities, exec)?;
-            tables.push(("residents", digest));
-            r
+    let residents = match from_file {
+        // Stored as a load leaves them, municipalities filled.
+        Some(r) => r,
+        None => {
+            let mut residents = match &m.residents {
+                Input::File(path) => {
+                    let (r, d) = load_residents(path, m.residents_crs, &facilities, exec)?;
+                    digests.extend(d);
+                    r
+                }
+                Input::Postgis(t) => {
+                    let (r, digest) = load_residents_pg(t, &facilities, exec)?;
+                    tables.push(("residents", digest));
+                    r
+                }
+            };
+            if let Some(areas) = &areas {
+                fill_municipalities(&mut residents, areas, exec);
+            }
+            residents
         }
     };
-    if let Some(areas) = &areas {
-        fill_municipalities(&mut residents, areas, exec);
-    }
     let network = m.network.clone();
     let costs = match &m.costs {
         None => None,
@@ -122,9 +179,34 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     // The version of exactly the bytes loaded: no file changed from before
     // the load to after the hash (a table's rows are read in one snapshot,
     // digest included).
-    let version = crate::version::version_of(&m, &tables, &digests, exec)?;
+    let version = match known_version {
+        Some(v) => v,
+        None => crate::version::version_of(&m, &tables, &digests, exec)?,
+    };
     crate::version::Stamps::of(&m).unchanged_since(&stamps)?;
-    Ok(Dataset::new(
+    if let Some((path, mode)) = file {
+        let write =
+            mode == PreparedMode::Write || matches!(outcome, PreparedOutcome::Refreshed { .. });
+        if write {
+            outcome = match (
+                prepared::write_prepared(&path, &version, &residents, facilities.len(), exec),
+                outcome,
+            ) {
+                (Err(e), _) if mode == PreparedMode::Write => {
+                    return Err(Error::Io { path, source: e })
+                }
+                (Err(e), _) => PreparedOutcome::NotWritten {
+                    path,
+                    why: e.to_string(),
+                },
+                (Ok(_), PreparedOutcome::Refreshed { why, .. }) => {
+                    PreparedOutcome::Refreshed { path, why }
+                }
+                (Ok(_), _) => PreparedOutcome::Written(path),
+            };
+        }
+    }
+    let dataset = Dataset::new(
         m.manifest.name.clone(),
         m.manifest
             .title
@@ -138,7 +220,8 @@ pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
     .with_network(network)
     .with_costs(costs)
     .with_agendas(agendas)
-    .with_version(version))
+    .with_version(version);
+    Ok((dataset, outcome))
 }
 
 /// Residents without a municipality get the id of the area they lie in.
