@@ -55,7 +55,7 @@ impl Decay {
             Decay::Gaussian { sigma } => {
                 let k = -0.5 / (sigma * sigma);
                 for x in c2 {
-                    *x = (*x * k).exp();
+                    *x = crate::exp::exp(*x * k);
                 }
                 true
             }
@@ -85,7 +85,7 @@ impl Decay {
             Decay::Gaussian { sigma } => {
                 let k = -0.5 / (sigma * sigma);
                 for x in c {
-                    *x = (*x * *x * k).exp();
+                    *x = crate::exp::exp(*x * *x * k);
                 }
             }
             Decay::Gravity { alpha, scale, min } => {
@@ -108,7 +108,7 @@ impl Decay {
             }
             Decay::Logistic { mid, width } => {
                 for x in c {
-                    *x = 1.0 / (1.0 + ((*x - mid) / width).exp());
+                    *x = 1.0 / (1.0 + crate::exp::exp((*x - mid) / width));
                 }
             }
         }

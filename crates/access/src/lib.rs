@@ -19,6 +19,7 @@
 
 pub mod coverage;
 pub mod decay;
+mod exp;
 pub mod fca;
 pub mod kernel;
 pub mod raam;
