@@ -307,6 +307,7 @@ pub(crate) fn write_prepared<E: Executor>(
     let cats = categoricals(residents);
     if residents.weight.len() != rows
         || residents.gp.len() != rows
+        || residents.ids.len() != rows
         || cats.iter().any(|(_, c)| c.len() != rows)
     {
         return Err(std::io::Error::other(
@@ -436,6 +437,23 @@ pub(crate) fn read_prepared<E: Executor>(
     if header.facilities != facilities as u64 {
         return Err("it refers to another number of facilities".into());
     }
+    let names: Vec<&str> = header
+        .categoricals
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if names.get(..2) != Some(&["municipality", "group"][..]) {
+        return Err("it has no municipality and group columns first".into());
+    }
+    if header
+        .id_blocks
+        .iter()
+        .map(|b| u128::from(b.0))
+        .sum::<u128>()
+        != u128::from(header.rows)
+    {
+        return Err("its ids are not one per row".into());
+    }
     // The size the header implies, before any column is allocated.
     let rows = header.rows;
     let mut expected = u128::from(rows) * (16 + 8 + 4 + 4 * header.categoricals.len() as u128);
@@ -529,7 +547,7 @@ pub(crate) fn read_prepared<E: Executor>(
     }
     let mut cats = cats.into_iter();
     let (Some((_, municipality)), Some((_, group))) = (cats.next(), cats.next()) else {
-        return Err("it has no municipality or group column".into());
+        return Err("it has no municipality and group columns first".into());
     };
     if weight.iter().all(|&w| w == 1.0) != header.unit_weights {
         return Err("its weights do not agree with its header".into());

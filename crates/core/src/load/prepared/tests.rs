@@ -244,6 +244,20 @@ fn values_a_load_cannot_store_are_refused_even_when_the_digests_agree() {
         let e = read_prepared(&path, "v", n + 1, &Sequential).unwrap_err();
         assert!(e.contains("facilities"), "{e}");
     }
+    // A header that lies about its columns, its digests rewritten to
+    // agree: refused for what it says, never read into the columns.
+    write_prepared(&path, "v", d.residents(), n, &Sequential).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let lies = [
+        ("\"municipality\"", "\"municipalitx\"", "first"),
+        ("\"group\"", "\"grouq\"", "first"),
+        ("\"id_blocks\":[[", "\"id_blocks\":[[1", "one per row"),
+    ];
+    for (from, to, because) in lies {
+        std::fs::write(&path, relabel(&good, from, to)).unwrap();
+        let e = read_prepared(&path, "v", n, &Sequential).unwrap_err();
+        assert!(e.contains(because), "{e} for {to}");
+    }
     // A dictionary that repeats a value, or a code past it.
     let two = |v: u32| Categorical::from_parts(vec![0, v, NONE], vec!["a".into(), "b".into()]);
     assert!(two(1).is_some() && two(2).is_none());
@@ -300,4 +314,27 @@ fn a_cache_that_cannot_be_written_fails_prepare_but_not_a_load() {
         PreparedOutcome::Refreshed { why, .. } => assert!(why.contains("not a prepared")),
         o => panic!("{o:?}"),
     }
+}
+
+/// `file` (a prepared file) with the first `from` in its header replaced
+/// by `to`, its header length and the trailer's digest made to agree.
+fn relabel(file: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let header_len = u64::from_le_bytes(file[8..16].try_into().unwrap()) as usize;
+    let old = &file[16..16 + header_len];
+    let new = std::str::from_utf8(old).unwrap().replacen(from, to, 1);
+    assert_ne!(new.as_bytes(), old, "{from}");
+    // The chunks' digests end the file, before the digest of the header
+    // and them: the one split where that digest agrees.
+    let rest = &file[16 + header_len..file.len() - 8];
+    let last = &file[file.len() - 8..];
+    let digests = (1..=rest.len() / 8)
+        .map(|k| &rest[rest.len() - 8 * k..])
+        .find(|d| xxh3_64(&[old, d].concat()).to_le_bytes() == last)
+        .unwrap();
+    let mut out = file[..8].to_vec();
+    out.extend_from_slice(&(new.len() as u64).to_le_bytes());
+    out.extend_from_slice(new.as_bytes());
+    out.extend_from_slice(rest);
+    out.extend_from_slice(&xxh3_64(&[new.as_bytes(), digests].concat()).to_le_bytes());
+    out
 }
