@@ -169,6 +169,13 @@ fn decimal(body: &[u8], at: usize, len: usize) -> Option<f64> {
         10_000_000,
         100_000_000,
     ];
+    // One digit (a weight of 1, most often) needs none of the below.
+    if len == 1 {
+        let d = body[at].wrapping_sub(b'0');
+        if d < 10 {
+            return Some(f64::from(d));
+        }
+    }
     let b = &body[at..at + len];
     let (neg, from) = match b.first() {
         Some(b'-') => (true, 1),
