@@ -53,6 +53,7 @@ mod resident_ids;
 mod shard;
 mod stats;
 mod transport;
+mod trig;
 mod version;
 mod voronoi;
 

@@ -11,7 +11,7 @@ use crate::exec::{chunk_ranges, Executor};
 use crate::geodesic::LocalFrame;
 use crate::index::FacilityIndex;
 use crate::metric::{Metric, MetricName, PreparedNetwork};
-use crate::model::{FacilityIdx, FacilityKind, NONE};
+use crate::model::{FacilityIdx, FacilityKind, LonLat, NONE};
 use crate::stats::{round_mm, serialize_whole, serialize_whole_opt, Summary};
 use bacino_network::{NetworkInfo, Target as NetTarget};
 
@@ -389,13 +389,12 @@ fn geodesic_distances<E: Executor>(
             exec.map(chunks, |((d, f), r)| {
                 let mut scratch = Vec::new();
                 let f = f.unwrap_or_else(|| scratch_of(&mut scratch, d.len()));
-                for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
-                    let i = rows.at(j);
-                    (*d, *f) = match gp[i] {
+                for_each_frame(locs, rows, r, |k, j, from| {
+                    (d[k], f[k]) = match gp[rows.at(j)] {
                         NONE => (f64::NAN, NONE),
-                        g => (LocalFrame::new(locs[i]).distance_to(&frames[g as usize]), g),
+                        g => (from.distance_to(&frames[g as usize]), g),
                     };
-                }
+                });
             });
         }
         Target::Nearest(kind) => {
@@ -408,15 +407,39 @@ fn geodesic_distances<E: Executor>(
             exec.map(chunks, |((d, f), r)| {
                 let mut scratch = Vec::new();
                 let f = f.unwrap_or_else(|| scratch_of(&mut scratch, d.len()));
-                for ((d, f), j) in d.iter_mut().zip(f.iter_mut()).zip(r) {
-                    let hit = index.nearest(locs[rows.at(j)]).expect("index is not empty");
-                    (*d, *f) = (hit.distance_m, hit.facility);
-                }
+                for_each_frame(locs, rows, r, |k, _, from| {
+                    let hit = index.nearest_to_frame(from).expect("index is not empty");
+                    (d[k], f[k]) = (hit.distance_m, hit.facility);
+                });
             });
         }
     }
     out.facility = facility;
     Ok(out)
+}
+
+/// Calls `each(k, j, frame)` with the [`LocalFrame`] of the resident of
+/// every row `j` of `range` (`k` counting from 0), built a block at a time
+/// ([`LocalFrame::extend_with`]: the sines and cosines in vector
+/// registers, five times faster than one at a time).
+fn for_each_frame(
+    locs: &[LonLat],
+    rows: Rows<'_>,
+    range: std::ops::Range<usize>,
+    mut each: impl FnMut(usize, usize, &LocalFrame),
+) {
+    const BLOCK: usize = 512;
+    let (mut points, mut frames) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
+    for start in range.clone().step_by(BLOCK) {
+        let block = start..(start + BLOCK).min(range.end);
+        points.clear();
+        points.extend(block.clone().map(|j| locs[rows.at(j)]));
+        frames.clear();
+        LocalFrame::extend_with(&mut frames, &points);
+        for (j, frame) in block.zip(&frames) {
+            each(j - range.start, j, frame);
+        }
+    }
 }
 
 /// `scratch` as `len` facility slots, for a chunk whose facilities are not

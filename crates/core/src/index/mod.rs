@@ -130,14 +130,20 @@ impl FacilityIndex {
 
     /// The facility nearest to `p` by geodesic distance (ties: smallest id).
     pub fn nearest(&self, p: LonLat) -> Option<Nearest> {
+        self.nearest_to_frame(&LocalFrame::new(p))
+    }
+
+    /// [`FacilityIndex::nearest`] to the point of the frame `f` (for callers
+    /// that build frames a block at a time, [`LocalFrame::extend_with`]).
+    pub fn nearest_to_frame(&self, f: &LocalFrame) -> Option<Nearest> {
+        let p = f.point();
         if let Some((cands, inv_radius)) = self
             .grid
             .as_ref()
             .and_then(|g| g.cell(p, &self.tree, &self.normal))
         {
             if !cands.is_empty() && cands.len() <= MAX_CELL_CANDIDATES {
-                let f = LocalFrame::new(p);
-                if let Some(hit) = self.nearest_among_short(&f, &f.normal(), cands, inv_radius) {
+                if let Some(hit) = self.nearest_among_short(f, &f.normal(), cands, inv_radius) {
                     return Some(hit);
                 }
                 let (pp, q) = Prepared::with_normal(p.lon, p.lat);
