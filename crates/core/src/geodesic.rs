@@ -315,7 +315,7 @@ impl LocalFrame {
     /// Geodesic distance in metres to `other` by the short-line kernel
     /// (within [`short_line_error_bound_m`] of the geodesic), or `None` when
     /// the chord is longer than [`SHORT_LINE_MAX_M`].
-    #[inline]
+    #[inline(always)]
     pub fn short_distance_m(&self, other: &LocalFrame) -> Option<f64> {
         let d = [
             other.pos[0] - self.pos[0],

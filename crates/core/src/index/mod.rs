@@ -173,9 +173,15 @@ impl FacilityIndex {
         cands: &[u32],
         inv_radius: f64,
     ) -> Option<Nearest> {
+        // The chords to the normals, kept for the second pass (for the
+        // first candidates: cells rarely list more).
+        let mut chord2 = [0.0f64; KEPT_CHORDS];
         let mut first = (f64::INFINITY, cands[0]);
-        for &l in cands {
+        for (k, &l) in cands.iter().enumerate() {
             let d2 = dist2(q, &self.normal[l as usize]);
+            if let Some(kept) = chord2.get_mut(k) {
+                *kept = d2;
+            }
             if d2 < first.0 {
                 first = (d2, l);
             }
@@ -188,8 +194,12 @@ impl FacilityIndex {
         let mut n = 1;
         let mut best = (d0, first.1);
         let mut reach2_best = reach2(d0);
-        for &l in cands {
-            if l == first.1 || dist2(q, &self.normal[l as usize]) > reach2_best {
+        for (k, &l) in cands.iter().enumerate() {
+            let d2 = match chord2.get(k) {
+                Some(&d2) => d2,
+                None => dist2(q, &self.normal[l as usize]),
+            };
+            if l == first.1 || d2 > reach2_best {
                 continue;
             }
             let d = f.short_distance_m(&self.frame[l as usize])?;
@@ -355,6 +365,11 @@ impl FacilityIndex {
     }
 }
 
+/// Chords to the candidates of a cell that
+/// [`FacilityIndex::nearest_among_short`] keeps between its two passes.
+const KEPT_CHORDS: usize = 16;
+
+#[inline(always)]
 pub(super) fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
