@@ -113,43 +113,6 @@ impl RowSink for ResidentsPart {
     }
 }
 
-/// A categorical column of one piece: codes into a dictionary local to
-/// the piece (remapped to the file's dictionary afterwards).
-pub(super) struct PieceCodes<'a> {
-    pub(super) codes: &'a mut [u32],
-    pub(super) dict: Categorical,
-    /// The last value and its code: input is often sorted by it.
-    pub(super) last: Option<(String, u32)>,
-    /// The last value's key, when it has one.
-    pub(super) last_key: ShortKey,
-}
-
-impl PieceCodes<'_> {
-    /// Sets the code of `row` to that of `value`, whose key is `key` (or
-    /// [`ShortKey::NONE`]): a value repeating the last one is recognised by
-    /// its key when it has one, by comparing strings otherwise.
-    #[inline]
-    pub(super) fn set(&mut self, row: usize, value: Option<&str>, key: ShortKey) {
-        self.codes[row] = match value {
-            None | Some("") => NONE,
-            Some(_) if key == self.last_key && key != ShortKey::NONE => {
-                self.last.as_ref().map_or(NONE, |l| l.1)
-            }
-            Some(v) => match &self.last {
-                Some((last, c)) if last == v => *c,
-                _ => self.code_for(v, key),
-            },
-        };
-    }
-
-    fn code_for(&mut self, v: &str, key: ShortKey) -> u32 {
-        let c = self.dict.code_for(v);
-        self.last = Some((v.to_owned(), c));
-        self.last_key = key;
-        c
-    }
-}
-
 /// The final columns' slices for the rows of one piece.
 pub(super) struct PieceSink<'a> {
     pub(super) rows: usize,
@@ -711,12 +674,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 ids_overflow: false,
                 categorical: cats
                     .iter_mut()
-                    .map(|c| PieceCodes {
-                        codes: take(c, rows),
-                        dict: Categorical::new(),
-                        last: None,
-                        last_key: ShortKey::NONE,
-                    })
+                    .map(|c| PieceCodes::new(take(c, rows)))
                     .collect(),
                 unit_weights: true,
             };
