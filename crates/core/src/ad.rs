@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::index::FacilityIndex;
 use crate::metric::{Metric, MetricName};
-use crate::model::NONE;
+use crate::model::{LonLat, NONE};
 use crate::reassign::{place, scenario_report, Figures, TimeFigures};
 use crate::stats::Summary;
 
@@ -384,10 +384,10 @@ fn reach<E: Executor>(
                 let index = FacilityIndex::new(dataset.facilities(), members);
                 let near: Vec<Option<f64>> = exec
                     .map(crate::exec::chunk_ranges(rows.len(), 4096), |r| {
-                        rows[r]
-                            .iter()
-                            .map(|&row| index.nearest(locs[row]).map(|n| n.distance_m))
-                            .collect::<Vec<_>>()
+                        let points: Vec<LonLat> = rows[r].iter().map(|&row| locs[row]).collect();
+                        let mut near = Vec::with_capacity(points.len());
+                        index.for_each_nearest(&points, |n| near.push(n.map(|n| n.distance_m)));
+                        near
                     })
                     .concat();
                 for (&row, d) in rows.iter().zip(near) {

@@ -421,13 +421,14 @@ fn nearest_all<E: Executor>(
     let locs = dataset.residents().locations();
     let parts: Vec<(Vec<FacilityIdx>, Vec<f64>)> =
         exec.map(chunk_ranges(locs.len(), 16_384), |r| {
-            locs[r]
-                .iter()
-                .map(|&p| {
-                    let hit = index.nearest(p).expect("index is not empty");
-                    (hit.facility, hit.distance_m)
-                })
-                .unzip()
+            let (mut facility, mut distance_m) = (Vec::with_capacity(r.len()), Vec::new());
+            distance_m.reserve(r.len());
+            index.for_each_nearest(&locs[r], |hit| {
+                let hit = hit.expect("index is not empty");
+                facility.push(hit.facility);
+                distance_m.push(hit.distance_m);
+            });
+            (facility, distance_m)
         });
     let mut facility = Vec::with_capacity(locs.len());
     let mut distance_m = Vec::with_capacity(locs.len());

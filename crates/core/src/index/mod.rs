@@ -133,6 +133,21 @@ impl FacilityIndex {
         self.nearest_to_frame(&LocalFrame::new(p))
     }
 
+    /// Calls `each` with [`FacilityIndex::nearest`] of every one of
+    /// `points`, in order, their frames built a block at a time
+    /// ([`LocalFrame::extend_with`]: the sines and cosines in vector
+    /// registers).
+    pub fn for_each_nearest(&self, points: &[LonLat], mut each: impl FnMut(Option<Nearest>)) {
+        let mut frames = Vec::with_capacity(FRAME_BLOCK.min(points.len()));
+        for block in points.chunks(FRAME_BLOCK) {
+            frames.clear();
+            LocalFrame::extend_with(&mut frames, block);
+            for f in &frames {
+                each(self.nearest_to_frame(f));
+            }
+        }
+    }
+
     /// [`FacilityIndex::nearest`] to the point of the frame `f` (for callers
     /// that build frames a block at a time, [`LocalFrame::extend_with`]).
     pub fn nearest_to_frame(&self, f: &LocalFrame) -> Option<Nearest> {
@@ -365,6 +380,9 @@ impl FacilityIndex {
     }
 }
 
+/// Points whose frames [`FacilityIndex::for_each_nearest`] builds at once.
+const FRAME_BLOCK: usize = 512;
+
 /// Chords to the candidates of a cell that
 /// [`FacilityIndex::nearest_among_short`] keeps between its two passes.
 const KEPT_CHORDS: usize = 16;
@@ -437,8 +455,13 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let f = random_facilities(&mut rng, 600, (9.3, 10.3), (45.4, 46.2));
         let index = FacilityIndex::active(&f, FacilityKind::Gp);
-        for _ in 0..3000 {
-            let p = LonLat::new(rng.random_range(9.0..10.6), rng.random_range(45.2..46.4));
+        let points: Vec<LonLat> = (0..3000)
+            .map(|_| LonLat::new(rng.random_range(9.0..10.6), rng.random_range(45.2..46.4)))
+            .collect();
+        let mut each = Vec::new();
+        index.for_each_nearest(&points, |hit| each.push(hit.unwrap()));
+        assert_eq!(each.len(), points.len());
+        for (&p, by_block) in points.iter().zip(each) {
             let got = index.nearest(p).unwrap();
             let want = &brute_sorted(&f, p)[0];
             assert_eq!(f.get(got.facility).id.0, want.1, "at {p:?}");
@@ -447,6 +470,9 @@ mod tests {
                 err <= short_line_error_bound_m(want.0),
                 "at {p:?}: {err:e} m"
             );
+            // A block at a time, the same answer to the bit.
+            assert_eq!(by_block.facility, got.facility);
+            assert_eq!(by_block.distance_m.to_bits(), got.distance_m.to_bits());
         }
     }
 
