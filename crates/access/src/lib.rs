@@ -17,6 +17,7 @@
 //! The algorithms are pure and sequential; building the kernel (the
 //! distances) runs on an [`bacino_core::Executor`].
 
+mod cholesky;
 pub mod coverage;
 pub mod decay;
 mod exp;
@@ -42,7 +43,7 @@ pub use raam::{Raam, RaamParams};
 pub use report::{
     access_report, access_reports, AccessGroup, AccessParams, AccessQuery, AccessReport, Supply,
 };
-pub use rows::{Decayed, GeodesicRows, Row, WeightRows};
+pub use rows::{CostRows, Decayed, GeodesicCosts, GeodesicRows, NearWindows, Row, WeightRows};
 
 /// An accessibility method (CONTRACT §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,15 +224,7 @@ pub fn scores_in<E: bacino_core::Executor>(
     exec: &E,
 ) -> (Scores, Option<Raam>) {
     if method == Method::Raam {
-        let r = raam::raam_in(cost, demand, supply, raam_params, exec);
-        let reached = (0..cost.rows()).map(|i| !r.cost[i].is_nan()).collect();
-        let s = Scores {
-            value: r.cost.clone(),
-            reached,
-            facility_demand: r.facility_demand.clone(),
-            allotted: Vec::new(),
-        };
-        return (s, Some(r));
+        return raam_scores(cost, demand, supply, raam_params, exec);
     }
     (
         weighted_scores(
@@ -244,6 +237,26 @@ pub fn scores_in<E: bacino_core::Executor>(
         ),
         None,
     )
+}
+
+/// RAAM's equilibrium costs as scores (NaN, and not reached, for a row
+/// with nothing in reach), on costs read by rows.
+pub fn raam_scores<R: CostRows + ?Sized, E: bacino_core::Executor>(
+    cost: &R,
+    demand: &[f64],
+    supply: &[f64],
+    params: RaamParams,
+    exec: &E,
+) -> (Scores, Option<Raam>) {
+    let r = raam::raam_in(cost, demand, supply, params, exec);
+    let reached = r.cost.iter().map(|c| !c.is_nan()).collect();
+    let s = Scores {
+        value: r.cost.clone(),
+        reached,
+        facility_demand: r.facility_demand.clone(),
+        allotted: Vec::new(),
+    };
+    (s, Some(r))
 }
 
 /// The scores of every method but RAAM from the decay weights `w`, read

@@ -17,7 +17,9 @@
 //! `−diag κ − (1/ε) Σ_i P_i (diag π_i − π_i π_iᵀ)`, where `π_i` is the
 //! resident's softmax split. Only residents within a few ε of a tie
 //! couple facilities, so the Hessian is assembled over the coupled
-//! facilities alone and factored densely (Cholesky). ε shrinks fourfold
+//! facilities alone and factored within its envelope (Cholesky after a
+//! reverse Cuthill–McKee ordering: a facility is coupled only to its
+//! neighbours, module `cholesky`). ε shrinks fourfold
 //! per level, each warm-started from the last (path following), with a
 //! trust radius on the price moves and an Armijo line search, until the
 //! answer is certified. Three things keep it fast at resident level:
@@ -42,6 +44,7 @@
 use bacino_core::{chunk_ranges, Executor, Sequential};
 
 use crate::kernel::{Kernel, Sum};
+use crate::rows::{CostRows, NearWindows, Row};
 
 /// RAAM parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +105,17 @@ pub struct Raam {
 pub(crate) const CUT: f64 = 40.0;
 /// The first smoothing, relative to the spread of the row costs.
 const EPS_START: f64 = 1e-3;
+/// The first smoothing from a warm start (a sample's prices): two levels
+/// down. At full scale on the Bergamo fixture the window's solve from the
+/// sample's prices took 58 passes (2.1 s) from [`EPS_START`], 38 (1.1 s)
+/// from here; the answer is certified the same way whatever the start.
+const WARM_EPS_START: f64 = EPS_START / 16.0;
+/// A warm start's first Newton step at most this many ε long: the start
+/// is near enough to begin at that ε (as far as prices may move before
+/// the rows near a tie are found again, `raam_near`). At full scale on
+/// the Bergamo fixture the sample's prices are 470 ε from the first step
+/// at [`WARM_EPS_START`].
+const WARM_REACH: f64 = 1000.0;
 /// Each level divides ε by this.
 const EPS_STEP: f64 = 4.0;
 /// The smallest smoothing tried, relative to the same scale.
@@ -118,18 +132,18 @@ pub fn raam(cost: &Kernel, demand: &[f64], supply: &[f64], params: RaamParams) -
     raam_in(cost, demand, supply, params, &Sequential)
 }
 
-/// [`raam`], its passes over the residents run by `exec` in fixed chunks
-/// (the answer does not depend on the number of threads).
-pub fn raam_in<E: Executor>(
-    cost: &Kernel,
+/// [`raam`] on costs read by rows (a stored kernel, or distances measured
+/// afresh: a large problem never holds all its pairs), its passes over
+/// the residents run by `exec` in fixed chunks (the answer does not
+/// depend on the number of threads).
+pub fn raam_in<R: CostRows + ?Sized, E: Executor>(
+    cost: &R,
     demand: &[f64],
     supply: &[f64],
     params: RaamParams,
     exec: &E,
 ) -> Raam {
     let n = cost.rows();
-    let started = std::time::Instant::now();
-    let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
     let total_p: f64 = crate::kernel::sum(demand.iter().copied());
     let total_s: f64 = crate::kernel::sum(supply.iter().copied().filter(|&s| s > 0.0));
     let rho = params.rho.unwrap_or(if total_s > 0.0 {
@@ -148,68 +162,24 @@ pub fn raam_in<E: Executor>(
             orig.push(j);
         }
     }
-    let m = kappa.len();
     // Rows that take part: demand > 0 and something with supply in reach;
     // costs over τ.
-    let row = |i: usize, push: &mut dyn FnMut(u32, f64)| {
-        if demand[i] > 0.0 {
-            let (c, v) = cost.row(i);
-            for (&j, &x) in c.iter().zip(v) {
-                let d = dense[j as usize];
-                if d != u32::MAX {
-                    push(d, x / params.tau);
-                }
-            }
-        }
+    let pairs = Scaled {
+        cost,
+        demand,
+        dense: &dense,
+        orig: &orig,
+        tau: params.tau,
     };
-    // Facilities every resident reaches at the same cost (the same
-    // address) are one facility of their summed κ: at the optimum they
-    // share one price and split their demand in proportion to κ. Merged,
-    // the solver does not have to resolve their exact ties.
-    let (class, classes) = twins(n, m, row, exec);
-    let mut kappa_class = vec![0.0; classes];
-    for (j, &c) in class.iter().enumerate() {
-        kappa_class[c as usize] += kappa[j];
-    }
-    // The first member of each class stands for it (twins cost the same).
-    let mut first = vec![u32::MAX; classes];
-    let mut keep = vec![false; m];
-    for (j, &c) in class.iter().enumerate() {
-        if first[c as usize] == u32::MAX {
-            first[c as usize] = j as u32;
-            keep[j] = true;
-        }
-    }
-    let a = Kernel::build_in(classes, n, exec, |i, push| {
-        row(i, &mut |j, x| {
-            if keep[j as usize] {
-                push(class[j as usize], x);
-            }
-        });
-    });
-    if trace {
-        eprintln!(
-            "raam: {:.2} s: {} rows, {} pairs, {classes} of {m} facilities after merging twins",
-            started.elapsed().as_secs_f64(),
-            a.rows(),
-            a.nnz()
-        );
-    }
-    let solved = crate::raam_warm::solve_large(&a, demand, &kappa_class, params, exec);
-    let q_class: Vec<f64> = solved
-        .d
-        .iter()
-        .zip(&kappa_class)
-        .map(|(d, k)| d / k)
-        .collect();
-    let q: Vec<f64> = class.iter().map(|&c| q_class[c as usize]).collect();
-    // Each row's cheapest, by the executor's threads (a hundred million
-    // pairs at full scale).
+    let (solved, certified) = crate::raam_warm::solve_pairs(&pairs, demand, &kappa, params, exec);
+    let started = std::time::Instant::now();
+    let q: Vec<f64> = solved.d.iter().zip(&kappa).map(|(d, k)| d / k).collect();
+    // Each row's cheapest, by the executor's threads, over the pairs the
+    // answer was certified on (its cheapest is among them).
     let costs = exec
         .map(chunk_ranges(n, CHUNK), |r| {
             r.map(|i| {
-                let (c, v) = a.row(i);
-                let q = &q_class;
+                let (c, v) = certified.row(i);
                 c.iter()
                     .zip(v)
                     .map(|(&j, &t)| t + q[j as usize])
@@ -220,7 +190,13 @@ pub fn raam_in<E: Executor>(
         .concat();
     let mut facility_demand = vec![0.0; cost.cols()];
     for (k, &j) in orig.iter().enumerate() {
-        facility_demand[j] = q[k] * kappa[k];
+        facility_demand[j] = solved.d[k];
+    }
+    if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+        eprintln!(
+            "raam: the rows' costs in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Raam {
         cost: costs,
@@ -231,13 +207,112 @@ pub fn raam_in<E: Executor>(
     }
 }
 
+/// The solver's view of a problem's pairs: rows of `(facility, cost / τ)`,
+/// the facilities with supply numbered densely, the rows without demand
+/// empty.
+pub(crate) trait Pairs: Sync {
+    /// Rows.
+    fn rows(&self) -> usize;
+    /// Row `i`'s pairs, in column order, in place of `out`'s.
+    fn row(&self, i: usize, out: &mut Row);
+    /// Offsets for [`Pairs::row_near`] from windows of prices, one per
+    /// facility.
+    fn offsets(&self, lo: &[f64], hi: &[f64]) -> NearWindows;
+    /// Row `i`'s pairs that may be its cheapest for prices within the
+    /// windows `offsets` came from ([`CostRows::row_near`]).
+    fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row);
+}
+
+/// A problem's costs seen by the solver: over τ, the facilities with
+/// supply numbered densely (`dense`, back by `orig`).
+struct Scaled<'a, R: ?Sized> {
+    cost: &'a R,
+    demand: &'a [f64],
+    dense: &'a [u32],
+    orig: &'a [usize],
+    tau: f64,
+}
+
+impl<R: CostRows + ?Sized> Scaled<'_, R> {
+    /// Renumbers `out`'s columns densely, dropping those without supply,
+    /// and divides the costs by τ.
+    fn compact(&self, out: &mut Row) {
+        let mut n = 0;
+        for k in 0..out.col.len() {
+            let d = self.dense[out.col[k] as usize];
+            if d != u32::MAX {
+                out.col[n] = d;
+                out.w[n] = out.w[k] / self.tau;
+                n += 1;
+            }
+        }
+        out.col.truncate(n);
+        out.w.truncate(n);
+    }
+}
+
+impl<R: CostRows + ?Sized> Pairs for Scaled<'_, R> {
+    fn rows(&self) -> usize {
+        self.cost.rows()
+    }
+
+    fn row(&self, i: usize, out: &mut Row) {
+        if self.demand[i] > 0.0 {
+            self.cost.row(i, out);
+            self.compact(out);
+        } else {
+            out.col.clear();
+            out.w.clear();
+        }
+    }
+
+    fn offsets(&self, lo: &[f64], hi: &[f64]) -> NearWindows {
+        let cols = self.cost.cols();
+        let (mut lo_m, mut hi_m) = (vec![f64::INFINITY; cols], vec![f64::INFINITY; cols]);
+        for (k, &j) in self.orig.iter().enumerate() {
+            lo_m[j] = self.tau * lo[k];
+            hi_m[j] = self.tau * hi[k];
+        }
+        self.cost.near(lo_m, hi_m)
+    }
+
+    fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row) {
+        if self.demand[i] > 0.0 {
+            self.cost.row_near(i, offsets, out);
+            self.compact(out);
+        } else {
+            out.col.clear();
+            out.w.clear();
+        }
+    }
+}
+
+/// A kernel already over τ and dense is its own view.
+impl Pairs for Kernel {
+    fn rows(&self) -> usize {
+        Kernel::rows(self)
+    }
+
+    fn row(&self, i: usize, out: &mut Row) {
+        CostRows::row(self, i, out);
+    }
+
+    fn offsets(&self, lo: &[f64], hi: &[f64]) -> NearWindows {
+        CostRows::near(self, lo.to_vec(), hi.to_vec())
+    }
+
+    fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row) {
+        CostRows::row_near(self, i, offsets, out);
+    }
+}
+
 /// Classes of identical columns (same rows, same costs) among the `m`
 /// columns of the `rows` rows `row(i, push)` pushes: each column's class
 /// and the number of classes. Columns are grouped by a hash of
 /// their entries (a sum over them, so chunks of rows hash apart) and the
 /// grouping is then checked entry by entry; a group that fails the check
 /// is not merged.
-fn twins<E: Executor>(
+pub(crate) fn twins<E: Executor>(
     rows: usize,
     m: usize,
     row: impl Fn(usize, &mut dyn FnMut(u32, f64)) + Sync,
@@ -470,7 +545,8 @@ pub(crate) fn solve<E: Executor>(
     // Prices start level: everyone at the mean congestion.
     let p0 = reached / crate::kernel::sum(kappa.iter().copied());
     let scale = spread.max(p0).max(f64::MIN_POSITIVE);
-    let mut eps = EPS_START * scale;
+    let warm = start.is_some();
+    let mut eps = if warm { WARM_EPS_START } else { EPS_START } * scale;
     let mut p = start.unwrap_or_else(|| vec![p0; m]);
     let mut near = crate::raam_near::Near::default();
     let mut passes = 0u32;
@@ -479,6 +555,24 @@ pub(crate) fn solve<E: Executor>(
         near.evaluate(a, demand, kappa, p, eps, exec)
     };
     let mut ev = at(&p, eps, &mut passes);
+    // A warm start begins sharper when Newton's first step from it is
+    // short at that sharpness (the start is near the answer); else a level
+    // up, at most to the cold start's.
+    while warm && eps < EPS_START * scale {
+        let step = newton_step(&ev, kappa, eps, exec);
+        let longest = step.iter().fold(0.0f64, |l, s| l.max(s.abs()));
+        if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+            eprintln!(
+                "raam: warm start at ε {eps:.1e}: Newton's step {:.1} ε",
+                longest / eps
+            );
+        }
+        if longest <= WARM_REACH * eps {
+            break;
+        }
+        eps *= EPS_STEP;
+        ev = at(&p, eps, &mut passes);
+    }
     let mut best = (ev.gap / ev.primal, ev.d.clone(), passes, p.clone());
     // A trust radius on the largest price move: after ε shrinks, Newton's
     // model of g_ε holds only within a few ε, while the step it proposes
@@ -675,7 +769,7 @@ pub(crate) fn evaluate<E: Executor>(
 
 /// Newton's ascent step `M⁻¹ ∇g_ε` with `M = diag κ + (1/ε) Σ P_i (diag π_i −
 /// π_i π_iᵀ)`: facilities no near-tied resident couples have `M_jj = κ_j`;
-/// the coupled block is factored densely (Cholesky; `M` is positive
+/// the coupled block is factored (sparse Cholesky, module `cholesky`; `M` is positive
 /// definite since κ > 0).
 fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec<f64> {
     let m = kappa.len();
@@ -729,137 +823,16 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
         }
     }
     let mut rhs: Vec<f64> = coupled.iter().map(|&j| eps * ev.grad[j]).collect();
-    cholesky_solve(&mut h, nc, &mut rhs);
+    crate::cholesky::solve_spd(&h, nc, &mut rhs);
     for (l, &j) in coupled.iter().enumerate() {
         step[j] = rhs[l];
     }
     step
 }
 
-/// Solves `H x = b` in place for a symmetric positive definite `H` of
-/// which the lower triangle is filled (row-major, `n × n`).
-fn cholesky_solve(h: &mut [f64], n: usize, b: &mut [f64]) {
-    cholesky_factor(h, n);
-    cholesky_substitute(h, n, b);
-}
-
-/// Overwrites the lower triangle of `h` (symmetric positive definite,
-/// row-major, `n × n`) with its Cholesky factor `L`.
-fn cholesky_factor(h: &mut [f64], n: usize) {
-    for j in 0..n {
-        let mut d = h[j * n + j];
-        for k in 0..j {
-            d -= h[j * n + k] * h[j * n + k];
-        }
-        let d = d.max(f64::MIN_POSITIVE).sqrt();
-        h[j * n + j] = d;
-        // Four rows at a time, each summed in the same order as alone (so
-        // the same result to the bit), in four independent chains: one
-        // row's sum is a chain of dependent subtractions, which left the
-        // processor waiting on each (at full scale the factorisations took
-        // an eighth of RAAM's time, on one thread).
-        let mut i = j + 1;
-        while i + 4 <= n {
-            let rj = &h[j * n..j * n + j];
-            let r: [&[f64]; 4] = std::array::from_fn(|q| &h[(i + q) * n..(i + q) * n + j]);
-            let mut s: [f64; 4] = std::array::from_fn(|q| h[(i + q) * n + j]);
-            for k in 0..j {
-                let x = rj[k];
-                s[0] -= r[0][k] * x;
-                s[1] -= r[1][k] * x;
-                s[2] -= r[2][k] * x;
-                s[3] -= r[3][k] * x;
-            }
-            for (q, s) in s.into_iter().enumerate() {
-                h[(i + q) * n + j] = s / d;
-            }
-            i += 4;
-        }
-        for i in i..n {
-            let mut s = h[i * n + j];
-            let (ri, rj) = (&h[i * n..i * n + j], &h[j * n..j * n + j]);
-            for k in 0..j {
-                s -= ri[k] * rj[k];
-            }
-            h[i * n + j] = s / d;
-        }
-    }
-}
-
-/// Solves `L Lᵀ x = b` in place, `L` the factor [`cholesky_factor`] left.
-fn cholesky_substitute(h: &[f64], n: usize, b: &mut [f64]) {
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= h[i * n + k] * b[k];
-        }
-        b[i] = s / h[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= h[k * n + i] * b[k];
-        }
-        b[i] = s / h[i * n + i];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-
-    /// The factorisation one row at a time, as it was written first.
-    fn cholesky_factor_by_rows(h: &mut [f64], n: usize) {
-        for j in 0..n {
-            let mut d = h[j * n + j];
-            for k in 0..j {
-                d -= h[j * n + k] * h[j * n + k];
-            }
-            let d = d.max(f64::MIN_POSITIVE).sqrt();
-            h[j * n + j] = d;
-            for i in j + 1..n {
-                let mut s = h[i * n + j];
-                for k in 0..j {
-                    s -= h[i * n + k] * h[j * n + k];
-                }
-                h[i * n + j] = s / d;
-            }
-        }
-    }
-
-    /// Rows four at a time give the one-row factorisation's factor to
-    /// the bit, at every size (every remainder of four), and the solve
-    /// solves the system.
-    #[test]
-    fn cholesky_by_four_rows_is_the_one_row_factorisation_to_the_bit() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for n in (1..=14).chain([37, 64, 101]) {
-            // M Mᵀ + n I: symmetric positive definite.
-            let m: Vec<f64> = (0..n * n).map(|_| rng.random_range(-1.0..1.0)).collect();
-            let mut h = vec![0.0; n * n];
-            for i in 0..n {
-                for j in 0..=i {
-                    let dot: f64 = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum();
-                    h[i * n + j] = dot + if i == j { n as f64 } else { 0.0 };
-                }
-            }
-            let full = |i: usize, j: usize| h[i.max(j) * n + i.min(j)];
-            let b: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
-            let (mut h1, mut b1) = (h.clone(), b.clone());
-            let (mut h2, mut b2) = (h.clone(), b.clone());
-            cholesky_solve(&mut h1, n, &mut b1);
-            cholesky_factor_by_rows(&mut h2, n);
-            cholesky_substitute(&h2, n, &mut b2);
-            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&b1), bits(&b2), "n = {n}");
-            assert_eq!(bits(&h1), bits(&h2), "n = {n}");
-            for (i, &bi) in b.iter().enumerate() {
-                let row: f64 = (0..n).map(|j| full(i, j) * b1[j]).sum();
-                assert!((row - bi).abs() < 1e-9, "n = {n}, row {i}");
-            }
-        }
-    }
 
     /// The runs of chunks (some with none) read by range equal those of
     /// the chunks gathered into one buffer, for every range.

@@ -20,14 +20,22 @@
 //! price left its window, that window widens (at least fourfold, and to
 //! twice the distance the price moved) and the kept pairs are chosen
 //! again, warm from the last prices (unless they are the same pairs: then the
-//! answer stands, in the wider windows); after [`ROUNDS`] windows the
-//! whole kernel is solved. At full scale (925,049 residents, 594 GPs, 10 km) the kept pairs are
-//! 8 % of all, and the first window holds the answer.
+//! answer stands, in the wider windows); after [`ROUNDS`] windows every
+//! pair is solved. At full scale (925,049 residents, 594 GPs, 10 km) the
+//! kept pairs are 8 % of all, and the first window holds the answer.
+//!
+//! The pairs are read by rows ([`Pairs`]), never all held: the sample's
+//! rows whole, and every row's kept pairs, which a geodesic metric finds
+//! by the chord without measuring the others
+//! ([`bacino_core::ReachIndex::for_each_near`]). The window's solve
+//! starts sharper than a cold one (`raam::WARM_EPS_START`). Facilities at
+//! one address are merged in each program solved ([`merged`]).
 
-use bacino_core::Executor;
+use bacino_core::{chunk_ranges, in_order, Executor, Then};
 
 use crate::kernel::Kernel;
-use crate::raam::{reached_demand, solve, RaamParams, Solved};
+use crate::raam::{solve, twins, Pairs, RaamParams, Solved, CHUNK};
+use crate::rows::Row;
 
 /// One row in this many makes the sample a large problem starts from
 /// ([`RaamParams::warm_rows`]).
@@ -38,31 +46,58 @@ const WINDOW: f64 = 1e-2;
 /// Windows tried before the whole kernel is solved.
 const ROUNDS: usize = 6;
 
-/// Solves RAAM on the kernel `a` (rows × facilities, costs over τ),
-/// certified, finished exactly when path following stops short of the
-/// tolerance; from a sample and on a window of prices when it has at
-/// least `params.warm_rows` rows.
-pub(crate) fn solve_large<E: Executor>(
-    a: &Kernel,
+/// Solves RAAM on `pairs` (rows × facilities, costs over τ), certified,
+/// finished exactly when path following stops short of the tolerance;
+/// from a sample and on a window of prices when it has at least
+/// `params.warm_rows` rows. Returns the answer and the pairs it was
+/// certified on: every row's cheapest at its prices is among them.
+pub(crate) fn solve_pairs<E: Executor>(
+    pairs: &dyn Pairs,
     demand: &[f64],
     kappa: &[f64],
     params: RaamParams,
     exec: &E,
-) -> Solved {
+) -> (Solved, Kernel) {
     let m = kappa.len();
-    let Some(centre) = sample_prices(a, demand, kappa, params, exec) else {
-        return finished(a, demand, kappa, params, None, exec);
-    };
     let trace = std::env::var_os("BACINO_RAAM_TRACE").is_some();
+    let Some(centre) = sample_prices(pairs, demand, kappa, params, exec) else {
+        let started = std::time::Instant::now();
+        let a = gather(m, pairs.rows(), exec, |i, out| pairs.row(i, out));
+        if trace {
+            eprintln!(
+                "raam: {} rows: every pair in reach, {}, in {:.2} s",
+                pairs.rows(),
+                a.nnz(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let solved = merged(&a, demand, kappa, params, None, exec);
+        return (solved, a);
+    };
     let mean = centre.iter().sum::<f64>() / m as f64;
     let mut lo: Vec<f64> = centre.iter().map(|c| c - WINDOW * mean).collect();
     let mut hi: Vec<f64> = centre.iter().map(|c| c + WINDOW * mean).collect();
-    let mut kept = within_windows(a, &lo, &hi, exec);
+    let within = |lo: &[f64], hi: &[f64]| {
+        let offsets = pairs.offsets(lo, hi);
+        gather(m, pairs.rows(), exec, |i, out| {
+            pairs.row_near(i, &offsets, out)
+        })
+    };
+    let started = std::time::Instant::now();
+    let mut kept = within(&lo, &hi);
+    if trace {
+        eprintln!(
+            "raam: {} rows: the pairs of the first window, {}, in {:.2} s",
+            pairs.rows(),
+            kept.nnz(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     let mut p = centre.clone();
     let mut passes = 0;
     for round in 1..=ROUNDS {
         let started = std::time::Instant::now();
-        let mut solved = finished(&kept, demand, kappa, params, Some(p), exec);
+        let mut solved = merged(&kept, demand, kappa, params, Some(p), exec);
         passes += solved.passes;
         solved.passes = passes;
         solved.windows = round as u32;
@@ -71,17 +106,16 @@ pub(crate) fn solve_large<E: Executor>(
             .collect();
         if trace {
             eprintln!(
-                "raam: window {round}: {} of {} pairs, {:.2} s, residual {:.3e}, {} prices \
+                "raam: window {round}: {} pairs, {:.2} s, residual {:.3e}, {} prices \
                  outside their windows",
                 kept.nnz(),
-                a.nnz(),
                 started.elapsed().as_secs_f64(),
                 solved.residual,
                 out.len()
             );
         }
         if out.is_empty() {
-            return solved;
+            return (solved, kept);
         }
         for j in out {
             let half = (hi[j] - lo[j]) / 2.0;
@@ -90,36 +124,130 @@ pub(crate) fn solve_large<E: Executor>(
             lo[j] = centre[j] - wider;
             hi[j] = centre[j] + wider;
         }
-        // Wider windows keep a superset of the pairs. The same pairs: the
-        // same program, whose answer now lies in every window.
-        let wider = within_windows(a, &lo, &hi, exec);
-        if wider.nnz() == kept.nnz() {
-            return solved;
+        // The same pairs: the same program, whose answer now lies in
+        // every window.
+        let started = std::time::Instant::now();
+        let wider = within(&lo, &hi);
+        if trace {
+            eprintln!(
+                "raam: the pairs of window {}, {}, in {:.2} s",
+                round + 1,
+                wider.nnz(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if wider == kept {
+            return (solved, kept);
         }
         kept = wider;
         p = solved.p;
     }
-    let mut solved = finished(a, demand, kappa, params, Some(p), exec);
+    let a = gather(m, pairs.rows(), exec, |i, out| pairs.row(i, out));
+    let mut solved = merged(&a, demand, kappa, params, Some(p), exec);
     solved.passes += passes;
-    solved
+    (solved, a)
 }
 
-/// The pairs of `a` that could be a row's cheapest for prices within
-/// `[lo, hi]`: `a_ij + lo_j ≤ min_k (a_ik + hi_k)`.
-fn within_windows<E: Executor>(a: &Kernel, lo: &[f64], hi: &[f64], exec: &E) -> Kernel {
-    Kernel::build_in(a.cols(), a.rows(), exec, |i, push| {
-        let (c, v) = a.row(i);
-        let bound = c
-            .iter()
-            .zip(v)
-            .map(|(&j, &x)| x + hi[j as usize])
-            .fold(f64::INFINITY, f64::min);
-        for (&j, &x) in c.iter().zip(v) {
-            if x + lo[j as usize] <= bound {
+/// The kernel of the rows `read` gives (`rows` of them, over `cols`
+/// columns), read in chunks by the executor's threads, each into a
+/// buffer of its own, and appended in order.
+fn gather<E: Executor>(
+    cols: usize,
+    rows: usize,
+    exec: &E,
+    read: impl Fn(usize, &mut Row) + Sync,
+) -> Kernel {
+    let chunks = chunk_ranges(rows, CHUNK);
+    let blocks = chunks.len();
+    in_order(
+        exec,
+        blocks,
+        Kernel::new(cols),
+        || (Kernel::new(cols), Row::default()),
+        |(part, row): &mut (Kernel, Row), k| {
+            part.clear();
+            for i in chunks[k].clone() {
+                read(i, row);
+                part.push_row(row.col.iter().copied().zip(row.w.iter().copied()));
+            }
+        },
+        |out: &mut Kernel, (part, _): &mut (Kernel, Row), k, ()| {
+            if k == 0 {
+                out.reserve_exact(rows, part.nnz().saturating_mul(blocks) / 8 * 9);
+            }
+            out.append(part);
+            Then::Continue
+        },
+    )
+}
+
+/// [`finished`] on `a` with its twin facilities (identical columns: the
+/// same address) merged into one of their summed κ: at the optimum they
+/// share one price and split their demand in proportion to κ. Merged, the
+/// solver does not have to resolve their exact ties. The answer is given
+/// per facility of `a`; `start` too.
+fn merged<E: Executor>(
+    a: &Kernel,
+    demand: &[f64],
+    kappa: &[f64],
+    params: RaamParams,
+    start: Option<Vec<f64>>,
+    exec: &E,
+) -> Solved {
+    let m = kappa.len();
+    let started = std::time::Instant::now();
+    let (class, classes) = twins(
+        a.rows(),
+        m,
+        |i, push| {
+            let (c, v) = a.row(i);
+            for (&j, &x) in c.iter().zip(v) {
                 push(j, x);
             }
+        },
+        exec,
+    );
+    if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+        eprintln!(
+            "raam: {} rows, {} pairs, {classes} of {m} facilities after merging twins ({:.2} s)",
+            a.rows(),
+            a.nnz(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if classes == m {
+        return finished(a, demand, kappa, params, start, exec);
+    }
+    let mut kappa_class = vec![0.0; classes];
+    for (j, &c) in class.iter().enumerate() {
+        kappa_class[c as usize] += kappa[j];
+    }
+    // The first member of each class stands for it (twins cost the same).
+    let mut first = vec![u32::MAX; classes];
+    for (j, &c) in class.iter().enumerate() {
+        if first[c as usize] == u32::MAX {
+            first[c as usize] = j as u32;
         }
-    })
+    }
+    let a_class = Kernel::build_in(classes, a.rows(), exec, |i, push| {
+        let (c, v) = a.row(i);
+        for (&j, &x) in c.iter().zip(v) {
+            let k = class[j as usize];
+            if first[k as usize] == j {
+                push(k, x);
+            }
+        }
+    });
+    let start = start.map(|p| first.iter().map(|&j| p[j as usize]).collect());
+    let s = finished(&a_class, demand, &kappa_class, params, start, exec);
+    let q_class: Vec<f64> = s.d.iter().zip(&kappa_class).map(|(d, k)| d / k).collect();
+    Solved {
+        d: (0..m)
+            .map(|j| q_class[class[j] as usize] * kappa[j])
+            .collect(),
+        p: (0..m).map(|j| s.p[class[j] as usize]).collect(),
+        ..s
+    }
 }
 
 /// [`solve`], then, short of the tolerance, the exact finish on the pairs
@@ -153,34 +281,33 @@ fn finished<E: Executor>(
 
 /// For a problem of at least `params.warm_rows` rows: the equilibrium
 /// prices of every [`STRIDE`]th row, their demand scaled up to the whole
-/// reached demand (solved itself by [`solve_large`]). `None` for a
-/// smaller problem, or one with no demand in reach.
+/// demand (solved itself by [`solve_pairs`]). `None` for a smaller
+/// problem, or one with no demand.
 fn sample_prices<E: Executor>(
-    a: &Kernel,
+    pairs: &dyn Pairs,
     demand: &[f64],
     kappa: &[f64],
     params: RaamParams,
     exec: &E,
 ) -> Option<Vec<f64>> {
-    if a.rows() < params.warm_rows.max(2 * STRIDE) || kappa.is_empty() {
+    let rows = pairs.rows();
+    if rows < params.warm_rows.max(2 * STRIDE) || kappa.is_empty() {
         return None;
     }
-    let weight = |i: usize| reached_demand(a, demand, i);
-    let reached = crate::kernel::sum((0..a.rows()).map(weight));
-    let picked: Vec<f64> = (0..a.rows()).step_by(STRIDE).map(weight).collect();
-    let f = reached / crate::kernel::sum(picked.iter().copied());
+    let weight = |i: usize| if demand[i] > 0.0 { demand[i] } else { 0.0 };
+    let total = crate::kernel::sum((0..rows).map(weight));
+    let picked: Vec<f64> = (0..rows).step_by(STRIDE).map(weight).collect();
+    let f = total / crate::kernel::sum(picked.iter().copied());
     if !(f.is_finite() && f > 0.0) {
         return None;
     }
     let picked: Vec<f64> = picked.iter().map(|w| w * f).collect();
-    let sub = Kernel::build_in(a.cols(), a.rows().div_ceil(STRIDE), exec, |k, push| {
-        let (c, v) = a.row(k * STRIDE);
-        for (&j, &x) in c.iter().zip(v) {
-            push(j, x);
-        }
-    });
-    let warm = solve_large(
-        &sub,
+    let sample = Sampled {
+        inner: pairs,
+        stride: STRIDE,
+    };
+    let (warm, _) = solve_pairs(
+        &sample,
         &picked,
         kappa,
         RaamParams {
@@ -190,6 +317,30 @@ fn sample_prices<E: Executor>(
         exec,
     );
     Some(warm.p)
+}
+
+/// Every `stride`th row of `inner`.
+struct Sampled<'a> {
+    inner: &'a dyn Pairs,
+    stride: usize,
+}
+
+impl Pairs for Sampled<'_> {
+    fn rows(&self) -> usize {
+        self.inner.rows().div_ceil(self.stride)
+    }
+
+    fn row(&self, i: usize, out: &mut Row) {
+        self.inner.row(i * self.stride, out);
+    }
+
+    fn offsets(&self, lo: &[f64], hi: &[f64]) -> crate::rows::NearWindows {
+        self.inner.offsets(lo, hi)
+    }
+
+    fn row_near(&self, i: usize, offsets: &crate::rows::NearWindows, out: &mut Row) {
+        self.inner.row_near(i * self.stride, offsets, out);
+    }
 }
 
 #[cfg(test)]
@@ -241,7 +392,7 @@ mod tests {
             ..RaamParams::default()
         };
         let all = finished(&a, &demand, &kappa, params, None, &Sequential);
-        let windowed = solve_large(&a, &demand, &kappa, params, &Sequential);
+        let (windowed, _) = solve_pairs(&a, &demand, &kappa, params, &Sequential);
         assert!(all.residual <= 1e-10, "{}", all.residual);
         assert!(windowed.residual <= 1e-10, "{}", windowed.residual);
         assert!(windowed.windows >= 2, "windows {}", windowed.windows);
@@ -273,7 +424,7 @@ mod tests {
         let (a, _) = instance(500, 10, 3);
         let demand = vec![1.0; 500];
         let kappa = vec![50.0; 10];
-        let s = solve_large(&a, &demand, &kappa, RaamParams::default(), &Sequential);
+        let (s, _) = solve_pairs(&a, &demand, &kappa, RaamParams::default(), &Sequential);
         assert_eq!(s.windows, 0);
         assert!(s.residual <= 1e-10, "{}", s.residual);
     }

@@ -3,18 +3,21 @@
 //! pass, so that a resident-level job (a hundred million pairs within
 //! 10 km) never holds its pairs in memory.
 
-use bacino_core::{Bands, LonLat, ReachIndex};
+use bacino_core::{Bands, LonLat, NearLists, ReachIndex};
 
 use crate::decay::Decay;
 use crate::kernel::Kernel;
 
-/// One row's pairs: columns in increasing order and their weights.
+/// One row's pairs: columns in increasing order and their weights (or
+/// costs).
 #[derive(Debug, Clone, Default)]
 pub struct Row {
     /// Columns, increasing.
     pub col: Vec<u32>,
     /// The weight of each column.
     pub w: Vec<f64>,
+    /// Working room for the readers.
+    scratch: Vec<f64>,
 }
 
 impl Row {
@@ -58,6 +61,130 @@ impl WeightRows for Kernel {
         out.clear();
         out.col.extend_from_slice(c);
         out.w.extend_from_slice(v);
+    }
+}
+
+/// A demand × supply matrix of costs (the metric's unit), read by rows
+/// (any thread): what RAAM reads, from a stored kernel or measured afresh.
+pub trait CostRows: Sync {
+    /// Demand points.
+    fn rows(&self) -> usize;
+    /// Supply points.
+    fn cols(&self) -> usize;
+    /// Row `i`'s pairs within reach, in column order, in place of `out`'s
+    /// (the costs in `out.w`).
+    fn row(&self, i: usize, out: &mut Row);
+    /// Windows of extra costs per column, `lo ≤ hi`, prepared for
+    /// [`CostRows::row_near`]; a column whose `lo` is +∞ is left out.
+    fn near(&self, lo: Vec<f64>, hi: Vec<f64>) -> NearWindows {
+        NearWindows {
+            lo,
+            hi,
+            lists: None,
+        }
+    }
+    /// Row `i`'s pairs that may be its cheapest when column `k` costs an
+    /// extra `o_k ∈ [lo[k], hi[k]]` (the windows of `near`): every pair
+    /// with `c_k + lo[k] ≤ min_j (c_j + hi[j])` (the minimum over all the
+    /// row's pairs), and perhaps others within a relative 1e-9 of that,
+    /// in column order, in place of `out`'s.
+    fn row_near(&self, i: usize, near: &NearWindows, out: &mut Row);
+}
+
+/// Windows of extra costs per column ([`CostRows::near`]).
+#[derive(Debug, Clone)]
+pub struct NearWindows {
+    /// The least extra cost of each column.
+    pub lo: Vec<f64>,
+    /// The most.
+    pub hi: Vec<f64>,
+    /// Candidates per cell of a [`ReachIndex`] for these windows.
+    pub lists: Option<NearLists>,
+}
+
+/// Relative slack of [`CostRows::row_near`]'s comparison.
+const NEAR_SLACK: f64 = 1e-9;
+
+/// A stored kernel of costs.
+impl CostRows for Kernel {
+    fn rows(&self) -> usize {
+        Kernel::rows(self)
+    }
+
+    fn cols(&self) -> usize {
+        Kernel::cols(self)
+    }
+
+    fn row(&self, i: usize, out: &mut Row) {
+        WeightRows::row(self, i, out);
+    }
+
+    fn row_near(&self, i: usize, near: &NearWindows, out: &mut Row) {
+        let (lo, hi) = (&near.lo, &near.hi);
+        let (c, v) = Kernel::row(self, i);
+        out.clear();
+        let least = c
+            .iter()
+            .zip(v)
+            .map(|(&j, &x)| x + hi[j as usize])
+            .fold(f64::INFINITY, f64::min);
+        let bound = least + NEAR_SLACK * least.abs();
+        for (&j, &x) in c.iter().zip(v) {
+            let low = lo[j as usize];
+            if low != f64::INFINITY && x + low - NEAR_SLACK * low.abs() <= bound {
+                out.col.push(j);
+                out.w.push(x);
+            }
+        }
+    }
+}
+
+/// The geodesic distances (metres) of every point within a
+/// [`ReachIndex`]'s radius, measured afresh on each read; the pairs near
+/// a row's cheapest found by the chord without measuring the others
+/// ([`ReachIndex::for_each_near`]).
+#[derive(Debug, Clone, Copy)]
+pub struct GeodesicCosts<'a> {
+    /// The facilities, and the radius.
+    pub index: &'a ReachIndex,
+    /// One per row.
+    pub points: &'a [LonLat],
+    /// Columns (the index's members).
+    pub cols: usize,
+}
+
+impl CostRows for GeodesicCosts<'_> {
+    fn rows(&self) -> usize {
+        self.points.len()
+    }
+
+    fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn row(&self, i: usize, out: &mut Row) {
+        self.index.within(self.points[i], &mut out.col, &mut out.w);
+    }
+
+    fn near(&self, lo: Vec<f64>, hi: Vec<f64>) -> NearWindows {
+        let lists = Some(self.index.near_lists(&lo, &hi));
+        NearWindows { lo, hi, lists }
+    }
+
+    fn row_near(&self, i: usize, near: &NearWindows, out: &mut Row) {
+        out.clear();
+        let (col, w) = (&mut out.col, &mut out.w);
+        self.index.for_each_near(
+            self.points[i],
+            near.lists.as_ref(),
+            &near.lo,
+            &near.hi,
+            &mut out.scratch,
+            |k, d| {
+                col.push(k);
+                w.push(d);
+            },
+        );
     }
 }
 

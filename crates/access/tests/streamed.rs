@@ -159,3 +159,72 @@ fn raam_does_not_depend_on_the_executor() {
         }
     }
 }
+
+/// RAAM on geodesic costs read by rows (the sample's rows whole, every
+/// row's pairs near its cheapest found by the chord) reaches the
+/// equilibrium the stored kernel's whole solve reaches, certified, with
+/// its windows in use; and it does not depend on the executor.
+#[test]
+fn raam_on_rows_read_afresh_is_the_stored_kernels_equilibrium() {
+    use bacino_access::raam::{raam_in, RaamParams};
+    use bacino_access::GeodesicCosts;
+    let d = fixture();
+    let members = d.facilities().active_of_kind(FacilityKind::Gp);
+    let supply: Vec<f64> = members
+        .iter()
+        .map(|&m| f64::from(d.facilities().get(m).capacity.unwrap()))
+        .collect();
+    let demand = d.residents().weights();
+    let points = d.residents().locations();
+    let max = 5_000.0;
+    let cost = cost_kernel(&d, &members, Metric::Geodesic, max, &Sequential);
+    let index = ReachIndex::new(d.facilities(), &members, max, points);
+    let rows = GeodesicCosts {
+        index: &index,
+        points,
+        cols: members.len(),
+    };
+    let whole = RaamParams {
+        tau: 60_000.0,
+        warm_rows: usize::MAX,
+        ..RaamParams::default()
+    };
+    let windowed = RaamParams {
+        warm_rows: 20_000,
+        ..whole
+    };
+    assert!(points.len() >= 8 * 20_000 / 2, "{} rows", points.len());
+    let want = raam_in(&cost, demand, &supply, whole, &Sequential);
+    let got = raam_in(&rows, demand, &supply, windowed, &TwoThreads);
+    let again = raam_in(&rows, demand, &supply, windowed, &Sequential);
+    for r in [&want, &got] {
+        assert!(r.residual <= 1e-10, "residual {}", r.residual);
+    }
+    assert_eq!(got.residual.to_bits(), again.residual.to_bits());
+    for (a, b) in got.cost.iter().zip(&again.cost) {
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    // Both within `√(2γF/κ_min)` of the equilibrium's prices, `F ≤ Σ P
+    // cost`: their costs within the sum.
+    let kappa_min = supply
+        .iter()
+        .fold(f64::INFINITY, |m, &s| m.min(want.rho * s));
+    let spent: f64 = demand
+        .iter()
+        .zip(&want.cost)
+        .filter(|(_, c)| c.is_finite())
+        .map(|(p, c)| p * c)
+        .sum();
+    let off = |r: &bacino_access::Raam| (2.0 * r.residual * spent / kappa_min).sqrt();
+    let bound = off(&want) + off(&got);
+    assert!(bound < 1e-3, "the certificates allow {bound}");
+    for (i, (a, b)) in want.cost.iter().zip(&got.cost).enumerate() {
+        assert_eq!(a.is_nan(), b.is_nan(), "row {i} reached in one only");
+        if a.is_finite() {
+            assert!(
+                (a - b).abs() <= bound,
+                "row {i}: {a} vs {b} (bound {bound})"
+            );
+        }
+    }
+}

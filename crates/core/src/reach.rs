@@ -25,6 +25,9 @@ use crate::geodesic::{
 };
 use crate::model::{Facilities, FacilityIdx, LonLat};
 
+mod near;
+pub use near::NearLists;
+
 /// Radii beyond this list every facility in every cell.
 const GRID_MAX_RADIUS_M: f64 = 500_000.0;
 
@@ -84,7 +87,25 @@ impl ReachIndex {
     }
 
     /// The facilities that may be within the radius of a point of `cell`.
-    fn candidates(&self, (ix, iy): (i64, i64)) -> Vec<u32> {
+    fn candidates(&self, key: (i64, i64)) -> Vec<u32> {
+        let (centre, h) = self.cell_centre(key);
+        let limit = self.radius_m + h;
+        let limit2 = limit * limit;
+        let o = ecef_m(centre);
+        self.frame
+            .iter()
+            .map(LocalFrame::ecef)
+            .enumerate()
+            .filter(|(_, e)| {
+                (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2) <= limit2
+            })
+            .map(|(k, _)| k as u32)
+            .collect()
+    }
+
+    /// A cell's centre, and a bound on the geodesic distance from it to
+    /// any point of the cell.
+    fn cell_centre(&self, (ix, iy): (i64, i64)) -> (LonLat, f64) {
         let c = self.cell_deg;
         let (lon0, lat0) = (ix as f64 * c, iy as f64 * c);
         let (lon1, lat1) = (lon0 + c, (lat0 + c).min(90.0));
@@ -101,18 +122,7 @@ impl ReachIndex {
             .fold(0.0, f64::max)
             * 1.01
             + 1.0;
-        let limit = self.radius_m + h;
-        let limit2 = limit * limit;
-        let o = ecef_m(centre);
-        self.frame
-            .iter()
-            .map(LocalFrame::ecef)
-            .enumerate()
-            .filter(|(_, e)| {
-                (e[0] - o[0]).powi(2) + (e[1] - o[1]).powi(2) + (e[2] - o[2]).powi(2) <= limit2
-            })
-            .map(|(k, _)| k as u32)
-            .collect()
+        (centre, h)
     }
 
     /// The radius, metres.
@@ -130,30 +140,68 @@ impl ReachIndex {
         }
         let list = self.list_of(p);
         let frame = LocalFrame::new(p);
-        let o = frame.ecef();
-        // A chord longer than this rules the facility out (slack for the
-        // rounding of the coordinates).
-        let reject2 = (radius * (1.0 + 1e-12) + 1e-6).powi(2);
-        let band = short_line_error_bound_m(radius);
+        let at = Origin::new(self, &frame);
         for &k in list.iter() {
-            let fq = &self.frame[k as usize];
-            let e = fq.ecef();
-            let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
-            let c2 = dx * dx + dy * dy + dz * dz;
-            if c2 > reject2 {
-                continue;
-            }
-            // As `frame.distance_to(fq)`, without measuring the chord again.
-            let mut d = frame
-                .short_distance_along(fq, [dx, dy, dz], c2)
-                .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
-            if (d - radius).abs() <= band {
-                d = geodesic_distance_m(p, fq.point());
-            }
-            if d <= radius {
+            if let Some(d) = at.measure(self, k) {
                 f(k, d);
             }
         }
+    }
+}
+
+/// A point about to be measured against candidates: its frame, the
+/// squared chord beyond which a candidate is out of reach, and the band
+/// of the radius where Karney decides.
+pub(crate) struct Origin<'a> {
+    pub(crate) frame: &'a LocalFrame,
+    pub(crate) o: [f64; 3],
+    /// A chord longer than this rules the facility out (slack for the
+    /// rounding of the coordinates).
+    pub(crate) reject2: f64,
+    band: f64,
+}
+
+impl<'a> Origin<'a> {
+    #[inline(always)]
+    pub(crate) fn new(index: &ReachIndex, frame: &'a LocalFrame) -> Origin<'a> {
+        let radius = index.radius_m;
+        Origin {
+            frame,
+            o: frame.ecef(),
+            reject2: (radius * (1.0 + 1e-12) + 1e-6).powi(2),
+            band: short_line_error_bound_m(radius),
+        }
+    }
+
+    /// The squared chord to member `k` and its components.
+    #[inline(always)]
+    pub(crate) fn chord2(&self, index: &ReachIndex, k: u32) -> ([f64; 3], f64) {
+        let e = index.frame[k as usize].ecef();
+        let o = self.o;
+        let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
+        ([dx, dy, dz], dx * dx + dy * dy + dz * dz)
+    }
+
+    /// Member `k`'s distance, `None` beyond the radius: what
+    /// [`ReachIndex::for_each_within`] reports.
+    #[inline(always)]
+    pub(crate) fn measure(&self, index: &ReachIndex, k: u32) -> Option<f64> {
+        let (d3, c2) = self.chord2(index, k);
+        if c2 > self.reject2 {
+            return None;
+        }
+        let radius = index.radius_m;
+        let fq = &index.frame[k as usize];
+        let p = self.frame.point();
+        // As `frame.distance_to(fq)`, without measuring the chord again.
+        let mut d = self
+            .frame
+            .short_distance_along(fq, d3, c2)
+            .unwrap_or_else(|| geodesic_distance_m(p, fq.point()));
+        if (d - radius).abs() <= self.band {
+            d = geodesic_distance_m(p, fq.point());
+        }
+        (d <= radius).then_some(d)
     }
 }
 
@@ -447,14 +495,14 @@ fn measured_band(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::index::FacilityIndex;
     use crate::model::{Facility, FacilityId, FacilityKind, FacilityStatus};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    fn facilities(points: &[LonLat]) -> Facilities {
+    pub(crate) fn facilities(points: &[LonLat]) -> Facilities {
         Facilities::new(
             points
                 .iter()
