@@ -221,6 +221,9 @@ pub(crate) trait Pairs: Sync {
     /// Row `i`'s pairs that may be its cheapest for prices within the
     /// windows `offsets` came from ([`CostRows::row_near`]).
     fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row);
+    /// The rows whose [`Pairs::row_near`] may depend on the windows of
+    /// the flagged facilities; `None`: any row may.
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>>;
 }
 
 /// A problem's costs seen by the solver: over τ, the facilities with
@@ -276,6 +279,14 @@ impl<R: CostRows + ?Sized> Pairs for Scaled<'_, R> {
         self.cost.near(lo_m, hi_m)
     }
 
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        let mut flagged = vec![false; self.cost.cols()];
+        for (k, &j) in self.orig.iter().enumerate() {
+            flagged[j] = cols[k];
+        }
+        self.cost.rows_reaching(&flagged)
+    }
+
     fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row) {
         if self.demand[i] > 0.0 {
             self.cost.row_near(i, offsets, out);
@@ -303,6 +314,10 @@ impl Pairs for Kernel {
 
     fn row_near(&self, i: usize, offsets: &NearWindows, out: &mut Row) {
         CostRows::row_near(self, i, offsets, out);
+    }
+
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        CostRows::rows_reaching(self, cols)
     }
 }
 

@@ -117,17 +117,36 @@ pub(crate) fn solve_pairs<E: Executor>(
         if out.is_empty() {
             return (solved, kept);
         }
+        let mut widened = vec![false; m];
         for j in out {
             let half = (hi[j] - lo[j]) / 2.0;
             let moved = (solved.p[j] - centre[j]).abs();
             let wider = (4.0 * half).max(2.0 * moved);
             lo[j] = centre[j] - wider;
             hi[j] = centre[j] + wider;
+            widened[j] = true;
         }
-        // The same pairs: the same program, whose answer now lies in
+        // Only the rows that may reach a widened window are read again;
+        // the same pairs: the same program, whose answer now lies in
         // every window.
         let started = std::time::Instant::now();
-        let wider = within(&lo, &hi);
+        let wider = match pairs.rows_reaching(&widened) {
+            Some(touched) => {
+                let offsets = pairs.offsets(&lo, &hi);
+                gather(m, pairs.rows(), exec, |i, out| {
+                    if touched[i] {
+                        pairs.row_near(i, &offsets, out);
+                    } else {
+                        let (c, v) = kept.row(i);
+                        out.col.clear();
+                        out.col.extend_from_slice(c);
+                        out.w.clear();
+                        out.w.extend_from_slice(v);
+                    }
+                })
+            }
+            None => within(&lo, &hi),
+        };
         if trace {
             eprintln!(
                 "raam: the pairs of window {}, {}, in {:.2} s",
@@ -340,6 +359,11 @@ impl Pairs for Sampled<'_> {
 
     fn row_near(&self, i: usize, offsets: &crate::rows::NearWindows, out: &mut Row) {
         self.inner.row_near(i * self.stride, offsets, out);
+    }
+
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        let all = self.inner.rows_reaching(cols)?;
+        Some(all.into_iter().step_by(self.stride).collect())
     }
 }
 

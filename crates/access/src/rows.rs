@@ -89,6 +89,13 @@ pub trait CostRows: Sync {
     /// row's pairs), and perhaps others within a relative 1e-9 of that,
     /// in column order, in place of `out`'s.
     fn row_near(&self, i: usize, near: &NearWindows, out: &mut Row);
+    /// The rows whose `row_near` may depend on the windows of the
+    /// flagged columns (rows that may have a pair with one); `None`: any
+    /// row may.
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        let _ = cols;
+        None
+    }
 }
 
 /// Windows of extra costs per column ([`CostRows::near`]).
@@ -117,6 +124,14 @@ impl CostRows for Kernel {
 
     fn row(&self, i: usize, out: &mut Row) {
         WeightRows::row(self, i, out);
+    }
+
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        Some(
+            (0..Kernel::rows(self))
+                .map(|i| Kernel::row(self, i).0.iter().any(|&j| cols[j as usize]))
+                .collect(),
+        )
     }
 
     fn row_near(&self, i: usize, near: &NearWindows, out: &mut Row) {
@@ -164,6 +179,11 @@ impl CostRows for GeodesicCosts<'_> {
 
     fn row(&self, i: usize, out: &mut Row) {
         self.index.within(self.points[i], &mut out.col, &mut out.w);
+    }
+
+    fn rows_reaching(&self, cols: &[bool]) -> Option<Vec<bool>> {
+        let listing = self.index.cells_listing(cols);
+        Some(self.points.iter().map(|&p| listing.contains(p)).collect())
     }
 
     fn near(&self, lo: Vec<f64>, hi: Vec<f64>) -> NearWindows {

@@ -103,7 +103,7 @@ pub use model::{
     LonLat, Residents, NONE,
 };
 pub use plan::{OpenFacility, EVERY_GP};
-pub use reach::{Bands, NearLists, ReachIndex};
+pub use reach::{Bands, CellsListing, NearLists, ReachIndex};
 pub use reassign::{
     place, reassign, reassign_cached, scenario, scenario_report, CessationCache, Figures, GpChange,
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,

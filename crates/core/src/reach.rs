@@ -26,7 +26,7 @@ use crate::geodesic::{
 use crate::model::{Facilities, FacilityIdx, LonLat};
 
 mod near;
-pub use near::NearLists;
+pub use near::{CellsListing, NearLists};
 
 /// Radii beyond this list every facility in every cell.
 const GRID_MAX_RADIUS_M: f64 = 500_000.0;

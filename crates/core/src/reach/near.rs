@@ -45,7 +45,48 @@ impl NearLists {
     }
 }
 
+/// The cells of a [`ReachIndex`] whose candidates include some of a set
+/// of members ([`ReachIndex::cells_listing`]).
+#[derive(Debug, Clone)]
+pub struct CellsListing {
+    /// Cells the index was built for whose candidates include none.
+    quiet: std::collections::HashSet<(i64, i64)>,
+    /// No grid: every point's candidates are every member.
+    everywhere: bool,
+    cell_deg: f64,
+}
+
+impl CellsListing {
+    /// Whether the candidates of `p`'s cell may include one of the
+    /// members: if not, no pair of `p` with them is within the radius,
+    /// and [`ReachIndex::for_each_near`] calls for `p` do not depend on
+    /// their offsets. A point outside the cells the index was built for
+    /// is counted in.
+    pub fn contains(&self, p: LonLat) -> bool {
+        self.everywhere
+            || !self.quiet.contains(&(
+                (p.lon / self.cell_deg).floor() as i64,
+                (p.lat / self.cell_deg).floor() as i64,
+            ))
+    }
+}
+
 impl ReachIndex {
+    /// The cells whose candidates include a member `k` with `cols[k]`.
+    pub fn cells_listing(&self, cols: &[bool]) -> CellsListing {
+        let quiet = self
+            .cells
+            .iter()
+            .filter(|(_, list)| !list.iter().any(|&k| cols[k as usize]))
+            .map(|(&key, _)| key)
+            .collect();
+        CellsListing {
+            quiet,
+            everywhere: self.cell_deg == 0.0,
+            cell_deg: self.cell_deg,
+        }
+    }
+
     /// The lists [`ReachIndex::for_each_near`] may read in place of the
     /// cells' own for the offsets `lo` and `hi`: of a cell's candidates,
     /// those that may be near the cheapest of some point of it.
@@ -256,6 +297,19 @@ mod tests {
             }
         }
         assert!(wanted > 3000, "the condition held {wanted} times");
+        // Points whose cells list none of a few members reach none of them.
+        let flagged: Vec<bool> = (0..n).map(|k| k % 23 == 0).collect();
+        let listing = index.cells_listing(&flagged);
+        let mut quiet = 0;
+        for &p in &points {
+            if !listing.contains(p) {
+                quiet += 1;
+                index.for_each_within(p, |k, _| {
+                    assert!(!flagged[k as usize], "{p:?} reaches {k}");
+                });
+            }
+        }
+        assert!(quiet > 100 && quiet < points.len(), "{quiet} quiet points");
         assert!(extra * 50 <= wanted, "{extra} called besides {wanted}");
         assert!(
             listed * 2 <= all_listed * 30,
