@@ -225,6 +225,22 @@ mod tests {
         h
     }
 
+    /// `h` (lower triangle, `n × n`) with its nodes numbered at random.
+    fn shuffled(h: &[f64], n: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let mut perm: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            perm.swap(i, rng.random_range(0..=i));
+        }
+        let mut out = vec![0.0; n * n];
+        for r in 0..n {
+            for c in 0..=r {
+                let (a, b) = (perm[r], perm[c]);
+                out[a.max(b) * n + a.min(b)] = h[r * n + c];
+            }
+        }
+        out
+    }
+
     /// Against the dense factorisation, and the system itself, on
     /// matrices sparse along a line (shuffled, so that the order has to
     /// be found), sparse anywhere, with nodes coupled to none, and dense.
@@ -242,18 +258,7 @@ mod tests {
             (120, 0, false),
         ] {
             let h0 = newton_like(n, groups, local, &mut rng);
-            // Shuffle the nodes.
-            let mut perm: Vec<usize> = (0..n).collect();
-            for i in (1..n).rev() {
-                perm.swap(i, rng.random_range(0..=i));
-            }
-            let mut h = vec![0.0; n * n];
-            for r in 0..n {
-                for c in 0..=r {
-                    let (a, b) = (perm[r], perm[c]);
-                    h[a.max(b) * n + a.min(b)] = h0[r * n + c];
-                }
-            }
+            let h = shuffled(&h0, n, &mut rng);
             let b: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
             let mut x = b.clone();
             solve_spd(&h, n, &mut x);
@@ -281,17 +286,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let n = 300;
         let h0 = newton_like(n, 900, true, &mut rng);
-        let mut perm: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            perm.swap(i, rng.random_range(0..=i));
-        }
-        let mut h = vec![0.0; n * n];
-        for r in 0..n {
-            for c in 0..=r {
-                let (a, b) = (perm[r], perm[c]);
-                h[a.max(b) * n + a.min(b)] = h0[r * n + c];
-            }
-        }
+        let h = shuffled(&h0, n, &mut rng);
         let order = reverse_cuthill_mckee(&h, n);
         let mut sorted = order.clone();
         sorted.sort_unstable();

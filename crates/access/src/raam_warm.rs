@@ -31,7 +31,7 @@
 //! starts sharper than a cold one (`raam::WARM_EPS_START`). Facilities at
 //! one address are merged in each program solved ([`merged`]).
 
-use bacino_core::{chunk_ranges, in_order, Executor, Then};
+use bacino_core::Executor;
 
 use crate::kernel::Kernel;
 use crate::raam::{solve, twins, Pairs, RaamParams, Solved, CHUNK};
@@ -168,36 +168,21 @@ pub(crate) fn solve_pairs<E: Executor>(
 }
 
 /// The kernel of the rows `read` gives (`rows` of them, over `cols`
-/// columns), read in chunks by the executor's threads, each into a
-/// buffer of its own, and appended in order.
+/// columns), read in chunks by the executor's threads and appended in
+/// order ([`Kernel::build_in_order`]).
 fn gather<E: Executor>(
     cols: usize,
     rows: usize,
     exec: &E,
     read: impl Fn(usize, &mut Row) + Sync,
 ) -> Kernel {
-    let chunks = chunk_ranges(rows, CHUNK);
-    let blocks = chunks.len();
-    in_order(
-        exec,
-        blocks,
-        Kernel::new(cols),
-        || (Kernel::new(cols), Row::default()),
-        |(part, row): &mut (Kernel, Row), k| {
-            part.clear();
-            for i in chunks[k].clone() {
-                read(i, row);
-                part.push_row(row.col.iter().copied().zip(row.w.iter().copied()));
-            }
-        },
-        |out: &mut Kernel, (part, _): &mut (Kernel, Row), k, ()| {
-            if k == 0 {
-                out.reserve_exact(rows, part.nnz().saturating_mul(blocks) / 8 * 9);
-            }
-            out.append(part);
-            Then::Continue
-        },
-    )
+    Kernel::build_in_order(cols, rows, CHUNK, exec, |part, range| {
+        let mut row = Row::default();
+        for i in range {
+            read(i, &mut row);
+            part.push_row(row.col.iter().copied().zip(row.w.iter().copied()));
+        }
+    })
 }
 
 /// [`finished`] on `a` with its twin facilities (identical columns: the

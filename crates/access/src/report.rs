@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use bacino_core::network::NetworkInfo;
 use bacino_core::{
-    chunk_ranges, in_order, resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor,
-    FacilityIdx, FacilityKind, GroupBy, Metric, MetricName, ReachIndex, Result, Then,
+    resolve_groups, CostUnit, CostsInfo, Dataset, Error, Executor, FacilityIdx, FacilityKind,
+    GroupBy, Metric, MetricName, ReachIndex, Result,
 };
 use serde::ser::SerializeMap;
 use serde::Serialize;
@@ -326,37 +326,13 @@ pub fn cost_kernel<E: Executor>(
     }
     let cols = members.len();
     // Chunks of residents are measured in parallel, each into a buffer of
-    // its thread's, and appended in order: the kernel's pairs are written
-    // once, where they stay (chunks built apart and then concatenated
-    // touched twice the memory, a fresh page costing over a microsecond).
+    // its thread's, and appended in order.
     let chunk = match metric {
         Metric::Network(_) => CHUNK / 4,
         _ => CHUNK,
     };
-    let chunks = chunk_ranges(n, chunk);
-    let blocks = chunks.len();
-    let append = |out: &mut Kernel, part: &mut Kernel, k: usize, ()| {
-        if k == 0 {
-            // Room for every chunk at the first one's rate, and an eighth
-            // more: pages are touched only once written, and a kernel that
-            // outgrows it moves without a copy (`mremap`).
-            out.reserve_exact(n, part.nnz().saturating_mul(blocks) / 8 * 9);
-        }
-        out.append(part);
-        Then::Continue
-    };
     let built = |fill: &(dyn Fn(&mut Kernel, std::ops::Range<usize>) + Sync)| {
-        in_order(
-            exec,
-            blocks,
-            Kernel::new(cols),
-            || Kernel::new(cols),
-            |part: &mut Kernel, k| {
-                part.clear();
-                fill(part, chunks[k].clone());
-            },
-            append,
-        )
+        Kernel::build_in_order(cols, n, chunk, exec, fill)
     };
     match metric {
         Metric::Geodesic => {
