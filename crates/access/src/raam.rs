@@ -66,8 +66,9 @@ pub struct RaamParams {
     /// the pairs those prices leave near each row's cheapest option,
     /// widened until the answer's prices fall inside the window that
     /// chose them (then no pair left out is worth taking: module
-    /// `raam_warm`). The answer is certified over every pair all the
-    /// same.
+    /// `raam_warm`). A sample of at least half this many rows starts
+    /// from a sample of its own. The answer is certified over every pair
+    /// all the same.
     pub warm_rows: usize,
 }
 
@@ -111,20 +112,28 @@ const EPS_START: f64 = 1e-3;
 /// from here; the answer is certified the same way whatever the start.
 const WARM_EPS_START: f64 = EPS_START / 16.0;
 /// A warm start's first Newton step at most this many ε long: the start
-/// is near enough to begin at that ε (as far as prices may move before
-/// the rows near a tie are found again, `raam_near`). At full scale on
-/// the Bergamo fixture the sample's prices are 470 ε from the first step
-/// at [`WARM_EPS_START`].
+/// is near enough to begin at that ε (the longest the prices may move
+/// before the rows near a tie are found again, `raam_near`). At full
+/// scale on the Bergamo fixture the sample's prices are 470 ε from the
+/// first step at [`WARM_EPS_START`].
 const WARM_REACH: f64 = 1000.0;
+/// A warm start's first Newton step at most this many ε long: the start
+/// is so near the answer that ε begins a level sharper, and sharper again
+/// while the step stays this short. At full scale on the Bergamo fixture
+/// the sample's second window (prices 2 ε from its first's answer) began
+/// three levels down and took 5 passes, where it took 32.
+const WARM_DESCEND: f64 = 300.0;
 /// Each level divides ε by this.
 const EPS_STEP: f64 = 4.0;
 /// The smallest smoothing tried, relative to the same scale.
 const EPS_MIN: f64 = 1e-12;
 /// Passes without a better certificate before the solver stops.
 const STALL: u32 = 40;
-/// The Hessian's runs are summed in this many blocks (a fixed number, so
-/// the sum does not depend on the threads).
+/// The Hessian's runs are summed in at most this many blocks, of at
+/// least [`HESSIAN_BLOCK_RUNS`] runs each but the last (numbers set by the
+/// runs, so the sum does not depend on the threads).
 const HESSIAN_BLOCKS: usize = 8;
+const HESSIAN_BLOCK_RUNS: usize = 4096;
 
 /// Solves RAAM on a kernel of costs (`cost.row(i)`: facilities in reach
 /// of row `i` and their costs), demand per row, supply per column.
@@ -444,13 +453,13 @@ pub(crate) struct Solved {
 /// One evaluation of the smoothed dual at `p`.
 pub(crate) struct Eval {
     /// `g_ε(p)`.
-    value: f64,
+    pub(crate) value: f64,
     /// `D(π)`: the demands of the softmax split.
-    d: Vec<f64>,
+    pub(crate) d: Vec<f64>,
     /// `D(π) − κp`.
     grad: Vec<f64>,
     /// The exact gap `F(x) − g(p)` of the split and `p`.
-    gap: f64,
+    pub(crate) gap: f64,
     /// Its smoothing part `Σ P π (c − min c)`.
     smoothing: f64,
     /// `F(x)`.
@@ -570,23 +579,49 @@ pub(crate) fn solve<E: Executor>(
         near.evaluate(a, demand, kappa, p, eps, exec)
     };
     let mut ev = at(&p, eps, &mut passes);
-    // A warm start begins sharper when Newton's first step from it is
-    // short at that sharpness (the start is near the answer); else a level
-    // up, at most to the cold start's.
-    while warm && eps < EPS_START * scale {
-        let step = newton_step(&ev, kappa, eps, exec);
-        let longest = step.iter().fold(0.0f64, |l, s| l.max(s.abs()));
-        if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
-            eprintln!(
-                "raam: warm start at ε {eps:.1e}: Newton's step {:.1} ε",
-                longest / eps
-            );
+    // A warm start's sharpness: from `WARM_EPS_START`, a level up while
+    // Newton's first step is longer than `WARM_REACH` ε (at most to the
+    // cold start's: the start is far from the answer), or a level down
+    // while it stays within `WARM_DESCEND` ε (the start is near it: a
+    // sample's answer solved again on more pairs).
+    if warm {
+        let longest = |ev: &Eval, eps: f64| {
+            newton_step(ev, kappa, eps, exec)
+                .iter()
+                .fold(0.0f64, |l, s| l.max(s.abs()))
+        };
+        let trace = |eps: f64, step: f64| {
+            if std::env::var_os("BACINO_RAAM_TRACE").is_some() {
+                eprintln!(
+                    "raam: warm start at ε {eps:.1e}: Newton's step {:.1} ε",
+                    step / eps
+                );
+            }
+        };
+        let mut step = longest(&ev, eps);
+        trace(eps, step);
+        if step > WARM_REACH * eps {
+            while step > WARM_REACH * eps && eps < EPS_START * scale {
+                eps *= EPS_STEP;
+                ev = at(&p, eps, &mut passes);
+                step = longest(&ev, eps);
+                trace(eps, step);
+            }
+        } else {
+            while step <= WARM_DESCEND * eps
+                && eps / EPS_STEP >= EPS_MIN * scale
+                && ev.gap / ev.primal > params.tolerance
+            {
+                let sharper = eps / EPS_STEP;
+                let next = at(&p, sharper, &mut passes);
+                let next_step = longest(&next, sharper);
+                trace(sharper, next_step);
+                if next_step > WARM_DESCEND * sharper {
+                    break;
+                }
+                (eps, ev, step) = (sharper, next, next_step);
+            }
         }
-        if longest <= WARM_REACH * eps {
-            break;
-        }
-        eps *= EPS_STEP;
-        ev = at(&p, eps, &mut passes);
     }
     let mut best = (ev.gap / ev.primal, ev.d.clone(), passes, p.clone());
     // A trust radius on the largest price move: after ε shrinks, Newton's
@@ -693,6 +728,7 @@ pub(crate) fn evaluate<E: Executor>(
     exec: &E,
 ) -> Eval {
     let m = kappa.len();
+    let inv_eps = 1.0 / eps;
     let parts = exec.map(chunk_ranges(a.rows(), CHUNK), |rows| {
         let mut part = Part {
             value: Sum::default(),
@@ -717,7 +753,7 @@ pub(crate) fn evaluate<E: Executor>(
             share.clear();
             let mut s = 0.0;
             for (&j, &t) in c.iter().zip(v) {
-                let z = (t + p[j as usize] - lo) / eps;
+                let z = (t + p[j as usize] - lo) * inv_eps;
                 if z <= CUT {
                     let e = (-z).exp();
                     s += e;
@@ -725,18 +761,21 @@ pub(crate) fn evaluate<E: Executor>(
                 }
             }
             part.value.add(w * (lo - eps * s.ln()));
-            let mut row_smoothing = 0.0;
+            // Within a row (a few terms) plain sums; across rows
+            // compensated ones.
+            let (mut row_smoothing, mut row_travel) = (0.0, 0.0);
+            let inv_s = 1.0 / s;
             for &(j, e, t) in &share {
-                let pi = e / s;
-                let x = w * pi;
-                part.d[j as usize] += x;
-                part.travel.add(x * t);
+                let pi = e * inv_s;
+                part.d[j as usize] += w * pi;
+                row_travel += pi * t;
                 row_smoothing += pi * (t + p[j as usize] - lo);
             }
+            part.travel.add(w * row_travel);
             part.smoothing.add(w * row_smoothing);
             if share.len() > 1 {
                 part.coupling
-                    .extend(share.iter().map(|&(j, e, _)| (j, w * e / s)));
+                    .extend(share.iter().map(|&(j, e, _)| (j, w * e * inv_s)));
                 part.ends.push(part.coupling.len());
             }
         }
@@ -804,13 +843,16 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
     for (l, &j) in coupled.iter().enumerate() {
         local[j] = l;
     }
-    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), the lower triangle,
-    // summed over a fixed number of blocks of runs, in order.
+    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), the lower triangle
+    // packed by rows (row r from r(r+1)/2), summed over blocks of runs in
+    // order: their number set by the runs alone, so the sum does not
+    // depend on the threads.
     let runs = ev.coupling.len();
-    let per_block = runs.div_ceil(HESSIAN_BLOCKS).max(1);
-    let blocks = chunk_ranges(runs, per_block);
+    let blocks = runs.div_ceil(HESSIAN_BLOCK_RUNS).clamp(1, HESSIAN_BLOCKS);
+    let blocks = chunk_ranges(runs, runs.div_ceil(blocks).max(1));
+    let packed = nc * (nc + 1) / 2;
     let parts = exec.map(blocks, |b| {
-        let mut h = vec![0.0; nc * nc];
+        let mut h = vec![0.0; packed];
         let mut run: Vec<(usize, f64)> = Vec::new();
         for pairs in ev.coupling.runs(b) {
             run.clear();
@@ -818,7 +860,8 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
             let total: f64 = run.iter().map(|r| r.1).sum();
             for (at, &(r, x)) in run.iter().enumerate() {
                 // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
-                let row = &mut h[r * nc..r * nc + r + 1];
+                let start = r * (r + 1) / 2;
+                let row = &mut h[start..start + r + 1];
                 let xr = x / total;
                 for &(c, y) in &run[..=at] {
                     row[c] -= xr * y;
@@ -828,14 +871,17 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
         }
         h
     });
-    let mut h = vec![0.0; nc * nc];
-    for (l, &j) in coupled.iter().enumerate() {
-        h[l * nc + l] = eps * kappa[j];
-    }
+    let mut sum = vec![0.0; packed];
     for part in parts {
-        for (a, b) in h.iter_mut().zip(part) {
+        for (a, b) in sum.iter_mut().zip(part) {
             *a += b;
         }
+    }
+    let mut h = vec![0.0; nc * nc];
+    for r in 0..nc {
+        let start = r * (r + 1) / 2;
+        h[r * nc..r * nc + r + 1].copy_from_slice(&sum[start..start + r + 1]);
+        h[r * nc + r] += eps * kappa[coupled[r]];
     }
     let mut rhs: Vec<f64> = coupled.iter().map(|&j| eps * ev.grad[j]).collect();
     crate::cholesky::solve_spd(&h, nc, &mut rhs);
