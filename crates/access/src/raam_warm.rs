@@ -20,7 +20,9 @@
 //! price left its window, that window widens (at least fourfold, and to
 //! twice the distance the price moved) and the kept pairs are chosen
 //! again, warm from the last prices (unless they are the same pairs: then the
-//! answer stands, in the wider windows); after [`ROUNDS`] windows every
+//! answer stands, in the wider windows; only the rows that may reach a
+//! widened window are read, and compared with the kept ones before any
+//! kernel is built); after [`ROUNDS`] windows every
 //! pair is solved. At full scale (925,049 residents, 594 GPs, 10 km) the
 //! kept pairs are 8 % of all, and the first window holds the answer.
 //!
@@ -148,6 +150,20 @@ pub(crate) fn solve_pairs<E: Executor>(
         let wider = match pairs.rows_reaching(&widened) {
             Some(touched) => {
                 let offsets = pairs.offsets(&lo, &hi);
+                // Most often no touched row changes: then the kept kernel
+                // stands, and its other rows need not be copied.
+                if !any_row_differs(&kept, &touched, exec, |i, out| {
+                    pairs.row_near(i, &offsets, out)
+                }) {
+                    if trace {
+                        eprintln!(
+                            "raam: the pairs of window {} are the same, in {:.2} s",
+                            round + 1,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                    return (solved, kept);
+                }
                 gather(m, pairs.rows(), exec, |i, out| {
                     if touched[i] {
                         pairs.row_near(i, &offsets, out);
@@ -198,6 +214,27 @@ fn gather<E: Executor>(
             part.push_row(row.col.iter().copied().zip(row.w.iter().copied()));
         }
     })
+}
+
+/// Whether `read` gives some row flagged in `touched` other pairs than
+/// `kept` holds for it (rows read in [`CHUNK`]s by the executor's threads).
+fn any_row_differs<E: Executor>(
+    kept: &Kernel,
+    touched: &[bool],
+    exec: &E,
+    read: impl Fn(usize, &mut Row) + Sync,
+) -> bool {
+    let chunks = bacino_core::chunk_ranges(touched.len(), CHUNK);
+    exec.map(chunks, |range| {
+        let mut row = Row::default();
+        range.filter(|&i| touched[i]).any(|i| {
+            read(i, &mut row);
+            let (c, v) = kept.row(i);
+            row.col != c || row.w != v
+        })
+    })
+    .into_iter()
+    .any(|d| d)
 }
 
 /// [`finished`] on `a` with its twin facilities (identical columns: the
