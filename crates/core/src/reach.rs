@@ -20,26 +20,56 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::geodesic::{
-    ecef_m, geodesic_distance_m, short_line_error_bound_m, LocalFrame, MIN_CURVATURE_RADIUS_M,
-    SHORT_LINE_MAX_M,
+    ecef_m, geodesic_distance_m, short_line_error_bound_m, FrameColumns, LocalFrame,
+    MIN_CURVATURE_RADIUS_M, SHORT_LINE_MAX_M,
 };
 use crate::model::{Facilities, FacilityIdx, LonLat};
 
 mod near;
 pub use near::{CellsListing, NearLists};
 
+thread_local! {
+    /// Scratch for [`ReachIndex::within`]'s candidates, by component, and
+    /// which index and list they are: `(ReachIndex::id, address, length)`
+    /// of a cell's list.
+    static COLUMNS: std::cell::RefCell<(Option<ListKey>, FrameColumns)> = Default::default();
+}
+
+/// A cell's list: `(ReachIndex::id, address, length)`.
+type ListKey = (u64, usize, usize);
+
+/// Numbers each [`ReachIndex`] built (its `id`).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Radii beyond this list every facility in every cell.
 const GRID_MAX_RADIUS_M: f64 = 500_000.0;
 
 /// Facilities within a fixed radius of the points it was built for.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReachIndex {
+    /// Unique to this index and its clones (which list the same frames):
+    /// names its lists in [`COLUMNS`].
+    id: u64,
     radius_m: f64,
     frame: Vec<LocalFrame>,
     /// Cell size, degrees (0: no grid, every facility is a candidate).
     cell_deg: f64,
     cells: HashMap<(i64, i64), Vec<u32>>,
     all: Vec<u32>,
+}
+
+/// A clone gets an `id` of its own: its lists are other allocations.
+impl Clone for ReachIndex {
+    fn clone(&self) -> ReachIndex {
+        ReachIndex {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            radius_m: self.radius_m,
+            frame: self.frame.clone(),
+            cell_deg: self.cell_deg,
+            cells: self.cells.clone(),
+            all: self.all.clone(),
+        }
+    }
 }
 
 impl ReachIndex {
@@ -58,6 +88,7 @@ impl ReachIndex {
             .collect();
         let all: Vec<u32> = (0..members.len() as u32).collect();
         let mut index = ReachIndex {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             radius_m,
             frame,
             cell_deg: 0.0,
@@ -328,19 +359,22 @@ impl ReachIndex {
         // others (no running count between them), so the processor
         // overlaps their divisions and square roots; a chord beyond reach
         // (whose formula may be out of its range) gets +∞.
-        let o = frame.ecef();
-        for (x, &k) in out.iter_mut().zip(list.iter()) {
-            let fq = &self.frame[k as usize];
-            let e = fq.ecef();
-            let (dx, dy, dz) = (e[0] - o[0], e[1] - o[1], e[2] - o[2]);
-            let c2 = dx * dx + dy * dy + dz * dz;
-            let d = if SQUARED {
-                frame.short_line_formula_squared(fq, [dx, dy, dz], c2)
-            } else {
-                frame.short_line_formula(fq, [dx, dy, dz], c2)
+        // The candidates' frames by component, so that the loop is
+        // vectorised (`LocalFrame::short_lines`: the same values as
+        // `short_line_formula`, one line at a time).
+        // Consecutive points in one cell (most, in a file's order) share
+        // them: filled once per run of such points.
+        COLUMNS.with_borrow_mut(|(filled, columns)| {
+            let key = match &list {
+                Cow::Borrowed(l) => Some((self.id, l.as_ptr() as usize, l.len())),
+                Cow::Owned(_) => None,
             };
-            *x = if c2 <= reject2 { d } else { f64::INFINITY };
-        }
+            if key.is_none() || *filled != key {
+                columns.fill(&self.frame, &list);
+                *filled = key;
+            }
+            frame.short_lines::<SQUARED>(columns, reject2, out);
+        });
         // Then those in reach are kept, in order: in for sure below the
         // band, out above it (a chord can be within the radius when the
         // geodesic is not), Karney within. Squares are compared with the
