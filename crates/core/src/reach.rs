@@ -47,8 +47,8 @@ const GRID_MAX_RADIUS_M: f64 = 500_000.0;
 /// Facilities within a fixed radius of the points it was built for.
 #[derive(Debug)]
 pub struct ReachIndex {
-    /// Unique to this index and its clones (which list the same frames):
-    /// names its lists in [`COLUMNS`].
+    /// Unique to this index (a clone gets its own): names its lists in
+    /// [`COLUMNS`].
     id: u64,
     radius_m: f64,
     frame: Vec<LocalFrame>,
@@ -634,6 +634,76 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    /// `within` keeps its candidates' columns between calls on a thread:
+    /// alternating between indices (a clone among them), and between
+    /// points of one cell and of others, every answer is still
+    /// `for_each_within`'s, to the bit.
+    #[test]
+    fn columns_kept_between_calls_follow_the_index_and_the_cell() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let mut around = |n: usize| -> Vec<LonLat> {
+            (0..n)
+                .map(|_| LonLat {
+                    lon: 9.4 + rng.random::<f64>() * 0.5,
+                    lat: 45.4 + rng.random::<f64>() * 0.4,
+                })
+                .collect()
+        };
+        let (fa, fb) = (facilities(&around(120)), facilities(&around(80)));
+        // Each point followed by one a metre away (most often in its cell).
+        let pts: Vec<LonLat> = around(60)
+            .into_iter()
+            .flat_map(|p| {
+                [
+                    p,
+                    LonLat {
+                        lon: p.lon + 1e-5,
+                        lat: p.lat,
+                    },
+                ]
+            })
+            .collect();
+        let all = |f: &Facilities| (0..f.len() as u32).collect::<Vec<FacilityIdx>>();
+        let (ma, mb) = (all(&fa), all(&fb));
+        let a = ReachIndex::new(&fa, &ma, 5_000.0, &pts);
+        let b = ReachIndex::new(&fb, &mb, 5_000.0, &pts);
+        let c = a.clone();
+        let (mut cols, mut dist) = (Vec::new(), Vec::new());
+        let mut compared = 0;
+        for &p in &pts {
+            for (r, squared) in [
+                (&a, false),
+                (&b, false),
+                (&c, true),
+                (&a, true),
+                (&a, false),
+            ] {
+                let mut want: Vec<(u32, f64)> = Vec::new();
+                r.for_each_within(p, |k, d| want.push((k, if squared { d * d } else { d })));
+                if squared {
+                    r.within_squared(p, &mut cols, &mut dist);
+                } else {
+                    r.within(p, &mut cols, &mut dist);
+                }
+                let cols_want: Vec<u32> = want.iter().map(|w| w.0).collect();
+                assert_eq!(cols, cols_want, "at {p:?}");
+                for (&d, &(_, w)) in dist.iter().zip(&want) {
+                    // The squares of the same distances, but for Karney's.
+                    assert!(
+                        if squared {
+                            (d - w).abs() <= 1e-15 * w
+                        } else {
+                            d == w
+                        },
+                        "{d} vs {w} at {p:?}"
+                    );
+                }
+                compared += cols.len();
+            }
+        }
+        assert!(compared > 1000, "{compared} pairs compared");
     }
 
     /// A facility exactly at the radius (to the micrometre) is in reach.
