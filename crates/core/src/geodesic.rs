@@ -317,9 +317,9 @@ impl LocalFrame {
 
     /// [`LocalFrame::short_line_formula`] (or, with `SQUARED`, its
     /// square) to every frame of `to`, in `out` (resized to them), +∞ where
-    /// the squared chord exceeds `reject2`: the same arithmetic in the
-    /// same order, so the same values, but over frames laid out by
-    /// component and without a branch, so that the compiler vectorises
+    /// the squared chord exceeds `reject2`: the same functions
+    /// ([`curvature_along`], [`short_line_factor`]), so the same values,
+    /// over frames laid out by component, so that the compiler vectorises
     /// the loop.
     pub(crate) fn short_lines<const SQUARED: bool>(
         &self,
@@ -339,21 +339,9 @@ impl LocalFrame {
         for k in 0..n {
             let d = [px[k] - o[0], py[k] - o[1], pz[k] - o[2]];
             let c2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            // As `curvature_along`, at each end, with selects.
-            let along = |nor: [f64; 3], eas: [f64; 2], inv_m: f64, inv_n: f64| {
-                let dn = d[0] * nor[0] + d[1] * nor[1] + d[2] * nor[2];
-                let de = d[0] * eas[0] + d[1] * eas[1];
-                let (n2, e2) = (dn * dn, de * de);
-                let h2 = n2 + e2;
-                let num = n2 * inv_m + e2 * inv_n;
-                let flat = h2 > 0.0;
-                (if flat { num } else { inv_m }, if flat { h2 } else { 1.0 })
-            };
-            let (a, h) = along(no, eo, self.inv_m, self.inv_n);
-            let (b, g) = along([nx[k], ny[k], nz[k]], [ex[k], ey[k]], im[k], inn[k]);
-            let kk = 0.5 * (a * g + b * h) / (h * g);
-            let x2 = 0.25 * kk * kk * c2;
-            let f = 1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0));
+            let here = curvature_along(&d, no, eo, self.inv_m, self.inv_n);
+            let there = curvature_along(&d, [nx[k], ny[k], nz[k]], [ex[k], ey[k]], im[k], inn[k]);
+            let f = short_line_factor(c2, here, there);
             let v = if SQUARED { c2 * f * f } else { c2.sqrt() * f };
             out[k] = if c2 <= reject2 { v } else { f64::INFINITY };
         }
@@ -376,22 +364,6 @@ impl LocalFrame {
     #[inline]
     pub fn ecef(&self) -> [f64; 3] {
         self.pos
-    }
-
-    /// Normal curvature here in the direction of the horizontal part of
-    /// `d`, as a fraction `(numerator, denominator)` (so that two ends
-    /// make one division).
-    #[inline]
-    fn curvature_along(&self, d: &[f64; 3]) -> (f64, f64) {
-        let dn = d[0] * self.north[0] + d[1] * self.north[1] + d[2] * self.north[2];
-        let de = d[0] * self.east[0] + d[1] * self.east[1];
-        let (n2, e2) = (dn * dn, de * de);
-        let h2 = n2 + e2;
-        if h2 > 0.0 {
-            (n2 * self.inv_m + e2 * self.inv_n, h2)
-        } else {
-            (self.inv_m, 1.0)
-        }
     }
 
     /// Geodesic distance in metres to `other` by the short-line kernel
@@ -426,27 +398,9 @@ impl LocalFrame {
     /// `d` and `c2` as for [`LocalFrame::short_distance_along`].
     #[inline(always)]
     pub fn short_line_formula(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
-        c2.sqrt() * self.short_line_factor(other, d, c2)
-    }
-
-    /// The square of [`LocalFrame::short_line_formula`], without its square
-    /// root: `c² (1 + x²/6 + 3x⁴/40)²` (for a decay of the squared
-    /// distance, such as the Gaussian).
-    #[inline(always)]
-    pub fn short_line_formula_squared(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
-        let f = self.short_line_factor(other, d, c2);
-        c2 * f * f
-    }
-
-    /// The formula's factor on the chord, `1 + x²/6 + 3x⁴/40`.
-    #[inline(always)]
-    fn short_line_factor(&self, other: &LocalFrame, d: [f64; 3], c2: f64) -> f64 {
-        // a/h + b/g = (ag + bh)/hg.
-        let (a, h) = self.curvature_along(&d);
-        let (b, g) = other.curvature_along(&d);
-        let k = 0.5 * (a * g + b * h) / (h * g);
-        let x2 = 0.25 * k * k * c2;
-        1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))
+        let here = curvature_along(&d, self.north, self.east, self.inv_m, self.inv_n);
+        let there = curvature_along(&d, other.north, other.east, other.inv_m, other.inv_n);
+        c2.sqrt() * short_line_factor(c2, here, there)
     }
 
     /// Geodesic distance in metres to `other`: the short-line kernel up to
@@ -456,6 +410,40 @@ impl LocalFrame {
         self.short_distance_m(other)
             .unwrap_or_else(|| geodesic_distance_m(self.p, other.p))
     }
+}
+
+/// Normal curvature, at a point of frame `(north, east, inv_m, inv_n)`, in
+/// the direction of the horizontal part of `d`, as a fraction
+/// `(numerator, denominator)` (so that two ends make one division); the
+/// meridian's where `d` has no horizontal part. Selects, not a branch, so
+/// that a loop over frames laid out by component vectorises
+/// ([`LocalFrame::short_lines`]); one function for both paths, so the same
+/// bits.
+#[inline(always)]
+fn curvature_along(
+    d: &[f64; 3],
+    north: [f64; 3],
+    east: [f64; 2],
+    inv_m: f64,
+    inv_n: f64,
+) -> (f64, f64) {
+    let dn = d[0] * north[0] + d[1] * north[1] + d[2] * north[2];
+    let de = d[0] * east[0] + d[1] * east[1];
+    let (n2, e2) = (dn * dn, de * de);
+    let h2 = n2 + e2;
+    let num = n2 * inv_m + e2 * inv_n;
+    let flat = h2 > 0.0;
+    (if flat { num } else { inv_m }, if flat { h2 } else { 1.0 })
+}
+
+/// The short-line formula's factor on the chord, `1 + x²/6 + 3x⁴/40`, for
+/// a squared chord `c2` and the two ends' [`curvature_along`] it.
+#[inline(always)]
+fn short_line_factor(c2: f64, (a, h): (f64, f64), (b, g): (f64, f64)) -> f64 {
+    // a/h + b/g = (ag + bh)/hg.
+    let k = 0.5 * (a * g + b * h) / (h * g);
+    let x2 = 0.25 * k * k * c2;
+    1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0))
 }
 
 /// A bound on the error of [`LocalFrame::distance_to`] for a line of
