@@ -39,23 +39,27 @@ fn chunk_rows(cols: usize) -> usize {
     8192.max(4 * cols)
 }
 
-/// Calls `f(i, row, acc)` on every row, in fixed chunks run by `exec`.
-/// `acc` holds `k` column accumulators (`acc[a * cols + j]`), summed per
-/// chunk and merged in chunk order. Returns `f`'s results by row and the
-/// `k × cols` sums.
+/// Calls `f(i, row, acc)` on every row, in fixed chunks run by `exec`,
+/// the rows taken in the matrix's [`WeightRows::visiting_order`] when it
+/// has one. `acc` holds `k` column accumulators (`acc[a * cols + j]`),
+/// summed per chunk and merged in chunk order. Returns `f`'s results by
+/// row and the `k × cols` sums.
 fn sweep<R, E, T, F>(w: &R, k: usize, exec: &E, f: F) -> (Vec<T>, Vec<f64>)
 where
     R: WeightRows + ?Sized,
     E: Executor,
-    T: Send,
+    T: Send + Default,
     F: Fn(usize, &Row, &mut [Sum]) -> T + Sync + Send,
 {
     let width = k * w.cols();
+    let order = w.visiting_order();
+    debug_assert!(order.is_none_or(|o| o.len() == w.rows()));
     let parts = exec.map(chunk_ranges(w.rows(), chunk_rows(w.cols())), |r| {
         let mut acc = vec![Sum::default(); width];
         let mut row = Row::default();
         let out: Vec<T> = r
-            .map(|i| {
+            .map(|q| {
+                let i = order.map_or(q, |o| o[q] as usize);
                 w.row(i, &mut row);
                 f(i, &row, &mut acc)
             })
@@ -63,9 +67,22 @@ where
         (out, acc)
     });
     let mut total = vec![Sum::default(); width];
-    let mut out = Vec::with_capacity(w.rows());
+    let mut out: Vec<T> = match order {
+        None => Vec::with_capacity(w.rows()),
+        Some(_) => std::iter::repeat_with(T::default).take(w.rows()).collect(),
+    };
+    let mut q = 0;
     for (o, acc) in parts {
-        out.extend(o);
+        match order {
+            None => out.extend(o),
+            // Put back by row.
+            Some(order) => {
+                for t in o {
+                    out[order[q] as usize] = t;
+                    q += 1;
+                }
+            }
+        }
         for (t, a) in total.iter_mut().zip(acc) {
             t.merge(a);
         }

@@ -156,6 +156,58 @@ impl ReachIndex {
         (centre, h)
     }
 
+    /// The indices of `points` ordered by the cell each falls in (row by
+    /// row of the grid), then by index: a visiting order in which the
+    /// points that share a cell's candidates come one after another, so
+    /// that [`ReachIndex::within`] gathers each cell's frames once rather
+    /// than once per run of the points' own order. `None` without a grid
+    /// (one list serves every point).
+    pub fn cell_order(&self, points: &[LonLat]) -> Option<Vec<u32>> {
+        if self.cell_deg == 0.0 {
+            return None;
+        }
+        if points.is_empty() {
+            return Some(Vec::new());
+        }
+        let (mut x0, mut x1, mut y0, mut y1) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+        for &p in points {
+            let (x, y) = self.cell_of(p);
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        // Each point's cell numbered row by row over the points' extent,
+        // and packed with the point's index in one integer to sort: 8
+        // bytes a point when the extent has at most 2³² cells (a province,
+        // a country at any radius of a kilometre or more), 16 beyond.
+        let (width, height) = (x1.abs_diff(x0) + 1, y1.abs_diff(y0) + 1);
+        let cell = |p: LonLat| {
+            let (x, y) = self.cell_of(p);
+            (x.abs_diff(x0), y.abs_diff(y0))
+        };
+        if width.checked_mul(height).is_some_and(|n| n <= 1 << 32) {
+            let mut keyed: Vec<u64> = points
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let (x, y) = cell(p);
+                    (y * width + x) << 32 | i as u64
+                })
+                .collect();
+            keyed.sort_unstable();
+            Some(keyed.iter().map(|&k| k as u32).collect())
+        } else {
+            let mut keyed: Vec<u128> = points
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let (x, y) = cell(p);
+                    u128::from(y) << 96 | u128::from(x) << 32 | i as u128
+                })
+                .collect();
+            keyed.sort_unstable();
+            Some(keyed.iter().map(|&k| k as u32).collect())
+        }
+    }
+
     /// The radius, metres.
     pub fn radius_m(&self) -> f64 {
         self.radius_m
@@ -704,6 +756,55 @@ pub(crate) mod tests {
             }
         }
         assert!(compared > 1000, "{compared} pairs compared");
+    }
+
+    /// The visiting order is every point once, sorted by (grid row, grid
+    /// column, index): checked against a sort of the cells themselves,
+    /// for a province (packed in 8 bytes) and for the whole globe at a
+    /// radius of metres (too many cells for that: 16 bytes).
+    #[test]
+    fn the_cell_order_is_each_point_once_cell_by_cell() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let fac = facilities(&[LonLat {
+            lon: 9.6,
+            lat: 45.6,
+        }]);
+        for (radius, lon, lat) in [
+            (10_000.0, (9.4, 0.5), (45.4, 0.4)),
+            (10.0, (-180.0, 360.0), (-90.0, 180.0)),
+        ] {
+            let pts: Vec<LonLat> = (0..5_000)
+                .map(|_| LonLat {
+                    lon: lon.0 + rng.random::<f64>() * lon.1,
+                    lat: lat.0 + rng.random::<f64>() * lat.1,
+                })
+                .collect();
+            let index = ReachIndex::new(&fac, &[0], radius, &pts[..10]);
+            let order = index.cell_order(&pts).expect("a grid");
+            let mut want: Vec<(i64, i64, u32)> = pts
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let (x, y) = index.cell_of(p);
+                    (y, x, i as u32)
+                })
+                .collect();
+            want.sort();
+            let want: Vec<u32> = want.into_iter().map(|w| w.2).collect();
+            assert_eq!(order, want, "radius {radius}");
+            // Cells shared: far fewer runs of one cell than points.
+            let runs = 1 + order
+                .windows(2)
+                .filter(|w| index.cell_of(pts[w[0] as usize]) != index.cell_of(pts[w[1] as usize]))
+                .count();
+            if radius > 1_000.0 {
+                assert!(runs < 2_000, "{runs} runs");
+            }
+        }
+        let none = ReachIndex::new(&fac, &[0], f64::INFINITY, &[]);
+        assert_eq!(none.cell_order(&[LonLat { lon: 0.0, lat: 0.0 }]), None);
+        let index = ReachIndex::new(&fac, &[0], 1_000.0, &[]);
+        assert_eq!(index.cell_order(&[]), Some(Vec::new()));
     }
 
     /// A facility exactly at the radius (to the micrometre) is in reach.
