@@ -7,7 +7,8 @@
 //!   `max_cost`, and compensated sums;
 //! - [`fca`]: 2SFCA (E2SFCA, G2SFCA), 3SFCA, Huff, BFCA, spatial
 //!   availability, weighted catchment;
-//! - [`raam`]: the Rational Agent Access Model solved to equilibrium;
+//! - [`raam`]: the Rational Agent Access Model solved to equilibrium
+//!   ([`raam_sites`]: on the geodesic, facilities at one point as one);
 //! - [`coverage`]: how many people the facilities can take within reach
 //!   given their capacities — exactly (min-cost maximum flow), or by
 //!   AccessMod's order-dependent procedure;
@@ -26,6 +27,7 @@ pub mod kernel;
 pub mod raam;
 mod raam_finish;
 mod raam_near;
+pub mod raam_sites;
 mod raam_warm;
 pub mod report;
 pub mod rows;

@@ -485,17 +485,18 @@ fn report_with<E: Executor>(
             )
         }
         // RAAM reads the geodesic by rows: its pairs near each row's
-        // cheapest, not the hundred million within reach.
-        (Metric::Geodesic, _) => {
-            let points = dataset.residents().locations();
-            let index = ReachIndex::new(facilities, &members, query.max_cost, points);
-            let costs = crate::rows::GeodesicCosts {
-                index: &index,
-                points,
-                cols: members.len(),
-            };
-            crate::raam_scores(&costs, weights, &supply, params, exec)
-        }
+        // cheapest, not the hundred million within reach; facilities at
+        // one point are one site.
+        (Metric::Geodesic, _) => crate::raam_sites::raam_geodesic_scores(
+            facilities,
+            &members,
+            query.max_cost,
+            dataset.residents().locations(),
+            weights,
+            &supply,
+            params,
+            exec,
+        ),
         // Shared with later queries.
         (_, Some(kernels)) => {
             let key = (query.kind, query.metric, query.max_cost.to_bits());
