@@ -11,8 +11,8 @@ use std::path::Path;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, geodesic_distance_m, reassign, reassign_cached, CessationCache, Dataset,
-    DistanceQuery, Facilities, Facility, FacilityId, FacilityIndex, FacilityKind, FacilityStatus,
-    GroupBy, LocalFrame, LonLat, ScenarioQuery, Sequential, Summary, Target,
+    DistanceQuery, Facilities, Facility, FacilityIndex, FacilityKind, GroupBy, LocalFrame, LonLat,
+    ScenarioQuery, Sequential, Summary, Target,
 };
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
@@ -21,18 +21,12 @@ use rand_chacha::ChaCha8Rng;
 fn gps(n: usize, rng: &mut ChaCha8Rng) -> Facilities {
     Facilities::new(
         (0..n)
-            .map(|i| Facility {
-                id: FacilityId(format!("GP{i:04}")),
-                kind: FacilityKind::Gp,
-                name: None,
-                location: LonLat::new(rng.random_range(9.3..10.3), rng.random_range(45.4..46.2)),
-                capacity: Some(1500),
-                list_size: None,
-                status: FacilityStatus::Active,
-                municipality: None,
-                ad: false,
-                aft: None,
-                retire_p: None,
+            .map(|i| {
+                let at = LonLat::new(rng.random_range(9.3..10.3), rng.random_range(45.4..46.2));
+                Facility {
+                    capacity: Some(1500),
+                    ..Facility::new(format!("GP{i:04}"), FacilityKind::Gp, at)
+                }
             })
             .collect(),
     )

@@ -102,7 +102,7 @@ pub fn raam_geodesic_scores<E: Executor>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bacino_core::{Facility, FacilityId, FacilityKind, FacilityStatus, Sequential};
+    use bacino_core::{Facility, FacilityKind, Sequential};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -117,12 +117,17 @@ mod tests {
     #[test]
     fn sites_score_as_every_member() {
         let mut rng = ChaCha8Rng::seed_from_u64(29);
+        // Points over a 23 × 22 km box near Bergamo.
         let mut pick = |n: usize| -> Vec<LonLat> {
+            let mut at = || {
+                (
+                    9.5 + 0.3 * rng.random::<f64>(),
+                    45.5 + 0.2 * rng.random::<f64>(),
+                )
+            };
             (0..n)
-                .map(|_| LonLat {
-                    lon: 9.5 + rng.random::<f64>() * 0.3,
-                    lat: 45.5 + rng.random::<f64>() * 0.2,
-                })
+                .map(|_| at())
+                .map(|(lon, lat)| LonLat::new(lon, lat))
                 .collect()
         };
         let distinct = pick(25);
@@ -137,17 +142,8 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(k, &p)| Facility {
-                id: FacilityId(format!("f{k}")),
-                kind: FacilityKind::Gp,
-                name: None,
-                location: p,
                 capacity: Some(1_000),
-                list_size: None,
-                status: FacilityStatus::Active,
-                municipality: None,
-                ad: false,
-                aft: None,
-                retire_p: None,
+                ..Facility::new(format!("f{k}"), FacilityKind::Gp, p)
             })
             .collect();
         let facilities = Facilities::new(list).unwrap();

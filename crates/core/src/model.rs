@@ -154,6 +154,24 @@ pub struct Facility {
 }
 
 impl Facility {
+    /// An active facility of `kind` at `location`, with none of the
+    /// optional columns.
+    pub fn new(id: impl Into<String>, kind: FacilityKind, location: LonLat) -> Facility {
+        Facility {
+            id: FacilityId(id.into()),
+            kind,
+            name: None,
+            location,
+            capacity: None,
+            list_size: None,
+            status: FacilityStatus::Active,
+            municipality: None,
+            ad: false,
+            aft: None,
+            retire_p: None,
+        }
+    }
+
     /// True when the facility is active.
     pub fn is_active(&self) -> bool {
         self.status == FacilityStatus::Active

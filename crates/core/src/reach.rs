@@ -584,7 +584,7 @@ fn measured_band(
 pub(crate) mod tests {
     use super::*;
     use crate::index::FacilityIndex;
-    use crate::model::{Facility, FacilityId, FacilityKind, FacilityStatus};
+    use crate::model::{Facility, FacilityKind};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -593,19 +593,7 @@ pub(crate) mod tests {
             points
                 .iter()
                 .enumerate()
-                .map(|(i, &p)| Facility {
-                    id: FacilityId(format!("F{i:04}")),
-                    kind: FacilityKind::Gp,
-                    name: None,
-                    location: p,
-                    capacity: None,
-                    list_size: None,
-                    status: FacilityStatus::Active,
-                    municipality: None,
-                    ad: false,
-                    aft: None,
-                    retire_p: None,
-                })
+                .map(|(i, &p)| Facility::new(format!("F{i:04}"), FacilityKind::Gp, p))
                 .collect(),
         )
         .unwrap()

@@ -2,24 +2,16 @@
 
 use super::*;
 use crate::areas::Areas;
-use crate::model::{Categorical, Facilities, Facility, FacilityStatus, Residents};
+use crate::model::{Categorical, Facilities, Facility, Residents};
 use crate::Sequential;
 use geo::{polygon, Area, Contains, GeodesicArea, Orient, Validation};
 use rand::{Rng, SeedableRng};
 
 fn facility(id: &str, kind: FacilityKind, lon: f64, lat: f64) -> Facility {
     Facility {
-        id: FacilityId(id.into()),
-        kind,
         name: Some(format!("Site {id}")),
-        location: LonLat::new(lon, lat),
         capacity: Some(1500),
-        list_size: None,
-        status: FacilityStatus::Active,
-        municipality: None,
-        ad: false,
-        aft: None,
-        retire_p: None,
+        ..Facility::new(id, kind, LonLat::new(lon, lat))
     }
 }
 

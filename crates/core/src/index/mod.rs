@@ -396,23 +396,14 @@ pub(super) fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 mod tests {
     use super::*;
     use crate::geodesic::geodesic_distance_m;
-    use crate::model::{Facility, FacilityId, FacilityStatus};
+    use crate::model::{Facility, FacilityStatus};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     fn facility(id: String, p: LonLat, status: FacilityStatus) -> Facility {
         Facility {
-            id: FacilityId(id),
-            kind: FacilityKind::Gp,
-            name: None,
-            location: p,
-            capacity: None,
-            list_size: None,
             status,
-            municipality: None,
-            ad: false,
-            aft: None,
-            retire_p: None,
+            ..Facility::new(id, FacilityKind::Gp, p)
         }
     }
 
