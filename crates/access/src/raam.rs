@@ -745,11 +745,7 @@ pub(crate) fn evaluate<E: Executor>(
                 continue;
             }
             let w = demand[i];
-            let lo = c
-                .iter()
-                .zip(v)
-                .map(|(&j, &t)| t + p[j as usize])
-                .fold(f64::INFINITY, f64::min);
+            let lo = least(c.iter().zip(v).map(|(&j, &t)| t + p[j as usize]));
             share.clear();
             let mut s = 0.0;
             for (&j, &t) in c.iter().zip(v) {
@@ -819,6 +815,17 @@ pub(crate) fn evaluate<E: Executor>(
         primal: primal.value(),
         coupling,
     }
+}
+
+/// The least of `xs` (+∞ for none; they are never NaN): one compare and
+/// select each, where `f64::min` also handles NaN.
+#[inline(always)]
+pub(crate) fn least(xs: impl Iterator<Item = f64>) -> f64 {
+    let mut lo = f64::INFINITY;
+    for x in xs {
+        lo = if x < lo { x } else { lo };
+    }
+    lo
 }
 
 /// Newton's ascent step `M⁻¹ ∇g_ε` with `M = diag κ + (1/ε) Σ P_i (diag π_i −

@@ -160,11 +160,7 @@ fn near_pairs<'a>(
     window: f64,
 ) -> impl Iterator<Item = (u32, f64)> + 'a {
     let (c, v) = a.row(i);
-    let lo = c
-        .iter()
-        .zip(v)
-        .map(|(&j, &t)| t + p[j as usize])
-        .fold(f64::INFINITY, f64::min);
+    let lo = crate::raam::least(c.iter().zip(v).map(|(&j, &t)| t + p[j as usize]));
     c.iter()
         .zip(v)
         .filter(move |(&j, &t)| t + p[j as usize] - lo <= window)
