@@ -43,7 +43,9 @@ fn chunk_rows(cols: usize) -> usize {
 /// the rows taken in the matrix's [`WeightRows::visiting_order`] when it
 /// has one. `acc` holds `k` column accumulators (`acc[a * cols + j]`),
 /// summed per chunk and merged in chunk order. Returns `f`'s results by
-/// row and the `k × cols` sums.
+/// row and the `k × cols` sums. The chunks are of the visiting order, so
+/// the sums' last bits follow it (fixed by the data, never by the
+/// threads).
 fn sweep<R, E, T, F>(w: &R, k: usize, exec: &E, f: F) -> (Vec<T>, Vec<f64>)
 where
     R: WeightRows + ?Sized,
@@ -53,7 +55,7 @@ where
 {
     let width = k * w.cols();
     let order = w.visiting_order();
-    debug_assert!(order.is_none_or(|o| o.len() == w.rows()));
+    debug_assert!(order.is_none_or(|o| o.len() == w.rows() && is_permutation(o)));
     let parts = exec.map(chunk_ranges(w.rows(), chunk_rows(w.cols())), |r| {
         let mut acc = vec![Sum::default(); width];
         let mut row = Row::default();
@@ -88,6 +90,13 @@ where
         }
     }
     (out, total.into_iter().map(Sum::value).collect())
+}
+
+/// Whether `o` holds each of `0..o.len()` once.
+fn is_permutation(o: &[u32]) -> bool {
+    let mut seen = vec![false; o.len()];
+    o.iter()
+        .all(|&i| (i as usize) < o.len() && !std::mem::replace(&mut seen[i as usize], true))
 }
 
 /// `Σ_j W_ij · factor(j, W_ij)` over a row, compensated, in column order.

@@ -30,6 +30,7 @@ impl Sites {
     /// `members` (with `supply`, one each) grouped by the bits of their
     /// points.
     pub(crate) fn of(facilities: &Facilities, members: &[FacilityIdx], supply: &[f64]) -> Sites {
+        assert_eq!(members.len(), supply.len(), "one supply per member");
         let mut at: HashMap<(u64, u64), usize> = HashMap::new();
         let mut sites = Sites {
             first: Vec::new(),
@@ -56,6 +57,7 @@ impl Sites {
     /// A demand per site split between its members by their supply (0
     /// for members without).
     pub(crate) fn split(&self, by_site: &[f64], supply: &[f64]) -> Vec<f64> {
+        assert_eq!(self.site_of.len(), supply.len(), "one supply per member");
         self.site_of
             .iter()
             .zip(supply)
@@ -70,9 +72,10 @@ impl Sites {
     }
 }
 
-/// RAAM's scores on the geodesic within `max_cost` metres, by site: what
-/// [`crate::raam_scores`] gives on every member's costs, but for the last
-/// bits of the sums.
+/// RAAM's scores on the geodesic within `max_cost` metres, by site: the
+/// equilibrium [`crate::raam_scores`] finds on every member's costs, to
+/// within its tolerance (the path to it differs: the sites' supplies are
+/// summed before `ρ` scales them, the solver's twins after).
 #[allow(clippy::too_many_arguments)]
 pub fn raam_geodesic_scores<E: Executor>(
     facilities: &Facilities,
@@ -138,16 +141,20 @@ mod tests {
             .copied()
             .chain([3, 3, 7, 12, 20, 0].map(|k| distinct[k]))
             .collect();
-        let list: Vec<Facility> = at
-            .iter()
+        // The facilities listed in reverse after one that is no member,
+        // so that a member's position and its index differ: member `k`
+        // (at `at[k]`) is facility `at.len() - k`.
+        let decoy = LonLat::new(9.6, 45.6);
+        let list: Vec<Facility> = std::iter::once(decoy)
+            .chain(at.iter().rev().copied())
             .enumerate()
-            .map(|(k, &p)| Facility {
+            .map(|(k, p)| Facility {
                 capacity: Some(1_000),
                 ..Facility::new(format!("f{k}"), FacilityKind::Gp, p)
             })
             .collect();
         let facilities = Facilities::new(list).unwrap();
-        let members: Vec<FacilityIdx> = (0..at.len() as u32).collect();
+        let members: Vec<FacilityIdx> = (0..at.len()).map(|k| (at.len() - k) as u32).collect();
         let mut supply: Vec<f64> = (0..at.len()).map(|k| 500.0 + 37.0 * k as f64).collect();
         supply[26] = 0.0; // shares point 3 with 25 and 3
         supply[12] = 0.0; // site 12 keeps member 28's supply
@@ -158,6 +165,7 @@ mod tests {
             .collect();
         let sites = Sites::of(&facilities, &members, &supply);
         assert_eq!(sites.first.len(), 25);
+        assert_eq!(sites.first[3], members[3]);
         assert_eq!(sites.supply[3], supply[3] + supply[25]);
         assert_eq!(sites.supply[20], 0.0);
         let params = RaamParams::default();

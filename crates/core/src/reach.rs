@@ -166,6 +166,7 @@ impl ReachIndex {
         if self.cell_deg == 0.0 {
             return None;
         }
+        assert!(points.len() <= 1 << 32, "at most 2³² points");
         if points.is_empty() {
             return Some(Vec::new());
         }
@@ -174,16 +175,18 @@ impl ReachIndex {
             let (x, y) = self.cell_of(p);
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
-        // Each point's cell numbered row by row over the points' extent,
-        // and packed with the point's index in one integer to sort: 8
-        // bytes a point when the extent has at most 2³² cells (a province,
-        // a country at any radius of a kilometre or more), 16 beyond.
-        let (width, height) = (x1.abs_diff(x0) + 1, y1.abs_diff(y0) + 1);
         let cell = |p: LonLat| {
             let (x, y) = self.cell_of(p);
             (x.abs_diff(x0), y.abs_diff(y0))
         };
-        if width.checked_mul(height).is_some_and(|n| n <= 1 << 32) {
+        // Each point's cell numbered row by row over the points' extent,
+        // and packed with the point's index in one integer to sort: 8
+        // bytes a point when the extent has at most 2³² cells (a province,
+        // a country at any radius of a kilometre or more); beyond (cells
+        // of metres over a continent), (row, column, index) as they are.
+        let width = x1.abs_diff(x0).saturating_add(1);
+        let cells = y1.abs_diff(y0).saturating_add(1).checked_mul(width);
+        let order = if cells.is_some_and(|n| n <= 1 << 32) {
             let mut keyed: Vec<u64> = points
                 .iter()
                 .enumerate()
@@ -193,19 +196,20 @@ impl ReachIndex {
                 })
                 .collect();
             keyed.sort_unstable();
-            Some(keyed.iter().map(|&k| k as u32).collect())
+            keyed.iter().map(|&k| k as u32).collect()
         } else {
-            let mut keyed: Vec<u128> = points
+            let mut keyed: Vec<(u64, u64, u32)> = points
                 .iter()
                 .enumerate()
                 .map(|(i, &p)| {
                     let (x, y) = cell(p);
-                    u128::from(y) << 96 | u128::from(x) << 32 | i as u128
+                    (y, x, i as u32)
                 })
                 .collect();
             keyed.sort_unstable();
-            Some(keyed.iter().map(|&k| k as u32).collect())
-        }
+            keyed.iter().map(|k| k.2).collect()
+        };
+        Some(order)
     }
 
     /// The radius, metres.
@@ -749,7 +753,7 @@ pub(crate) mod tests {
     /// The visiting order is every point once, sorted by (grid row, grid
     /// column, index): checked against a sort of the cells themselves,
     /// for a province (packed in 8 bytes) and for the whole globe at a
-    /// radius of metres (too many cells for that: 16 bytes).
+    /// radius of metres (too many cells for that: sorted as they are).
     #[test]
     fn the_cell_order_is_each_point_once_cell_by_cell() {
         let mut rng = ChaCha8Rng::seed_from_u64(17);
