@@ -2,57 +2,166 @@
 //! Newton steps, where a facility's price is coupled only to those of its
 //! neighbours (the residents near a tie between them).
 //!
-//! The matrix comes dense (row-major, lower triangle filled, zeros where
-//! two facilities are not coupled). Its rows are ordered by reverse
-//! Cuthill–McKee (a breadth-first search from a peripheral facility,
-//! neighbours by increasing degree, reversed), which gathers each row's
-//! entries near the diagonal; the Cholesky factor then has no entry left
-//! of a row's first one (its envelope), and is computed within the
-//! envelope alone. For the facilities of a province (a planar-like graph)
-//! the envelope is a few dozen entries a row, where the dense factor has
-//! hundreds: at full scale on the Bergamo fixture (493 facilities) the
-//! factorisations took a tenth of RAAM's time dense.
+//! The matrix's rows are ordered by reverse Cuthill–McKee (a
+//! breadth-first search from a peripheral facility, neighbours by
+//! increasing degree, reversed), which gathers each row's entries near the
+//! diagonal; the Cholesky factor then has no entry left of a row's first
+//! one (its envelope), and the matrix is assembled, factored and solved
+//! within the envelope alone ([`Envelope`]). For the facilities of a
+//! province (a planar-like graph) the envelope is a few dozen entries a
+//! row, where the dense matrix has hundreds: at full scale on the Bergamo
+//! fixture (493 facilities) the factorisations took a tenth of RAAM's time
+//! dense, and then, factored within the envelope but assembled dense, the
+//! dense matrix's memory (filled, summed over blocks, copied, permuted) a
+//! tenth again.
 
-/// Solves `H x = b` in place for a symmetric positive definite `H` given
-/// by its lower triangle (row-major, `n × n`; the rest is not read).
-pub(crate) fn solve_spd(h: &[f64], n: usize, b: &mut [f64]) {
-    let order = reverse_cuthill_mckee(h, n);
-    // The permuted matrix, lower triangle, and each row's first entry.
-    let mut l = vec![0.0; n * n];
-    let mut first = vec![0usize; n];
-    for (a, &pa) in order.iter().enumerate() {
-        let mut f = a;
-        for (c, &pc) in order[..=a].iter().enumerate() {
-            let x = h[pa.max(pc) * n + pa.min(pc)];
-            l[a * n + c] = x;
-            if x != 0.0 && c < f {
-                f = c;
+/// A symmetric matrix's rows in reverse Cuthill–McKee order and the
+/// envelope of its lower triangle there: row `a` (new numbering) holds
+/// its columns `first[a]..=a`, stored one row after another. The
+/// Cholesky factor fills no entry outside the envelope.
+pub(crate) struct Envelope {
+    /// `order[new] = old`.
+    order: Vec<usize>,
+    /// `position[old] = new`.
+    position: Vec<usize>,
+    /// Each row's first column (new numbering).
+    first: Vec<usize>,
+    /// Where each row starts in the storage; the last is its length.
+    start: Vec<usize>,
+}
+
+impl Envelope {
+    /// The envelope of a matrix whose off-diagonal entries are at `adj`
+    /// (each row's columns, both ways, none on the diagonal, no
+    /// repeats).
+    pub(crate) fn new(mut adj: Vec<Vec<usize>>) -> Envelope {
+        let n = adj.len();
+        let order = reverse_cuthill_mckee(&mut adj);
+        let mut position = vec![0usize; n];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new;
+        }
+        let mut first: Vec<usize> = (0..n).collect();
+        for (old, columns) in adj.iter().enumerate() {
+            let a = position[old];
+            for &c in columns {
+                first[a] = first[a].min(position[c]);
             }
         }
-        first[a] = f;
+        let mut start = Vec::with_capacity(n + 1);
+        let mut at = 0;
+        for (a, &f) in first.iter().enumerate() {
+            start.push(at);
+            at += a - f + 1;
+        }
+        start.push(at);
+        Envelope {
+            order,
+            position,
+            first,
+            start,
+        }
     }
-    factor_envelope(&mut l, n, &first);
-    let mut y: Vec<f64> = order.iter().map(|&p| b[p]).collect();
-    substitute_envelope(&l, n, &first, &mut y);
-    for (&p, &v) in order.iter().zip(&y) {
-        b[p] = v;
+
+    /// Entries stored.
+    pub(crate) fn len(&self) -> usize {
+        self.start[self.start.len() - 1]
+    }
+
+    /// Row `old`'s place in the order.
+    #[inline]
+    pub(crate) fn position(&self, old: usize) -> usize {
+        self.position[old]
+    }
+
+    /// Where the entry at rows `a` and `b` (new numbering, either way
+    /// round) is stored; it must be within the envelope.
+    #[inline]
+    pub(crate) fn index(&self, a: usize, b: usize) -> usize {
+        let (a, b) = if a >= b { (a, b) } else { (b, a) };
+        debug_assert!(b >= self.first[a], "({a}, {b}) outside the envelope");
+        self.row(a) + b
+    }
+
+    /// Where row `a`'s entries are stored (new numbering), less its first
+    /// column: column `b` of it (within the envelope, `b ≤ a`) is at
+    /// `row(a) + b`.
+    #[inline]
+    pub(crate) fn row(&self, a: usize) -> usize {
+        // `start[a]` counts at least one entry for each earlier row, so
+        // at least `a ≥ first[a]`.
+        self.start[a] - self.first[a]
+    }
+
+    /// Solves `H x = b` in place for a symmetric positive definite `H`
+    /// whose lower triangle `values` holds in this storage (overwritten
+    /// by its Cholesky factor); `b` in the original numbering.
+    pub(crate) fn solve(&self, values: &mut [f64], b: &mut [f64]) {
+        assert_eq!(values.len(), self.len(), "one value per stored entry");
+        self.factor(values);
+        let mut y: Vec<f64> = self.order.iter().map(|&p| b[p]).collect();
+        self.substitute(values, &mut y);
+        for (&p, &v) in self.order.iter().zip(&y) {
+            b[p] = v;
+        }
+    }
+
+    /// Overwrites `l` with the Cholesky factor, which has the same
+    /// envelope: row by row, `L_ij = (H_ij − Σ_k L_ik L_jk) / L_jj` over
+    /// `k` from the later of the two rows' first entries.
+    fn factor(&self, l: &mut [f64]) {
+        for i in 0..self.first.len() {
+            let fi = self.first[i];
+            let (upper, lower) = l.split_at_mut(self.start[i]);
+            let ri = &mut lower[..=i - fi];
+            for j in fi..i {
+                let fj = self.first[j];
+                let k0 = fi.max(fj);
+                let rj = &upper[self.start[j]..self.start[j + 1]];
+                let mut s = ri[j - fi];
+                for (x, y) in ri[k0 - fi..j - fi].iter().zip(&rj[k0 - fj..j - fj]) {
+                    s -= x * y;
+                }
+                ri[j - fi] = s / rj[j - fj];
+            }
+            let mut d = ri[i - fi];
+            for &x in &ri[..i - fi] {
+                d -= x * x;
+            }
+            ri[i - fi] = d.max(f64::MIN_POSITIVE).sqrt();
+        }
+    }
+
+    /// Solves `L Lᵀ x = b` in place (new numbering), `L` the factor
+    /// [`Envelope::factor`] left.
+    fn substitute(&self, l: &[f64], b: &mut [f64]) {
+        let row = |i: usize| &l[self.start[i]..self.start[i + 1]];
+        for i in 0..self.first.len() {
+            let (fi, r) = (self.first[i], row(i));
+            let mut s = b[i];
+            for (x, y) in r[..i - fi].iter().zip(&b[fi..i]) {
+                s -= x * y;
+            }
+            b[i] = s / r[i - fi];
+        }
+        for i in (0..self.first.len()).rev() {
+            let (fi, r) = (self.first[i], row(i));
+            let x = b[i] / r[i - fi];
+            b[i] = x;
+            for (bk, l) in b[fi..i].iter_mut().zip(&r[..i - fi]) {
+                *bk -= l * x;
+            }
+        }
     }
 }
 
-/// The rows of `h` (lower triangle, row-major, `n × n`) in reverse
-/// Cuthill–McKee order: `order[new] = old`.
-fn reverse_cuthill_mckee(h: &[f64], n: usize) -> Vec<usize> {
-    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for r in 0..n {
-        for c in 0..r {
-            if h[r * n + c] != 0.0 {
-                adj[r].push(c);
-                adj[c].push(r);
-            }
-        }
-    }
+/// The rows of a symmetric matrix whose off-diagonal entries are at
+/// `adj` in reverse Cuthill–McKee order: `order[new] = old` (each row's
+/// columns are sorted by degree on the way).
+fn reverse_cuthill_mckee(adj: &mut [Vec<usize>]) -> Vec<usize> {
+    let n = adj.len();
     let degree: Vec<usize> = adj.iter().map(Vec::len).collect();
-    for a in &mut adj {
+    for a in adj.iter_mut() {
         a.sort_by_key(|&v| (degree[v], v));
     }
     let mut order = Vec::with_capacity(n);
@@ -66,7 +175,7 @@ fn reverse_cuthill_mckee(h: &[f64], n: usize) -> Vec<usize> {
             .min_by_key(|&v| (degree[v], v))
             .expect("a node not yet ordered");
         let start = {
-            let reached = bfs(&adj, root, &mut seen.clone(), &mut level);
+            let reached = bfs(adj, root, &mut seen.clone(), &mut level);
             let deepest = reached.iter().map(|&v| level[v]).max().unwrap_or(0);
             reached
                 .into_iter()
@@ -74,7 +183,7 @@ fn reverse_cuthill_mckee(h: &[f64], n: usize) -> Vec<usize> {
                 .min_by_key(|&v| (degree[v], v))
                 .unwrap_or(root)
         };
-        order.extend(bfs(&adj, start, &mut seen, &mut level));
+        order.extend(bfs(adj, start, &mut seen, &mut level));
     }
     order.reverse();
     order
@@ -102,57 +211,41 @@ fn bfs(adj: &[Vec<usize>], start: usize, seen: &mut [bool], level: &mut [usize])
     out
 }
 
-/// Overwrites the lower triangle of `l` (symmetric positive definite,
-/// row-major, `n × n`, no entry of row `i` left of `first[i]`) with its
-/// Cholesky factor, which has the same envelope: row by row,
-/// `L_ij = (H_ij − Σ_k L_ik L_jk) / L_jj` over `k` from the later of the
-/// two rows' first entries.
-fn factor_envelope(l: &mut [f64], n: usize, first: &[usize]) {
-    for i in 0..n {
-        let fi = first[i];
-        for j in fi..i {
-            let k0 = fi.max(first[j]);
-            let (upper, lower) = l.split_at_mut(i * n);
-            let rj = &upper[j * n..j * n + j];
-            let ri = &lower[..=j];
-            let mut s = ri[j];
-            for k in k0..j {
-                s -= ri[k] * rj[k];
-            }
-            lower[j] = s / upper[j * n + j];
-        }
-        let row = &mut l[i * n..i * n + i + 1];
-        let mut d = row[i];
-        for &x in &row[fi..i] {
-            d -= x * x;
-        }
-        row[i] = d.max(f64::MIN_POSITIVE).sqrt();
-    }
-}
-
-/// Solves `L Lᵀ x = b` in place, `L` the factor [`factor_envelope`] left.
-fn substitute_envelope(l: &[f64], n: usize, first: &[usize], b: &mut [f64]) {
-    for i in 0..n {
-        let mut s = b[i];
-        for k in first[i]..i {
-            s -= l[i * n + k] * b[k];
-        }
-        b[i] = s / l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let x = b[i] / l[i * n + i];
-        b[i] = x;
-        for k in first[i]..i {
-            b[k] -= l[i * n + k] * x;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Each row's off-diagonal columns of `h` (lower triangle, `n × n`)
+    /// that are not zero, both ways.
+    fn pattern(h: &[f64], n: usize) -> Vec<Vec<usize>> {
+        let mut adj = vec![Vec::new(); n];
+        for r in 0..n {
+            for c in 0..r {
+                if h[r * n + c] != 0.0 {
+                    adj[r].push(c);
+                    adj[c].push(r);
+                }
+            }
+        }
+        adj
+    }
+
+    /// Solves `H x = b` for `H` given by its lower triangle (row-major,
+    /// `n × n`) through its envelope.
+    fn solve_spd(h: &[f64], n: usize, b: &mut [f64]) {
+        let env = Envelope::new(pattern(h, n));
+        let mut values = vec![0.0; env.len()];
+        for r in 0..n {
+            for c in 0..=r {
+                if r == c || h[r * n + c] != 0.0 {
+                    values[env.index(env.position(r), env.position(c))] = h[r * n + c];
+                }
+            }
+        }
+        env.solve(&mut values, b);
+    }
 
     /// The dense factorisation, one row at a time.
     fn dense_solve(h: &[f64], n: usize, b: &mut [f64]) {
@@ -279,6 +372,49 @@ mod tests {
         }
     }
 
+    /// The pattern may list entries that are zero (contributions that
+    /// cancel): the system solves the same as with them left out, and each
+    /// stored entry is found as `row(a) + b`.
+    #[test]
+    fn a_pattern_wider_than_the_entries_solves_the_same() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let n = 80;
+        let h0 = newton_like(n, 120, true, &mut rng);
+        let h = shuffled(&h0, n, &mut rng);
+        let mut wide = pattern(&h, n);
+        let mut added = 0;
+        while added < 60 {
+            let (r, c) = (rng.random_range(0..n), rng.random_range(0..n));
+            if r != c && !wide[r].contains(&c) {
+                wide[r].push(c);
+                wide[c].push(r);
+                added += 1;
+            }
+        }
+        let env = Envelope::new(wide);
+        let mut values = vec![0.0; env.len()];
+        for r in 0..n {
+            for c in 0..=r {
+                let (a, b) = (env.position(r), env.position(c));
+                let (a, b) = (a.max(b), a.min(b));
+                if r == c || h[r * n + c] != 0.0 {
+                    let k = env.index(a, b);
+                    assert_eq!(k, env.row(a) + b);
+                    values[k] = h[r * n + c];
+                }
+            }
+        }
+        let b: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
+        let mut x = b.clone();
+        env.solve(&mut values, &mut x);
+        let mut want = b.clone();
+        dense_solve(&h, n, &mut want);
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (i, (x, w)) in x.iter().zip(&want).enumerate() {
+            assert!((x - w).abs() <= 1e-9 * scale, "x[{i}] {x} vs {w}");
+        }
+    }
+
     /// On a matrix sparse along a line, shuffled, the order found puts
     /// every row's entries within a few places of the diagonal.
     #[test]
@@ -287,7 +423,7 @@ mod tests {
         let n = 300;
         let h0 = newton_like(n, 900, true, &mut rng);
         let h = shuffled(&h0, n, &mut rng);
-        let order = reverse_cuthill_mckee(&h, n);
+        let order = reverse_cuthill_mckee(&mut pattern(&h, n));
         let mut sorted = order.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..n).collect::<Vec<_>>());

@@ -850,48 +850,87 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
     for (l, &j) in coupled.iter().enumerate() {
         local[j] = l;
     }
-    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), the lower triangle
-    // packed by rows (row r from r(r+1)/2), summed over blocks of runs in
-    // order: their number set by the runs alone, so the sum does not
-    // depend on the threads.
+    // Blocks of runs in order, their number set by the runs alone, so
+    // the sums do not depend on the threads.
     let runs = ev.coupling.len();
     let blocks = runs.div_ceil(HESSIAN_BLOCK_RUNS).clamp(1, HESSIAN_BLOCKS);
     let blocks = chunk_ranges(runs, runs.div_ceil(blocks).max(1));
-    let packed = nc * (nc + 1) / 2;
+    // The pattern: the coupled facilities that share a run (bits of the
+    // lower triangle, row by row).
+    let words = (nc * nc).div_ceil(64);
+    let parts = exec.map(blocks.clone(), |b| {
+        let mut bits = vec![0u64; words];
+        let mut run: Vec<usize> = Vec::new();
+        for pairs in ev.coupling.runs(b) {
+            run.clear();
+            run.extend(pairs.iter().map(|&(j, _)| local[j as usize]));
+            for (at, &r) in run.iter().enumerate() {
+                for &c in &run[..at] {
+                    let k = r * nc + c;
+                    bits[k >> 6] |= 1 << (k & 63);
+                }
+            }
+        }
+        bits
+    });
+    let mut bits = vec![0u64; words];
+    for part in parts {
+        for (a, b) in bits.iter_mut().zip(part) {
+            *a |= b;
+        }
+    }
+    let mut adj = vec![Vec::new(); nc];
+    for (w, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            let k = 64 * w + word.trailing_zeros() as usize;
+            word &= word - 1;
+            let (r, c) = (k / nc, k % nc);
+            adj[r].push(c);
+            adj[c].push(r);
+        }
+    }
+    let env = crate::cholesky::Envelope::new(adj);
+    // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), within the envelope,
+    // summed over the blocks in order.
     let parts = exec.map(blocks, |b| {
-        let mut h = vec![0.0; packed];
+        let mut h = vec![0.0; env.len()];
         let mut run: Vec<(usize, f64)> = Vec::new();
         for pairs in ev.coupling.runs(b) {
             run.clear();
-            run.extend(pairs.iter().map(|&(j, x)| (local[j as usize], x)));
+            run.extend(
+                pairs
+                    .iter()
+                    .map(|&(j, x)| (env.position(local[j as usize]), x)),
+            );
             let total: f64 = run.iter().map(|r| r.1).sum();
+            // In the envelope's order, each entry's row holds the earlier
+            // ones' columns.
+            run.sort_unstable_by_key(|e| e.0);
             for (at, &(r, x)) in run.iter().enumerate() {
                 // x (1 − π) on the diagonal, −x π_k off it (π = x / total).
-                let start = r * (r + 1) / 2;
-                let row = &mut h[start..start + r + 1];
                 let xr = x / total;
+                let row = env.row(r);
                 for &(c, y) in &run[..=at] {
-                    row[c] -= xr * y;
+                    debug_assert!(env.index(r, c) == row + c);
+                    h[row + c] -= xr * y;
                 }
-                row[r] += x;
+                h[row + r] += x;
             }
         }
         h
     });
-    let mut sum = vec![0.0; packed];
+    let mut h = vec![0.0; env.len()];
     for part in parts {
-        for (a, b) in sum.iter_mut().zip(part) {
+        for (a, b) in h.iter_mut().zip(part) {
             *a += b;
         }
     }
-    let mut h = vec![0.0; nc * nc];
-    for r in 0..nc {
-        let start = r * (r + 1) / 2;
-        h[r * nc..r * nc + r + 1].copy_from_slice(&sum[start..start + r + 1]);
-        h[r * nc + r] += eps * kappa[coupled[r]];
+    for (r, &j) in coupled.iter().enumerate() {
+        h[env.index(env.position(r), env.position(r))] += eps * kappa[j];
     }
     let mut rhs: Vec<f64> = coupled.iter().map(|&j| eps * ev.grad[j]).collect();
-    crate::cholesky::solve_spd(&h, nc, &mut rhs);
+    env.solve(&mut h, &mut rhs);
     for (l, &j) in coupled.iter().enumerate() {
         step[j] = rhs[l];
     }
