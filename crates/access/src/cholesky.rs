@@ -31,10 +31,17 @@ pub(crate) struct Envelope {
 }
 
 impl Envelope {
-    /// The envelope of a matrix whose off-diagonal entries are at `adj`
-    /// (each row's columns, both ways, none on the diagonal, no
-    /// repeats).
-    pub(crate) fn new(mut adj: Vec<Vec<usize>>) -> Envelope {
+    /// The envelope of a matrix whose off-diagonal entries lie within the
+    /// groups of rows `groups` calls its argument with (each group's
+    /// entries may all be there, a clique), its rows ordered by reverse
+    /// Cuthill–McKee on the graph `adj` (each row's neighbours, both ways,
+    /// none on the diagonal, no repeats). Any graph gives a valid
+    /// envelope; one that follows the groups (a chain through each will
+    /// do) gives a narrow one.
+    pub(crate) fn new(
+        mut adj: Vec<Vec<usize>>,
+        groups: impl FnOnce(&mut dyn FnMut(&[usize])),
+    ) -> Envelope {
         let n = adj.len();
         let order = reverse_cuthill_mckee(&mut adj);
         let mut position = vec![0usize; n];
@@ -42,12 +49,15 @@ impl Envelope {
             position[old] = new;
         }
         let mut first: Vec<usize> = (0..n).collect();
-        for (old, columns) in adj.iter().enumerate() {
-            let a = position[old];
-            for &c in columns {
-                first[a] = first[a].min(position[c]);
+        groups(&mut |group: &[usize]| {
+            let Some(least) = group.iter().map(|&v| position[v]).min() else {
+                return;
+            };
+            for &v in group {
+                let f = &mut first[position[v]];
+                *f = (*f).min(least);
             }
-        }
+        });
         let mut start = Vec::with_capacity(n + 1);
         let mut at = 0;
         for (a, &f) in first.iter().enumerate() {
@@ -232,10 +242,24 @@ mod tests {
         adj
     }
 
+    /// The envelope of the entries at `adj`, ordered on them.
+    fn edges(adj: Vec<Vec<usize>>) -> Envelope {
+        let pairs: Vec<[usize; 2]> = adj
+            .iter()
+            .enumerate()
+            .flat_map(|(r, cs)| cs.iter().map(move |&c| [r, c]))
+            .collect();
+        Envelope::new(adj, |group| {
+            for p in &pairs {
+                group(p);
+            }
+        })
+    }
+
     /// Solves `H x = b` for `H` given by its lower triangle (row-major,
     /// `n × n`) through its envelope.
     fn solve_spd(h: &[f64], n: usize, b: &mut [f64]) {
-        let env = Envelope::new(pattern(h, n));
+        let env = edges(pattern(h, n));
         let mut values = vec![0.0; env.len()];
         for r in 0..n {
             for c in 0..=r {
@@ -391,7 +415,7 @@ mod tests {
                 added += 1;
             }
         }
-        let env = Envelope::new(wide);
+        let env = edges(wide);
         let mut values = vec![0.0; env.len()];
         for r in 0..n {
             for c in 0..=r {

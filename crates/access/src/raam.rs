@@ -855,20 +855,17 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
     let runs = ev.coupling.len();
     let blocks = runs.div_ceil(HESSIAN_BLOCK_RUNS).clamp(1, HESSIAN_BLOCKS);
     let blocks = chunk_ranges(runs, runs.div_ceil(blocks).max(1));
-    // The pattern: the coupled facilities that share a run (bits of the
-    // lower triangle, row by row).
+    // The order's graph: a chain through each run (the coupled
+    // facilities that follow each other in it; bits of the lower
+    // triangle, row by row). The envelope is then set by the runs whole.
     let words = (nc * nc).div_ceil(64);
     let parts = exec.map(blocks.clone(), |b| {
         let mut bits = vec![0u64; words];
-        let mut run: Vec<usize> = Vec::new();
         for pairs in ev.coupling.runs(b) {
-            run.clear();
-            run.extend(pairs.iter().map(|&(j, _)| local[j as usize]));
-            for (at, &r) in run.iter().enumerate() {
-                for &c in &run[..at] {
-                    let k = r * nc + c;
-                    bits[k >> 6] |= 1 << (k & 63);
-                }
+            for link in pairs.windows(2) {
+                let (c, r) = (local[link[0].0 as usize], local[link[1].0 as usize]);
+                let k = r * nc + c;
+                bits[k >> 6] |= 1 << (k & 63);
             }
         }
         bits
@@ -890,7 +887,14 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
             adj[c].push(r);
         }
     }
-    let env = crate::cholesky::Envelope::new(adj);
+    let env = crate::cholesky::Envelope::new(adj, |group| {
+        let mut run: Vec<usize> = Vec::new();
+        for pairs in ev.coupling.runs(0..runs) {
+            run.clear();
+            run.extend(pairs.iter().map(|&(j, _)| local[j as usize]));
+            group(&run);
+        }
+    });
     // Scaled by ε: ε diag κ + Σ P (diag π − π πᵀ), within the envelope,
     // summed over the blocks in order.
     let parts = exec.map(blocks, |b| {
