@@ -11,9 +11,9 @@
 //! province (a planar-like graph) the envelope is a few dozen entries a
 //! row, where the dense matrix has hundreds: at full scale on the Bergamo
 //! fixture (493 facilities) the factorisations took a tenth of RAAM's time
-//! dense, and then, factored within the envelope but assembled dense, the
-//! dense matrix's memory (filled, summed over blocks, copied, permuted) a
-//! tenth again.
+//! dense. No dense matrix of values is held (only a bit per pair of rows
+//! for the order's graph); Newton's share of RAAM's time stayed about the
+//! same as with a dense assembly factored within the envelope.
 
 /// A symmetric matrix's rows in reverse Cuthill–McKee order and the
 /// envelope of its lower triangle there: row `a` (new numbering) holds
