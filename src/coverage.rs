@@ -32,8 +32,9 @@ pub(crate) struct CoverageArgs {
     #[arg(long)]
     accessmod: bool,
     /// AccessMod's facility order: population (people in reach), capacity,
-    /// spare, list_size or id, each with `:asc` or `:desc`; or
-    /// random:SEED. Default population:desc.
+    /// spare, list_size, id, or column:NAME (any other column of the
+    /// facilities file: by number, or by text when a value is not one),
+    /// each with `:asc` or `:desc`; or random:SEED. Default population:desc.
     #[arg(long, requires = "accessmod")]
     order: Option<String>,
     /// Group residents by `group`, `municipality`, `area` or any residents column.

@@ -27,13 +27,21 @@ fn totals() -> (f64, f64) {
 #[test]
 fn with_every_gp_in_someones_reach_the_mean_is_supply_over_demand() {
     // Every GP has residents within 5 km, so Σ P·A = Σ S for the methods
-    // that share out supply (people out of reach count as 0), and the
+    // that share out supply (G2SFCA too: its Gaussian weights are the
+    // same in both steps and positive in reach) (people out of reach count as 0), and the
     // mean is Σ S / Σ P.
     let (supply, demand) = totals();
     let dir = fixture_dir();
     let dir = dir.to_str().unwrap();
-    for m in ["2sfca", "e2sfca", "3sfca", "huff", "sa"] {
-        let doc = bacino_json(&[
+    for (m, decay) in [
+        ("2sfca", &[][..]),
+        ("e2sfca", &[][..]),
+        ("g2sfca", &["--gaussian", "2000"][..]),
+        ("3sfca", &[][..]),
+        ("huff", &[][..]),
+        ("sa", &[][..]),
+    ] {
+        let mut args = vec![
             "access",
             dir,
             "--kind",
@@ -42,7 +50,10 @@ fn with_every_gp_in_someones_reach_the_mean_is_supply_over_demand() {
             m,
             "--max-cost",
             "5000",
-        ]);
+        ];
+        args.extend_from_slice(decay);
+        let doc = bacino_json(&args);
+        assert_eq!(doc["method"], m);
         assert_eq!(doc["demand_total"].as_f64(), Some(demand));
         assert_eq!(doc["supply_total"].as_f64(), Some(supply));
         let mean = doc["mean"].as_f64().unwrap();

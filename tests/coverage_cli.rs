@@ -40,9 +40,15 @@ fn instance(seed: u64, n_res: usize, n_gp: usize, max_cap: u64) -> Instance {
             (x, y, cap, rng.random_range(0..=cap))
         })
         .collect();
-    let mut f = String::from("id,kind,lon,lat,capacity,list_size\n");
+    // Two columns the schema does not read, for orders by a column: a
+    // number with ties, and a month as text.
+    let mut f = String::from("id,kind,lon,lat,capacity,list_size,priority,opened\n");
     for (j, g) in gps.iter().enumerate() {
-        f += &format!("G{j:02},gp,{:.7},{:.7},{},{}\n", g.0, g.1, g.2, g.3);
+        let (priority, opened) = extra_columns(j);
+        f += &format!(
+            "G{j:02},gp,{:.7},{:.7},{},{},{priority},{opened}\n",
+            g.0, g.1, g.2, g.3
+        );
     }
     let mut r = String::from("id,lon,lat,weight,municipality\n");
     for (i, p) in residents.iter().enumerate() {
@@ -67,6 +73,14 @@ fn instance(seed: u64, n_res: usize, n_gp: usize, max_cap: u64) -> Instance {
 }
 
 /// Costs of the pairs within `max_m`, by GeographicLib.
+/// GP `j`'s `priority` (a number, 1 to 5) and `opened` (a month, `YYYY-MM`).
+fn extra_columns(j: usize) -> (u64, String) {
+    (
+        1 + (j as u64 * 7) % 5,
+        format!("20{:02}-{:02}", 10 + (j * 3) % 13, 1 + (j * 5) % 12),
+    )
+}
+
 fn costs(inst: &Instance, max_m: f64) -> Vec<Vec<Option<f64>>> {
     inst.residents
         .iter()
@@ -267,6 +281,20 @@ fn accessmod_follows_its_order_and_never_beats_the_optimum() {
         ("list_size:asc", by(&lists, false)),
         ("id", ids.clone()),
         ("id:desc", ids.iter().rev().copied().collect()),
+        // Other columns of the facilities file: a number, and text (a
+        // month, whose text order is its time order).
+        ("column:priority", by(&|j| extra_columns(j).0, true)),
+        ("column:priority:asc", by(&|j| extra_columns(j).0, false)),
+        (
+            "column:opened:asc",
+            by(
+                &|j| {
+                    let m = extra_columns(j).1;
+                    m[..4].parse::<u64>().unwrap() * 100 + m[5..].parse::<u64>().unwrap()
+                },
+                false,
+            ),
+        ),
     ];
     let mut worse = 0;
     for (name, order) in &orders {
@@ -409,6 +437,21 @@ fn bad_arguments_are_named() {
             &["--max-cost", "1000", "--accessmod", "--order", "random:x"][..],
             "order",
         ),
+        (
+            &["--max-cost", "1000", "--accessmod", "--order", "column:"][..],
+            "order",
+        ),
+        // The bundled facilities have no column the schema does not read.
+        (
+            &[
+                "--max-cost",
+                "1000",
+                "--accessmod",
+                "--order",
+                "column:priority",
+            ][..],
+            "no column `priority`",
+        ),
         (&["--max-cost", "1000", "--metric", "bus"][..], "metric"),
         (
             &["--max-cost", "1000", "--group-by", "facility"][..],
@@ -447,6 +490,26 @@ fn bad_arguments_are_named() {
         "1000",
     ]);
     assert!(err.contains("whole people"), "{err}");
+    // An order by a column some facility leaves empty names it.
+    let t = TempDataset::csv(
+        "id,kind,lon,lat,capacity,priority\nG1,gp,9.6,45.6,10,2\nG2,gp,9.61,45.6,10,\n",
+        "id,lon,lat\nR1,9.6,45.6\n",
+    );
+    let err = bacino_fails(&[
+        "coverage",
+        t.path().to_str().unwrap(),
+        "--kind",
+        "gp",
+        "--max-cost",
+        "1000",
+        "--accessmod",
+        "--order",
+        "column:priority",
+    ]);
+    assert!(
+        err.contains("order") && err.contains("`G2` has no value in column `priority`"),
+        "{err}"
+    );
 }
 
 /// `--out`: the areas with the coverage of their residents.

@@ -32,8 +32,8 @@ Timings: bacino is the whole process (load, costs, scores, JSON), run with
 subprocess; PySAL is the method call, and separately the Access
 construction (reading the CSVs is excluded). Each is the best of --runs.
 With --resident-level the script also times bacino alone at resident
-level (2SFCA, 10 km, geodesic, every resident): PySAL is not run there, as
-its per-row Python decay and pandas merges make that impractical.
+level (2SFCA, 10 km, geodesic, every resident); PySAL at resident level is
+`access_pysal_residents.py`.
 
     /tmp/pyaccess-venv-pd2/bin/python benches/compare/access_pysal.py [--resident-level]
     # or in any venv made with: pip install access "pandas<3" pyproj

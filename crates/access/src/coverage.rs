@@ -30,7 +30,7 @@ use crate::report::{by_key, check_reach, cost_kernel, supply_of, unit_of};
 use crate::Supply;
 
 /// What a facility order is keyed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderKey {
     /// People within reach of the facility (AccessMod's "population
     /// within the maximum travel time").
@@ -45,11 +45,15 @@ pub enum OrderKey {
     Id,
     /// A pseudo-random permutation from a seed.
     Random(u64),
+    /// A column of the facility table the schema does not read (a
+    /// priority, a date): by number when every value is one, else by
+    /// text (byte order).
+    Column(String),
 }
 
 /// An AccessMod processing order: a key and a direction. Ties keep id
 /// order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     /// The key.
     pub key: OrderKey,
@@ -70,7 +74,8 @@ impl Default for Order {
 impl fmt::Display for Order {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dir = if self.descending { "desc" } else { "asc" };
-        match self.key {
+        match &self.key {
+            OrderKey::Column(name) => write!(f, "column:{name}:{dir}"),
             OrderKey::Population => write!(f, "population:{dir}"),
             OrderKey::Capacity => write!(f, "capacity:{dir}"),
             OrderKey::Spare => write!(f, "spare:{dir}"),
@@ -86,14 +91,32 @@ impl FromStr for Order {
 
     /// `KEY[:asc|:desc]` with KEY one of `population`, `capacity`,
     /// `spare`, `list_size` (descending by default) or `id` (ascending by
-    /// default); or `random:SEED`.
+    /// default); `column:NAME[:asc|:desc]` (descending by default); or
+    /// `random:SEED`.
     fn from_str(s: &str) -> Result<Order> {
         let bad = |why: String| Error::param("order", why);
         let s = s.trim();
-        let (key, dir) = match s.split_once(':') {
+        let (key, mut dir) = match s.split_once(':') {
             Some((k, d)) => (k.trim(), Some(d.trim())),
             None => (s, None),
         };
+        let mut column = None;
+        if key == "column" {
+            // The name runs to the last `:asc`/`:desc`, if any.
+            let rest = dir.unwrap_or("");
+            let (name, d) = match rest.rsplit_once(':') {
+                Some((n, d @ ("asc" | "desc"))) => (n.trim(), Some(d)),
+                _ => (rest, None),
+            };
+            if name.is_empty() {
+                return Err(bad(format!(
+                    "expected `column:NAME[:asc|:desc]` with NAME a column of the facilities, \
+                     found `{s}`"
+                )));
+            }
+            column = Some(name.to_owned());
+            dir = d;
+        }
         if key == "random" {
             let seed = dir.and_then(|d| d.parse::<u64>().ok()).ok_or_else(|| {
                 bad(format!(
@@ -106,6 +129,7 @@ impl FromStr for Order {
             });
         }
         let key = match key {
+            "column" => OrderKey::Column(column.unwrap_or_default()),
             "population" => OrderKey::Population,
             "capacity" => OrderKey::Capacity,
             "spare" => OrderKey::Spare,
@@ -113,7 +137,8 @@ impl FromStr for Order {
             "id" => OrderKey::Id,
             other => {
                 return Err(bad(format!(
-                    "expected population, capacity, spare, list_size, id or random:SEED, found `{other}`"
+                    "expected population, capacity, spare, list_size, id, column:NAME or \
+                     random:SEED, found `{other}`"
                 )))
             }
         };
@@ -132,7 +157,7 @@ impl FromStr for Order {
 }
 
 /// How coverage is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Min-cost maximum flow: exact, no order.
     #[default]
@@ -226,14 +251,15 @@ pub fn greedy(
 }
 
 /// The processing order of `members` (columns), as AccessMod would have
-/// it: sorted by the key, ties by id.
+/// it: sorted by the key, ties by id. Fails (naming `order`) when the key
+/// is a column some member lacks or leaves empty.
 pub fn facility_order(
     dataset: &Dataset,
     members: &[FacilityIdx],
-    order: Order,
+    order: &Order,
     columns: &[Vec<(u32, f64)>],
     people: &[u64],
-) -> Vec<usize> {
+) -> Result<Vec<usize>> {
     let f = dataset.facilities();
     let mut idx: Vec<usize> = (0..members.len()).collect();
     // Id order first: the sorts below are stable, so ties keep it.
@@ -250,19 +276,60 @@ pub fn facility_order(
                 (f64::from(c) - dataset.list_size(members[j])).max(0.0)
             }),
             OrderKey::ListSize => dataset.list_size(members[j]),
-            OrderKey::Id | OrderKey::Random(_) => 0.0,
+            OrderKey::Id | OrderKey::Random(_) | OrderKey::Column(_) => 0.0,
         }
     };
-    match order.key {
+    match &order.key {
         OrderKey::Id => {
             if order.descending {
                 idx.reverse();
             }
         }
+        OrderKey::Column(name) => {
+            let mut text = Vec::with_capacity(members.len());
+            for &m in members {
+                let x = f.get(m);
+                match x.other(name).filter(|v| !v.is_empty()) {
+                    Some(v) => text.push(v),
+                    None => {
+                        let why = if x.other.iter().any(|(n, _)| n == name) {
+                            format!("facility `{}` has no value in column `{name}`", x.id.0)
+                        } else {
+                            let known: Vec<&str> =
+                                x.other.iter().map(|(n, _)| n.as_str()).collect();
+                            format!(
+                                "facility `{}` has no column `{name}` (columns an order may \
+                                 use: {})",
+                                x.id.0,
+                                if known.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    known.join(", ")
+                                }
+                            )
+                        };
+                        return Err(Error::param("order", why));
+                    }
+                }
+            }
+            let numbers: Option<Vec<f64>> = text
+                .iter()
+                .map(|v| v.parse::<f64>().ok().filter(|x| !x.is_nan()))
+                .collect();
+            let cmp = |a: usize, b: usize| match &numbers {
+                Some(v) => v[a].total_cmp(&v[b]),
+                None => text[a].cmp(text[b]),
+            };
+            if order.descending {
+                idx.sort_by(|&a, &b| cmp(b, a));
+            } else {
+                idx.sort_by(|&a, &b| cmp(a, b));
+            }
+        }
         OrderKey::Random(seed) => {
             // Fisher–Yates driven by SplitMix64: the same seed gives the
             // same order on every platform.
-            let mut state = seed;
+            let mut state = *seed;
             let mut next = || {
                 state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 let mut z = state;
@@ -284,7 +351,7 @@ pub fn facility_order(
             }
         }
     }
-    idx
+    Ok(idx)
 }
 
 /// One group of the report.
@@ -486,7 +553,7 @@ pub fn coverage_report<E: Executor>(
     let mut rank: Option<Vec<u32>> = None;
     let mut optimality = None;
     let mut order_doc = None;
-    match query.mode {
+    match &query.mode {
         Mode::Optimal => {
             let rows: Vec<usize> = (0..people.len()).filter(|&i| people[i] > 0).collect();
             let receivers: Vec<(FacilityIdx, u64)> =
@@ -514,7 +581,7 @@ pub fn coverage_report<E: Executor>(
         }
         Mode::AccessMod(order) => {
             let cols = columns(&kernel);
-            let ord = facility_order(dataset, &members, order, &cols, &people);
+            let ord = facility_order(dataset, &members, order, &cols, &people)?;
             let g = greedy(&cols, &people, &caps, &ord);
             covered = g.covered;
             row_cost = g.row_cost;

@@ -183,6 +183,25 @@ fn hospital_example_raam_is_within_two_percent_of_pysals_heuristic() {
             [1.2532729166666667, 1.2455291666666668, 0.9363541666666668],
         ),
         (1, 30.0, [1.5155072916666665, 1.478675, 0.8686458333333335]),
+        // Scenarios 2 and 3 lower costs no one takes at equilibrium (out
+        // of tract 3, whose residents stay home; between tracts 1 and 2,
+        // dearer than tract 3): PySAL answers as for 0 and 1.
+        (
+            2,
+            60.0,
+            [1.5048479166666666, 1.4933229166666666, 0.8435416666666669],
+        ),
+        (
+            2,
+            30.0,
+            [2.0006614583333335, 1.9760333333333335, 0.6998958333333334],
+        ),
+        (
+            3,
+            60.0,
+            [1.2532729166666667, 1.2455291666666668, 0.9363541666666668],
+        ),
+        (3, 30.0, [1.5155072916666665, 1.478675, 0.8686458333333335]),
     ];
     for (s, tau, w) in want {
         let k = hospital(s, f64::INFINITY);

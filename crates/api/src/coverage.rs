@@ -29,8 +29,9 @@ pub struct CoverageParams {
     /// `optimal` (default: min-cost maximum flow, no order) or `accessmod`.
     mode: Option<String>,
     /// AccessMod's facility order (mode `accessmod` only): `population`,
-    /// `capacity`, `spare`, `list_size` or `id`, each with `:asc` or
-    /// `:desc`; or `random:SEED`. Default `population:desc`.
+    /// `capacity`, `spare`, `list_size`, `id` or `column:NAME` (another
+    /// column of the facilities file), each with `:asc` or `:desc`; or
+    /// `random:SEED`. Default `population:desc`.
     order: Option<String>,
     /// `group`, `municipality`, `area` or a residents column.
     group_by: Option<String>,

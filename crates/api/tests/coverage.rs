@@ -243,6 +243,11 @@ async fn bad_parameters_are_named() {
         ("&max_cost=1000&order=id", "order"),
         ("&max_cost=1000&mode=accessmod&order=beds", "order"),
         ("&max_cost=1000&mode=accessmod&order=id:sideways", "order"),
+        // The bundled facilities have no other column to order by.
+        (
+            "&max_cost=1000&mode=accessmod&order=column:priority",
+            "order",
+        ),
         ("&max_cost=1000&metric=car", "metric"),
         ("&max_cost=1000&group_by=facility", "group_by"),
     ] {

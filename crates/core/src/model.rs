@@ -151,6 +151,11 @@ pub struct Facility {
     /// Probability (0..=1) that the GP retires in the horizon a random
     /// cessation wave models, when given (`retire_p` column).
     pub retire_p: Option<f64>,
+    /// The input's columns that none of the fields above read, as
+    /// (header, text) in the file's order: for orders and labels the
+    /// schema does not know (e.g. AccessMod's processing order by a
+    /// column of the facility table).
+    pub other: Vec<(String, String)>,
 }
 
 impl Facility {
@@ -169,12 +174,22 @@ impl Facility {
             ad: false,
             aft: None,
             retire_p: None,
+            other: Vec::new(),
         }
     }
 
     /// True when the facility is active.
     pub fn is_active(&self) -> bool {
         self.status == FacilityStatus::Active
+    }
+
+    /// The text of the input column `name` that no field reads, if the
+    /// facility has it.
+    pub fn other(&self, name: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

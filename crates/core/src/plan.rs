@@ -101,6 +101,7 @@ impl Dataset {
                 ad: false,
                 aft: None,
                 retire_p: None,
+                other: Vec::new(),
             });
         }
         for key in capacity.keys() {

@@ -45,6 +45,7 @@ pub(crate) type Entry = GeomWithData<[f64; 3], u32>;
 ///     id: FacilityId(id.into()), kind: FacilityKind::Gp, name: None,
 ///     location: LonLat::new(lon, lat), capacity: Some(1500), list_size: None,
 ///     status: FacilityStatus::Active, municipality: None, ad: false, aft: None, retire_p: None,
+///     other: Vec::new(),
 /// };
 /// let facilities = Facilities::new(vec![gp("A", 9.66, 45.69), gp("B", 9.70, 45.70)]).unwrap();
 /// let index = FacilityIndex::active(&facilities, FacilityKind::Gp);

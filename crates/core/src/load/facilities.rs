@@ -122,6 +122,23 @@ pub(super) fn parse_facilities(
     let ad_c = t.find("ad");
     let aft_c = t.find("aft");
     let retire_c = t.find("retire_p");
+    let read = [
+        Some(id_c),
+        Some(kind_c),
+        Some(coords.x),
+        Some(coords.y),
+        name_c,
+        cap_c,
+        list_c,
+        status_c,
+        muni_c,
+        ad_c,
+        aft_c,
+        retire_c,
+    ];
+    let other_c: Vec<usize> = (0..t.header.len())
+        .filter(|c| !read.contains(&Some(*c)))
+        .collect();
 
     let mut items = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
@@ -195,6 +212,10 @@ pub(super) fn parse_facilities(
                         })?,
                 ),
             },
+            other: other_c
+                .iter()
+                .map(|&c| Ok((t.header[c].clone(), t.str(rec, c, pos)?.to_owned())))
+                .collect::<Result<_>>()?,
         });
         positions.push(pos);
     }

@@ -47,6 +47,7 @@ fn dataset(gps: Vec<Gp>, rows: &[Row]) -> Dataset {
                 ad: false,
                 aft: None,
                 retire_p: None,
+                other: Vec::new(),
             })
             .collect(),
     )
