@@ -37,7 +37,6 @@ a runtime dependency of bacino. Exit status 0 when every sample agrees.
 import argparse
 import json
 import math
-import os
 import resource
 import shutil
 import subprocess

@@ -863,8 +863,9 @@ fn newton_step<E: Executor>(ev: &Eval, kappa: &[f64], eps: f64, exec: &E) -> Vec
         let mut bits = vec![0u64; words];
         for pairs in ev.coupling.runs(b) {
             for link in pairs.windows(2) {
-                let (c, r) = (local[link[0].0 as usize], local[link[1].0 as usize]);
-                let k = r * nc + c;
+                let (u, v) = (local[link[0].0 as usize], local[link[1].0 as usize]);
+                // Below the diagonal: a link met both ways is one edge.
+                let k = u.max(v) * nc + u.min(v);
                 bits[k >> 6] |= 1 << (k & 63);
             }
         }
