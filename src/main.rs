@@ -538,6 +538,8 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         }
         Format::Table => write_table(&mut out, &report)?,
     }
+    drop(out);
+    dataset.free_with(&Parallel);
     Ok(())
 }
 

@@ -115,6 +115,50 @@ impl Dataset {
         &self.version
     }
 
+    /// Drops the dataset, its residents' columns freed by `exec`'s threads.
+    /// The kernel takes about 0.1 s to free a gigabyte of pages: 0.4 s on
+    /// one thread for a national dataset, which a command that ends with
+    /// the dataset would otherwise wait for.
+    pub fn free_with<E: Executor>(self, exec: &E) {
+        let Residents {
+            location,
+            weight,
+            ids,
+            municipality,
+            group,
+            gp,
+            extra,
+            unit_weights: _,
+        } = self.residents;
+        let n = location.len();
+        // Each column with its size in bytes, to share them out evenly.
+        let mut parts: Vec<(usize, Box<dyn Send>)> = vec![
+            (ids.heap_bytes(), Box::new(ids)),
+            (16 * n, Box::new(location)),
+            (8 * n, Box::new(weight)),
+            (4 * n, Box::new(gp)),
+            (4 * n, Box::new(municipality)),
+            (4 * n, Box::new(group)),
+        ];
+        parts.extend(
+            extra
+                .into_iter()
+                .map(|e| (4 * n, Box::new(e) as Box<dyn Send>)),
+        );
+        // The largest first, each to the share with the fewest bytes.
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+        let mut shares: Vec<(usize, Vec<Box<dyn Send>>)> = (0..exec.threads().max(1))
+            .map(|_| (0, Vec::new()))
+            .collect();
+        for (bytes, part) in parts {
+            if let Some(share) = shares.iter_mut().min_by_key(|s| s.0) {
+                share.0 += bytes;
+                share.1.push(part);
+            }
+        }
+        exec.map(shares, drop::<(usize, Vec<Box<dyn Send>>)>);
+    }
+
     /// Attaches a road network (the `[network]` of the manifest: one spec
     /// per profile over the same extract).
     pub fn with_network(mut self, specs: Option<Vec<NetworkSpec>>) -> Dataset {

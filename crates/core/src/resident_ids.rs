@@ -85,6 +85,15 @@ pub(crate) struct Ids {
 }
 
 impl Ids {
+    /// Bytes the ids hold on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blocks
+            .iter()
+            .map(|b| b.bytes.capacity() + 4 * b.ends.capacity())
+            .sum::<usize>()
+            + 8 * self.first_row.capacity()
+    }
+
     /// The ids of `blocks`, in order.
     pub(crate) fn from_blocks(blocks: impl IntoIterator<Item = IdBlock>) -> Ids {
         let mut ids = Ids::default();
