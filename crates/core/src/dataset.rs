@@ -26,7 +26,9 @@ pub struct Dataset {
     facilities: Facilities,
     residents: Residents,
     areas: Option<Areas>,
-    list_size: Vec<f64>,
+    /// Patients on each facility's list, counted on first use (a pass
+    /// over every resident that most analyses do not need).
+    list_size: OnceLock<Vec<f64>>,
     resident_area: OnceLock<Vec<u32>>,
     study_area: OnceLock<geo::MultiPolygon<f64>>,
     network: Option<Vec<NetworkSpec>>,
@@ -71,17 +73,6 @@ impl Dataset {
         residents: Residents,
         areas: Option<Areas>,
     ) -> Dataset {
-        let mut counted = vec![0.0; facilities.len()];
-        for (&gp, &w) in residents.gp().iter().zip(residents.weights()) {
-            if gp != NONE {
-                counted[gp as usize] += w;
-            }
-        }
-        let list_size = facilities
-            .iter()
-            .zip(counted)
-            .map(|(f, c)| f.list_size.map_or(c, f64::from))
-            .collect();
         Dataset {
             name,
             title,
@@ -89,7 +80,7 @@ impl Dataset {
             facilities,
             residents,
             areas,
-            list_size,
+            list_size: OnceLock::new(),
             resident_area: OnceLock::new(),
             study_area: OnceLock::new(),
             network: None,
@@ -371,7 +362,21 @@ impl Dataset {
     /// Patients on a facility's list: the declared `list_size`, or else the
     /// weighted count of residents whose `gp_id` names it.
     pub fn list_size(&self, facility: FacilityIdx) -> f64 {
-        self.list_size[facility as usize]
+        let sizes = self.list_size.get_or_init(|| {
+            let mut counted = vec![0.0; self.facilities.len()];
+            let residents = &self.residents;
+            for (&gp, &w) in residents.gp().iter().zip(residents.weights()) {
+                if gp != NONE {
+                    counted[gp as usize] += w;
+                }
+            }
+            self.facilities
+                .iter()
+                .zip(counted)
+                .map(|(f, c)| f.list_size.map_or(c, f64::from))
+                .collect()
+        });
+        sizes[facility as usize]
     }
 
     /// Index of the area each resident lies in ([`NONE`] outside every area

@@ -228,9 +228,12 @@ pub fn load_dataset_prepared<E: Executor>(
 
 /// Residents without a municipality get the id of the area they lie in.
 pub(super) fn fill_municipalities<E: Executor>(residents: &mut Residents, areas: &Areas, exec: &E) {
-    let missing: Vec<usize> = (0..residents.len())
-        .filter(|&i| residents.municipality.codes()[i] == NONE)
-        .collect();
+    let codes = residents.municipality.codes();
+    let missing: Vec<usize> = exec
+        .map(crate::exec::chunk_ranges(codes.len(), 1 << 20), |r| {
+            r.filter(|&i| codes[i] == NONE).collect::<Vec<usize>>()
+        })
+        .concat();
     if missing.is_empty() {
         return;
     }
