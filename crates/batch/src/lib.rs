@@ -42,11 +42,12 @@ impl Executor for Parallel {
         R: Send,
         F: Fn(T) -> R + Sync + Send,
     {
-        // At most this many runs of items per thread. Left to itself, rayon
-        // hands each of two threads a run of a quarter of the items, which
-        // the other cannot take a part of once it is started: a thread
-        // then waits while the other finishes its run (0.3 s of a national
-        // load went so). Short runs keep both busy to the end.
+        // At least RUNS_PER_THREAD runs of items per thread. Left to
+        // itself, rayon hands each of two threads a run of a quarter of
+        // the items, which the other cannot take a part of once it is
+        // started: a thread then waits while the other finishes its run
+        // (0.3 s of a national load went so). Short runs keep both busy to
+        // the end.
         let runs = rayon::current_num_threads() * RUNS_PER_THREAD;
         let longest = items.len().div_ceil(runs).max(1);
         items.into_par_iter().with_max_len(longest).map(f).collect()
