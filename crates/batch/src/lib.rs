@@ -68,3 +68,25 @@ pub fn configure_threads(threads: usize) -> Result<(), rayon::ThreadPoolBuildErr
         .num_threads(threads)
         .build_global()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_the_order_of_any_number_of_items() {
+        // Around the run lengths' boundaries (runs of one item, of two,
+        // and long ones) and on a pool of three threads too.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a pool");
+        for n in [0usize, 1, 2, 127, 128, 129, 255, 256, 257, 10_000, 100_003] {
+            let want: Vec<u64> = (0..n as u64).map(|x| x * 3 + 1).collect();
+            let items: Vec<u64> = (0..n as u64).collect();
+            assert_eq!(Parallel.map(items.clone(), |x| x * 3 + 1), want, "{n}");
+            let got = pool.install(|| Parallel.map(items, |x| x * 3 + 1));
+            assert_eq!(got, want, "{n} on three threads");
+        }
+    }
+}
