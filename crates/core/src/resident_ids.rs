@@ -67,10 +67,68 @@ impl IdBlock {
         &self.bytes[start..self.ends[i] as usize]
     }
 
+    /// The `i`-th id's first 16 bytes as a big-endian number (zeros past
+    /// its end), and its length: see [`IdKey`].
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> IdKey {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let len = self.ends[i] as usize - start;
+        // Sixteen bytes from the id's start (the next ids' bytes after it,
+        // masked off below), or what is left of the block.
+        let word = match self.bytes[start..].first_chunk::<16>() {
+            Some(w) => u128::from_be_bytes(*w),
+            None => {
+                let mut w = [0u8; 16];
+                w[..self.bytes.len() - start].copy_from_slice(&self.bytes[start..]);
+                u128::from_be_bytes(w)
+            }
+        };
+        let kept = if len >= 16 {
+            u128::MAX
+        } else {
+            !(u128::MAX >> (8 * len))
+        };
+        IdKey {
+            word: word & kept,
+            len,
+        }
+    }
+
     /// Gives back the room reserved and not used.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
+    }
+}
+
+/// An id's first 16 bytes as a big-endian number, zeros past its end, and
+/// its length. Comparing two keys' words, then (when equal) their lengths,
+/// or their bytes past the 16th when both are longer, orders ids as their
+/// bytes do ([`IdKey::cmp_ids`]): a word comparison instead of a call to
+/// `memcmp` for the ids of up to 16 bytes that files nearly always hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdKey {
+    pub(crate) word: u128,
+    pub(crate) len: usize,
+}
+
+impl IdKey {
+    /// The order of the ids `a` and `b` (whose keys `self` and `other`
+    /// are) by their bytes.
+    ///
+    /// Equal words: the ids agree on their first 16 bytes, reading zeros
+    /// past the end of the shorter. If one is at most 16 bytes long it is
+    /// then the other's first bytes (perhaps followed by zeros), so the
+    /// shorter comes first; otherwise the bytes past the 16th decide.
+    #[inline]
+    pub(crate) fn cmp_ids(self, other: IdKey, a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+        self.word.cmp(&other.word).then_with(|| {
+            if self.len > 16 && other.len > 16 {
+                a[16..].cmp(&b[16..])
+            } else {
+                self.len.cmp(&other.len)
+            }
+        })
     }
 }
 
@@ -140,6 +198,13 @@ impl Ids {
         self.blocks[b].get(row - self.first_row[b])
     }
 
+    /// The id of `row`, with its key.
+    pub(crate) fn keyed(&self, row: usize) -> (IdKey, &[u8]) {
+        let b = self.first_row.partition_point(|&f| f <= row) - 1;
+        let i = row - self.first_row[b];
+        (self.blocks[b].key(i), self.blocks[b].get(i))
+    }
+
     /// The blocks, each with its first row.
     pub(crate) fn blocks(&self) -> impl Iterator<Item = (usize, &IdBlock)> {
         self.first_row.iter().copied().zip(&self.blocks)
@@ -174,5 +239,37 @@ mod tests {
         let firsts: Vec<usize> = ids.blocks().map(|(f, _)| f).collect();
         // The single pushes went into the last block.
         assert_eq!(firsts, [0, 1, 6, 18]);
+    }
+
+    #[test]
+    fn keys_order_ids_as_their_bytes() {
+        // Every id of up to 3 bytes over {0, 1, 'a'}, with prefixes of 14
+        // to 17 bytes (so lengths around the word's 16), in one block: every
+        // pair is compared as by its bytes, whatever the bytes after it.
+        let alphabet = [0u8, 1, b'a'];
+        let mut ids: Vec<Vec<u8>> = Vec::new();
+        for prefix in [0usize, 14, 15, 16, 17] {
+            for len in 0..=3u32 {
+                for mut code in 0..3usize.pow(len) {
+                    let mut id = vec![b'a'; prefix];
+                    for _ in 0..len {
+                        id.push(alphabet[code % 3]);
+                        code /= 3;
+                    }
+                    ids.push(id);
+                }
+            }
+        }
+        let mut block = IdBlock::with_capacity(ids.len(), 0);
+        for id in &ids {
+            assert!(block.push(id));
+        }
+        for (i, a) in ids.iter().enumerate() {
+            assert_eq!(block.key(i).len, a.len());
+            for (j, b) in ids.iter().enumerate() {
+                let got = block.key(i).cmp_ids(block.key(j), a, b);
+                assert_eq!(got, a.cmp(b), "{a:?} against {b:?}");
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::exec::chunk_ranges;
+use crate::resident_ids::IdKey;
 
 /// Fails on the first repeated id (in row order), naming both rows;
 /// `records` says what a table format's row numbers count.
@@ -115,6 +116,11 @@ impl Unit<'_> {
         (self.rows.0..self.rows.1).map(|i| self.block.get(i))
     }
 
+    /// The unit's ids with their keys.
+    fn keyed(&self) -> impl Iterator<Item = (IdKey, &[u8])> + '_ {
+        (self.rows.0..self.rows.1).map(|i| (self.block.key(i), self.block.get(i)))
+    }
+
     /// The global row of the unit's `k`-th id.
     fn row(&self, k: usize) -> usize {
         self.row0 + self.rows.0 + k
@@ -141,18 +147,25 @@ fn units(residents: &Residents, chunk: usize) -> Vec<Unit<'_>> {
 /// zeros). No two ids are then equal. Files are very often sorted by
 /// their id, and this costs one comparison of neighbours per row.
 fn increasing<E: Executor>(residents: &Residents, units: &[Unit<'_>], exec: &E) -> bool {
+    use std::cmp::Ordering::{Greater, Less};
     let orders: Vec<(bool, bool)> = exec.map(units.to_vec(), |u| {
-        let mut prev = (u.row(0) > 0).then(|| residents.id_bytes(u.row(0) - 1));
+        // The row before the unit's first, in this block or the one before.
+        let mut prev = (u.row(0) > 0).then(|| residents.ids.keyed(u.row(0) - 1));
         let (mut by_bytes, mut by_length) = (true, true);
-        for id in u.ids() {
-            if let Some(p) = prev {
-                by_bytes &= p < id;
-                by_length &= (p.len(), p) < (id.len(), id);
+        for (key, id) in u.keyed() {
+            if let Some((pk, p)) = prev {
+                let order = pk.cmp_ids(key, p, id);
+                by_bytes &= order == Less;
+                by_length &= match pk.len.cmp(&key.len) {
+                    Less => true,
+                    Greater => false,
+                    _ => order == Less,
+                };
                 if !(by_bytes || by_length) {
                     break;
                 }
             }
-            prev = Some(id);
+            prev = Some((key, id));
         }
         (by_bytes, by_length)
     });
