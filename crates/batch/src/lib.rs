@@ -53,6 +53,18 @@ impl Executor for Parallel {
         items.into_par_iter().with_max_len(longest).map(f).collect()
     }
 
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        // This thread runs `a`; another takes `b` (and, once `a` is done,
+        // this one helps with what `b` maps).
+        rayon::join(a, b)
+    }
+
     fn filled<T: Clone + Send + Sync>(&self, n: usize, value: T) -> Vec<T> {
         rayon::iter::repeat_n(value, n).collect()
     }

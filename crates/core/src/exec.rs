@@ -11,6 +11,18 @@ pub trait Executor: Sync {
         R: Send,
         F: Fn(T) -> R + Sync + Send;
 
+    /// `(a(), b())`, possibly at the same time: one piece of serial work
+    /// beside another that may itself [`map`](Executor::map) in parallel.
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        (a(), b())
+    }
+
     /// `n` copies of `value`, written by the executor's threads: most of
     /// the cost of filling a large column is the first touch of its
     /// memory, which then happens on every thread.

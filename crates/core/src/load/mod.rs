@@ -67,44 +67,6 @@ pub fn load_dataset_prepared<E: Executor>(
 ) -> Result<(Dataset, PreparedOutcome)> {
     let m = ResolvedManifest::read(dir)?;
     let stamps = crate::version::Stamps::of(&m);
-    // Digests of the PostGIS tables read, for the version.
-    let mut tables: Vec<(&str, String)> = Vec::new();
-    let facilities = match &m.facilities {
-        Input::File(path) => load_facilities(path, m.facilities_crs)?,
-        Input::Postgis(t) => {
-            let (f, digest) = load_facilities_pg(t)?;
-            tables.push(("facilities", digest));
-            f
-        }
-    };
-    let areas = match &m.areas {
-        None => None,
-        Some((Input::File(path), crs, src)) => Some(load_areas(
-            path,
-            *crs,
-            &src.id_property,
-            src.name_property.as_deref(),
-        )?),
-        Some((Input::Postgis(t), _, src)) => {
-            let (a, digest) = load_areas_pg(t, &src.id_property, src.name_property.as_deref())?;
-            tables.push(("areas", digest));
-            Some(a)
-        }
-    };
-    if let Some(specs) = &m.network {
-        let path = &specs[0].path;
-        if !path.is_file() {
-            let mut loc = crate::error::Location::file(&m.path);
-            loc.field = Some("network.path".into());
-            return Err(Error::input(
-                loc,
-                format!(
-                    "expected an OpenStreetMap .osm.pbf extract, found no file at {}",
-                    path.display()
-                ),
-            ));
-        }
-    }
     // The prepared file, when there may be one to read or write.
     let file = match (&m.residents, prepared) {
         (Input::File(_), Some((cache, mode))) => {
@@ -120,6 +82,60 @@ pub fn load_dataset_prepared<E: Executor>(
         }
         _ => None,
     };
+    // The facilities and areas load (one thread) while the residents
+    // file's first pass runs (all of them), unless the residents may come
+    // from their prepared file. The facilities' errors come first.
+    let scan_now =
+        matches!(&m.residents, Input::File(_)) && !matches!(&file, Some((_, PreparedMode::Use)));
+    let (sources, early_scan) = exec.join(
+        || -> Result<_> {
+            // Digests of the PostGIS tables read, for the version.
+            let mut tables: Vec<(&str, String)> = Vec::new();
+            let facilities = match &m.facilities {
+                Input::File(path) => load_facilities(path, m.facilities_crs)?,
+                Input::Postgis(t) => {
+                    let (f, digest) = load_facilities_pg(t)?;
+                    tables.push(("facilities", digest));
+                    f
+                }
+            };
+            let areas = match &m.areas {
+                None => None,
+                Some((Input::File(path), crs, src)) => Some(load_areas(
+                    path,
+                    *crs,
+                    &src.id_property,
+                    src.name_property.as_deref(),
+                )?),
+                Some((Input::Postgis(t), _, src)) => {
+                    let (a, digest) =
+                        load_areas_pg(t, &src.id_property, src.name_property.as_deref())?;
+                    tables.push(("areas", digest));
+                    Some(a)
+                }
+            };
+            if let Some(specs) = &m.network {
+                let path = &specs[0].path;
+                if !path.is_file() {
+                    let mut loc = crate::error::Location::file(&m.path);
+                    loc.field = Some("network.path".into());
+                    return Err(Error::input(
+                        loc,
+                        format!(
+                            "expected an OpenStreetMap .osm.pbf extract, found no file at {}",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+            Ok((facilities, areas, tables))
+        },
+        || match &m.residents {
+            Input::File(path) if scan_now => Some(scan_residents(path, m.residents_crs, exec)),
+            _ => None,
+        },
+    );
+    let (facilities, areas, mut tables) = sources?;
     // The residents from the prepared file, if it is that of these sources.
     let mut known_version = None;
     let mut outcome = PreparedOutcome::Absent;
@@ -148,7 +164,11 @@ pub fn load_dataset_prepared<E: Executor>(
         None => {
             let mut residents = match &m.residents {
                 Input::File(path) => {
-                    let (r, d) = load_residents(path, m.residents_crs, &facilities, exec)?;
+                    let scan = match early_scan {
+                        Some(scan) => scan?,
+                        None => scan_residents(path, m.residents_crs, exec)?,
+                    };
+                    let (r, d) = parse_residents(path, m.residents_crs, scan, &facilities, exec)?;
                     digests.extend(d);
                     r
                 }

@@ -359,50 +359,40 @@ pub(super) const HEADER_PROBE_BYTES: u64 = 64 << 10;
 pub(super) const ID_BUCKET_BITS: u32 = 6;
 pub(super) const ID_BUCKETS: usize = 1 << ID_BUCKET_BITS;
 
-/// The residents of `path`, and the digests of its blocks when the
-/// first pass of a plain CSV took them (for the dataset's version).
-pub(super) fn load_residents<E: Executor>(
+/// What the first pass learned of a residents file: all that is read of
+/// it before the facilities are needed (so that it can run while they
+/// load).
+pub(super) enum ResidentsScan {
+    /// A CSV file without quotes, scanned in pieces.
+    Pieces(PiecesScan),
+    /// Any other file (GeoJSON, a table format, a CSV file with quotes or
+    /// an unfinished header line): read whole by [`parse_residents`].
+    Whole,
+}
+
+/// A CSV file's header and its pieces, scanned.
+pub(super) struct PiecesScan {
+    header: Vec<String>,
+    scans: Vec<PieceScan>,
+    /// True when the pieces are the file's version blocks, all of them.
+    whole: bool,
+    file_len: u64,
+}
+
+/// The first pass over the residents file `path`: its header checked and,
+/// for a plain CSV file, where each piece's lines are, how many rows they
+/// hold and the digest of its block of the file (pieces are the version's
+/// blocks, the first with the header). In parallel; the whole file is never
+/// held in memory.
+pub(super) fn scan_residents<E: Executor>(
     path: &Path,
     crs: Crs,
-    facilities: &Facilities,
     exec: &E,
-) -> Result<(Residents, Option<FileDigests>)> {
-    let untaken = |r: Result<Residents>| r.map(|r| (r, None));
-    if is_table_format(path) {
-        return untaken(load_residents_chunked(path, facilities, exec));
+) -> Result<ResidentsScan> {
+    if is_table_format(path) || is_geojson(path) {
+        return Ok(ResidentsScan::Whole);
     }
-    let transform = ToWgs84::new(crs)?;
-    if is_geojson(path) {
-        let bytes = read_bytes(path)?;
-        let (header, rows) = geojson_points(path, &bytes)?;
-        drop(bytes);
-        let t = Table {
-            path,
-            header,
-            geometry_xy: true,
-            records: None,
-        };
-        let cols = ResidentCols::new(&t)?;
-        let p = ResidentParser {
-            t: &t,
-            cols: &cols,
-            transform: &transform,
-            facilities,
-        };
-        let mut part = p.new_part(rows.len());
-        for (i, rec) in rows.iter().enumerate() {
-            p.push(
-                &mut part,
-                rec,
-                RowPos {
-                    line: None,
-                    feature: Some(i),
-                },
-            )?;
-        }
-        return untaken(finish_part(path, part, exec));
-    }
-
+    ToWgs84::new(crs)?;
     // The header, from the start of the file.
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let file_len = file.metadata().map_err(|e| io_error(path, e))?.len();
@@ -412,9 +402,7 @@ pub(super) fn load_residents<E: Executor>(
     drop(file);
     let header_complete = probe.len() as u64 == file_len || memchr::memchr(b'\n', &probe).is_some();
     if !header_complete || memchr::memchr(b'"', &probe).is_some() {
-        return untaken(load_residents_csv_serial(
-            path, &transform, facilities, exec,
-        ));
+        return Ok(ResidentsScan::Whole);
     }
     let (header, start) = csv_header(path, &probe)?;
     let header_lines = probe[..start].iter().filter(|&&b| b == b'\n').count() as u64;
@@ -424,18 +412,8 @@ pub(super) fn load_residents<E: Executor>(
         geometry_xy: false,
         records: None,
     };
-    let cols = ResidentCols::new(&t)?;
-    let p = ResidentParser {
-        t: &t,
-        cols: &cols,
-        transform: &transform,
-        facilities,
-    };
+    ResidentCols::new(&t)?;
 
-    // Pass 1, in parallel: where each piece's lines are, how many rows
-    // they hold, and the digest of its block of the file (pieces
-    // are the version's blocks, the first with the header). The whole file
-    // is never held in memory.
     let start = start as u64;
     let header_bytes = &probe[..start as usize];
     let ranges: Vec<(u64, u64)> = (0..file_len.div_ceil(CSV_PIECE_BYTES))
@@ -452,7 +430,6 @@ pub(super) fn load_residents<E: Executor>(
         let header = if r.0 == start { header_bytes } else { &[] };
         scan_csv_piece(path, start, r, file_len, header)
     });
-    drop(probe);
     for scan in scanned {
         match scan {
             Ok(mut s) => {
@@ -460,14 +437,63 @@ pub(super) fn load_residents<E: Executor>(
                 line += s.newlines;
                 scans.push(s);
             }
-            Err(ScanError::Quoted) => {
-                return untaken(load_residents_csv_serial(
-                    path, &transform, facilities, exec,
-                ))
-            }
+            Err(ScanError::Quoted) => return Ok(ResidentsScan::Whole),
             Err(ScanError::Io(e)) => return Err(io_error(path, e)),
         }
     }
+    Ok(ResidentsScan::Pieces(PiecesScan {
+        header: t.header,
+        scans,
+        whole,
+        file_len,
+    }))
+}
+
+/// The residents of `path` after its first pass, `scan`, and the digests
+/// of its blocks when that pass took them (for the dataset's version).
+pub(super) fn parse_residents<E: Executor>(
+    path: &Path,
+    crs: Crs,
+    scan: ResidentsScan,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<(Residents, Option<FileDigests>)> {
+    let untaken = |r: Result<Residents>| r.map(|r| (r, None));
+    if is_table_format(path) {
+        // The CRS is the one the file declares.
+        return untaken(load_residents_chunked(path, facilities, exec));
+    }
+    let transform = ToWgs84::new(crs)?;
+    let scan = match scan {
+        ResidentsScan::Pieces(scan) => scan,
+        ResidentsScan::Whole if is_geojson(path) => {
+            return untaken(load_residents_geojson(path, &transform, facilities, exec))
+        }
+        ResidentsScan::Whole => {
+            return untaken(load_residents_csv_serial(
+                path, &transform, facilities, exec,
+            ))
+        }
+    };
+    let PiecesScan {
+        header,
+        scans,
+        whole,
+        file_len,
+    } = scan;
+    let t = Table {
+        path,
+        header,
+        geometry_xy: false,
+        records: None,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform: &transform,
+        facilities,
+    };
 
     // Pass 2, in parallel: every piece parses straight into its slice of
     // the final columns (no per-piece columns to concatenate afterwards).
@@ -515,6 +541,43 @@ pub(super) fn load_residents<E: Executor>(
         blocks: scans.iter().map(|s| s.digest).collect(),
     });
     Ok((residents, digests))
+}
+
+/// The residents of a GeoJSON file of points.
+fn load_residents_geojson<E: Executor>(
+    path: &Path,
+    transform: &ToWgs84,
+    facilities: &Facilities,
+    exec: &E,
+) -> Result<Residents> {
+    let bytes = read_bytes(path)?;
+    let (header, rows) = geojson_points(path, &bytes)?;
+    drop(bytes);
+    let t = Table {
+        path,
+        header,
+        geometry_xy: true,
+        records: None,
+    };
+    let cols = ResidentCols::new(&t)?;
+    let p = ResidentParser {
+        t: &t,
+        cols: &cols,
+        transform,
+        facilities,
+    };
+    let mut part = p.new_part(rows.len());
+    for (i, rec) in rows.iter().enumerate() {
+        p.push(
+            &mut part,
+            rec,
+            RowPos {
+                line: None,
+                feature: Some(i),
+            },
+        )?;
+    }
+    finish_part(path, part, exec)
 }
 
 /// What a piece leaves besides the rows written into the final columns.
