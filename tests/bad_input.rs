@@ -140,6 +140,22 @@ fn an_invalid_status_and_capacity_are_rejected() {
 }
 
 #[test]
+fn a_bad_facilities_file_is_reported_before_a_bad_residents_file() {
+    // The residents' first pass runs while the facilities load; whichever
+    // ends first, on one thread or several, the facilities' error is the
+    // one reported, as when they loaded first.
+    let f = FACILITIES.replace("CDC1,cdc", "CDC1,hospital");
+    let r = RESIDENTS.replace("id,lon,lat", "id,long,lat");
+    let ds = TempDataset::csv(&f, &r);
+    let parallel = Dataset::load_with(ds.path(), &Parallel)
+        .expect_err("load must fail")
+        .to_string();
+    for msg in [load_err(&ds), parallel] {
+        assert_mentions(&msg, &["facilities.csv:4", "`hospital`"]);
+    }
+}
+
+#[test]
 fn a_missing_coordinate_column_is_reported_on_the_header_line() {
     let r = RESIDENTS.replace("id,lon,lat", "id,long,lat");
     let msg = load_err(&TempDataset::csv(FACILITIES, &r));

@@ -86,6 +86,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn join_returns_both_results_while_the_second_maps_in_parallel() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool");
+        let items: Vec<u64> = (0..10_000).collect();
+        let want: Vec<u64> = items.iter().map(|x| x * x).collect();
+        let (a, b) = pool.install(|| {
+            Parallel.join(
+                || (1..=100u64).sum::<u64>(),
+                || Parallel.map(items.clone(), |x| x * x),
+            )
+        });
+        assert_eq!((a, b), (5050, want.clone()));
+        // Outside any pool too.
+        let (a, b) = Parallel.join(|| "facilities", || Parallel.map(items, |x| x * x));
+        assert_eq!((a, b), ("facilities", want));
+    }
+
+    #[test]
     fn map_keeps_the_order_of_any_number_of_items() {
         // Around the run lengths' boundaries (runs of one item, of two,
         // and long ones) and on a pool of three threads too.
