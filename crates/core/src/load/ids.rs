@@ -266,7 +266,7 @@ mod tests {
     fn residents(ids: &[&str], block: usize) -> Residents {
         let mut r = Residents::default();
         for rows in ids.chunks(block) {
-            let mut b = IdBlock::with_capacity(rows.len(), 0);
+            let mut b = IdBlock::with_capacity(0);
             for id in rows {
                 assert!(b.push(id.as_bytes()));
                 r.location.push(LonLat::new(0.0, 0.0));

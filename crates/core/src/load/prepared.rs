@@ -267,8 +267,9 @@ fn categoricals(r: &Residents) -> Vec<(&str, &Categorical)> {
     out
 }
 
-/// Every column of `r`, in the file's order.
-fn columns(r: &Residents) -> Vec<Column<'_>> {
+/// Every column of `r`, in the file's order; `ends` are its id blocks'
+/// ends ([`IdBlock::ends`]), in order.
+fn columns<'a>(r: &'a Residents, ends: &'a [std::borrow::Cow<'a, [u32]>]) -> Vec<Column<'a>> {
     let mut out = vec![
         Column::Points(&r.location),
         Column::Floats(&r.weight),
@@ -279,9 +280,9 @@ fn columns(r: &Residents) -> Vec<Column<'_>> {
             .into_iter()
             .map(|(_, c)| Column::Words(c.codes())),
     );
-    for (_, block) in r.ids.blocks() {
+    for ((_, block), ends) in r.ids.blocks().zip(ends) {
         out.push(Column::Bytes(block.bytes()));
-        out.push(Column::Words(block.ends()));
+        out.push(Column::Words(ends));
     }
     out
 }
@@ -335,7 +336,8 @@ pub(crate) fn write_prepared<E: Executor>(
     };
     let header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
     let start = data_start(header.len());
-    let pieces = chunks(columns(residents));
+    let ends: Vec<_> = residents.ids.blocks().map(|(_, b)| b.ends()).collect();
+    let pieces = chunks(columns(residents, &ends));
     let mut jobs = Vec::with_capacity(pieces.len());
     let mut at = start;
     for c in pieces {

@@ -733,7 +733,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 location: take(&mut loc, rows),
                 weight: take(&mut w, rows),
                 gp: take(&mut g, rows),
-                ids: IdBlock::with_capacity(rows, rows * 12),
+                ids: IdBlock::with_capacity(rows * 12),
                 ids_overflow: false,
                 categorical: cats
                     .iter_mut()
