@@ -64,14 +64,22 @@ impl IdBlock {
 
     /// A block of `bytes` and the end of each id in them; `None` unless
     /// the ends never decrease and the last is the length of `bytes`.
+    /// Ends of ids of one length are not kept.
     pub(crate) fn from_parts(bytes: Vec<u8>, ends: Vec<u32>) -> Option<IdBlock> {
         let ordered = ends.windows(2).all(|w| w[0] <= w[1]);
         let last = ends.last().map_or(0, |&e| e as usize);
-        (ordered && last == bytes.len()).then_some(IdBlock {
+        if !(ordered && last == bytes.len()) {
+            return None;
+        }
+        let width = ends.first().map_or(0, |&e| e as usize);
+        let one_width = (1..=ends.len())
+            .zip(&ends)
+            .all(|(i, &e)| e as usize == i * width);
+        Some(IdBlock {
             len: ends.len(),
             bytes,
-            ends,
-            width: 0,
+            ends: if one_width { Vec::new() } else { ends },
+            width,
         })
     }
 
@@ -316,6 +324,8 @@ mod tests {
                 assert_eq!(block.len(), 9);
                 assert_eq!(&block.ends()[..], &ends[..], "{at}");
                 let parts = IdBlock::from_parts(block.bytes().to_vec(), ends).unwrap();
+                // Read back, the ends of one width are not kept either.
+                assert_eq!(parts.ends.is_empty(), at == 9, "{at}");
                 for (i, id) in ids.iter().enumerate() {
                     assert_eq!(block.get(i), &id[..], "{at} {i}");
                     assert_eq!(parts.get(i), &id[..], "{at} {i}");
