@@ -119,6 +119,7 @@ impl Dataset {
             group,
             gp,
             extra,
+            ones,
             unit_weights: _,
         } = self.residents;
         let n = location.len();
@@ -126,7 +127,8 @@ impl Dataset {
         let mut parts: Vec<(usize, Box<dyn Send>)> = vec![
             (ids.heap_bytes(), Box::new(ids)),
             (16 * n, Box::new(location)),
-            (8 * n, Box::new(weight)),
+            (8 * weight.len(), Box::new(weight)),
+            (ones.get().map_or(0, |o| 8 * o.len()), Box::new(ones)),
             (4 * n, Box::new(gp)),
             (4 * n, Box::new(municipality)),
             (4 * n, Box::new(group)),

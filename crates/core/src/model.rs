@@ -396,7 +396,11 @@ impl Categorical {
 #[derive(Debug, Clone, Default)]
 pub struct Residents {
     pub(crate) location: Vec<LonLat>,
+    /// People at each point; empty when every weight is 1 (`unit_weights`)
+    /// and a loader left it so, then made by [`Residents::weights`] if
+    /// asked for (`ones`).
     pub(crate) weight: Vec<f64>,
+    pub(crate) ones: std::sync::OnceLock<Vec<f64>>,
     pub(crate) ids: crate::resident_ids::Ids,
     pub(crate) municipality: Categorical,
     pub(crate) group: Categorical,
@@ -424,7 +428,11 @@ impl Residents {
 
     /// People at each point.
     pub fn weights(&self) -> &[f64] {
-        &self.weight
+        if self.weight.len() == self.len() {
+            &self.weight
+        } else {
+            self.ones.get_or_init(|| vec![1.0; self.len()])
+        }
     }
 
     /// True when every weight is 1.
@@ -434,7 +442,7 @@ impl Residents {
 
     /// Total people.
     pub fn total_weight(&self) -> f64 {
-        self.weight.iter().sum()
+        self.weights().iter().sum()
     }
 
     /// Pseudonymous id of row `row`.

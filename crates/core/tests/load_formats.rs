@@ -447,3 +447,33 @@ fn bad_records_after_blank_lines_name_their_line_in_every_csv() {
         }
     }
 }
+
+/// Pieces whose weights are all 1 write none (the column's pages are never
+/// touched): a file of ones has no weight column until one is asked for,
+/// and in a file with other weights the pieces of ones get theirs, as do
+/// the rows of a piece before its first other weight.
+#[test]
+fn weights_of_one_are_filled_in_where_a_piece_wrote_none() {
+    // About 3.4 MB: two pieces, the second with weights other than 1 from
+    // row `at` on (or none: `N`).
+    const N: usize = 120_000;
+    for at in [0, 1, 40_000, 90_000, 119_999, N] {
+        let mut s = String::from("id,lon,lat,weight\n");
+        let mut want = Vec::with_capacity(N);
+        for i in 0..N {
+            let w = if i >= at && i % 7 != 3 { 2.5 } else { 1.0 };
+            want.push(w);
+            let _ = writeln!(s, "R{i:06},9.{:07},45.{:07},{w}", i * 13, i * 7);
+        }
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("residents.csv"), s).unwrap();
+        dataset_dir(d.path(), "residents.csv");
+        let ds = Dataset::load_with(d.path(), &Threads).unwrap();
+        let r = ds.residents();
+        assert_eq!(r.len(), N);
+        assert_eq!(r.has_unit_weights(), at == N, "{at}");
+        assert!(r.weights() == &want[..], "{at}");
+        let total: f64 = want.iter().sum();
+        assert_eq!(r.total_weight(), total, "{at}");
+    }
+}

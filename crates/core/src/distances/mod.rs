@@ -514,12 +514,15 @@ pub fn distance_report<E: Executor>(
 ) -> Result<DistanceReport> {
     let residents = dataset.residents();
     let (head, measured) = measure(dataset, query, None, exec)?;
+    // Unit weights are not looked up (nor made into a column).
+    let unit = residents.has_unit_weights();
+    let weights = if unit { &[][..] } else { residents.weights() };
     Ok(assemble(
         head,
         query.cdf_steps,
         measured,
-        residents.weights(),
-        residents.has_unit_weights(),
+        weights,
+        unit,
         exec,
     ))
 }
@@ -596,8 +599,8 @@ pub(crate) fn measure<E: Executor>(
 }
 
 /// The report from its head and the values: groups summarised, suppressed
-/// under the head's `min_group_size`, sorted by key; `weights` and `unit`
-/// are by position. A function of the values in position order only, so a merge of shards that puts every
+/// under the head's `min_group_size`, sorted by key; `weights` are by
+/// position, and not looked at (and may be empty) when `unit`. A function of the values in position order only, so a merge of shards that puts every
 /// resident back at its row gives the unsharded document bit for bit.
 /// Groups of at least this many unit-weight values are summarised by all
 /// threads ([`Summary::from_values_with`]); smaller ones, one per thread.
@@ -622,10 +625,11 @@ pub(crate) fn assemble<E: Executor>(
     let nlabels = labels.len();
     let single = unit && head.group_by.is_none();
     let seconds_only = d.seconds_only;
+    let weight_of = |i: usize| if unit { 1.0 } else { weights[i] };
     let unreachable: f64 = d
         .unreachable
         .iter()
-        .fold(0.0, |a, &i| a + weights[i as usize]);
+        .fold(0.0, |a, &i| a + weight_of(i as usize));
     let (lengths, missing) = bucketize(d.distance_m, &codes, nlabels, weights, unit, single);
     let times = d
         .time_s
@@ -794,7 +798,7 @@ fn bucketize(
     let mut counts = vec![0usize; nlabels + 1];
     for (i, &d) in values.iter().enumerate() {
         if d.is_nan() {
-            missing += weights[i];
+            missing += if unit { 1.0 } else { weights[i] };
         } else {
             counts[bucket_of(i)] += 1;
         }

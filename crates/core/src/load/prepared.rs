@@ -272,7 +272,7 @@ fn categoricals(r: &Residents) -> Vec<(&str, &Categorical)> {
 fn columns<'a>(r: &'a Residents, ends: &'a [std::borrow::Cow<'a, [u32]>]) -> Vec<Column<'a>> {
     let mut out = vec![
         Column::Points(&r.location),
-        Column::Floats(&r.weight),
+        Column::Floats(r.weights()),
         Column::Words(&r.gp),
     ];
     out.extend(
@@ -306,7 +306,7 @@ pub(crate) fn write_prepared<E: Executor>(
 ) -> std::io::Result<u64> {
     let rows = residents.len();
     let cats = categoricals(residents);
-    if residents.weight.len() != rows
+    if residents.weights().len() != rows
         || residents.gp.len() != rows
         || residents.ids.len() != rows
         || cats.iter().any(|(_, c)| c.len() != rows)
@@ -556,7 +556,13 @@ pub(crate) fn read_prepared<E: Executor>(
     }
     Ok(Residents {
         location,
-        weight,
+        // Ones are not kept (see `Residents::weights`).
+        weight: if header.unit_weights {
+            Vec::new()
+        } else {
+            weight
+        },
+        ones: Default::default(),
         ids: Ids::from_blocks(ids),
         municipality,
         group,

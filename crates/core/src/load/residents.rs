@@ -139,8 +139,15 @@ impl RowSink for PieceSink<'_> {
         }
         self.ids_overflow |= !self.ids.push(row.id.as_bytes());
         self.location[i] = row.location;
-        self.unit_weights &= row.weight == 1.0;
-        self.weight[i] = row.weight;
+        // Weights of 1 are not written (their pages never touched) until
+        // the piece holds another: then the rows before it get their 1.
+        if self.unit_weights && row.weight != 1.0 {
+            self.weight[..i].fill(1.0);
+            self.unit_weights = false;
+        }
+        if !self.unit_weights {
+            self.weight[i] = row.weight;
+        }
         self.gp[i] = row.gp;
         let (m, rest) = self.categorical.split_at_mut(1);
         let key = |k: usize| row.keys.map_or(ShortKey::NONE, |keys| keys[k]);
@@ -799,6 +806,22 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             }
         }
     });
+    // Every weight 1: no column (see `Residents::weights`); otherwise the
+    // pieces of ones get theirs.
+    let unit_weights = outs.iter().all(|o| o.unit_weights);
+    if unit_weights {
+        weight = Vec::new();
+    } else {
+        let mut rest = &mut weight[..];
+        let mut ones = Vec::new();
+        for (&rows, out) in rows.iter().zip(&outs) {
+            let piece = take(&mut rest, rows);
+            if out.unit_weights {
+                ones.push(piece);
+            }
+        }
+        exec.map(ones, |piece| piece.fill(1.0));
+    }
     let mut categoricals: Vec<Categorical> = Vec::with_capacity(codes.len());
     for (mut all, column) in dicts.into_iter().zip(codes) {
         all.set_codes(column);
@@ -818,7 +841,8 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             .map(|(name, _)| name.clone())
             .zip(categoricals)
             .collect(),
-        unit_weights: outs.iter().all(|o| o.unit_weights),
+        ones: Default::default(),
+        unit_weights,
     };
     debug_assert_eq!(residents.ids.len(), residents.len());
     Ok(residents)

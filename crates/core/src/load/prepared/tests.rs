@@ -55,7 +55,7 @@ fn assert_same(a: &Residents, b: &Residents) {
     let bits = |r: &Residents| -> Vec<(u64, u64, u64)> {
         r.location
             .iter()
-            .zip(&r.weight)
+            .zip(r.weights())
             .map(|(p, w)| (p.lon.to_bits(), p.lat.to_bits(), w.to_bits()))
             .collect()
     };
@@ -202,6 +202,12 @@ fn a_damaged_file_is_refused_whole() {
     }
 }
 
+/// `r` with the weight of row 9 set to `w`.
+fn spoil_weight(r: &mut Residents, w: f64) {
+    r.weight = r.weights().to_vec();
+    r.weight[9] = w;
+}
+
 #[test]
 fn values_a_load_cannot_store_are_refused_even_when_the_digests_agree() {
     let d = load_dataset(
@@ -218,8 +224,8 @@ fn values_a_load_cannot_store_are_refused_even_when_the_digests_agree() {
         ("impossible", Box::new(move |r| r.gp[7] = n as u32)),
         ("impossible", Box::new(|r| r.location[3].lat = 90.5)),
         ("impossible", Box::new(|r| r.location[3].lon = f64::NAN)),
-        ("impossible", Box::new(|r| r.weight[9] = -1.0)),
-        ("impossible", Box::new(|r| r.weight[9] = f64::INFINITY)),
+        ("impossible", Box::new(|r| spoil_weight(r, -1.0))),
+        ("impossible", Box::new(|r| spoil_weight(r, f64::INFINITY))),
         (
             "impossible",
             Box::new(|r| {
