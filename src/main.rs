@@ -8,7 +8,8 @@ use anyhow::Context;
 use bacino_batch::Parallel;
 use bacino_core::{
     distance_report, CatchmentOptions, Dataset, DistanceQuery, DistanceReport, FacilityKind,
-    GroupBy, GroupStats, MetricName, Overrides, PreparedMode, PreparedOutcome, Shard, Target,
+    GroupBy, GroupStats, MetricName, Overrides, PreparedMode, PreparedOutcome, ResidentColumns,
+    Shard, Target,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -350,18 +351,20 @@ fn main() -> ExitCode {
 /// Loads a dataset, its residents from their prepared file when there is
 /// a current one (saying so on stderr).
 pub(crate) fn load(dir: &std::path::Path) -> anyhow::Result<Dataset> {
+    load_columns(dir, &ResidentColumns::all())
+}
+
+/// [`load`], keeping at least the residents' `columns` (the others only
+/// when they come from a prepared file, or one is written).
+fn load_columns(dir: &std::path::Path, columns: &ResidentColumns) -> anyhow::Result<Dataset> {
     let cache = CACHE_DIR.get().cloned().flatten();
     let t = std::time::Instant::now();
-    let mut d = match &cache {
-        Some(c) => {
-            let (d, outcome) = Dataset::load_prepared(dir, &Parallel, c, PreparedMode::Use)
-                .with_context(|| format!("cannot load dataset {}", dir.display()))?;
-            log_prepared(&d.name, &outcome, t.elapsed());
-            d
-        }
-        None => Dataset::load_with(dir, &Parallel)
-            .with_context(|| format!("cannot load dataset {}", dir.display()))?,
-    };
+    let prepared = cache.as_deref().map(|c| (c, PreparedMode::Use));
+    let (mut d, outcome) = Dataset::load_columns(dir, &Parallel, prepared, columns)
+        .with_context(|| format!("cannot load dataset {}", dir.display()))?;
+    if cache.is_some() {
+        log_prepared(&d.name, &outcome, t.elapsed());
+    }
     d.set_cache_dir(cache);
     Ok(d)
 }
@@ -482,12 +485,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     };
     let target = Target::from_params(to, args.kind.as_deref())?;
     let group_by: GroupBy = args.group_by.as_deref().unwrap_or("all").parse()?;
-    let t0 = std::time::Instant::now();
-    let dataset = load(&args.dir)?;
-    let t1 = std::time::Instant::now();
-    let load_peak = peak_rss();
     let metric: MetricName = args.metric.parse()?;
-    prepare_metric(&dataset, metric)?;
     let query = DistanceQuery {
         target,
         group_by,
@@ -495,8 +493,20 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         metric,
         cdf_steps: args.cdf.unwrap_or(0),
     };
+    let shard_by: GroupBy = args.shard_by.as_deref().unwrap_or("all").parse()?;
+    // Only the residents' columns the statistics read are kept (every
+    // field is still checked): nationally 1 GB less without a grouping.
+    let columns = match shard_by.residents_column() {
+        Some(c) if args.shard.is_some() => query.columns().with(c),
+        _ => query.columns(),
+    };
+    let t0 = std::time::Instant::now();
+    let dataset = load_columns(&args.dir, &columns)?;
+    let t1 = std::time::Instant::now();
+    let load_peak = peak_rss();
+    prepare_metric(&dataset, metric)?;
     if let Some(shard) = args.shard {
-        let by: GroupBy = args.shard_by.as_deref().unwrap_or("all").parse()?;
+        let by = shard_by;
         let part = bacino_core::distance_part(&dataset, &query, shard, &by, &Parallel)?;
         let path = args
             .out

@@ -61,7 +61,26 @@ impl Dataset {
         cache_dir: &Path,
         mode: crate::PreparedMode,
     ) -> Result<(Dataset, crate::PreparedOutcome)> {
-        crate::load::load_dataset_prepared(dir.as_ref(), exec, Some((cache_dir, mode)))
+        crate::load::load_dataset_prepared(
+            dir.as_ref(),
+            exec,
+            Some((cache_dir, mode)),
+            &crate::ResidentColumns::all(),
+        )
+    }
+
+    /// [`Dataset::load_with`] or, given a cache directory and mode,
+    /// [`Dataset::load_prepared`], keeping at least the residents' `columns`
+    /// (see [`crate::ResidentColumns`]: the others may be left out, which
+    /// saves their memory and the time to store them; every field is
+    /// checked all the same).
+    pub fn load_columns<E: Executor>(
+        dir: impl AsRef<Path>,
+        exec: &E,
+        cache: Option<(&Path, crate::PreparedMode)>,
+        columns: &crate::ResidentColumns,
+    ) -> Result<(Dataset, crate::PreparedOutcome)> {
+        crate::load::load_dataset_prepared(dir.as_ref(), exec, cache, columns)
     }
 
     /// Assembles a dataset from parts already validated.
@@ -121,6 +140,7 @@ impl Dataset {
             extra,
             ones,
             unit_weights: _,
+            kept: _,
         } = self.residents;
         let n = location.len();
         // Each column with its size in bytes, to share them out evenly.

@@ -49,6 +49,7 @@ mod model;
 mod plan;
 mod reach;
 mod reassign;
+mod resident_columns;
 mod resident_ids;
 mod shard;
 mod stats;
@@ -109,6 +110,7 @@ pub use reassign::{
     MunicipalityChange, Optimality, Reassignment, ReassignmentRow, ScenarioQuery, ScenarioReport,
     TimeFigures, DEFAULT_MAX_DISTANCE_M,
 };
+pub use resident_columns::ResidentColumns;
 pub use shard::{distance_part, merge_distance_parts, shard_rows, DistancePart, Shard};
 pub use stats::{round_mm, Summary};
 pub use transport::{transport, Transported};

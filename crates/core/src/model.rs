@@ -408,6 +408,8 @@ pub struct Residents {
     pub(crate) gp: Vec<u32>,
     pub(crate) extra: Vec<(String, Categorical)>,
     pub(crate) unit_weights: bool,
+    /// The columns the load kept: those it did not are empty.
+    pub(crate) kept: crate::ResidentColumns,
 }
 
 impl Residents {
@@ -456,25 +458,38 @@ impl Residents {
         self.ids.get(row)
     }
 
+    /// The columns the load kept (panics below when one not kept is
+    /// read).
+    pub fn kept(&self) -> &crate::ResidentColumns {
+        &self.kept
+    }
+
     /// ISTAT municipality column.
+    #[track_caller]
     pub fn municipality(&self) -> &Categorical {
+        crate::ResidentColumns::expect(self.kept.keeps_municipality(), "municipality");
         &self.municipality
     }
 
     /// `group` column.
+    #[track_caller]
     pub fn group(&self) -> &Categorical {
+        crate::ResidentColumns::expect(self.kept.keeps_group(), "group");
         &self.group
     }
 
     /// Listed GP (facility index) per row, [`NONE`] when absent.
+    #[track_caller]
     pub fn gp(&self) -> &[u32] {
+        crate::ResidentColumns::expect(self.kept.keeps_gp(), "gp_id");
         &self.gp
     }
 
     /// The code of value `v` in the `group` column (e.g. `ad_user`), if
     /// any resident has it.
+    #[track_caller]
     pub fn group_code(&self, v: &str) -> Option<u32> {
-        self.group
+        self.group()
             .values()
             .iter()
             .position(|x| x == v)
@@ -482,8 +497,11 @@ impl Residents {
     }
 
     /// Extra columns kept from the input, by name.
+    #[track_caller]
     pub fn extra(&self, name: &str) -> Option<&Categorical> {
-        self.extra.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+        let (n, c) = self.extra.iter().find(|(n, _)| n == name)?;
+        crate::ResidentColumns::expect(self.kept.keeps_extra(n), n);
+        Some(c)
     }
 
     /// Names of the extra columns.

@@ -477,3 +477,96 @@ fn weights_of_one_are_filled_in_where_a_piece_wrote_none() {
         assert_eq!(r.total_weight(), total, "{at}");
     }
 }
+
+/// A load asked for fewer columns keeps those and the locations, weights
+/// and ids exactly as a whole load does, leaves the others out (reading
+/// one panics), and still checks every field: a bad GP id or a repeated id
+/// is the same error. A load that writes or reads a prepared file keeps
+/// every column.
+#[test]
+fn a_load_of_some_columns_keeps_them_and_checks_every_field() {
+    use bacino_core::{PreparedMode, PreparedOutcome, ResidentColumns};
+    let r = rows();
+    let d = tempfile::tempdir().unwrap();
+    write_csv(&r, &d.path().join("residents.csv"));
+    dataset_dir(d.path(), "residents.csv");
+    let some = |dir: &Path, columns: &ResidentColumns| {
+        Dataset::load_columns(dir, &Threads, None, columns)
+            .map(|(d, outcome)| {
+                assert_eq!(outcome, PreparedOutcome::Absent);
+                d
+            })
+            .map_err(|e| e.to_string())
+    };
+    let whole = load(d.path()).unwrap();
+    let (w, minimal) = (whole.residents(), ResidentColumns::minimal());
+    for columns in [
+        minimal.clone(),
+        minimal.clone().with("gp_id"),
+        minimal.clone().with("municipality"),
+        minimal.clone().with("group").with("gp_id"),
+    ] {
+        let part = some(d.path(), &columns).unwrap();
+        let p = part.residents();
+        assert_eq!(p.kept(), &columns);
+        assert_eq!(p.len(), N);
+        assert!(p.locations() == w.locations(), "{columns:?}");
+        assert!(p.weights() == w.weights(), "{columns:?}");
+        assert!((0..N).all(|i| p.id(i) == w.id(i)), "{columns:?}");
+        let read = |f: &(dyn Fn() + std::panic::RefUnwindSafe)| std::panic::catch_unwind(f);
+        match columns.keeps_gp() {
+            true => assert!(p.gp() == w.gp()),
+            false => assert!(read(&|| {
+                let _ = p.gp();
+            })
+            .is_err()),
+        }
+        match columns.keeps_municipality() {
+            true => assert!((0..N).all(|i| p.municipality().get(i) == w.municipality().get(i))),
+            false => assert!(read(&|| {
+                let _ = p.municipality();
+            })
+            .is_err()),
+        }
+        match columns.keeps_group() {
+            true => assert!((0..N).all(|i| p.group().get(i) == w.group().get(i))),
+            false => assert!(read(&|| {
+                let _ = p.group_code("65+");
+            })
+            .is_err()),
+        }
+    }
+
+    // Bad fields in a later piece: the same errors whatever is kept.
+    let csv = std::fs::read_to_string(d.path().join("residents.csv")).unwrap();
+    let mut lines: Vec<&str> = csv.split_inclusive('\n').collect();
+    let unknown_gp = "R999999,9.5,45.5,1,016024,GP7,65+\n";
+    let repeat = format!("{},9.5,45.5,1,,,65+\n", r.id[10]);
+    for bad in [unknown_gp, repeat.as_str()] {
+        lines.insert(120_000, bad);
+        std::fs::write(d.path().join("residents.csv"), lines.concat()).unwrap();
+        let e = load(d.path()).unwrap_err();
+        assert!(e.contains(":120001:") || e.contains("duplicate"), "{e}");
+        assert_eq!(some(d.path(), &minimal).unwrap_err(), e);
+        lines.remove(120_000);
+    }
+    std::fs::write(d.path().join("residents.csv"), lines.concat()).unwrap();
+
+    // Prepared files: written from a whole load, and read whole.
+    let cache = tempfile::tempdir().unwrap();
+    let prepared = |mode| {
+        Dataset::load_columns(d.path(), &Threads, Some((cache.path(), mode)), &minimal).unwrap()
+    };
+    let (none_yet, outcome) = prepared(PreparedMode::Use);
+    assert_eq!(outcome, PreparedOutcome::Absent);
+    assert_eq!(none_yet.residents().kept(), &minimal);
+    let (written, outcome) = prepared(PreparedMode::Write);
+    assert!(
+        matches!(outcome, PreparedOutcome::Written(_)),
+        "{outcome:?}"
+    );
+    assert!(written.residents().kept().is_all());
+    let (read, outcome) = prepared(PreparedMode::Use);
+    assert!(matches!(outcome, PreparedOutcome::Read(_)), "{outcome:?}");
+    same_residents(&read, &whole, "prepared");
+}

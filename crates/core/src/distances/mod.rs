@@ -1,7 +1,6 @@
 //! Resident → facility distances and their grouped statistics (CONTRACT §2, §4).
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -10,91 +9,16 @@ use crate::error::{Error, Result};
 use crate::exec::{chunk_ranges, Executor};
 use crate::geodesic::LocalFrame;
 use crate::index::FacilityIndex;
-use crate::metric::{Metric, MetricName, PreparedNetwork};
+use crate::metric::{Metric, PreparedNetwork};
 use crate::model::{FacilityIdx, FacilityKind, LonLat, NONE};
 use crate::stats::{round_mm, serialize_whole, serialize_whole_opt, Summary};
 use bacino_network::{NetworkInfo, Target as NetTarget};
 
 mod groups;
+mod query;
 
 pub use groups::{GroupStats, TimeSummary};
-
-/// What each resident is measured to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// The facility in the resident's `gp_id`.
-    Assigned,
-    /// The nearest active facility of a kind.
-    Nearest(FacilityKind),
-}
-
-impl Target {
-    /// Builds a target from the contract's `to` and `kind` parameters.
-    pub fn from_params(to: &str, kind: Option<&str>) -> Result<Target> {
-        let kind = kind
-            .map(|k| {
-                k.parse::<FacilityKind>()
-                    .map_err(|m| Error::param("kind", m))
-            })
-            .transpose()?;
-        match to {
-            "assigned" => Ok(Target::Assigned),
-            "nearest" => Ok(Target::Nearest(kind.ok_or_else(|| {
-                Error::param("kind", "required with to=nearest (e.g. kind=gp)")
-            })?)),
-            other => Err(Error::param(
-                "to",
-                format!("expected `assigned` or `nearest`, found `{other}`"),
-            )),
-        }
-    }
-}
-
-/// How residents are grouped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupBy {
-    /// One group, key `all`.
-    All,
-    /// The `group` column.
-    Group,
-    /// The `municipality` column (filled from areas when missing).
-    Municipality,
-    /// The area the resident lies in (point in polygon).
-    Area,
-    /// The facility measured to (nearest or assigned).
-    Facility,
-    /// Any other residents column.
-    Column(String),
-}
-
-impl FromStr for GroupBy {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<GroupBy> {
-        Ok(match s.trim() {
-            "" | "all" | "none" => GroupBy::All,
-            "group" => GroupBy::Group,
-            "municipality" => GroupBy::Municipality,
-            "area" => GroupBy::Area,
-            "facility" => GroupBy::Facility,
-            other => GroupBy::Column(other.to_owned()),
-        })
-    }
-}
-
-impl GroupBy {
-    /// The contract spelling, `None` for no grouping.
-    pub fn name(&self) -> Option<&str> {
-        match self {
-            GroupBy::All => None,
-            GroupBy::Group => Some("group"),
-            GroupBy::Municipality => Some("municipality"),
-            GroupBy::Area => Some("area"),
-            GroupBy::Facility => Some("facility"),
-            GroupBy::Column(c) => Some(c),
-        }
-    }
-}
+pub use query::{DistanceQuery, GroupBy, Target};
 
 /// Per-resident distances and the facility each was measured to.
 #[derive(Debug, Clone)]
@@ -208,7 +132,12 @@ fn table_distances(
         unreachable: Vec::new(),
         seconds_only: table.unit() == crate::costs::CostUnit::Seconds,
     };
-    let gp = dataset.residents().gp();
+    // The listed GPs are read only for the assigned target (a load may
+    // not have kept them otherwise).
+    let gp = match target {
+        Target::Assigned => dataset.residents().gp(),
+        Target::Nearest(_) => &[],
+    };
     if let Target::Nearest(kind) = target {
         if facilities.active_of_kind(kind).is_empty() {
             return Err(Error::Unavailable(format!(
@@ -484,23 +413,6 @@ pub struct DistanceReport {
     pub unmeasured: f64,
     /// One entry per group, sorted by key (`null` last).
     pub groups: Vec<GroupStats>,
-}
-
-/// A distances request.
-#[derive(Debug, Clone)]
-pub struct DistanceQuery {
-    /// What to measure to.
-    pub target: Target,
-    /// How to group.
-    pub group_by: GroupBy,
-    /// Privacy threshold in people (default 10).
-    pub min_group_size: f64,
-    /// The metric (default geodesic).
-    pub metric: MetricName,
-    /// With `n > 0`, each group also carries its distribution: the
-    /// quantiles at 0, 1/n, …, 1 (`cdf_m`, and `cdf_s` under a network
-    /// metric). 0: none.
-    pub cdf_steps: u32,
 }
 
 /// Default privacy threshold (CONTRACT §2).

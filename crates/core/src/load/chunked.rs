@@ -83,13 +83,20 @@ pub(super) fn residents_from_chunks<E: Executor>(
         .enumerate()
         .map(|(k, &rows)| (k, rows))
         .collect();
-    let residents = parse_pieces(path, &cols, pieces, exec, |k, sink| {
-        let chunk = chunks.read(k).map_err(|e| format_error(path, e))?;
-        for i in 0..chunk.len() {
-            p.push(sink, &ChunkRow { chunk: &chunk, i }, pos_of(&chunk, i))?;
-        }
-        Ok(())
-    })?;
+    let residents = parse_pieces(
+        path,
+        &cols,
+        &ResidentColumns::all(),
+        pieces,
+        exec,
+        |k, sink| {
+            let chunk = chunks.read(k).map_err(|e| format_error(path, e))?;
+            for i in 0..chunk.len() {
+                p.push(sink, &ChunkRow { chunk: &chunk, i }, pos_of(&chunk, i))?;
+            }
+            Ok(())
+        },
+    )?;
     check_unique_ids(path, &residents, exec, Some(&chunks.locator), |row| {
         // The chunk holding global row `row`, read again (an error path).
         let mut first = 0;

@@ -31,6 +31,7 @@ use crate::manifest::{Input, ResolvedManifest};
 use crate::model::{
     Categorical, Facilities, Facility, FacilityId, FacilityStatus, LonLat, Residents, NONE,
 };
+use crate::resident_columns::ResidentColumns;
 use crate::resident_ids::{IdBlock, Ids};
 use crate::version::FileDigests;
 
@@ -53,17 +54,21 @@ pub use prepared::{PreparedMode, PreparedOutcome, PREPARED_FORMAT};
 /// Loads a dataset directory (or a manifest file), running independent
 /// parsing work through `exec`.
 pub fn load_dataset<E: Executor>(dir: &Path, exec: &E) -> Result<Dataset> {
-    load_dataset_prepared(dir, exec, None).map(|(d, _)| d)
+    load_dataset_prepared(dir, exec, None, &ResidentColumns::all()).map(|(d, _)| d)
 }
 
 /// [`load_dataset`], with the residents read from (or written to) their
 /// prepared file in the directory given, as `mode` says (see
 /// [`PreparedMode`]). Residents read from a PostGIS table are never
 /// prepared: their digest needs every row read anyway.
+///
+/// The residents keep at least the `columns` asked for (see
+/// [`ResidentColumns`]); all of them when a prepared file may be written.
 pub fn load_dataset_prepared<E: Executor>(
     dir: &Path,
     exec: &E,
     prepared: Option<(&Path, PreparedMode)>,
+    columns: &ResidentColumns,
 ) -> Result<(Dataset, PreparedOutcome)> {
     let m = ResolvedManifest::read(dir)?;
     let stamps = crate::version::Stamps::of(&m);
@@ -168,7 +173,11 @@ pub fn load_dataset_prepared<E: Executor>(
                         Some(scan) => scan?,
                         None => scan_residents(path, m.residents_crs, exec)?,
                     };
-                    let (r, d) = parse_residents(path, m.residents_crs, scan, &facilities, exec)?;
+                    // A prepared file written from this load needs them all.
+                    let all = ResidentColumns::all();
+                    let columns = if file.is_some() { &all } else { columns };
+                    let (r, d) =
+                        parse_residents(path, m.residents_crs, scan, &facilities, columns, exec)?;
                     digests.extend(d);
                     r
                 }
@@ -178,7 +187,7 @@ pub fn load_dataset_prepared<E: Executor>(
                     r
                 }
             };
-            if let Some(areas) = &areas {
+            if let (Some(areas), true) = (&areas, residents.kept.keeps_municipality()) {
                 fill_municipalities(&mut residents, areas, exec);
             }
             residents

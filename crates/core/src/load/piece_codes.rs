@@ -21,7 +21,8 @@ pub(super) struct PieceCodes<'a> {
 pub(super) const RECENT_KEYS: usize = 4;
 
 impl PieceCodes<'_> {
-    /// A column writing its codes into `codes`.
+    /// A column writing its codes into `codes` (empty for a column not
+    /// kept: then nothing is done).
     pub(super) fn new(codes: &mut [u32]) -> PieceCodes<'_> {
         PieceCodes {
             codes,
@@ -37,6 +38,9 @@ impl PieceCodes<'_> {
     /// recent ones by its key, one without by comparing it with the last.
     #[inline(always)]
     pub(super) fn set(&mut self, row: usize, value: Option<&str>, key: ShortKey) {
+        if row >= self.codes.len() {
+            return;
+        }
         self.codes[row] = match value {
             None | Some("") => NONE,
             Some(v) if key != ShortKey::NONE => {

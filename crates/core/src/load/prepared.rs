@@ -569,6 +569,7 @@ pub(crate) fn read_prepared<E: Executor>(
         gp,
         extra: cats.collect(),
         unit_weights: header.unit_weights,
+        kept: crate::ResidentColumns::all(),
     })
 }
 

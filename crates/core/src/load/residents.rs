@@ -118,6 +118,7 @@ pub(super) struct PieceSink<'a> {
     pub(super) rows: usize,
     pub(super) location: &'a mut [LonLat],
     pub(super) weight: &'a mut [f64],
+    /// Empty when the column is not kept.
     pub(super) gp: &'a mut [u32],
     /// The piece's ids: a block of the final id column.
     pub(super) ids: IdBlock,
@@ -148,7 +149,9 @@ impl RowSink for PieceSink<'_> {
         if !self.unit_weights {
             self.weight[i] = row.weight;
         }
-        self.gp[i] = row.gp;
+        if let Some(gp) = self.gp.get_mut(i) {
+            *gp = row.gp;
+        }
         let (m, rest) = self.categorical.split_at_mut(1);
         let key = |k: usize| row.keys.map_or(ShortKey::NONE, |keys| keys[k]);
         m[0].set(i, row.municipality, key(0));
@@ -463,6 +466,7 @@ pub(super) fn parse_residents<E: Executor>(
     crs: Crs,
     scan: ResidentsScan,
     facilities: &Facilities,
+    columns: &ResidentColumns,
     exec: &E,
 ) -> Result<(Residents, Option<FileDigests>)> {
     let untaken = |r: Result<Residents>| r.map(|r| (r, None));
@@ -506,7 +510,7 @@ pub(super) fn parse_residents<E: Executor>(
     // the final columns (no per-piece columns to concatenate afterwards).
     let pieces = scans.iter().map(|s| (*s, s.rows)).collect();
     let plain = PlainRows::new(&p);
-    let residents = parse_pieces(path, &cols, pieces, exec, |s, sink| {
+    let residents = parse_pieces(path, &cols, columns, pieces, exec, |s, sink| {
         with_buffer(|body| {
             body.reserve((s.to - s.from) as usize + 1 + PADDING);
             std::fs::File::open(path)
@@ -710,10 +714,11 @@ impl PartSource {
 /// slice of the final columns (and its ids into a block of its own, which
 /// the id column keeps): `pieces` are (job, rows), and `parse` pushes a
 /// job's rows, in order, into its sink. Returns the residents (ids not yet
-/// checked for duplicates).
+/// checked for duplicates), with the optional columns `kept` says.
 pub(super) fn parse_pieces<E: Executor, J: Send>(
     path: &Path,
     cols: &ResidentCols,
+    kept: &ResidentColumns,
     pieces: Vec<(J, usize)>,
     exec: &E,
     parse: impl Fn(J, &mut PieceSink<'_>) -> Result<()> + Sync + Send,
@@ -722,8 +727,14 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     let n: usize = rows.iter().sum();
     let mut location = exec.filled(n, LonLat::new(0.0, 0.0));
     let mut weight = vec![0.0f64; n];
-    let mut gp = vec![0u32; n];
-    let mut codes: Vec<Vec<u32>> = (0..2 + cols.extra.len()).map(|_| vec![0u32; n]).collect();
+    // Columns not kept are left empty (and their pieces' slices too).
+    let names: Vec<&str> = cols.extra.iter().map(|(name, _)| name.as_str()).collect();
+    let keeps: Vec<bool> = (0..2 + names.len())
+        .map(|k| kept.keeps_categorical(k, &names))
+        .collect();
+    let column = |keep: bool| if keep { vec![0u32; n] } else { Vec::new() };
+    let mut gp = column(kept.keeps_gp());
+    let mut codes: Vec<Vec<u32>> = keeps.iter().map(|&k| column(k)).collect();
     let mut jobs = Vec::with_capacity(pieces.len());
     /// The first `k` items of `rest`, which keeps the others.
     fn take<'a, T>(rest: &mut &'a mut [T], k: usize) -> &'a mut [T] {
@@ -739,12 +750,17 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
                 rows: 0,
                 location: take(&mut loc, rows),
                 weight: take(&mut w, rows),
-                gp: take(&mut g, rows),
+                gp: if kept.keeps_gp() {
+                    take(&mut g, rows)
+                } else {
+                    &mut []
+                },
                 ids: IdBlock::with_capacity(rows * 12),
                 ids_overflow: false,
                 categorical: cats
                     .iter_mut()
-                    .map(|c| PieceCodes::new(take(c, rows)))
+                    .zip(&keeps)
+                    .map(|(c, &keep)| PieceCodes::new(if keep { take(c, rows) } else { &mut [] }))
                     .collect(),
                 unit_weights: true,
             };
@@ -785,6 +801,10 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     let mut remaps = Vec::new();
     for (k, column) in codes.iter_mut().enumerate() {
         let mut all = Categorical::new();
+        if !keeps[k] {
+            dicts.push(all);
+            continue;
+        }
         let mut rest = &mut column[..];
         for (&rows, out) in rows.iter().zip(&outs) {
             let map: Vec<u32> = out.dicts[k]
@@ -843,6 +863,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             .collect(),
         ones: Default::default(),
         unit_weights,
+        kept: kept.clone(),
     };
     debug_assert_eq!(residents.ids.len(), residents.len());
     Ok(residents)

@@ -47,7 +47,13 @@ fn varied(i: usize, line: &str) -> String {
 }
 
 fn load(dir: &Path, cache: &Path, mode: PreparedMode) -> (Dataset, PreparedOutcome) {
-    load_dataset_prepared(dir, &Sequential, Some((cache, mode))).unwrap()
+    load_dataset_prepared(
+        dir,
+        &Sequential,
+        Some((cache, mode)),
+        &ResidentColumns::all(),
+    )
+    .unwrap()
 }
 
 fn assert_same(a: &Residents, b: &Residents) {
@@ -302,6 +308,7 @@ fn a_cache_that_cannot_be_written_fails_prepare_but_not_a_load() {
         dir.path(),
         &Sequential,
         Some((&blocked, PreparedMode::Write)),
+        &ResidentColumns::all(),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
