@@ -363,6 +363,19 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
     let a = load(&plain).unwrap();
     assert_eq!(a.residents().len(), 60_000);
     same_residents(&a, &load(&quoted).unwrap(), "quoted header");
+    // Without the categorical columns (which the fast path then only
+    // delimits), the rest is the same.
+    let gp_only = bacino_core::ResidentColumns::minimal().with("gp_id");
+    let some = |dir: &Path| {
+        Dataset::load_columns(dir, &Threads, None, &gp_only)
+            .map(|(d, _)| d)
+            .map_err(|e| e.to_string())
+    };
+    let (x, y) = (a.residents(), some(&plain).unwrap());
+    let y = y.residents();
+    assert_eq!(y.len(), x.len());
+    assert!(x.locations() == y.locations() && x.weights() == y.weights() && x.gp() == y.gp());
+    assert!((0..x.len()).all(|i| x.id(i) == y.id(i)));
 
     // A bad field on some line: the same message (file, line, column).
     let lines: Vec<&str> = body.split_inclusive('\n').collect();
@@ -392,6 +405,7 @@ fn plain_csv_pieces_parse_as_the_general_csv_reader() {
         let e2 = e2.replace("quoted", "plain");
         assert!(e1.contains(&format!("residents.csv:{line}: ")), "{e1}");
         assert_eq!(e1, e2, "{bad}");
+        assert_eq!(some(&plain).unwrap_err(), e1, "{bad}, some columns");
     }
 }
 

@@ -224,8 +224,9 @@ pub(super) struct PlainRows<'p> {
 impl<'p> PlainRows<'p> {
     /// The fast path for this header, or `None` when its columns are not
     /// ones it takes (more extra columns than the general fast path, or
-    /// coordinates that need a transformation).
-    pub(super) fn new(parser: &'p ResidentParser<'p>) -> Option<Self> {
+    /// coordinates that need a transformation). Categorical columns not
+    /// `kept` are only delimited (their values need no check).
+    pub(super) fn new(parser: &'p ResidentParser<'p>, kept: &ResidentColumns) -> Option<Self> {
         let c = parser.cols;
         if c.extra.len() > MAX_PLAIN_EXTRA
             || !(c.coords.lonlat || parser.transform.crs().is_wgs84())
@@ -239,11 +240,16 @@ impl<'p> PlainRows<'p> {
             free
         };
         let mut ok = set(c.id, Role::Id) & set(c.coords.x, Role::X) & set(c.coords.y, Role::Y);
+        let names: Vec<&str> = c.extra.iter().map(|(name, _)| name.as_str()).collect();
+        let text = |slot: usize| match kept.keeps_categorical(slot, &names) {
+            true => Role::Text(slot),
+            false => Role::Skip,
+        };
         let optional = [
             (c.weight, Role::Weight),
             (c.gp_id, Role::Gp),
-            (c.municipality, Role::Text(0)),
-            (c.group, Role::Text(1)),
+            (c.municipality, text(0)),
+            (c.group, text(1)),
         ];
         for (col, role) in optional {
             if let Some(col) = col {
@@ -251,7 +257,7 @@ impl<'p> PlainRows<'p> {
             }
         }
         for (k, &(_, col)) in c.extra.iter().enumerate() {
-            ok &= set(col, Role::Text(2 + k));
+            ok &= set(col, text(2 + k));
         }
         ok.then(|| PlainRows {
             parser,

@@ -509,7 +509,7 @@ pub(super) fn parse_residents<E: Executor>(
     // Pass 2, in parallel: every piece parses straight into its slice of
     // the final columns (no per-piece columns to concatenate afterwards).
     let pieces = scans.iter().map(|s| (*s, s.rows)).collect();
-    let plain = PlainRows::new(&p);
+    let plain = PlainRows::new(&p, columns);
     let residents = parse_pieces(path, &cols, columns, pieces, exec, |s, sink| {
         with_buffer(|body| {
             body.reserve((s.to - s.from) as usize + 1 + PADDING);
