@@ -61,8 +61,8 @@ impl Dataset {
         cache_dir: &Path,
         mode: crate::PreparedMode,
     ) -> Result<(Dataset, crate::PreparedOutcome)> {
-        crate::load::load_dataset_prepared(
-            dir.as_ref(),
+        Self::load_columns(
+            dir,
             exec,
             Some((cache_dir, mode)),
             &crate::ResidentColumns::all(),

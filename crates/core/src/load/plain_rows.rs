@@ -240,8 +240,8 @@ impl<'p> PlainRows<'p> {
             free
         };
         let mut ok = set(c.id, Role::Id) & set(c.coords.x, Role::X) & set(c.coords.y, Role::Y);
-        let names: Vec<&str> = c.extra.iter().map(|(name, _)| name.as_str()).collect();
-        let text = |slot: usize| match kept.keeps_categorical(slot, &names) {
+        let keeps = c.kept_categoricals(kept);
+        let text = |slot: usize| match keeps[slot] {
             true => Role::Text(slot),
             false => Role::Skip,
         };

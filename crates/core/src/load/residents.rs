@@ -29,6 +29,15 @@ pub(super) const RESERVED: [&str; 9] = [
 ];
 
 impl ResidentCols {
+    /// Whether each categorical column (the municipality, the group, then
+    /// the extra columns) is `kept`.
+    pub(super) fn kept_categoricals(&self, kept: &ResidentColumns) -> Vec<bool> {
+        let names: Vec<&str> = self.extra.iter().map(|(name, _)| name.as_str()).collect();
+        (0..2 + names.len())
+            .map(|k| kept.keeps_categorical(k, &names))
+            .collect()
+    }
+
     pub(super) fn new(t: &Table) -> Result<Self> {
         let coords = t.coord_cols()?;
         let extra = t
@@ -728,10 +737,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
     let mut location = exec.filled(n, LonLat::new(0.0, 0.0));
     let mut weight = vec![0.0f64; n];
     // Columns not kept are left empty (and their pieces' slices too).
-    let names: Vec<&str> = cols.extra.iter().map(|(name, _)| name.as_str()).collect();
-    let keeps: Vec<bool> = (0..2 + names.len())
-        .map(|k| kept.keeps_categorical(k, &names))
-        .collect();
+    let keeps = cols.kept_categoricals(kept);
     let column = |keep: bool| if keep { vec![0u32; n] } else { Vec::new() };
     let mut gp = column(kept.keeps_gp());
     let mut codes: Vec<Vec<u32>> = keeps.iter().map(|&k| column(k)).collect();
