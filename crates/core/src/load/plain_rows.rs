@@ -9,8 +9,17 @@
 //! the same two functions as before, which store it or say what is wrong.
 //! So the rows stored and the errors are exactly those of the general path
 //! (tested in `plain_csv_pieces_parse_as_the_general_csv_reader`).
+//!
+//! A line of up to two 64-byte windows is split without walking its
+//! fields: the window's commas, line feeds and bytes up to the space are
+//! found at once as bit masks (two 32-byte vector compares each), the
+//! fields counted and their edges checked on the masks, and only the
+//! fields read are located, each by its delimiter's bit. Longer lines are
+//! walked field by field (tested against each other in
+//! `lines_split_by_masks_as_field_by_field`).
 
 use super::*;
+use wide::u8x32;
 
 /// What a column of the header is to the fast path.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,9 +107,101 @@ fn low_bytes(word: u64, len: usize) -> u64 {
     }
 }
 
-/// Bytes of zeros kept after a body, so that 8-byte words can be read
-/// from any position in it.
-pub(super) const PADDING: usize = 8;
+/// Bytes of a line taken at once: a line whose line feed is among the
+/// first `WINDOW` bytes from its start is split by bit masks of its bytes
+/// ([`Classes`]), a longer one field by field.
+const WINDOW: usize = 64;
+
+/// Bytes of zeros kept after a body, so that two windows (and so any
+/// 8-byte word) can be read from any position in it.
+pub(super) const PADDING: usize = 2 * WINDOW;
+
+/// The bytes of a window that matter to splitting a line: bit `i` of each
+/// mask is about the window's byte `i`.
+struct Classes {
+    /// Commas.
+    commas: u64,
+    /// Line feeds.
+    newlines: u64,
+    /// Bytes up to the space (`0x00..=0x20`): every ASCII whitespace byte
+    /// and the other control characters.
+    low: u64,
+}
+
+/// Fields a line split by masks may be read from: the columns the fast
+/// path reads are among a line's first `MAX_READ`.
+const MAX_READ: usize = 24;
+
+/// What [`PlainRows::split`] found of a line.
+enum Split {
+    /// A blank line; the next starts here.
+    Blank(usize),
+    /// The line's fields; the next line starts here.
+    Fields(usize),
+    /// A line in another shape, for the general path.
+    Other,
+    /// A line with a byte up to the space at a field's edge, for the walk
+    /// field by field.
+    Walk,
+}
+
+/// The bit masks of one window (`u64`) or two (`u128`).
+trait LineMask:
+    Copy
+    + PartialEq
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::Shl<u32, Output = Self>
+    + std::ops::Shr<u32, Output = Self>
+    + std::ops::Sub<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn trailing_zeros(self) -> u32;
+    fn count_ones(self) -> u32;
+}
+
+macro_rules! line_mask {
+    ($($t:ty),*) => {$(
+        impl LineMask for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn trailing_zeros(self) -> u32 {
+                <$t>::trailing_zeros(self)
+            }
+            #[inline(always)]
+            fn count_ones(self) -> u32 {
+                <$t>::count_ones(self)
+            }
+        }
+    )*};
+}
+line_mask!(u64, u128);
+
+/// The [`Classes`] of the [`WINDOW`] bytes of `body` from `at`: two 32-byte
+/// vectors, each compared with a splatted byte and reduced to a bit mask
+/// (`vpcmpeqb` and `vpmovmskb` when built for AVX2, as the workspace is).
+#[inline(always)]
+fn classes(body: &[u8], at: usize) -> Classes {
+    let Some(w) = body[at..].first_chunk::<WINDOW>() else {
+        panic!("a window read past the padding of a body")
+    };
+    let (lo, hi) = w.split_at(32);
+    let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
+        unreachable!("a window is two halves of 32 bytes")
+    };
+    let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
+    let bits = |v: u8x32| u64::from(v.to_bitmask());
+    let eq = |b: u8| bits(lo.simd_eq(u8x32::splat(b))) | bits(hi.simd_eq(u8x32::splat(b))) << 32;
+    // A byte is at most the space when the minimum of the two is itself.
+    let space = u8x32::splat(b' ');
+    Classes {
+        commas: eq(b','),
+        newlines: eq(b'\n'),
+        low: bits(lo.min(space).simd_eq(lo)) | bits(hi.min(space).simd_eq(hi)) << 32,
+    }
+}
 
 /// The eight bytes of `body` from `at`, the first in the low byte.
 #[inline]
@@ -219,6 +320,22 @@ pub(super) struct PlainRows<'p> {
     parser: &'p ResidentParser<'p>,
     roles: Vec<Role>,
     gps: ShortIds,
+    /// The header's columns by role, for lines split by masks.
+    at: Columns,
+}
+
+/// Where the columns the fast path reads are in the header.
+struct Columns {
+    id: usize,
+    x: usize,
+    y: usize,
+    weight: Option<usize>,
+    gp: Option<usize>,
+    /// The kept categorical columns: (slot, column) as in [`Role::Text`].
+    texts: Vec<(usize, usize)>,
+    /// One past the last of these columns: the fields a line is split
+    /// into (those after it are only counted).
+    read: usize,
 }
 
 impl<'p> PlainRows<'p> {
@@ -259,10 +376,29 @@ impl<'p> PlainRows<'p> {
         for (k, &(_, col)) in c.extra.iter().enumerate() {
             ok &= set(col, text(2 + k));
         }
+        let texts: Vec<(usize, usize)> = roles
+            .iter()
+            .enumerate()
+            .filter_map(|(col, role)| match role {
+                Role::Text(slot) => Some((*slot, col)),
+                _ => None,
+            })
+            .collect();
+        let read = 1 + roles.iter().rposition(|r| *r != Role::Skip).unwrap_or(0);
+        let at = Columns {
+            id: c.id,
+            x: c.coords.x,
+            y: c.coords.y,
+            weight: c.weight,
+            gp: c.gp_id,
+            texts,
+            read,
+        };
         ok.then(|| PlainRows {
             parser,
             roles,
             gps: ShortIds::new(parser.facilities),
+            at,
         })
     }
 
@@ -283,7 +419,7 @@ impl<'p> PlainRows<'p> {
         };
         let (mut at, mut line) = (0, line0);
         while at < len {
-            let next = match self.line(padded, text, at, sink) {
+            let next = match self.masked_line(padded, text, at, sink) {
                 Some(next) => next,
                 None => {
                     let end = at + memchr::memchr(b'\n', &padded[at..len]).unwrap_or(len - at);
@@ -295,6 +431,163 @@ impl<'p> PlainRows<'p> {
             line += 1;
         }
         Ok(())
+    }
+
+    /// [`PlainRows::line`] for a line whose line feed is in the one or two
+    /// windows from `at`, split by their [`Classes`] rather than field by
+    /// field (a longer line, or one whose fields read are not among its
+    /// first [`MAX_READ`], goes to `line`).
+    #[inline]
+    fn masked_line(
+        &self,
+        body: &[u8],
+        text: &str,
+        at: usize,
+        sink: &mut impl RowSink,
+    ) -> Option<usize> {
+        let mut bounds = [0u8; MAX_READ + 1];
+        let first = classes(body, at);
+        let split = if first.newlines != 0 {
+            self.split(
+                body,
+                at,
+                [first.commas, first.newlines, first.low],
+                &mut bounds,
+            )
+        } else {
+            let second = classes(body, at + WINDOW);
+            if second.newlines == 0 || self.at.read > MAX_READ {
+                return self.line(body, text, at, sink);
+            }
+            let join = |a: u64, b: u64| u128::from(a) | u128::from(b) << WINDOW;
+            let masks = [
+                join(first.commas, second.commas),
+                join(first.newlines, second.newlines),
+                join(first.low, second.low),
+            ];
+            self.split(body, at, masks, &mut bounds)
+        };
+        match split {
+            Split::Blank(next) => Some(next),
+            Split::Fields(next) => {
+                self.store(body, text, at, &bounds, sink)?;
+                Some(next)
+            }
+            Split::Other => None,
+            Split::Walk => self.line(body, text, at, sink),
+        }
+    }
+
+    /// Splits the line starting at `at` whose byte classes are `[commas,
+    /// newlines, low]` (a line feed among them): the line's commas are
+    /// counted, and each field's first and last byte checked not to be
+    /// whitespace, with a few operations on the masks; then where each
+    /// field read starts is written to `bounds` (field `k` is the bytes
+    /// from `at + bounds[k]` to `at + bounds[k + 1] - 1`).
+    #[inline(always)]
+    fn split<M: LineMask>(
+        &self,
+        body: &[u8],
+        at: usize,
+        [commas, newlines, low]: [M; 3],
+        bounds: &mut [u8; MAX_READ + 1],
+    ) -> Split {
+        let newline = newlines.trailing_zeros() as usize;
+        // Bytes before the line feed: the line less a final `\r`.
+        let end = newline - usize::from(newline > 0 && body[at + newline - 1] == b'\r');
+        if end == 0 {
+            // A blank line (or a lone `\r`) holds no record.
+            return Split::Blank(at + newline + 1);
+        }
+        let before_end = (M::ONE << end as u32) - M::ONE;
+        let commas = commas & before_end;
+        if commas.count_ones() as usize + 1 != self.roles.len() || self.at.read > MAX_READ {
+            return Split::Other;
+        }
+        // Each field ends at a comma or at `end`; its first byte follows
+        // the line's start or a comma, its last precedes its end. Surrounding
+        // whitespace is trimmed by the general path, which then takes the
+        // line; a control character there is not whitespace, and the walk
+        // tells the two apart. (Empty fields' bits fall on delimiters.)
+        let ends = commas | M::ONE << end as u32;
+        let edges = (commas << 1 | M::ONE) | ends >> 1;
+        if low & edges & before_end != M::ZERO {
+            return Split::Walk;
+        }
+        let mut rest = ends;
+        for b in &mut bounds[1..=self.at.read] {
+            // Below 2 * WINDOW = 128.
+            *b = rest.trailing_zeros() as u8 + 1;
+            rest = rest & (rest - M::ONE);
+        }
+        Split::Fields(at + newline + 1)
+    }
+
+    /// Stores the line starting at `at`, split at `bounds`, if its fields
+    /// read are in their plainest form, exactly as [`PlainRows::line`]
+    /// would; `None`, storing nothing, otherwise.
+    #[inline(always)]
+    fn store(
+        &self,
+        body: &[u8],
+        text: &str,
+        at: usize,
+        bounds: &[u8; MAX_READ + 1],
+        sink: &mut impl RowSink,
+    ) -> Option<()> {
+        let c = &self.at;
+        let field = |k: usize| {
+            let (from, to) = (usize::from(bounds[k]), usize::from(bounds[k + 1]));
+            (at + from, to - 1 - from)
+        };
+        let (s, len) = field(c.id);
+        let id = &text[s..s + len];
+        let (s, len) = field(c.x);
+        let lon = decimal(body, s, len)?;
+        let (s, len) = field(c.y);
+        let lat = decimal(body, s, len)?;
+        let weight = match c.weight {
+            None => 1.0,
+            Some(k) => {
+                let (s, len) = field(k);
+                match decimal(body, s, len)? {
+                    w if w >= 0.0 => w,
+                    _ => return None,
+                }
+            }
+        };
+        let gp = match c.gp.map(field) {
+            None | Some((_, 0)) => NONE,
+            Some((s, len @ 1..=8)) => self.gps.get(word_at(body, s), len)?,
+            Some((s, len)) => self.parser.facilities.index_of(&text[s..s + len])?,
+        };
+        if id.is_empty() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return None;
+        }
+        let mut texts = [""; 2 + MAX_PLAIN_EXTRA];
+        let mut keys = [ShortKey::NONE; 2 + MAX_PLAIN_EXTRA];
+        for &(slot, k) in &c.texts {
+            let (s, len) = field(k);
+            texts[slot] = &text[s..s + len];
+            if len <= 8 {
+                keys[slot] = ShortKey {
+                    word: low_bytes(word_at(body, s), len),
+                    len: len as u8,
+                };
+            }
+        }
+        let cols = self.parser.cols;
+        sink.push_row(Row {
+            id,
+            location: LonLat::new(lon, lat),
+            weight,
+            gp,
+            municipality: cols.municipality.map(|_| texts[0]),
+            group: cols.group.map(|_| texts[1]),
+            extra: &texts[2..2 + cols.extra.len()],
+            keys: Some(&keys),
+        });
+        Some(())
     }
 
     /// Stores the line starting at `at` if every field is in its plainest
@@ -381,11 +674,184 @@ impl<'p> PlainRows<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FacilityKind;
 
     fn padded(s: &[u8]) -> Vec<u8> {
         let mut v = s.to_vec();
         v.extend_from_slice(&[0; 2 * PADDING]);
         v
+    }
+
+    /// A row as stored, owned (numbers by their bits).
+    #[derive(Debug, PartialEq)]
+    struct Stored {
+        id: String,
+        location: (u64, u64),
+        weight: u64,
+        gp: u32,
+        texts: Vec<Option<String>>,
+        keys: Option<Vec<ShortKey>>,
+    }
+
+    impl RowSink for Vec<Stored> {
+        fn push_row(&mut self, row: Row<'_>) {
+            let mut texts = vec![row.municipality, row.group];
+            texts.extend(row.extra.iter().map(|&v| Some(v)));
+            self.push(Stored {
+                id: row.id.to_owned(),
+                location: (row.location.lon.to_bits(), row.location.lat.to_bits()),
+                weight: row.weight.to_bits(),
+                gp: row.gp,
+                texts: texts.into_iter().map(|v| v.map(str::to_owned)).collect(),
+                keys: row.keys.map(<[ShortKey]>::to_vec),
+            });
+        }
+    }
+
+    /// Random lines of every shape, some plain and some not, of up to and
+    /// past two windows: the masks split each one as the field-by-field
+    /// walk does (same row stored, or none, and the same next line), with
+    /// every categorical column kept and with none; and the plain lines
+    /// within two windows are split by the masks, not handed to the walk.
+    #[test]
+    fn lines_split_by_masks_as_field_by_field() {
+        let header: Vec<String> = "id,lon,lat,weight,municipality,gp_id,group,province,region"
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        let path = Path::new("residents.csv");
+        let t = Table {
+            path,
+            header,
+            geometry_xy: false,
+            records: None,
+        };
+        let cols = ResidentCols::new(&t).unwrap();
+        let transform = ToWgs84::new(Crs::WGS84).unwrap();
+        let facilities = Facilities::new(
+            ["GP1", "GP2", "GP00008X", "GP-long-identifier", "GéP"]
+                .iter()
+                .map(|id| Facility::new(*id, FacilityKind::Gp, LonLat::new(9.6, 45.6)))
+                .collect(),
+        )
+        .unwrap();
+        let parser = ResidentParser {
+            t: &t,
+            cols: &cols,
+            transform: &transform,
+            facilities: &facilities,
+        };
+        let long = "x".repeat(70);
+        let ids = ["R1", "R00012345", "r-é-9", "", " R2", "R3 ", "R\t4"];
+        let lons = [
+            "9.6681442",
+            "10.1234567",
+            "-0.0",
+            "+9.5",
+            "181",
+            "9.5e0",
+            " 9.5",
+            "9.5 ",
+            "123456789.1",
+            "",
+        ];
+        let lats = ["45.6981442", "45.7", "95", "45.12345678", "x45", "45.\r"];
+        let weights = ["1", "", "0", "2.5", "-1", " 3", "1e1", "0.0000000000000001"];
+        let municipalities = [
+            "016024",
+            long.as_str(),
+            "",
+            "Bergamo Alta",
+            " Crema",
+            "Cantù",
+        ];
+        let gps = [
+            "GP1",
+            "",
+            "GP00008X",
+            "GP00008Y",
+            "GP-long-identifier",
+            "GéP",
+            "GP2 ",
+        ];
+        let groups = ["assigned", "ad_user", "", "no gp", "a\u{0}"];
+        let tails = [
+            ",016,01",
+            ",016,01\r",
+            ",,",
+            ",016",
+            ",016,01,x",
+            ",016,\t01",
+            ",016,01 \r",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        // Most often one of the first two options of a field (plain ones),
+        // otherwise any.
+        let mut pick = |options: &[&str]| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let among = if state >> 60 < 13 { 2 } else { options.len() };
+            options[(state % among as u64) as usize].to_owned()
+        };
+        let (mut masked, mut over_two_windows) = (0, 0);
+        let all = ResidentColumns::all();
+        let none = ResidentColumns::minimal();
+        for kept in [&all, &none] {
+            let rows = PlainRows::new(&parser, kept).unwrap();
+            for _ in 0..40_000 {
+                let line = if pick(&["", "", "blank"]) == "blank" {
+                    pick(&["", "\r"])
+                } else {
+                    format!(
+                        "{},{},{},{},{},{},{}{}",
+                        pick(&ids),
+                        pick(&lons),
+                        pick(&lats),
+                        pick(&weights),
+                        pick(&municipalities),
+                        pick(&gps),
+                        pick(&groups),
+                        pick(&tails)
+                    )
+                };
+                let text = format!("{line}\nR9,9.1,45.1,1,,,,,\n");
+                let mut body = text.clone().into_bytes();
+                body.resize(text.len() + PADDING, 0);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let by_masks = rows.masked_line(&body, &text, 0, &mut a);
+                let by_fields = rows.line(&body, &text, 0, &mut b);
+                assert_eq!(by_masks, by_fields, "{line:?}");
+                assert_eq!(a, b, "{line:?}");
+                if line.len() >= 2 * WINDOW {
+                    over_two_windows += 1;
+                } else if by_fields.is_some() && !a.is_empty() && !line.contains('\0') {
+                    // A plain line within two windows, without a control
+                    // character at a field's edge: split by the masks.
+                    let m = classes(&body, 0);
+                    let n = classes(&body, WINDOW);
+                    let join = |x: u64, y: u64| u128::from(x) | u128::from(y) << WINDOW;
+                    let mut bounds = [0u8; MAX_READ + 1];
+                    let split = rows.split(
+                        &body,
+                        0,
+                        [
+                            join(m.commas, n.commas),
+                            join(m.newlines, n.newlines),
+                            join(m.low, n.low),
+                        ],
+                        &mut bounds,
+                    );
+                    assert!(matches!(split, Split::Fields(_)), "{line:?}");
+                    masked += 1;
+                }
+            }
+        }
+        // Enough of each kind of line.
+        assert!(
+            masked > 5_000 && over_two_windows > 1_000,
+            "{masked} {over_two_windows}"
+        );
     }
 
     #[test]
