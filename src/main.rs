@@ -319,6 +319,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // `BACINO_TIMINGS`: the phases of each load too (the library's spans,
+    // one line each as it closes, with its time). The server logs its own.
+    if std::env::var_os("BACINO_TIMINGS").is_some() && !matches!(cli.command, Command::Serve(_)) {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("bacino_core=debug"))
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_level(false)
+            .with_ansi(false)
+            .init();
+    }
     let result = match cli.command {
         Command::Stats(args) => stats(args),
         Command::Serve(args) => serve::serve(args),

@@ -33,7 +33,7 @@ impl IdBlock {
 
     /// Appends an id, or returns false (appending nothing) when the block
     /// cannot address more bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, id: &[u8]) -> bool {
         let Ok(end) = u32::try_from(self.bytes.len() + id.len()) else {
             return false;

@@ -95,7 +95,7 @@ pub(super) fn classes(body: &[u8], at: usize) -> Classes {
 }
 
 /// The eight bytes of `body` from `at`, the first in the low byte.
-#[inline]
+#[inline(always)]
 pub(super) fn word_at(body: &[u8], at: usize) -> u64 {
     match body[at..].first_chunk::<8>() {
         Some(w) => u64::from_le_bytes(*w),

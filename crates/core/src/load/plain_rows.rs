@@ -79,7 +79,7 @@ impl ShortIds {
 
     /// The facility whose id is the `len` (1..=8) bytes starting with the
     /// low byte of `word`.
-    #[inline]
+    #[inline(always)]
     fn get(&self, word: u64, len: usize) -> Option<u32> {
         let key = low_bytes(word, len);
         let mut at = self.home(key, len as u32);

@@ -139,6 +139,8 @@ pub(super) struct PieceSink<'a> {
 }
 
 impl RowSink for PieceSink<'_> {
+    // Inlined into the line parsers: the row's fields stay in registers.
+    #[inline(always)]
     fn push_row(&mut self, row: Row<'_>) {
         let i = self.rows;
         if i >= self.location.len() {
@@ -411,6 +413,7 @@ pub(super) fn scan_residents<E: Executor>(
     if is_table_format(path) || is_geojson(path) {
         return Ok(ResidentsScan::Whole);
     }
+    let _span = tracing::debug_span!("residents_first_pass").entered();
     ToWgs84::new(crs)?;
     // The header, from the start of the file.
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
@@ -536,6 +539,7 @@ pub(super) fn parse_residents<E: Executor>(
             p.push_lines(body, s.line0, sink)
         })
     })?;
+    let _span = tracing::debug_span!("residents_unique_ids").entered();
     check_unique_ids(path, &residents, exec, None, |row| {
         // The piece holding global row `row`, then the row within it.
         let mut first = 0;
@@ -734,6 +738,7 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
 ) -> Result<Residents> {
     let rows: Vec<usize> = pieces.iter().map(|p| p.1).collect();
     let n: usize = rows.iter().sum();
+    let span = tracing::debug_span!("residents_columns").entered();
     let mut location = exec.filled(n, LonLat::new(0.0, 0.0));
     let mut weight = vec![0.0f64; n];
     // Columns not kept are left empty (and their pieces' slices too).
@@ -773,6 +778,8 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
             jobs.push((job, rows, sink));
         }
     }
+    drop(span);
+    let span = tracing::debug_span!("residents_parse").entered();
     let results = exec.map(jobs, |(job, rows, mut sink)| -> Result<PieceOut> {
         parse(job, &mut sink)?;
         if sink.rows != rows {
@@ -799,6 +806,8 @@ pub(super) fn parse_pieces<E: Executor, J: Send>(
         })
     });
     let mut outs = results.into_iter().collect::<Result<Vec<_>>>()?;
+    drop(span);
+    let _span = tracing::debug_span!("residents_dictionaries").entered();
 
     // One dictionary per categorical column; pieces' codes remapped to it.
     // The dictionaries first, then every piece's codes in parallel (but
