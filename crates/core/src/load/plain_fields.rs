@@ -144,22 +144,13 @@ pub(super) fn digits(word: u64, len: usize) -> Option<u64> {
     Some(((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001)) >> 32)
 }
 
-/// [`parse_plain_decimal`] of the `len` bytes of `body` from `at`, the
-/// common shapes (at most 8 digits on either side of the point) taken
-/// eight digits at a time.
+/// [`parse_plain_decimal`] of the `len` bytes of `body` from `at`: the
+/// common shapes (up to 15 digits, at most one point) by [`mantissa`], the
+/// others by `parse_plain_decimal` itself.
 #[inline(always)]
 pub(super) fn decimal(body: &[u8], at: usize, len: usize) -> Option<f64> {
-    const POW10: [f64; 9] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
-    const POW10U: [u64; 9] = [
-        1,
-        10,
-        100,
-        1_000,
-        10_000,
-        100_000,
-        1_000_000,
-        10_000_000,
-        100_000_000,
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
     // One digit (a weight of 1, most often) needs none of the below.
     if len == 1 {
@@ -174,10 +165,148 @@ pub(super) fn decimal(body: &[u8], at: usize, len: usize) -> Option<f64> {
         Some(b'+') => (false, 1),
         _ => (false, 0),
     };
-    let digits_len = len - from;
+    if let Some((m, frac)) = mantissa(body, at + from, len - from) {
+        // At most 15 digits: the integer, and so the quotient, exact as
+        // `parse_plain_decimal` has it. Below 2^53, so converted exactly
+        // (as a signed integer: one instruction).
+        let m = (m as i64) as f64;
+        let v = if frac == 0 { m } else { m / POW10[frac] };
+        return Some(if neg { -v } else { v });
+    }
+    parse_plain_decimal(b)
+}
+
+/// Where each digit of a number goes, for [`mantissa`]: `SPREAD[int][n]`
+/// moves the `n` digits of a number whose point (if any) follows its
+/// `int`-th digit to the last `n` of 16 bytes, skipping the point, and
+/// zeroes the bytes before them (an index with its high bit set).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "ssse3",
+    target_feature = "sse4.1"
+))]
+const SPREAD: [[[u8; 16]; 16]; 16] = {
+    let mut t = [[[0x80u8; 16]; 16]; 16];
+    let mut int = 0;
+    while int < 16 {
+        let mut n = 1;
+        while n < 16 {
+            let mut d = 0;
+            while d < n {
+                t[int][n][16 - n + d] = if d < int { d } else { d + 1 } as u8;
+                d += 1;
+            }
+            n += 1;
+        }
+        int += 1;
+    }
+    t
+};
+
+/// The number of the `len` bytes of `body` from `at` as its digits (an
+/// integer) and how many of them follow the point, when it is 1 to 15
+/// digits with at most one point among them; `None` otherwise (and for
+/// some such numbers: the general parser takes them).
+#[inline(always)]
+fn mantissa(body: &[u8], at: usize, len: usize) -> Option<(u64, usize)> {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "ssse3",
+        target_feature = "sse4.1"
+    ))]
+    return mantissa_vector(body, at, len);
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_feature = "ssse3",
+        target_feature = "sse4.1"
+    )))]
+    return mantissa_words(body, at, len);
+}
+
+/// [`mantissa`] of any such number of up to 16 bytes, 16 bytes at once
+/// (SSSE3 and SSE4.1, which x86-64-v3 has): the point
+/// found by a compare; the digits moved, less the point, to the end of a
+/// vector with zeros before them (`pshufb`) and checked to be 0..=9; then
+/// pairs, quadruples and the two halves of eight summed with their powers
+/// of ten (`pmaddubsw`, `pmaddwd`, `packusdw`, `pmaddwd`).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "ssse3",
+    target_feature = "sse4.1"
+))]
+#[inline(always)]
+fn mantissa_vector(body: &[u8], at: usize, len: usize) -> Option<(u64, usize)> {
+    use safe_arch::*;
+    if len == 0 || len > 16 {
+        return None;
+    }
+    let Some(bytes) = body[at..].first_chunk::<16>() else {
+        panic!("a number read past the padding of a body")
+    };
+    let raw = m128i::from(*bytes);
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    let points = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(raw, splat(b'.'))) as u32;
+    let points = points & ((1u32 << len) - 1);
+    let (int, frac) = match points {
+        0 => (len, 0),
+        p => {
+            let p = p.trailing_zeros() as usize;
+            (p, len - p - 1)
+        }
+    };
+    let n = int + frac;
+    if !(1..=15).contains(&n) {
+        return None;
+    }
+    let digits =
+        shuffle_av_i8z_all_m128i(sub_i8_m128i(raw, splat(b'0')), m128i::from(SPREAD[int][n]));
+    // Every byte a digit: the zeroed ones are, and any byte that is not
+    // (another point among them) is above 9 once `'0'` is taken off.
+    if move_mask_i8_m128i(cmp_eq_mask_i8_m128i(min_u8_m128i(digits, splat(9)), digits)) != 0xFFFF {
+        return None;
+    }
+    let pairs = mul_u8i8_add_horizontal_saturating_m128i(
+        digits,
+        m128i::from([10i8, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1]),
+    );
+    let quads =
+        mul_i16_horizontal_add_m128i(pairs, m128i::from([100i16, 1, 100, 1, 100, 1, 100, 1]));
+    let quads = pack_i32_to_u16_m128i(quads, quads);
+    let eights = mul_i16_horizontal_add_m128i(
+        quads,
+        m128i::from([10_000i16, 1, 10_000, 1, 10_000, 1, 10_000, 1]),
+    );
+    let [high, low, _, _] = <[u32; 4]>::from(eights);
+    Some((u64::from(high) * 100_000_000 + u64::from(low), frac))
+}
+
+/// [`mantissa`] eight digits at a time in a word ([`digits`]), for builds
+/// without SSE4.1 (and tested beside the other): the point among the
+/// first eight bytes, at most eight digits on either side of it.
+#[cfg_attr(
+    all(
+        target_arch = "x86_64",
+        target_feature = "ssse3",
+        target_feature = "sse4.1"
+    ),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn mantissa_words(body: &[u8], at: usize, len: usize) -> Option<(u64, usize)> {
+    const POW10U: [u64; 9] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+    ];
     // The point among the first eight bytes (as a number's own delimiter
     // search: the high bit of each byte equal to `.`).
-    let first = word_at(body, at + from) ^ 0x2E2E_2E2E_2E2E_2E2E;
+    let first = word_at(body, at) ^ 0x2E2E_2E2E_2E2E_2E2E;
     let dots = (first.wrapping_sub(0x0101_0101_0101_0101) & !first) & 0x8080_8080_8080_8080;
     // (None among them: the number is taken as all integer, and if longer
     // than eight digits goes to the general parser.)
@@ -186,24 +315,17 @@ pub(super) fn decimal(body: &[u8], at: usize, len: usize) -> Option<f64> {
     } else {
         (dots.trailing_zeros() / 8) as usize
     };
-    let (int, frac) = if point < digits_len {
-        (point, digits_len - point - 1)
+    let (int, frac) = if point < len {
+        (point, len - point - 1)
     } else {
-        (digits_len, 0)
+        (len, 0)
     };
     if int <= 8 && frac <= 8 && (1..=15).contains(&(int + frac)) {
-        let i = digits(word_at(body, at + from), int);
-        let f = digits(word_at(body, at + from + int + 1), frac);
-        if let (Some(i), Some(f)) = (i, f) {
-            // At most 15 digits: the integer, and so the quotient, exact.
-            // Below 2^53, so converted exactly (as a signed integer: one
-            // instruction).
-            let m = ((i * POW10U[frac] + f) as i64) as f64;
-            let v = if frac == 0 { m } else { m / POW10[frac] };
-            return Some(if neg { -v } else { v });
-        }
+        let i = digits(word_at(body, at), int)?;
+        let f = digits(word_at(body, at + int + 1), frac)?;
+        return Some((i * POW10U[frac] + f, frac));
     }
-    parse_plain_decimal(b)
+    None
 }
 
 #[cfg(test)]
@@ -293,6 +415,34 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&s)
             );
+            // Each way of reading the digits, where it reads them, as the
+            // plain parser (unsigned numbers: the sign is `decimal`'s).
+            let plain = want.filter(|_| !matches!(s.first(), Some(b'-' | b'+')));
+            let quotient = |(m, frac): (u64, usize)| (m as f64 / 10f64.powi(frac as i32)).to_bits();
+            let words = mantissa_words(&b, 0, s.len());
+            if let Some(w) = words {
+                assert_eq!(Some(quotient(w)), plain.map(f64::to_bits), "{s:?}");
+            }
+            #[cfg(all(
+                target_arch = "x86_64",
+                target_feature = "ssse3",
+                target_feature = "sse4.1"
+            ))]
+            {
+                let vector = mantissa_vector(&b, 0, s.len());
+                if let Some(v) = vector {
+                    assert_eq!(Some(quotient(v)), plain.map(f64::to_bits), "{s:?}");
+                }
+                // Whatever the words read, the vector reads too.
+                assert!(words.is_none() || vector == words, "{s:?}");
+                // Up to 15 digits and one point in 16 bytes: always read.
+                let digits = s.iter().filter(|c| c.is_ascii_digit()).count();
+                let only = s.iter().all(|&c| c.is_ascii_digit() || c == b'.');
+                let points = s.iter().filter(|&&c| c == b'.').count();
+                if only && points <= 1 && (1..=15).contains(&digits) && s.len() <= 16 {
+                    assert!(vector.is_some(), "{s:?}");
+                }
+            }
         }
     }
 }
