@@ -374,18 +374,36 @@ impl<'p> PlainRows<'p> {
                 };
             }
         }
-        let cols = self.parser.cols;
+        self.push(sink, id, LonLat::new(lon, lat), weight, gp, &texts, &keys);
+        Some(())
+    }
+
+    /// Stores a row the fast path read: its categorical values are
+    /// `texts` (municipality, group, then the extra columns) and their
+    /// keys.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        sink: &mut impl RowSink,
+        id: &str,
+        location: LonLat,
+        weight: f64,
+        gp: u32,
+        texts: &[&str; 2 + MAX_PLAIN_EXTRA],
+        keys: &[ShortKey; 2 + MAX_PLAIN_EXTRA],
+    ) {
+        let c = self.parser.cols;
         sink.push_row(Row {
             id,
-            location: LonLat::new(lon, lat),
+            location,
             weight,
             gp,
-            municipality: cols.municipality.map(|_| texts[0]),
-            group: cols.group.map(|_| texts[1]),
-            extra: &texts[2..2 + cols.extra.len()],
-            keys: Some(&keys),
+            municipality: c.municipality.map(|_| texts[0]),
+            group: c.group.map(|_| texts[1]),
+            extra: &texts[2..2 + c.extra.len()],
+            keys: Some(keys),
         });
-        Some(())
     }
 
     /// Stores the line starting at `at` if every field is in its plainest
@@ -454,17 +472,7 @@ impl<'p> PlainRows<'p> {
         if id.is_empty() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
             return None;
         }
-        let c = self.parser.cols;
-        sink.push_row(Row {
-            id,
-            location: LonLat::new(lon, lat),
-            weight,
-            gp,
-            municipality: c.municipality.map(|_| texts[0]),
-            group: c.group.map(|_| texts[1]),
-            extra: &texts[2..2 + c.extra.len()],
-            keys: Some(&keys),
-        });
+        self.push(sink, id, LonLat::new(lon, lat), weight, gp, &texts, &keys);
         Some(start)
     }
 }
