@@ -108,7 +108,8 @@ enum Split {
     Fields(usize),
     /// A line in another shape, for the general path.
     Other,
-    /// A line with a byte up to the space at a field's edge, for the walk
+    /// A line with a byte up to the space at a field's edge, or a header
+    /// whose columns read go past the first [`MAX_READ`]: for the walk
     /// field by field.
     Walk,
 }
@@ -299,8 +300,12 @@ impl<'p> PlainRows<'p> {
         }
         let before_end = (M::ONE << end as u32) - M::ONE;
         let commas = commas & before_end;
-        if commas.count_ones() as usize + 1 != self.roles.len() || self.at.read > MAX_READ {
+        if commas.count_ones() as usize + 1 != self.roles.len() {
             return Split::Other;
+        }
+        if self.at.read > MAX_READ {
+            // Columns read past the first MAX_READ: the walk finds them.
+            return Split::Walk;
         }
         // Each field ends at a comma or at `end`; its first byte follows
         // the line's start or a comma, its last precedes its end. Surrounding
