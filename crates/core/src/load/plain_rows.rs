@@ -108,8 +108,7 @@ enum Split {
     Fields(usize),
     /// A line in another shape, for the general path.
     Other,
-    /// A line with a byte up to the space at a field's edge, or a header
-    /// whose columns read go past the first [`MAX_READ`]: for the walk
+    /// A line with a byte up to the space at a field's edge, for the walk
     /// field by field.
     Walk,
 }
@@ -119,21 +118,10 @@ pub(super) struct PlainRows<'p> {
     parser: &'p ResidentParser<'p>,
     roles: Vec<Role>,
     gps: ShortIds,
-    /// The header's columns by role, for lines split by masks.
-    at: Columns,
-}
-
-/// Where the columns the fast path reads are in the header.
-struct Columns {
-    id: usize,
-    x: usize,
-    y: usize,
-    weight: Option<usize>,
-    gp: Option<usize>,
     /// The kept categorical columns: (slot, column) as in [`Role::Text`].
     texts: Vec<(usize, usize)>,
-    /// One past the last of these columns: the fields a line is split
-    /// into (those after it are only counted).
+    /// One past the last column read: the fields a line split by masks is
+    /// split into (those after it are only counted).
     read: usize,
 }
 
@@ -184,20 +172,12 @@ impl<'p> PlainRows<'p> {
             })
             .collect();
         let read = 1 + roles.iter().rposition(|r| *r != Role::Skip).unwrap_or(0);
-        let at = Columns {
-            id: c.id,
-            x: c.coords.x,
-            y: c.coords.y,
-            weight: c.weight,
-            gp: c.gp_id,
-            texts,
-            read,
-        };
         ok.then(|| PlainRows {
             parser,
             roles,
             gps: ShortIds::new(parser.facilities),
-            at,
+            texts,
+            read,
         })
     }
 
@@ -244,6 +224,9 @@ impl<'p> PlainRows<'p> {
         at: usize,
         sink: &mut impl RowSink,
     ) -> Option<usize> {
+        if self.read > MAX_READ {
+            return self.line(body, text, at, sink);
+        }
         let mut bounds = [0u8; MAX_READ + 1];
         let first = classes(body, at);
         let split = if first.newlines != 0 {
@@ -255,7 +238,7 @@ impl<'p> PlainRows<'p> {
             )
         } else {
             let second = classes(body, at + WINDOW);
-            if second.newlines == 0 || self.at.read > MAX_READ {
+            if second.newlines == 0 {
                 return self.line(body, text, at, sink);
             }
             let join = |a: u64, b: u64| u128::from(a) | u128::from(b) << WINDOW;
@@ -303,10 +286,6 @@ impl<'p> PlainRows<'p> {
         if commas.count_ones() as usize + 1 != self.roles.len() {
             return Split::Other;
         }
-        if self.at.read > MAX_READ {
-            // Columns read past the first MAX_READ: the walk finds them.
-            return Split::Walk;
-        }
         // Each field ends at a comma or at `end`; its first byte follows
         // the line's start or a comma, its last precedes its end. Surrounding
         // whitespace is trimmed by the general path, which then takes the
@@ -318,7 +297,7 @@ impl<'p> PlainRows<'p> {
             return Split::Walk;
         }
         let mut rest = ends;
-        for b in &mut bounds[1..=self.at.read] {
+        for b in &mut bounds[1..=self.read] {
             // Below 2 * WINDOW = 128.
             *b = rest.trailing_zeros() as u8 + 1;
             rest = rest & (rest - M::ONE);
@@ -338,16 +317,16 @@ impl<'p> PlainRows<'p> {
         bounds: &[u8; MAX_READ + 1],
         sink: &mut impl RowSink,
     ) -> Option<()> {
-        let c = &self.at;
+        let c = self.parser.cols;
         let field = |k: usize| {
             let (from, to) = (usize::from(bounds[k]), usize::from(bounds[k + 1]));
             (at + from, to - 1 - from)
         };
         let (s, len) = field(c.id);
         let id = &text[s..s + len];
-        let (s, len) = field(c.x);
+        let (s, len) = field(c.coords.x);
         let lon = decimal(body, s, len)?;
-        let (s, len) = field(c.y);
+        let (s, len) = field(c.coords.y);
         let lat = decimal(body, s, len)?;
         let weight = match c.weight {
             None => 1.0,
@@ -359,7 +338,7 @@ impl<'p> PlainRows<'p> {
                 }
             }
         };
-        let gp = match c.gp.map(field) {
+        let gp = match c.gp_id.map(field) {
             None | Some((_, 0)) => NONE,
             Some((s, len @ 1..=8)) => self.gps.get(word_at(body, s), len)?,
             Some((s, len)) => self.parser.facilities.index_of(&text[s..s + len])?,
@@ -369,7 +348,7 @@ impl<'p> PlainRows<'p> {
         }
         let mut texts = [""; 2 + MAX_PLAIN_EXTRA];
         let mut keys = [ShortKey::NONE; 2 + MAX_PLAIN_EXTRA];
-        for &(slot, k) in &c.texts {
+        for &(slot, k) in &self.texts {
             let (s, len) = field(k);
             texts[slot] = &text[s..s + len];
             if len <= 8 {
