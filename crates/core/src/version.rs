@@ -98,7 +98,7 @@ impl Stamps {
 /// Bytes per block of a file hashed on its own.
 pub(crate) const BLOCK: u64 = 2 << 20;
 
-/// The digests of a file's blocks ([`block_digest`] of bytes `[k·BLOCK,
+/// The digests of a file's blocks ([`BlockDigest`] of bytes `[k·BLOCK,
 /// (k+1)·BLOCK)`, the last block shorter), taken while a loader read it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FileDigests {
@@ -108,13 +108,22 @@ pub(crate) struct FileDigests {
     pub(crate) blocks: Vec<u128>,
 }
 
-/// The digest of one block, given as consecutive parts.
-pub(crate) fn block_digest(parts: &[&[u8]]) -> u128 {
-    let mut h = Xxh3::new();
-    for part in parts {
-        h.update(part);
+/// The digest of one block, taken as its bytes are read, part by part.
+pub(crate) struct BlockDigest(Xxh3);
+
+impl BlockDigest {
+    pub(crate) fn new() -> Self {
+        BlockDigest(Xxh3::new())
     }
-    h.digest128()
+
+    /// The block's next bytes.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub(crate) fn finish(&self) -> u128 {
+        self.0.digest128()
+    }
 }
 
 /// The version of the files `m` names and of the PostGIS tables it reads
@@ -149,7 +158,7 @@ pub(crate) fn version_of<E: Executor>(
         // Read through a buffer that stays in cache.
         let mut block = file.take(BLOCK);
         let mut buf = vec![0u8; 128 << 10];
-        let mut h = Xxh3::new();
+        let mut h = BlockDigest::new();
         loop {
             let n = block.read(&mut buf).map_err(|e| io(path, e))?;
             if n == 0 {
@@ -157,7 +166,7 @@ pub(crate) fn version_of<E: Executor>(
             }
             h.update(&buf[..n]);
         }
-        Ok(h.digest128())
+        Ok(h.finish())
     });
     let mut digests = digests.into_iter();
     for (role, _, len, known) in &files {

@@ -10,6 +10,22 @@ pub(super) fn io_error(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
+/// Reads on from where `file` is, into all of `buf` (less at the end of
+/// the file): the bytes read.
+fn read_on<'a>(file: &mut std::fs::File, buf: &'a mut [u8]) -> std::io::Result<&'a [u8]> {
+    use std::io::Read;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(&buf[..got])
+}
+
 /// Reads `len` bytes at `offset` (fewer at the end of the file).
 pub(super) fn read_range(
     file: &mut std::fs::File,
@@ -41,54 +57,69 @@ pub(super) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     out
 }
 
-/// The lines of a CSV body owned by the piece `[from, to)`: those that
-/// *start* in it (the first line start at or after `from`, through the line
-/// holding byte `to - 1`). Reads them into `buf` and returns where they are
-/// in it and their offset in the file.
-pub(super) fn read_owned_lines(
+/// Bytes the first pass reads at a time: few enough that they are hashed
+/// and scanned while still in the core's cache, just after the kernel
+/// copied them there (a whole piece's 2 MB would not fit).
+const SCAN_READ: usize = 128 << 10;
+
+/// Bytes the parse reads at a time: as for [`SCAN_READ`], few enough that
+/// they are parsed while in the core's cache.
+const PARSE_READ: usize = 256 << 10;
+
+/// Reads the lines of bytes `[from, to)` of `path` (whole lines, the last
+/// perhaps without its line feed, which is then added) in parts of whole
+/// lines. Each part is given to `parse` as `(padded, len, line)`: its lines
+/// are `padded[..len]`, followed by at least [`PADDING`] bytes that are not
+/// part of them, and `line` is the number of the first; `parse` returns
+/// the number of the line after them.
+pub(super) fn parse_in_parts(
     path: &Path,
-    body_start: u64,
-    from: u64,
-    to: u64,
-    file_len: u64,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<(std::ops::Range<usize>, u64)> {
-    let mut file = std::fs::File::open(path)?;
-    // One byte before `from` tells whether a line starts at `from`.
-    let read_from = if from > body_start { from - 1 } else { from };
-    buf.reserve((to - read_from) as usize + (64 << 10));
-    read_range(&mut file, read_from, to - read_from, buf)?;
-    let first = if from > body_start {
-        memchr::memchr(b'\n', buf).map_or(buf.len(), |i| i + 1)
-    } else {
-        0
-    };
-    // The last owned line may run past `to`: read on to its end.
-    let end = if read_from + first as u64 >= to {
-        first // no line starts in [from, to)
-    } else if buf.last() == Some(&b'\n') {
-        buf.len()
-    } else {
-        let mut next = read_from + buf.len() as u64;
+    (from, to): (u64, u64),
+    line0: u64,
+    mut parse: impl FnMut(&[u8], usize, u64) -> Result<u64>,
+) -> Result<()> {
+    with_buffer(|buf| {
+        use std::io::{Seek, SeekFrom};
+        let io = |e| io_error(path, e);
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(from)).map_err(io)?;
+        // `kept`: bytes at the buffer's start that begin a line not read
+        // whole yet.
+        let (mut left, mut kept, mut line) = (to - from, 0, line0);
         loop {
-            let before = buf.len();
-            if next < file_len {
-                read_range(&mut file, next, 64 << 10, buf)?;
+            let want = left.min(PARSE_READ as u64) as usize;
+            // One more byte for a last line feed.
+            buf.resize(kept + want + 1 + PADDING, 0);
+            let got = read_on(&mut file, &mut buf[kept..kept + want])
+                .map_err(io)?
+                .len();
+            // A short read: the file is shorter than it was, which the
+            // rows counted will show.
+            left = if got < want { 0 } else { left - got as u64 };
+            let mut filled = kept + got;
+            let cut = if left == 0 {
+                if filled > 0 && buf[filled - 1] != b'\n' {
+                    buf[filled] = b'\n';
+                    filled += 1;
+                }
+                filled
+            } else {
+                memchr::memrchr(b'\n', &buf[kept..filled]).map_or(0, |i| kept + i + 1)
+            };
+            if cut > 0 {
+                line = parse(buf, cut, line)?;
             }
-            if buf.len() == before {
-                break before; // end of file
+            if left == 0 {
+                return Ok(());
             }
-            next += (buf.len() - before) as u64;
-            if let Some(i) = memchr::memchr(b'\n', &buf[before..]) {
-                break before + i + 1;
-            }
+            buf.copy_within(cut..filled, 0);
+            kept = filled - cut;
         }
-    };
-    Ok((first..end, read_from + first as u64))
+    })
 }
 
 /// What a first pass learns about a piece, to size and place its rows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct PieceScan {
     /// Bytes of the file holding the piece's lines.
     pub(super) from: u64,
@@ -110,90 +141,180 @@ pub(super) enum ScanError {
     Io(std::io::Error),
 }
 
-/// The first pass over the piece `[from, to)` of a CSV body starting at
-/// `body_start`; `header` is the bytes before `from` of the piece's block
-/// of the file (the header line, for the first piece).
+/// The first pass over the piece `[from, to)` of a CSV file whose body
+/// (the lines after the header) starts at `body_start`. The piece owns the
+/// lines that *start* in it: from the first line start at or after `from`
+/// through the line holding byte `to - 1`, which may run past `to`. Its
+/// digest is that of `header` followed by bytes `[from, to)`.
+///
+/// The range is read [`SCAN_READ`] bytes at a time, each part hashed and
+/// its owned bytes scanned for line feeds, quotes and blank lines at once
+/// ([`LineScan`]), so that the piece is never held whole.
 pub(super) fn scan_csv_piece(
     path: &Path,
     body_start: u64,
     (from, to): (u64, u64),
-    file_len: u64,
     header: &[u8],
 ) -> std::result::Result<PieceScan, ScanError> {
     with_buffer(|buf| {
-        let (owned, at) =
-            read_owned_lines(path, body_start, from, to, file_len, buf).map_err(ScanError::Io)?;
-        // The buffer starts one byte before `from` but for the first piece.
-        let skip = usize::from(from > body_start);
-        let block = &buf[skip.min(buf.len())..(skip + (to - from) as usize).min(buf.len())];
-        let digest = crate::version::block_digest(&[header, block]);
-        let body = &buf[owned];
-        if memchr::memchr(b'"', body).is_some() {
+        use std::io::{Seek, SeekFrom};
+        let mut file = std::fs::File::open(path).map_err(ScanError::Io)?;
+        let mut digest = crate::version::BlockDigest::new();
+        digest.update(header);
+        let mut lines = LineScan::new();
+        // Where the first owned line starts, once known: at `from` for the
+        // first piece, else just after the first line feed from `from - 1`
+        // on (one byte before `from` tells whether a line starts there).
+        let mut owned = (from <= body_start).then_some(from);
+        let mut at = if from > body_start { from - 1 } else { from };
+        file.seek(SeekFrom::Start(at)).map_err(ScanError::Io)?;
+        buf.resize(SCAN_READ, 0);
+        let mut last = None;
+        while at < to {
+            let want = (to - at).min(SCAN_READ as u64) as usize;
+            let part = read_on(&mut file, &mut buf[..want]).map_err(ScanError::Io)?;
+            if part.is_empty() {
+                break; // the file is shorter than it was
+            }
+            digest.update(&part[(from.saturating_sub(at) as usize).min(part.len())..]);
+            let start = match owned {
+                Some(o) => (o.saturating_sub(at) as usize).min(part.len()),
+                None => match memchr::memchr(b'\n', part) {
+                    Some(i) => {
+                        owned = Some(at + i as u64 + 1);
+                        i + 1
+                    }
+                    None => part.len(),
+                },
+            };
+            lines.feed(&part[start..]);
+            last = part.last().copied();
+            at += part.len() as u64;
+        }
+        let owned = owned.unwrap_or(at).min(at);
+        // The last owned line may run past `to`: read on to its end.
+        let mut end = at;
+        if owned < at && last != Some(b'\n') {
+            loop {
+                let part = read_on(&mut file, &mut buf[..64 << 10]).map_err(ScanError::Io)?;
+                if part.is_empty() {
+                    break; // the end of the file
+                }
+                let line_end = memchr::memchr(b'\n', part).map(|i| i + 1);
+                let part = &part[..line_end.unwrap_or(part.len())];
+                lines.feed(part);
+                end += part.len() as u64;
+                if line_end.is_some() {
+                    break;
+                }
+            }
+        }
+        if lines.quote {
             return Err(ScanError::Quoted);
         }
-        let (newlines, rows) = count_lines(body);
+        let (newlines, rows) = lines.finish();
         Ok(PieceScan {
-            from: at,
-            to: at + body.len() as u64,
+            from: owned,
+            to: end,
             line0: 0,
             newlines,
             rows,
-            digest,
+            digest: digest.finish(),
         })
     })
 }
 
-/// The line feeds of a CSV body, and its records: the lines as
-/// `for_each_plain_line` sees them (the segments between line feeds), less
-/// the blank ones (empty, or a lone `\r`).
-pub(super) fn count_lines(body: &[u8]) -> (u64, usize) {
-    let newlines = memchr::memchr_iter(b'\n', body).count();
-    // A blank line before the last starts the body or follows a line feed,
-    // and starts with `\n` or `\r`: when no such pair is found, every
-    // segment but the last holds a record. The pairs are rare; then each
-    // segment is looked at.
-    let pairs = blank_line_inside(body);
-    if !(matches!(body.first(), Some(b'\n' | b'\r')) || pairs) {
-        let tail = &body[memchr::memrchr(b'\n', body).map_or(0, |i| i + 1)..];
-        return (
-            newlines as u64,
-            newlines + usize::from(!(tail.is_empty() || tail == b"\r")),
-        );
-    }
-    let (mut rows, mut start) = (0usize, 0usize);
-    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
-        let line = &body[start..end];
-        rows += usize::from(!(line.is_empty() || line == b"\r"));
-        start = end + 1;
-    }
-    (newlines as u64, rows)
+/// The line feeds, records and quotes of a CSV body fed in parts. Records
+/// are the lines as `for_each_plain_line` sees them (the segments between
+/// line feeds) less the blank ones (empty, or a lone `\r`).
+///
+/// Each 64 bytes are compared at once with a line feed, a carriage return
+/// and a quote (`vpcmpeqb` and `vpmovmskb` on two 32-byte vectors). The
+/// segment ending at a line feed `i` is blank when byte `i - 1` is a line
+/// feed, or when it is a carriage return and byte `i - 2` a line feed; a
+/// line feed is taken to precede the body. The last segment (after the
+/// last line feed) is blank when it is empty or a lone `\r`.
+#[derive(Debug)]
+pub(super) struct LineScan {
+    newlines: u64,
+    blanks: u64,
+    quote: bool,
+    /// Whether the last byte fed is a line feed (at first: the one taken
+    /// to precede the body), the byte before it one, and the last byte a
+    /// carriage return.
+    nl: bool,
+    nl2: bool,
+    cr: bool,
 }
 
-/// Whether a line feed is followed by `\n` or `\r` anywhere in `body`.
-///
-/// Byte comparisons without branches over blocks of 4 KiB, which the
-/// compiler turns into vector instructions: over ten times faster than
-/// two substring searches, whose first byte (a line feed) is on every
-/// line.
-fn blank_line_inside(body: &[u8]) -> bool {
-    let Some(last) = body.len().checked_sub(1) else {
-        return false;
-    };
-    body[..last]
-        .chunks(1 << 12)
-        .zip(body[1..].chunks(1 << 12))
-        .any(|(a, b)| {
-            let mut found = 0u8;
-            for (&x, &y) in a.iter().zip(b) {
-                found |= u8::from(x == b'\n') & (u8::from(y == b'\n') | u8::from(y == b'\r'));
-            }
-            found != 0
-        })
+impl LineScan {
+    pub(super) fn new() -> Self {
+        LineScan {
+            newlines: 0,
+            blanks: 0,
+            quote: false,
+            nl: true,
+            nl2: false,
+            cr: false,
+        }
+    }
+
+    /// The body's next bytes.
+    pub(super) fn feed(&mut self, bytes: &[u8]) {
+        let mut blocks = bytes.chunks_exact(64);
+        for block in &mut blocks {
+            let Some(w) = block.first_chunk::<64>() else {
+                unreachable!("chunks of 64 bytes")
+            };
+            self.block(w, 64);
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 64];
+            w[..rest.len()].copy_from_slice(rest);
+            self.block(&w, rest.len());
+        }
+    }
+
+    /// The first `len` (1..=64) bytes of `w`, the others zero.
+    #[inline(always)]
+    fn block(&mut self, w: &[u8; 64], len: usize) {
+        use wide::u8x32;
+        let (lo, hi) = w.split_at(32);
+        let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
+            unreachable!("a block is two halves of 32 bytes")
+        };
+        let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
+        let bits = |v: u8x32| u64::from(v.to_bitmask());
+        let eq =
+            |b: u8| bits(lo.simd_eq(u8x32::splat(b))) | bits(hi.simd_eq(u8x32::splat(b))) << 32;
+        let (nl, cr) = (eq(b'\n'), eq(b'\r'));
+        self.quote |= eq(b'"') != 0;
+        // Bit i: byte i - 1 a line feed, byte i - 1 a carriage return,
+        // byte i - 2 a line feed.
+        let nl1 = nl << 1 | u64::from(self.nl);
+        let cr1 = cr << 1 | u64::from(self.cr);
+        let nl2 = nl << 2 | u64::from(self.nl) << 1 | u64::from(self.nl2);
+        self.newlines += u64::from(nl.count_ones());
+        self.blanks += u64::from((nl & nl1).count_ones() + (nl & cr1 & nl2).count_ones());
+        let bit = |m: u64, i: usize| m >> i & 1 == 1;
+        self.nl2 = if len >= 2 { bit(nl, len - 2) } else { self.nl };
+        self.nl = bit(nl, len - 1);
+        self.cr = bit(cr, len - 1);
+    }
+
+    /// The line feeds and the records of the body fed.
+    pub(super) fn finish(&self) -> (u64, usize) {
+        let last_blank = self.nl || (self.cr && self.nl2);
+        let blanks = self.blanks + u64::from(last_blank);
+        (self.newlines, (self.newlines + 1 - blanks) as usize)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
 
     /// Lines and records counted one segment at a time.
     fn by_segments(body: &[u8]) -> (u64, usize) {
@@ -205,33 +326,175 @@ mod tests {
         (segments.len() as u64 - 1, rows)
     }
 
+    /// The lines of `body` counted by [`LineScan`], fed in the parts
+    /// `cuts` splits it into.
+    fn scanned(body: &[u8], cuts: &[usize]) -> (u64, usize, bool) {
+        let mut scan = LineScan::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain([&body.len()]) {
+            scan.feed(&body[at..cut]);
+            at = cut;
+        }
+        let (newlines, rows) = scan.finish();
+        (newlines, rows, scan.quote)
+    }
+
+    fn expected(body: &[u8]) -> (u64, usize, bool) {
+        let (newlines, rows) = by_segments(body);
+        (newlines, rows, body.contains(&b'"'))
+    }
+
     #[test]
     fn lines_are_counted_as_segment_by_segment() {
-        // Every body of up to 7 bytes over the bytes that matter.
-        let alphabet = [b'a', b',', b'\n', b'\r'];
+        // Every body of up to 7 bytes over the bytes that matter, whole and
+        // cut in two anywhere.
+        let alphabet = [b'a', b',', b'\n', b'\r', b'"'];
         for len in 0..=7u32 {
-            for mut code in 0..4usize.pow(len) {
+            for mut code in 0..5usize.pow(len) {
                 let body: Vec<u8> = (0..len)
                     .map(|_| {
-                        let b = alphabet[code % 4];
-                        code /= 4;
+                        let b = alphabet[code % 5];
+                        code /= 5;
                         b
                     })
                     .collect();
-                assert_eq!(count_lines(&body), by_segments(&body), "{body:?}");
+                for cut in 0..=body.len() {
+                    assert_eq!(scanned(&body, &[cut]), expected(&body), "{body:?} {cut}");
+                }
             }
         }
-        let long = b"R1,9.1,45.2\nR2,9.2,45.3\r\nR3,9.3,45.4".repeat(1000);
-        assert_eq!(count_lines(&long), by_segments(&long));
-        // A blank line on either side of the 4 KiB blocks searched.
-        for at in [4094, 4095, 4096, 4097, 8190, 8191, 8192, 29_990] {
-            for pair in [b"\n\n", b"\n\r"] {
-                let mut body = long.clone();
-                body[at..at + 2].copy_from_slice(pair);
-                assert_eq!(count_lines(&body), by_segments(&body), "{at}");
-                assert!(blank_line_inside(&body));
+        // Longer bodies, mostly plain lines, fed in parts of any length.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..2000 {
+            let len = rng.random_range(0..600);
+            let body: Vec<u8> = (0..len)
+                .map(|_| match rng.random_range(0..40) {
+                    0..=2 => b'\n',
+                    3 => b'\r',
+                    4 if rng.random_range(0..20) == 0 => b'"',
+                    _ => b'7',
+                })
+                .collect();
+            let mut cuts: Vec<usize> = (0..rng.random_range(0..6))
+                .map(|_| rng.random_range(0..=len))
+                .collect();
+            cuts.sort_unstable();
+            assert_eq!(scanned(&body, &cuts), expected(&body), "{body:?} {cuts:?}");
+        }
+    }
+
+    /// A piece scanned as its owned lines are defined: read whole, from
+    /// the first line start at or after `from` through the line holding
+    /// byte `to - 1`.
+    fn scanned_whole(file: &[u8], body_start: u64, (from, to): (u64, u64)) -> PieceScan {
+        let (from, to) = (from as usize, to as usize);
+        let start = if from == body_start as usize {
+            from
+        } else {
+            memchr::memchr(b'\n', &file[from - 1..to]).map_or(to, |i| from + i)
+        };
+        let end = if start >= to || file[to - 1] == b'\n' {
+            start.max(to)
+        } else {
+            memchr::memchr(b'\n', &file[to..]).map_or(file.len(), |i| to + i + 1)
+        };
+        let body = &file[start..end];
+        let (newlines, rows) = by_segments(body);
+        let mut digest = crate::version::BlockDigest::new();
+        digest.update(&file[..body_start as usize]);
+        digest.update(&file[from..to]);
+        PieceScan {
+            from: start as u64,
+            to: end as u64,
+            line0: 0,
+            newlines,
+            rows,
+            digest: digest.finish(),
+        }
+    }
+
+    #[test]
+    fn pieces_scan_as_read_whole() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let header = b"id,lon,lat\n";
+        let mut file = header.to_vec();
+        while file.len() < 900_000 {
+            match rng.random_range(0..100) {
+                0 => file.extend_from_slice(b"\n"),
+                1 => file.extend_from_slice(b"\r\n"),
+                // Lines longer than a read of the first pass.
+                2 => file.extend(std::iter::repeat_n(b'x', rng.random_range(1..300_000))),
+                _ => {
+                    let n = rng.random_range(0..90);
+                    file.extend(std::iter::repeat_n(b'4', n));
+                    file.extend_from_slice(if n % 7 == 0 { b"\r\n" } else { b"\n" });
+                }
             }
         }
-        assert!(!blank_line_inside(&long));
+        if rng.random_range(0..2) == 0 {
+            file.pop();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, &file).unwrap();
+        let body_start = header.len() as u64;
+        let all_rows = by_segments(&file[header.len()..]).1;
+        for _ in 0..40 {
+            // The body cut into pieces anywhere: each line is owned by one.
+            let mut cuts: Vec<u64> = (0..rng.random_range(0..12))
+                .map(|_| rng.random_range(body_start..file.len() as u64))
+                .chain([body_start, file.len() as u64])
+                .collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut rows = 0;
+            for range in cuts.windows(2).map(|w| (w[0], w[1])) {
+                let Ok(scan) = scan_csv_piece(&path, body_start, range, header) else {
+                    panic!("a piece without quotes failed")
+                };
+                assert_eq!(scan, scanned_whole(&file, body_start, range), "{range:?}");
+                rows += scan.rows;
+            }
+            assert_eq!(rows, all_rows, "{cuts:?}");
+        }
+        // A piece starting inside a line that ends at the last byte of a
+        // read, or about it.
+        for len in SCAN_READ as u64 + 1..SCAN_READ as u64 + 6 {
+            let mut file = header.to_vec();
+            file.extend(std::iter::repeat_n(b'x', len as usize));
+            file.extend_from_slice(&b"\n1,2,3\n".repeat(100));
+            std::fs::write(&path, &file).unwrap();
+            for range in [
+                (body_start + 5, body_start + len + 40),
+                (body_start + 5, body_start + len + 1),
+            ] {
+                let Ok(scan) = scan_csv_piece(&path, body_start, range, header) else {
+                    panic!("a piece without quotes failed")
+                };
+                assert_eq!(
+                    scan,
+                    scanned_whole(&file, body_start, range),
+                    "{len} {range:?}"
+                );
+            }
+        }
+        // A quote among the lines owned, and only there, is found.
+        let mut quoted = file.clone();
+        let at = quoted.len() - 3;
+        quoted[at] = b'"';
+        std::fs::write(&path, &quoted).unwrap();
+        let len = quoted.len() as u64;
+        assert!(matches!(
+            scan_csv_piece(&path, body_start, (body_start, len), header),
+            Err(ScanError::Quoted)
+        ));
+        let before = memchr::memrchr(b'\n', &quoted[..at]).unwrap() as u64;
+        assert!(scan_csv_piece(
+            &path,
+            body_start,
+            (body_start, before.max(body_start + 1)),
+            header
+        )
+        .is_ok());
     }
 }

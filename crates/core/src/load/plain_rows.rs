@@ -181,20 +181,22 @@ impl<'p> PlainRows<'p> {
         })
     }
 
-    /// Stores every line of `body` (a piece's whole lines, then at least
-    /// [`PADDING`] bytes that are not part of it), numbered from `line0`.
-    /// `body` must hold no quote character and end with a line feed.
+    /// Stores every line of `padded[..len]` (whole lines, then at least
+    /// [`PADDING`] bytes that are not part of them), numbered from `line0`,
+    /// and returns the number of the line after them. The lines must hold
+    /// no quote character and end with a line feed.
     pub(super) fn parse(
         &self,
         padded: &[u8],
         len: usize,
         line0: u64,
         sink: &mut impl RowSink,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         debug_assert!(padded.len() >= len + PADDING && (len == 0 || padded[len - 1] == b'\n'));
         let Ok(text) = std::str::from_utf8(&padded[..len]) else {
             // Fields are checked one by one, to locate the bad one.
-            return self.parser.push_lines(&padded[..len], line0, sink);
+            self.parser.push_lines(&padded[..len], line0, sink)?;
+            return Ok(line0 + memchr::memchr_iter(b'\n', &padded[..len]).count() as u64);
         };
         let (mut at, mut line) = (0, line0);
         while at < len {
@@ -209,7 +211,7 @@ impl<'p> PlainRows<'p> {
             at = next;
             line += 1;
         }
-        Ok(())
+        Ok(line)
     }
 
     /// [`PlainRows::line`] for a line whose line feed is in the one or two

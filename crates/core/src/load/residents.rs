@@ -450,7 +450,7 @@ pub(super) fn scan_residents<E: Executor>(
     let mut line = header_lines + 1;
     let scanned = exec.map(ranges, |r| {
         let header = if r.0 == start { header_bytes } else { &[] };
-        scan_csv_piece(path, start, r, file_len, header)
+        scan_csv_piece(path, start, r, header)
     });
     for scan in scanned {
         match scan {
@@ -523,20 +523,12 @@ pub(super) fn parse_residents<E: Executor>(
     let pieces = scans.iter().map(|s| (*s, s.rows)).collect();
     let plain = PlainRows::new(&p, columns);
     let residents = parse_pieces(path, &cols, columns, pieces, exec, |s, sink| {
-        with_buffer(|body| {
-            body.reserve((s.to - s.from) as usize + 1 + PADDING);
-            std::fs::File::open(path)
-                .and_then(|mut f| read_range(&mut f, s.from, s.to - s.from, body))
-                .map_err(|e| io_error(path, e))?;
+        parse_in_parts(path, (s.from, s.to), s.line0, |body, len, line| {
             if let Some(rows) = &plain {
-                if body.last().is_some_and(|&b| b != b'\n') {
-                    body.push(b'\n');
-                }
-                let len = body.len();
-                body.resize(len + PADDING, 0);
-                return rows.parse(body, len, s.line0, sink);
+                return rows.parse(body, len, line, sink);
             }
-            p.push_lines(body, s.line0, sink)
+            p.push_lines(&body[..len], line, sink)?;
+            Ok(line + memchr::memchr_iter(b'\n', &body[..len]).count() as u64)
         })
     })?;
     let _span = tracing::debug_span!("residents_unique_ids").entered();
