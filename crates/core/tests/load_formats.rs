@@ -584,3 +584,38 @@ fn a_load_of_some_columns_keeps_them_and_checks_every_field() {
     assert!(matches!(outcome, PreparedOutcome::Read(_)), "{outcome:?}");
     same_residents(&read, &whole, "prepared");
 }
+
+/// A byte that is not UTF-8 in a field of a quote-free CSV, wherever it
+/// falls among the parts a piece is read in: its line and column named, as
+/// the general CSV reader names them, and nothing loaded.
+#[test]
+fn a_byte_not_utf8_names_its_line_as_the_general_reader() {
+    let d = tempfile::tempdir().unwrap();
+    let (plain, quoted) = (d.path().join("plain"), d.path().join("quoted"));
+    for dir in [&plain, &quoted] {
+        std::fs::create_dir(dir).unwrap();
+        dataset_dir(dir, "residents.csv");
+    }
+    let lines: Vec<Vec<u8>> = (0..80_000)
+        .map(|i| format!("R{i},9.5,45.5,1,016024,GP1,assigned\n").into_bytes())
+        .collect();
+    // About 3 MB: two pieces, each read in parts.
+    for k in [0usize, 5_000, 41_000, 79_999] {
+        let mut broken = lines.clone();
+        broken[k] = format!("R{k},9.5,45.5,1,01\u{0}6024,GP1,assigned\n").into_bytes();
+        let at = broken[k].iter().position(|&b| b == 0).unwrap();
+        broken[k][at] = 0xff;
+        let body = broken.concat();
+        let header = b"id,lon,lat,weight,municipality,gp_id,group\n";
+        std::fs::write(plain.join("residents.csv"), [&header[..], &body].concat()).unwrap();
+        std::fs::write(
+            quoted.join("residents.csv"),
+            [&b"\"id\""[..], &header[2..], &body].concat(),
+        )
+        .unwrap();
+        let (e1, e2) = (load(&plain).unwrap_err(), load(&quoted).unwrap_err());
+        assert!(e1.contains(&format!("residents.csv:{}: ", k + 2)), "{e1}");
+        assert!(e1.contains("UTF-8"), "{e1}");
+        assert_eq!(e1, e2.replace("quoted", "plain"), "line {k}");
+    }
+}

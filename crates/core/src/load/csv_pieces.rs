@@ -234,7 +234,7 @@ pub(super) fn scan_csv_piece(
 /// feed, or when it is a carriage return and byte `i - 2` a line feed; a
 /// line feed is taken to precede the body. The last segment (after the
 /// last line feed) is blank when it is empty or a lone `\r`.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct LineScan {
     newlines: u64,
     blanks: u64,
@@ -259,48 +259,70 @@ impl LineScan {
         }
     }
 
-    /// The body's next bytes.
+    /// The body's next bytes. Most files hold no carriage return: their
+    /// line feeds alone tell the blank lines, and a part is first fed so,
+    /// its carriage returns and quotes only looked for; a part holding a
+    /// carriage return (or after one) is fed again, every class compared.
     pub(super) fn feed(&mut self, bytes: &[u8]) {
+        let before = *self;
+        if self.cr || self.blocks::<false>(bytes) {
+            *self = before;
+            self.blocks::<true>(bytes);
+        }
+    }
+
+    /// Feeds `bytes` 64 at a time: with every class if `EXACT`, else with
+    /// line feeds only, returning whether a carriage return was among them
+    /// (and then counting wrong).
+    #[inline(always)]
+    fn blocks<const EXACT: bool>(&mut self, bytes: &[u8]) -> bool {
+        use wide::u8x32;
+        let (mut crs, mut quotes) = (u8x32::ZERO, u8x32::ZERO);
         let mut blocks = bytes.chunks_exact(64);
-        for block in &mut blocks {
-            let Some(w) = block.first_chunk::<64>() else {
+        let mut block = |w: &[u8; 64], len: usize| {
+            let (lo, hi) = w.split_at(32);
+            let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
+                unreachable!("a block is two halves of 32 bytes")
+            };
+            let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
+            let bits = |v: u8x32| u64::from(v.to_bitmask());
+            let same = |b: u8| (lo.simd_eq(u8x32::splat(b)), hi.simd_eq(u8x32::splat(b)));
+            let eq = |(l, h): (u8x32, u8x32)| bits(l) | bits(h) << 32;
+            let (nl, (cr_lo, cr_hi), (quote_lo, quote_hi)) =
+                (eq(same(b'\n')), same(b'\r'), same(b'"'));
+            quotes |= quote_lo | quote_hi;
+            // Bit i: byte i - 1 a line feed, byte i - 1 a carriage
+            // return, byte i - 2 a line feed.
+            let nl1 = nl << 1 | u64::from(self.nl);
+            self.newlines += u64::from(nl.count_ones());
+            self.blanks += u64::from((nl & nl1).count_ones());
+            let bit = |m: u64, i: usize| m >> i & 1 == 1;
+            if EXACT {
+                let cr = eq((cr_lo, cr_hi));
+                let cr1 = cr << 1 | u64::from(self.cr);
+                let nl2 = nl << 2 | u64::from(self.nl) << 1 | u64::from(self.nl2);
+                self.blanks += u64::from((nl & cr1 & nl2).count_ones());
+                self.cr = bit(cr, len - 1);
+            } else {
+                crs |= cr_lo | cr_hi;
+            }
+            self.nl2 = if len >= 2 { bit(nl, len - 2) } else { self.nl };
+            self.nl = bit(nl, len - 1);
+        };
+        for w in &mut blocks {
+            let Some(w) = w.first_chunk::<64>() else {
                 unreachable!("chunks of 64 bytes")
             };
-            self.block(w, 64);
+            block(w, 64);
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
             let mut w = [0u8; 64];
             w[..rest.len()].copy_from_slice(rest);
-            self.block(&w, rest.len());
+            block(&w, rest.len());
         }
-    }
-
-    /// The first `len` (1..=64) bytes of `w`, the others zero.
-    #[inline(always)]
-    fn block(&mut self, w: &[u8; 64], len: usize) {
-        use wide::u8x32;
-        let (lo, hi) = w.split_at(32);
-        let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
-            unreachable!("a block is two halves of 32 bytes")
-        };
-        let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
-        let bits = |v: u8x32| u64::from(v.to_bitmask());
-        let eq =
-            |b: u8| bits(lo.simd_eq(u8x32::splat(b))) | bits(hi.simd_eq(u8x32::splat(b))) << 32;
-        let (nl, cr) = (eq(b'\n'), eq(b'\r'));
-        self.quote |= eq(b'"') != 0;
-        // Bit i: byte i - 1 a line feed, byte i - 1 a carriage return,
-        // byte i - 2 a line feed.
-        let nl1 = nl << 1 | u64::from(self.nl);
-        let cr1 = cr << 1 | u64::from(self.cr);
-        let nl2 = nl << 2 | u64::from(self.nl) << 1 | u64::from(self.nl2);
-        self.newlines += u64::from(nl.count_ones());
-        self.blanks += u64::from((nl & nl1).count_ones() + (nl & cr1 & nl2).count_ones());
-        let bit = |m: u64, i: usize| m >> i & 1 == 1;
-        self.nl2 = if len >= 2 { bit(nl, len - 2) } else { self.nl };
-        self.nl = bit(nl, len - 1);
-        self.cr = bit(cr, len - 1);
+        self.quote |= quotes.to_bitmask() != 0;
+        crs.to_bitmask() != 0
     }
 
     /// The line feeds and the records of the body fed.

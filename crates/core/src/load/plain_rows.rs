@@ -193,7 +193,7 @@ impl<'p> PlainRows<'p> {
         sink: &mut impl RowSink,
     ) -> Result<u64> {
         debug_assert!(padded.len() >= len + PADDING && (len == 0 || padded[len - 1] == b'\n'));
-        let Ok(text) = std::str::from_utf8(&padded[..len]) else {
+        let Ok(text) = simdutf8::basic::from_utf8(&padded[..len]) else {
             // Fields are checked one by one, to locate the bad one.
             self.parser.push_lines(&padded[..len], line0, sink)?;
             return Ok(line0 + memchr::memchr_iter(b'\n', &padded[..len]).count() as u64);
