@@ -278,13 +278,9 @@ impl LineScan {
     fn blocks<const EXACT: bool>(&mut self, bytes: &[u8]) -> bool {
         use wide::u8x32;
         let (mut crs, mut quotes) = (u8x32::ZERO, u8x32::ZERO);
-        let mut blocks = bytes.chunks_exact(64);
-        let mut block = |w: &[u8; 64], len: usize| {
-            let (lo, hi) = w.split_at(32);
-            let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
-                unreachable!("a block is two halves of 32 bytes")
-            };
-            let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
+        let mut blocks = bytes.chunks_exact(WINDOW);
+        let mut block = |w: &[u8; WINDOW], len: usize| {
+            let (lo, hi) = halves(w);
             let bits = |v: u8x32| u64::from(v.to_bitmask());
             let same = |b: u8| (lo.simd_eq(u8x32::splat(b)), hi.simd_eq(u8x32::splat(b)));
             let eq = |(l, h): (u8x32, u8x32)| bits(l) | bits(h) << 32;
@@ -310,14 +306,14 @@ impl LineScan {
             self.nl = bit(nl, len - 1);
         };
         for w in &mut blocks {
-            let Some(w) = w.first_chunk::<64>() else {
-                unreachable!("chunks of 64 bytes")
+            let Some(w) = w.first_chunk::<WINDOW>() else {
+                unreachable!("chunks of a window")
             };
-            block(w, 64);
+            block(w, WINDOW);
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 64];
+            let mut w = [0u8; WINDOW];
             w[..rest.len()].copy_from_slice(rest);
             block(&w, rest.len());
         }

@@ -70,6 +70,16 @@ macro_rules! line_mask {
 }
 line_mask!(u64, u128);
 
+/// The two 32-byte vectors of a window, to compare at once.
+#[inline(always)]
+pub(super) fn halves(w: &[u8; WINDOW]) -> (u8x32, u8x32) {
+    let (lo, hi) = w.split_at(32);
+    let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
+        unreachable!("a window is two halves of 32 bytes")
+    };
+    (u8x32::from(lo), u8x32::from(hi))
+}
+
 /// The [`Classes`] of the [`WINDOW`] bytes of `body` from `at`: two 32-byte
 /// vectors, each compared with a splatted byte and reduced to a bit mask
 /// (`vpcmpeqb` and `vpmovmskb` when built for AVX2, as the workspace is).
@@ -78,11 +88,7 @@ pub(super) fn classes(body: &[u8], at: usize) -> Classes {
     let Some(w) = body[at..].first_chunk::<WINDOW>() else {
         panic!("a window read past the padding of a body")
     };
-    let (lo, hi) = w.split_at(32);
-    let (Ok(lo), Ok(hi)) = (<[u8; 32]>::try_from(lo), <[u8; 32]>::try_from(hi)) else {
-        unreachable!("a window is two halves of 32 bytes")
-    };
-    let (lo, hi) = (u8x32::from(lo), u8x32::from(hi));
+    let (lo, hi) = halves(w);
     let bits = |v: u8x32| u64::from(v.to_bitmask());
     let eq = |b: u8| bits(lo.simd_eq(u8x32::splat(b))) | bits(hi.simd_eq(u8x32::splat(b))) << 32;
     // A byte is at most the space when the minimum of the two is itself.
